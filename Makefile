@@ -1,0 +1,99 @@
+# pinmm build. `make` builds the libraries, tools and tests; `make demo` runs the main job;
+# `make check` runs the tests; `make check-asan` / `make check-tsan` rerun them under
+# ASan+UBSan / TSan in their own build directories; `make install` honours PREFIX and DESTDIR.
+# The first build installs missing Debian packages when run as root (scripts/ensure-deps.sh).
+
+VERSION := 0.1.0
+SOVERSION := 0
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BUILD ?= build
+
+CC ?= cc
+OPT ?= -O2
+SANITIZE ?=
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CFLAGS += -std=c11 $(OPT) -g -fPIC -pthread $(WARNINGS) $(SANITIZE)
+LDFLAGS += -pthread $(SANITIZE)
+LIBS := -lurcu
+TEST_LIBS := -lcmocka
+
+LIB_SRCS := $(wildcard src/*/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+TEST_SRCS := $(wildcard tests/unit/*.c)
+TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HEADERS := $(wildcard include/pinmm/*.h)
+
+STATIC_LIB := $(BUILD)/libpinmm.a
+SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
+DEPS_OK := $(BUILD)/.deps-ok
+
+.PHONY: all demo check check-asan check-tsan check-sanitize check-clang install uninstall clean
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
+
+$(DEPS_OK): scripts/ensure-deps.sh
+	@bash scripts/ensure-deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.o: %.c $(HEADERS) $(wildcard src/*/*.h) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(STATIC_LIB): $(LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libpinmm.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)
+	ln -sf libpinmm.so.$(VERSION) $(BUILD)/libpinmm.so.$(SOVERSION)
+	ln -sf libpinmm.so.$(SOVERSION) $(BUILD)/libpinmm.so
+
+$(BUILD)/tools/%: tools/%.c $(STATIC_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
+
+demo: $(BUILD)/tools/pinmm_demo
+	$(BUILD)/tools/pinmm_demo
+
+check: all
+	@bash tests/run.sh $(BUILD)/tests
+
+check-asan:
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" check
+
+check-tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" check
+
+check-sanitize: check-asan check-tsan
+
+# Warnings-as-errors build with clang, no run.
+check-clang:
+	$(MAKE) BUILD=build-clang CC=clang all
+
+install: $(STATIC_LIB) $(SHARED_LIB)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pinmm
+	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/pinmm/
+	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpinmm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpinmm.so.$(SOVERSION)
+	ln -sf libpinmm.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libpinmm.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    pinmm.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pinmm.pc
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/pinmm
+	rm -f $(DESTDIR)$(LIBDIR)/libpinmm.* $(DESTDIR)$(LIBDIR)/pkgconfig/pinmm.pc
+
+clean:
+	rm -rf build build-asan build-tsan build-clang

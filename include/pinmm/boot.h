@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Booting and shutting down the simulated machine.
+ *
+ * pinmm simulates one machine per process. pinmm_boot() lays out its physical memory: a host
+ * arena of ram_bytes holding the frames and the array of struct page (mem_map) beside it, both
+ * reserved with MAP_NORESERVE so that only what is touched costs host memory. The pfn range is
+ * split into zones:
+ *
+ *   pfn 0                                                                      max_pfn
+ *   | ZONE_NORMAL ......................... [ CMA area ] | ZONE_MOVABLE ......... |
+ *
+ * The CMA area sits at the top of ZONE_NORMAL; its free blocks serve only __GFP_MOVABLE
+ * allocations, as MIGRATE_CMA pageblocks do in Linux. The hugetlb pools are filled at boot from
+ * ZONE_NORMAL (1 GiB pages first, from its 1 GiB-aligned start).
+ */
+#ifndef PINMM_BOOT_H
+#define PINMM_BOOT_H
+
+#include <stdbool.h>
+
+enum pinmm_thp_mode {
+	PINMM_THP_ALWAYS,  /* /sys/kernel/mm/transparent_hugepage/enabled = always */
+	PINMM_THP_MADVISE, /* only VMAs with MADV_HUGEPAGE */
+	PINMM_THP_NEVER,
+};
+
+struct pinmm_config {
+	unsigned long long ram_bytes;     /* simulated RAM; multiple of 4 MiB, 16 MiB .. 256 GiB */
+	unsigned long long movable_bytes; /* top of RAM given to ZONE_MOVABLE; multiple of 4 MiB */
+	unsigned long long cma_bytes;     /* CMA area at the top of ZONE_NORMAL; multiple of 4 MiB */
+	unsigned long nr_hugepages_2m;    /* boot-time pool of 2 MiB hugetlb pages */
+	unsigned long nr_hugepages_1g;    /* boot-time pool of 1 GiB hugetlb pages */
+	enum pinmm_thp_mode thp;
+};
+
+#define PINMM_MIN_RAM (16ULL << 20)
+#define PINMM_MAX_RAM (256ULL << 30)
+/* ZONE_NORMAL keeps at least this much memory outside CMA and the hugetlb pools. */
+#define PINMM_MIN_NORMAL_FREE (8ULL << 20)
+
+/* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
+ * 64 MiB CMA, no hugetlb pages, THP always. */
+void pinmm_config_default(struct pinmm_config *cfg);
+
+/*
+ * Boot the simulated machine. cfg NULL means pinmm_config_default().
+ * Returns 0, or:
+ *   -EINVAL  a size is zero, not a multiple of 4 MiB or out of range; movable + CMA leave
+ *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
+ *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode. Nothing is reserved.
+ *   -EBUSY   the machine is already booted.
+ *   -ENOMEM  the host refused the address-space reservation.
+ * Not thread-safe against a concurrent pinmm_boot()/pinmm_shutdown().
+ */
+int pinmm_boot(const struct pinmm_config *cfg);
+
+/*
+ * Shut the machine down and release the host memory. Every page that is still allocated or
+ * referenced (a leak), or that a bad free quarantined, is reported on the log stream with
+ * dump_page(); the machine is torn down all the same, so a later pinmm_boot() works.
+ * Returns 0 if nothing was left, -EBUSY if anything was reported, -ENODEV if not booted.
+ * The caller must be the only thread using the machine.
+ */
+int pinmm_shutdown(void);
+
+/* True between a successful pinmm_boot() and pinmm_shutdown(). */
+bool pinmm_booted(void);
+
+/* The configuration the running machine booted with (NULL when not booted). */
+const struct pinmm_config *pinmm_machine_config(void);
+
+#endif /* PINMM_BOOT_H */

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pages as users of memory see them: frame numbers and addresses, references and mappings,
+ * compound pages. Linux's names and meanings (include/linux/mm.h).
+ */
+#ifndef PINMM_MM_H
+#define PINMM_MM_H
+
+#include <stdbool.h>
+
+#include "bug.h"
+#include "mm_types.h"
+#include "page-flags.h"
+#include "page_ref.h"
+
+/* The running machine's frame array and its host memory; valid while booted. */
+extern struct page *mem_map;
+extern unsigned long max_pfn;
+extern char *pinmm_ram;
+
+static inline bool pfn_valid(unsigned long pfn)
+{
+	return pfn < max_pfn;
+}
+
+/* pfn must be valid (pfn_valid()); no check is made, as in Linux. */
+static inline struct page *pfn_to_page(unsigned long pfn)
+{
+	return mem_map + pfn;
+}
+
+static inline unsigned long page_to_pfn(const struct page *page)
+{
+	return (unsigned long)(page - mem_map);
+}
+
+/* The host address of the frame's 4 KiB (of this page, head or tail). */
+static inline void *page_address(const struct page *page)
+{
+	return pinmm_ram + (page_to_pfn(page) << PAGE_SHIFT);
+}
+
+/* The page whose frame holds host address addr, which must lie in simulated RAM. */
+static inline struct page *virt_to_page(const void *addr)
+{
+	return pfn_to_page((unsigned long)((const char *)addr - pinmm_ram) >> PAGE_SHIFT);
+}
+
+static inline unsigned int compound_order(const struct page *page)
+{
+	if (!PageHead(page))
+		return 0;
+	return page[1].compound_order;
+}
+
+static inline unsigned long compound_nr(const struct page *page)
+{
+	return 1UL << compound_order(page);
+}
+
+static inline enum compound_dtor_id page_compound_dtor(const struct page *head)
+{
+	return (enum compound_dtor_id)head[1].compound_dtor;
+}
+
+static inline int compound_mapcount(const struct page *page)
+{
+	const struct page *head = compound_head(page);
+
+	return atomic_load_explicit(&head[1].compound_mapcount, memory_order_relaxed) + 1;
+}
+
+/* The number of page tables mapping this subpage: its own PTE mappings plus, for a compound
+ * page, the PMD/PUD mappings of the whole (hugetlb pages only have the latter). */
+static inline int page_mapcount(const struct page *page)
+{
+	int ret = atomic_load_explicit(&page->_mapcount, memory_order_relaxed) + 1;
+
+	if (PageCompound(page)) {
+		const struct page *head = compound_head(page);
+
+		if (page_compound_dtor(head) == HUGETLB_PAGE_DTOR)
+			return compound_mapcount(head);
+		ret += compound_mapcount(head);
+	}
+	return ret;
+}
+
+static inline bool page_mapped(const struct page *page)
+{
+	return page_mapcount(page) > 0;
+}
+
+/* The reference count that decides the page's life: its head's. */
+static inline int page_count(const struct page *page)
+{
+	return page_ref_count(compound_head(page));
+}
+
+/* Take a reference. The caller must already hold one (count > 0); WARNs otherwise. */
+void get_page(struct page *page);
+
+/* Drop a reference; the last one frees the page (a compound page through its destructor). */
+void put_page(struct page *page);
+
+/* Take a reference unless the head's count is zero (the page is free or being freed).
+ * Returns true if taken. For speculative lookups that hold no reference yet. */
+bool get_page_unless_zero(struct page *page);
+
+/* Take a reference on the head unless its count is <= 0 or would pass INT_MAX; WARNs (once)
+ * on a refused count. Returns true if taken. */
+bool try_get_page(struct page *page);
+
+#endif /* PINMM_MM_H */

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct page: one 64-byte descriptor per 4 KiB frame of simulated RAM.
+ *
+ * The layout is x86-64 Linux 5.7's, word for word, so that offsets, dump_page() raw lines and
+ * the compound-page rules in the behaviour doc mean the same thing here:
+ *
+ *   word 0      flags                      (PG_* bits, see page-flags.h)
+ *   words 1-5   a union, by what the page is used for:
+ *                 - page cache / anon / buddy: lru, mapping, index, private
+ *                 - first tail page (page[1]): compound_head, compound_dtor, compound_order,
+ *                   compound_mapcount
+ *                 - second tail page (page[2]): compound_head, hpage_pinned_refcount,
+ *                   deferred_list
+ *                 - page-table page: pmd_huge_pte, pt_mm, ptl
+ *   word 6      _mapcount (or page_type), _refcount
+ *   word 7      mem_cgroup
+ *
+ * Bit 0 of the compound_head word is set on every tail page; the rest of the word points at
+ * the head. All pin state lives on the head (its _refcount, and page[2].hpage_pinned_refcount
+ * for compound pages of order > 1); tail pages keep _refcount at 0.
+ */
+#ifndef PINMM_MM_TYPES_H
+#define PINMM_MM_TYPES_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <urcu/list.h>
+
+#define PAGE_SHIFT 12
+#define PAGE_SIZE (1UL << PAGE_SHIFT)
+#define PAGE_MASK (~(PAGE_SIZE - 1))
+
+typedef unsigned long pgoff_t;
+
+struct address_space;
+struct mm_struct;
+struct page;
+
+/* What frees a compound page when its last reference goes (page[1].compound_dtor). */
+enum compound_dtor_id {
+	NULL_COMPOUND_DTOR,
+	COMPOUND_PAGE_DTOR,
+	HUGETLB_PAGE_DTOR,
+	TRANSHUGE_PAGE_DTOR,
+	NR_COMPOUND_DTORS,
+};
+
+struct page {
+	_Atomic unsigned long flags;
+	union {
+		struct { /* page cache, anonymous and free (buddy) pages */
+			struct cds_list_head lru;
+			struct address_space *mapping;
+			pgoff_t index;
+			unsigned long private;
+		};
+		struct { /* tail pages of compound pages; page[1] carries the rest */
+			_Atomic unsigned long compound_head; /* bit 0 set: tail page */
+			unsigned char compound_dtor;
+			unsigned char compound_order;
+			atomic_int compound_mapcount; /* -1 based, like _mapcount */
+		};
+		struct { /* page[2] of a compound page */
+			unsigned long _compound_pad_1;
+			atomic_int hpage_pinned_refcount; /* exact pin count, order > 1 only */
+			struct cds_list_head deferred_list;
+		};
+		struct { /* page-table pages */
+			unsigned long _pt_pad_1;
+			struct page *pmd_huge_pte;
+			unsigned long _pt_pad_2;
+			struct mm_struct *pt_mm;
+			pthread_spinlock_t ptl;
+		};
+	};
+	union {
+		atomic_int _mapcount; /* -1 based: -1 means mapped by nothing */
+		unsigned int page_type;
+	};
+	atomic_int _refcount;
+	/* pinmm has no memory cgroups; the word keeps the layout and offsets of Linux with
+	 * CONFIG_MEMCG, and dump_page() prints it when it is set. */
+	void *mem_cgroup;
+};
+
+_Static_assert(sizeof(struct page) == 64, "struct page must be 64 bytes, as on x86-64 Linux");
+_Static_assert(offsetof(struct page, compound_head) == 8, "compound_head shares lru.next");
+_Static_assert(offsetof(struct page, hpage_pinned_refcount) == 16,
+	       "hpage_pinned_refcount replaces _compound_pad_2 (lru.prev)");
+_Static_assert(offsetof(struct page, mapping) == 24, "mapping is word 3");
+_Static_assert(offsetof(struct page, _mapcount) == 48, "_mapcount is the low half of word 6");
+_Static_assert(offsetof(struct page, _refcount) == 52, "_refcount is the high half of word 6");
+
+#endif /* PINMM_MM_TYPES_H */

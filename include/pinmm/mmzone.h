@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Zones of the simulated machine's one node, their free areas, and the buddyinfo view.
+ *
+ * pinmm has ZONE_NORMAL and ZONE_MOVABLE (x86-64 Linux also has DMA and DMA32, which nothing
+ * here needs). A pageblock's migrate type is fixed by where it lies: MIGRATE_CMA inside the
+ * CMA area, MIGRATE_MOVABLE in ZONE_MOVABLE, MIGRATE_UNMOVABLE elsewhere; buddies never merge
+ * across types because the CMA area and the zones are MAX_ORDER aligned.
+ */
+#ifndef PINMM_MMZONE_H
+#define PINMM_MMZONE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "gfp.h"
+#include "mm.h"
+
+enum zone_type {
+	ZONE_NORMAL,
+	ZONE_MOVABLE,
+	MAX_NR_ZONES,
+};
+
+enum migratetype {
+	MIGRATE_UNMOVABLE,
+	MIGRATE_MOVABLE,
+	MIGRATE_CMA,
+	MIGRATE_TYPES,
+};
+
+struct free_area {
+	struct cds_list_head free_list[MIGRATE_TYPES];
+	unsigned long nr_free; /* blocks of this order, all migrate types */
+};
+
+struct zone {
+	const char *name;
+	unsigned long zone_start_pfn;
+	unsigned long spanned_pages;
+	unsigned long cma_start_pfn; /* CMA area [cma_start_pfn, cma_end_pfn), empty if equal */
+	unsigned long cma_end_pfn;
+	pthread_mutex_t lock; /* protects free_area and the buddy state of free pages */
+	struct free_area free_area[MAX_ORDER];
+};
+
+/* The zone the frame lies in; page must be a valid page of the running machine. */
+struct zone *page_zone(const struct page *page);
+
+/* The zone by index, or NULL when not booted or when idx is not an enum zone_type. */
+struct zone *pinmm_zone(enum zone_type idx);
+
+static inline unsigned long zone_end_pfn(const struct zone *zone)
+{
+	return zone->zone_start_pfn + zone->spanned_pages;
+}
+
+/* MIGRATE_CMA, MIGRATE_MOVABLE or MIGRATE_UNMOVABLE, by where the frame lies. */
+enum migratetype get_pageblock_migratetype(const struct page *page);
+
+static inline bool is_migrate_cma_page(const struct page *page)
+{
+	return get_pageblock_migratetype(page) == MIGRATE_CMA;
+}
+
+static inline enum zone_type page_zonenum(const struct page *page)
+{
+	return (enum zone_type)(page_zone(page) - pinmm_zone(ZONE_NORMAL));
+}
+
+/*
+ * Write /proc/buddyinfo's view of the free lists to out: one line per zone,
+ *     Node 0, zone   Normal      3      1      0 ...
+ * with the number of free blocks of each order 0 .. MAX_ORDER - 1. Returns 0, -EINVAL for a
+ * NULL stream, -ENODEV when not booted.
+ */
+int pinmm_buddyinfo_print(FILE *out);
+
+#endif /* PINMM_MMZONE_H */

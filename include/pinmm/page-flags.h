@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page flags and their accessors, named and numbered as in x86-64 Linux 5.7.
+ *
+ * PageFoo() tests, SetPageFoo()/ClearPageFoo() change the bit atomically (other CPUs may be
+ * changing other bits of the same word); __SetPageFoo()/__ClearPageFoo() are the non-atomic
+ * variants for a page that nobody else can see yet (being allocated or freed).
+ *
+ * Flags that are defined on the head of a compound page only (PG_locked, PG_dirty,
+ * PG_writeback, PG_lru, ...) are read and written on compound_head(page), as Linux's PF_HEAD
+ * policy does, so asking a tail page gives its head's answer.
+ */
+#ifndef PINMM_PAGE_FLAGS_H
+#define PINMM_PAGE_FLAGS_H
+
+#include <stdbool.h>
+
+#include "mm_types.h"
+
+enum pageflags {
+	PG_locked,
+	PG_referenced,
+	PG_uptodate,
+	PG_dirty,
+	PG_lru,
+	PG_active,
+	PG_workingset,
+	PG_waiters,
+	PG_error,
+	PG_slab,
+	PG_owner_priv_1,
+	PG_arch_1,
+	PG_reserved,
+	PG_private,
+	PG_private_2,
+	PG_writeback,
+	PG_head,
+	PG_mappedtodisk,
+	PG_reclaim,
+	PG_swapbacked,
+	PG_unevictable,
+	PG_mlocked,
+	PG_hwpoison,
+	NR_PAGEFLAGS,
+};
+
+/* Names printed by dump_page(), indexed by enum pageflags. */
+extern const char *const pageflag_names[NR_PAGEFLAGS];
+
+/* Low bits of page->mapping: 1 means the mapping is an anon_vma (an anonymous page). */
+#define PAGE_MAPPING_ANON 0x1UL
+#define PAGE_MAPPING_FLAGS 0x3UL
+
+/* page_type (shares the word with _mapcount): a type is "set" when its bit is clear. */
+#define PAGE_TYPE_BASE 0xf0000000u
+#define PG_buddy 0x00000080u
+#define PG_table 0x00000200u
+
+static inline struct page *compound_head(const struct page *page)
+{
+	unsigned long head = atomic_load_explicit(&page->compound_head, memory_order_relaxed);
+
+	if (head & 1)
+		return (struct page *)(head - 1);
+	return (struct page *)page;
+}
+
+static inline bool PageTail(const struct page *page)
+{
+	return atomic_load_explicit(&page->compound_head, memory_order_relaxed) & 1;
+}
+
+static inline bool test_page_bit(int nr, const struct page *page)
+{
+	return (atomic_load_explicit(&page->flags, memory_order_relaxed) >> nr) & 1;
+}
+
+static inline void set_page_bit(int nr, struct page *page)
+{
+	atomic_fetch_or_explicit(&page->flags, 1UL << nr, memory_order_relaxed);
+}
+
+static inline void clear_page_bit(int nr, struct page *page)
+{
+	atomic_fetch_and_explicit(&page->flags, ~(1UL << nr), memory_order_relaxed);
+}
+
+static inline void __set_page_bit(int nr, struct page *page)
+{
+	unsigned long f = atomic_load_explicit(&page->flags, memory_order_relaxed);
+
+	atomic_store_explicit(&page->flags, f | (1UL << nr), memory_order_relaxed);
+}
+
+static inline void __clear_page_bit(int nr, struct page *page)
+{
+	unsigned long f = atomic_load_explicit(&page->flags, memory_order_relaxed);
+
+	atomic_store_explicit(&page->flags, f & ~(1UL << nr), memory_order_relaxed);
+}
+
+static inline bool test_set_page_bit(int nr, struct page *page)
+{
+	return (atomic_fetch_or_explicit(&page->flags, 1UL << nr, memory_order_acq_rel) >> nr) & 1;
+}
+
+static inline bool test_clear_page_bit(int nr, struct page *page)
+{
+	return (atomic_fetch_and_explicit(&page->flags, ~(1UL << nr), memory_order_acq_rel) >>
+		nr) & 1;
+}
+
+/* Accessors on the page itself (Linux's PF_ANY). */
+#define PINMM_PAGEFLAG_ANY(uname, lname)                                                           \
+	static inline bool Page##uname(const struct page *page)                                    \
+	{                                                                                          \
+		return test_page_bit(PG_##lname, page);                                            \
+	}                                                                                          \
+	static inline void SetPage##uname(struct page *page) { set_page_bit(PG_##lname, page); }   \
+	static inline void ClearPage##uname(struct page *page)                                     \
+	{                                                                                          \
+		clear_page_bit(PG_##lname, page);                                                  \
+	}                                                                                          \
+	static inline void __SetPage##uname(struct page *page)                                     \
+	{                                                                                          \
+		__set_page_bit(PG_##lname, page);                                                  \
+	}                                                                                          \
+	static inline void __ClearPage##uname(struct page *page)                                   \
+	{                                                                                          \
+		__clear_page_bit(PG_##lname, page);                                                \
+	}
+
+/* Accessors that go to the head page (Linux's PF_HEAD). */
+#define PINMM_PAGEFLAG_HEAD(uname, lname)                                                          \
+	static inline bool Page##uname(const struct page *page)                                    \
+	{                                                                                          \
+		return test_page_bit(PG_##lname, compound_head(page));                             \
+	}                                                                                          \
+	static inline void SetPage##uname(struct page *page)                                       \
+	{                                                                                          \
+		set_page_bit(PG_##lname, compound_head(page));                                     \
+	}                                                                                          \
+	static inline void ClearPage##uname(struct page *page)                                     \
+	{                                                                                          \
+		clear_page_bit(PG_##lname, compound_head(page));                                   \
+	}                                                                                          \
+	static inline bool TestSetPage##uname(struct page *page)                                   \
+	{                                                                                          \
+		return test_set_page_bit(PG_##lname, compound_head(page));                         \
+	}                                                                                          \
+	static inline bool TestClearPage##uname(struct page *page)                                 \
+	{                                                                                          \
+		return test_clear_page_bit(PG_##lname, compound_head(page));                       \
+	}                                                                                          \
+	static inline void __SetPage##uname(struct page *page)                                     \
+	{                                                                                          \
+		__set_page_bit(PG_##lname, compound_head(page));                                   \
+	}                                                                                          \
+	static inline void __ClearPage##uname(struct page *page)                                   \
+	{                                                                                          \
+		__clear_page_bit(PG_##lname, compound_head(page));                                 \
+	}
+
+PINMM_PAGEFLAG_HEAD(Locked, locked)
+PINMM_PAGEFLAG_HEAD(Referenced, referenced)
+PINMM_PAGEFLAG_HEAD(Uptodate, uptodate)
+PINMM_PAGEFLAG_HEAD(Dirty, dirty)
+PINMM_PAGEFLAG_HEAD(LRU, lru)
+PINMM_PAGEFLAG_HEAD(Active, active)
+PINMM_PAGEFLAG_HEAD(Workingset, workingset)
+PINMM_PAGEFLAG_HEAD(Error, error)
+PINMM_PAGEFLAG_HEAD(Writeback, writeback)
+PINMM_PAGEFLAG_HEAD(MappedToDisk, mappedtodisk)
+PINMM_PAGEFLAG_HEAD(Reclaim, reclaim)
+PINMM_PAGEFLAG_HEAD(SwapBacked, swapbacked)
+PINMM_PAGEFLAG_HEAD(Unevictable, unevictable)
+PINMM_PAGEFLAG_HEAD(Mlocked, mlocked)
+PINMM_PAGEFLAG_ANY(Reserved, reserved)
+PINMM_PAGEFLAG_ANY(Private, private)
+PINMM_PAGEFLAG_ANY(HWPoison, hwpoison)
+PINMM_PAGEFLAG_ANY(Head, head)
+
+static inline bool PageCompound(const struct page *page)
+{
+	return PageHead(page) || PageTail(page);
+}
+
+static inline bool PageAnon(const struct page *page)
+{
+	const struct page *head = compound_head(page);
+
+	return ((unsigned long)head->mapping & PAGE_MAPPING_ANON) != 0;
+}
+
+/* page_type accessors: only meaningful while _mapcount is unused (free or page-table pages). */
+static inline bool page_has_type(const struct page *page, unsigned int type)
+{
+	unsigned int word = (unsigned int)atomic_load_explicit(&page->_mapcount,
+							      memory_order_relaxed);
+
+	return (word & (PAGE_TYPE_BASE | type)) == PAGE_TYPE_BASE;
+}
+
+static inline bool PageBuddy(const struct page *page)
+{
+	return page_has_type(page, PG_buddy);
+}
+
+static inline bool PageTable(const struct page *page)
+{
+	return page_has_type(page, PG_table);
+}
+
+#endif /* PINMM_PAGE_FLAGS_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pinmm: Linux's physical memory, address spaces and FOLL_PIN page pinning, in user space.
+ * This umbrella header is the one users include; it brings in the whole public API.
+ */
+#ifndef PINMM_PINMM_H
+#define PINMM_PINMM_H
+
+#include "boot.h"
+#include "bug.h"
+#include "gfp.h"
+#include "hugetlb.h"
+#include "mm.h"
+#include "mm_types.h"
+#include "mmdebug.h"
+#include "mmzone.h"
+#include "page-flags.h"
+#include "page_ref.h"
+#include "pagemap.h"
+#include "vmstat.h"
+
+#endif /* PINMM_PINMM_H */

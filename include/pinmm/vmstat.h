@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event and state counters, printed as /proc/vmstat.
+ *
+ * Each thread (a CPU of the simulated machine) keeps its own counters and only it writes them,
+ * so no hot path writes a shared cache line; readers add up every thread's values (and those
+ * folded in by threads that have exited). Values read while other threads are counting are a
+ * moment's sum, as in Linux. Counters restart from zero at every pinmm_boot().
+ *
+ * Names and order follow Linux 5.7: zone items, node items (the single node), then events.
+ * nr_foll_pin_acquired / nr_foll_pin_released count logical pins of one 4 KiB page each.
+ */
+#ifndef PINMM_VMSTAT_H
+#define PINMM_VMSTAT_H
+
+#include <stdio.h>
+
+#include "mmzone.h"
+
+enum zone_stat_item {
+	NR_FREE_PAGES,
+	NR_PAGETABLE,
+	NR_FREE_CMA_PAGES,
+	NR_VM_ZONE_STAT_ITEMS,
+};
+
+enum node_stat_item {
+	NR_ISOLATED_ANON,
+	NR_ISOLATED_FILE,
+	NR_FILE_PAGES,
+	NR_FILE_MAPPED,
+	NR_ANON_MAPPED,
+	NR_FILE_DIRTY,
+	NR_WRITEBACK,
+	NR_SHMEM,
+	NR_ANON_THPS,
+	NR_DIRTIED,
+	NR_WRITTEN,
+	NR_FOLL_PIN_ACQUIRED,
+	NR_FOLL_PIN_RELEASED,
+	NR_VM_NODE_STAT_ITEMS,
+};
+
+enum vm_event_item {
+	PGALLOC_NORMAL,
+	PGALLOC_MOVABLE,
+	PGFREE,
+	PGFAULT,
+	PGMAJFAULT,
+	PGMIGRATE_SUCCESS,
+	PGMIGRATE_FAIL,
+	THP_FAULT_ALLOC,
+	THP_FAULT_FALLBACK,
+	THP_SPLIT_PAGE,
+	THP_SPLIT_PMD,
+	HTLB_BUDDY_PGALLOC,
+	HTLB_BUDDY_PGALLOC_FAIL,
+	NR_VM_EVENT_ITEMS,
+};
+
+/* Add delta to this thread's share of a counter. Any thread, any time; never fails. */
+void mod_zone_page_state(struct zone *zone, enum zone_stat_item item, long delta);
+void mod_node_page_state(enum node_stat_item item, long delta);
+void count_vm_events(enum vm_event_item item, long delta);
+
+static inline void count_vm_event(enum vm_event_item item)
+{
+	count_vm_events(item, 1);
+}
+
+/* Sums over every thread. An item outside its enum reads 0 (with a WARN). */
+long zone_page_state(const struct zone *zone, enum zone_stat_item item);
+long global_zone_page_state(enum zone_stat_item item);
+long global_node_page_state(enum node_stat_item item);
+unsigned long global_vm_event_count(enum vm_event_item item);
+
+/* Linux's /proc/vmstat name of an item, or NULL for a value outside the enum. */
+const char *zone_stat_name(enum zone_stat_item item);
+const char *node_stat_name(enum node_stat_item item);
+const char *vm_event_name(enum vm_event_item item);
+
+/* Write every counter as /proc/vmstat does, "name value" a line. Returns 0, or -EINVAL for a
+ * NULL stream. Works (printing zeros) when the machine is not booted. */
+int pinmm_vmstat_print(FILE *out);
+
+#endif /* PINMM_VMSTAT_H */

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot and shutdown of the simulated machine: validating the configuration, reserving the host
+ * arena (frames and mem_map), and handing the memory to the zones and the hugetlb pools.
+ *
+ * The arena is reserved with MAP_NORESERVE and never touched here beyond the struct page of
+ * each MAX_ORDER block head, so a large machine costs host memory only where it is used.
+ * Boot and shutdown are not thread-safe against each other or against users of the machine.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+struct pinmm_machine machine;
+atomic_bool machine_booted;
+struct page *mem_map;
+unsigned long max_pfn;
+char *pinmm_ram;
+
+#define MB (1ULL << 20)
+#define BLOCK_BYTES (MAX_ORDER_NR_PAGES * PAGE_SIZE)
+
+void pinmm_config_default(struct pinmm_config *cfg)
+{
+	*cfg = (struct pinmm_config){
+		.ram_bytes = 1024 * MB,
+		.movable_bytes = 128 * MB,
+		.cma_bytes = 64 * MB,
+		.nr_hugepages_2m = 0,
+		.nr_hugepages_1g = 0,
+		.thp = PINMM_THP_ALWAYS,
+	};
+}
+
+static bool block_aligned(unsigned long long bytes)
+{
+	return bytes % BLOCK_BYTES == 0;
+}
+
+static int config_check(const struct pinmm_config *cfg)
+{
+	unsigned long long normal, free_normal, huge;
+
+	if (cfg->ram_bytes < PINMM_MIN_RAM || cfg->ram_bytes > PINMM_MAX_RAM)
+		return -EINVAL;
+	if (!block_aligned(cfg->ram_bytes) || !block_aligned(cfg->movable_bytes) ||
+	    !block_aligned(cfg->cma_bytes))
+		return -EINVAL;
+	if (cfg->movable_bytes >= cfg->ram_bytes)
+		return -EINVAL;
+	normal = cfg->ram_bytes - cfg->movable_bytes;
+	if (cfg->cma_bytes > normal || normal - cfg->cma_bytes < PINMM_MIN_NORMAL_FREE)
+		return -EINVAL;
+	free_normal = normal - cfg->cma_bytes - PINMM_MIN_NORMAL_FREE;
+	if (cfg->nr_hugepages_1g > free_normal >> 30 || cfg->nr_hugepages_2m > free_normal >> 21)
+		return -EINVAL;
+	huge = ((unsigned long long)cfg->nr_hugepages_1g << 30) +
+	       ((unsigned long long)cfg->nr_hugepages_2m << 21);
+	if (huge > free_normal)
+		return -EINVAL;
+	if (cfg->thp != PINMM_THP_ALWAYS && cfg->thp != PINMM_THP_MADVISE &&
+	    cfg->thp != PINMM_THP_NEVER)
+		return -EINVAL;
+	return 0;
+}
+
+/* Reserve len bytes of host address space aligned to align (a power of two), lazily backed. */
+static void *reserve_aligned(size_t len, size_t align)
+{
+	char *p = mmap(NULL, len + align, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char *aligned;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (char *)(((unsigned long)p + align - 1) & ~(align - 1));
+	if (aligned > p)
+		munmap(p, (size_t)(aligned - p));
+	munmap(aligned + len, (size_t)(p + align - aligned));
+	return aligned;
+}
+
+static void release_arena(void)
+{
+	if (pinmm_ram)
+		munmap(pinmm_ram, machine.ram_len);
+	if (mem_map)
+		munmap(mem_map, machine.memmap_len);
+	pinmm_ram = NULL;
+	mem_map = NULL;
+	max_pfn = 0;
+}
+
+int pinmm_boot(const struct pinmm_config *cfg)
+{
+	struct pinmm_config defaults;
+	int ret;
+
+	if (!cfg) {
+		pinmm_config_default(&defaults);
+		cfg = &defaults;
+	}
+	if (atomic_load(&machine_booted))
+		return -EBUSY;
+	ret = config_check(cfg);
+	if (ret)
+		return ret;
+
+	memset(&machine, 0, sizeof(machine));
+	machine.cfg = *cfg;
+	machine.ram_len = cfg->ram_bytes;
+	machine.memmap_len = (cfg->ram_bytes >> PAGE_SHIFT) * sizeof(struct page);
+	/* Frames are aligned to 1 GiB in host memory too, so that each gigantic page is one
+	 * naturally aligned host range. */
+	pinmm_ram = reserve_aligned(machine.ram_len, 1UL << 30);
+	mem_map = reserve_aligned(machine.memmap_len, PAGE_SIZE);
+	if (!pinmm_ram || !mem_map) {
+		release_arena();
+		return -ENOMEM;
+	}
+	max_pfn = cfg->ram_bytes >> PAGE_SHIFT;
+
+	vmstat_reset();
+	zones_init();
+	atomic_store(&machine_booted, true);
+	ret = hugetlb_init();
+	if (ret) {
+		pinmm_shutdown();
+		return ret;
+	}
+	return 0;
+}
+
+int pinmm_shutdown(void)
+{
+	unsigned long left;
+
+	if (!atomic_load(&machine_booted))
+		return -ENODEV;
+	hugetlb_teardown();
+	left = report_unfreed_pages();
+	if (left)
+		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
+			  left);
+	atomic_store(&machine_booted, false);
+	zones_teardown();
+	release_arena();
+	return left ? -EBUSY : 0;
+}
+
+bool pinmm_booted(void)
+{
+	return atomic_load(&machine_booted);
+}
+
+const struct pinmm_config *pinmm_machine_config(void)
+{
+	return atomic_load(&machine_booted) ? &machine.cfg : NULL;
+}

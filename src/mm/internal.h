@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of src/mm share and users do not see: the machine descriptor, the allocator's
+ * entry points for compound pages and hugetlb, and the boot/shutdown hooks of each part.
+ */
+#ifndef PINMM_MM_INTERNAL_H
+#define PINMM_MM_INTERNAL_H
+
+#include <pinmm/pinmm.h>
+
+struct pinmm_machine {
+	struct pinmm_config cfg;
+	struct zone zones[MAX_NR_ZONES];
+	struct hstate hstates[HUGE_MAX_HSTATE];
+	size_t ram_len;    /* host bytes reserved for frames */
+	size_t memmap_len; /* host bytes reserved for mem_map */
+	atomic_long nr_bad_pages; /* pages quarantined by bad frees */
+};
+
+extern struct pinmm_machine machine;
+extern atomic_bool machine_booted;
+
+/* Flags that must be clear when a page is freed (Linux's PAGE_FLAGS_CHECK_AT_FREE). */
+#define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
+	(1UL << PG_lru | 1UL << PG_locked | 1UL << PG_private | 1UL << PG_private_2 |             \
+	 1UL << PG_writeback | 1UL << PG_reserved | 1UL << PG_slab | 1UL << PG_active |           \
+	 1UL << PG_unevictable | 1UL << PG_mlocked)
+
+/* Poison left in the mapping word of tail pages from page[3] on, as Linux's TAIL_MAPPING. */
+#define TAIL_MAPPING ((struct address_space *)0x400UL)
+
+/* page_alloc.c */
+void zones_init(void);
+void zones_teardown(void);
+/* Return a block of 2^order pages (the allocation's head, refcount already 0) to the buddy
+ * lists after the bad-page checks; a block that fails them is quarantined. */
+void free_pages_ok(struct page *page, unsigned int order);
+/* Report a bad page (WARN + dump_page) as Linux's bad_page(). */
+void bad_page(struct page *page, const char *reason);
+/* Reset a frame's struct page to a freshly allocated, unreferenced state. */
+void init_page_state(struct page *page);
+/* Walk the zones at shutdown and report what is not free; returns the number of pages. */
+unsigned long report_unfreed_pages(void);
+
+/* compound.c */
+void prep_compound_page(struct page *page, unsigned int order);
+void set_compound_page_dtor(struct page *head, enum compound_dtor_id dtor);
+/* Check tail page `page` of compound page head as it is freed (reporting what is wrong) and
+ * turn it back into a plain page; returns 1 if it was bad, else 0. */
+unsigned long free_tail_pages_check(struct page *head, struct page *page);
+void destroy_compound_page(struct page *head);
+
+static inline atomic_int *compound_pincount_ptr(struct page *head)
+{
+	return &head[2].hpage_pinned_refcount;
+}
+
+/* hugetlb.c */
+int hugetlb_init(void);
+/* Empty the pools back to the buddy allocator; pages still in use stay where they are for the
+ * shutdown report. */
+void hugetlb_teardown(void);
+void free_huge_page(struct page *head);
+
+/* vmstat.c */
+void vmstat_reset(void);
+
+#endif /* PINMM_MM_INTERNAL_H */

@@ -1,0 +1,480 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The buddy allocator: per zone, free blocks of 2^order pages (order < MAX_ORDER) on per-order,
+ * per-migratetype lists, split on allocation and merged with their buddy on free. Contiguous
+ * ranges beyond MAX_ORDER (gigantic pages) are cut out of the free lists by alloc_contig_pages().
+ *
+ * Talks to compound.c (prep and checks of compound pages), debug.c (bad-page reports) and
+ * vmstat.c (nr_free_pages, pgalloc_*, pgfree).
+ *
+ * The rule that is easy to break: only the struct page at the head of a free block is
+ * meaningful (PageBuddy, order in ->private); the rest of a free block's struct pages are stale
+ * or were never written (boot writes only MAX_ORDER block heads). So a walk over frames must
+ * step over free blocks by their order, and allocation must initialise every struct page it
+ * hands out. Everything about free blocks is under zone->lock.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *const zone_names[MAX_NR_ZONES] = {"Normal", "Movable"};
+
+/* page_type with PG_buddy set, _mapcount's -1 otherwise: a free block's head. */
+#define BUDDY_PAGE_TYPE ((int)(~0u & ~PG_buddy))
+
+static inline unsigned int buddy_order(const struct page *page)
+{
+	return (unsigned int)page->private;
+}
+
+static inline void set_buddy_order(struct page *page, unsigned int order)
+{
+	page->private = order;
+	atomic_store_explicit(&page->_mapcount, BUDDY_PAGE_TYPE, memory_order_relaxed);
+}
+
+static inline void clear_buddy(struct page *page)
+{
+	page->private = 0;
+	atomic_store_explicit(&page->_mapcount, -1, memory_order_relaxed);
+}
+
+struct zone *pinmm_zone(enum zone_type idx)
+{
+	if (!atomic_load(&machine_booted) || (unsigned int)idx >= MAX_NR_ZONES)
+		return NULL;
+	return &machine.zones[idx];
+}
+
+struct zone *page_zone(const struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+	struct zone *movable = &machine.zones[ZONE_MOVABLE];
+
+	if (movable->spanned_pages && pfn >= movable->zone_start_pfn)
+		return movable;
+	return &machine.zones[ZONE_NORMAL];
+}
+
+static enum migratetype pfn_migratetype(const struct zone *zone, unsigned long pfn)
+{
+	if (pfn >= zone->cma_start_pfn && pfn < zone->cma_end_pfn)
+		return MIGRATE_CMA;
+	return zone == &machine.zones[ZONE_MOVABLE] ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE;
+}
+
+enum migratetype get_pageblock_migratetype(const struct page *page)
+{
+	return pfn_migratetype(page_zone(page), page_to_pfn(page));
+}
+
+/* Account nr pages of zone as freed (positive) or taken (negative). */
+static void account_free(struct zone *zone, enum migratetype mt, long nr)
+{
+	mod_zone_page_state(zone, NR_FREE_PAGES, nr);
+	if (mt == MIGRATE_CMA)
+		mod_zone_page_state(zone, NR_FREE_CMA_PAGES, nr);
+}
+
+static void add_to_free_list(struct zone *zone, struct page *page, unsigned int order,
+			     enum migratetype mt)
+{
+	set_buddy_order(page, order);
+	cds_list_add(&page->lru, &zone->free_area[order].free_list[mt]);
+	zone->free_area[order].nr_free++;
+}
+
+static void del_from_free_list(struct zone *zone, struct page *page, unsigned int order)
+{
+	cds_list_del(&page->lru);
+	page->lru.next = page->lru.prev = NULL;
+	clear_buddy(page);
+	zone->free_area[order].nr_free--;
+}
+
+/* Put a block on the free lists, merging it with free buddies. zone->lock held. */
+static void free_one_block(struct zone *zone, unsigned long pfn, unsigned int order,
+			   enum migratetype mt)
+{
+	while (order < MAX_ORDER - 1) {
+		unsigned long buddy_pfn = pfn ^ (1UL << order);
+		struct page *buddy = pfn_to_page(buddy_pfn);
+
+		if (buddy_pfn < zone->zone_start_pfn || buddy_pfn >= zone_end_pfn(zone))
+			break;
+		if (!PageBuddy(buddy) || buddy_order(buddy) != order)
+			break;
+		del_from_free_list(zone, buddy, order);
+		pfn &= buddy_pfn;
+		order++;
+	}
+	add_to_free_list(zone, pfn_to_page(pfn), order, mt);
+}
+
+void init_page_state(struct page *page)
+{
+	atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
+	atomic_store_explicit(&page->compound_head, 0, memory_order_relaxed);
+	page->lru.prev = NULL;
+	page->mapping = NULL;
+	page->index = 0;
+	page->private = 0;
+	atomic_store_explicit(&page->_mapcount, -1, memory_order_relaxed);
+	atomic_store_explicit(&page->_refcount, 0, memory_order_relaxed);
+	page->mem_cgroup = NULL;
+}
+
+void zones_init(void)
+{
+	const struct pinmm_config *cfg = &machine.cfg;
+	unsigned long movable_pages = cfg->movable_bytes >> PAGE_SHIFT;
+	unsigned long cma_pages = cfg->cma_bytes >> PAGE_SHIFT;
+
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.zones[z];
+
+		zone->name = zone_names[z];
+		pthread_mutex_init(&zone->lock, NULL);
+		for (unsigned int o = 0; o < MAX_ORDER; o++)
+			for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+				CDS_INIT_LIST_HEAD(&zone->free_area[o].free_list[mt]);
+	}
+	machine.zones[ZONE_NORMAL].zone_start_pfn = 0;
+	machine.zones[ZONE_NORMAL].spanned_pages = max_pfn - movable_pages;
+	machine.zones[ZONE_NORMAL].cma_end_pfn = max_pfn - movable_pages;
+	machine.zones[ZONE_NORMAL].cma_start_pfn = max_pfn - movable_pages - cma_pages;
+	machine.zones[ZONE_MOVABLE].zone_start_pfn = max_pfn - movable_pages;
+	machine.zones[ZONE_MOVABLE].spanned_pages = movable_pages;
+
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.zones[z];
+
+		for (unsigned long pfn = zone->zone_start_pfn; pfn < zone_end_pfn(zone);
+		     pfn += MAX_ORDER_NR_PAGES) {
+			enum migratetype mt = pfn_migratetype(zone, pfn);
+
+			init_page_state(pfn_to_page(pfn));
+			add_to_free_list(zone, pfn_to_page(pfn), MAX_ORDER - 1, mt);
+			account_free(zone, mt, MAX_ORDER_NR_PAGES);
+		}
+	}
+}
+
+void zones_teardown(void)
+{
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		pthread_mutex_destroy(&machine.zones[z].lock);
+}
+
+/* Split the order `high` block at page down to `low`, freeing the upper halves. */
+static void expand(struct zone *zone, struct page *page, unsigned int low, unsigned int high,
+		   enum migratetype mt)
+{
+	while (high > low) {
+		high--;
+		add_to_free_list(zone, page + (1UL << high), high, mt);
+	}
+}
+
+/* Take a block of `order` from the migratetype mt lists of zone, or NULL. */
+static struct page *rmqueue(struct zone *zone, unsigned int order, enum migratetype mt)
+{
+	struct page *page = NULL;
+
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned int o = order; o < MAX_ORDER; o++) {
+		struct cds_list_head *list = &zone->free_area[o].free_list[mt];
+
+		if (cds_list_empty(list))
+			continue;
+		page = cds_list_entry(list->next, struct page, lru);
+		del_from_free_list(zone, page, o);
+		expand(zone, page, order, o, mt);
+		account_free(zone, mt, -(long)(1UL << order));
+		break;
+	}
+	pthread_mutex_unlock(&zone->lock);
+	return page;
+}
+
+/* Make an allocated block of nr pages ready for its user. */
+static void prep_new_pages(struct page *page, unsigned long nr, unsigned int order, gfp_t gfp)
+{
+	for (unsigned long i = 0; i < nr; i++)
+		init_page_state(page + i);
+	if (gfp & __GFP_ZERO)
+		memset(page_address(page), 0, nr << PAGE_SHIFT);
+	if ((gfp & __GFP_COMP) && order)
+		prep_compound_page(page, order);
+	/* Publishes the initialised block to whoever takes a reference from this one. */
+	atomic_store_explicit(&page->_refcount, 1, memory_order_release);
+}
+
+static bool gfp_ok(gfp_t gfp)
+{
+	return !(gfp & ~__GFP_KNOWN);
+}
+
+struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	static const struct {
+		enum zone_type zone;
+		enum migratetype mt;
+	} movable_order[] = {
+		{ZONE_MOVABLE, MIGRATE_MOVABLE},
+		{ZONE_NORMAL, MIGRATE_UNMOVABLE},
+		{ZONE_NORMAL, MIGRATE_CMA},
+	};
+	unsigned int tries = (gfp & __GFP_MOVABLE) ? 3 : 1;
+	unsigned int first = (gfp & __GFP_MOVABLE) ? 0 : 1;
+
+	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
+		return NULL;
+	if (!gfp_ok(gfp) || order >= MAX_ORDER) {
+		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: bad gfp %#x or order %u", gfp,
+			  order);
+		return NULL;
+	}
+	for (unsigned int i = first; i < first + tries && i < 3; i++) {
+		struct zone *zone = &machine.zones[movable_order[i].zone];
+		struct page *page = rmqueue(zone, order, movable_order[i].mt);
+
+		if (page) {
+			prep_new_pages(page, 1UL << order, order, gfp);
+			count_vm_events(zone == &machine.zones[ZONE_MOVABLE] ? PGALLOC_MOVABLE
+									      : PGALLOC_NORMAL,
+					1L << order);
+			return page;
+		}
+	}
+	return NULL;
+}
+
+void bad_page(struct page *page, const char *reason)
+{
+	pinmm_log("BUG: Bad page state in process pinmm  pfn:%05lx\n", page_to_pfn(page));
+	dump_page(page, reason);
+	__pinmm_warn(__FILE__, __LINE__, __func__, "bad page pfn:%05lx: %s", page_to_pfn(page),
+		     reason);
+	atomic_fetch_add(&machine.nr_bad_pages, 1);
+}
+
+/* The checks Linux's free_pages_check() makes on a page being freed; reports what it finds. */
+static bool page_bad_at_free(struct page *page)
+{
+	const char *reason = NULL;
+
+	if (atomic_load_explicit(&page->_mapcount, memory_order_relaxed) != -1)
+		reason = "nonzero mapcount";
+	else if (page->mapping != NULL)
+		reason = "non-NULL mapping";
+	else if (page_ref_count(page) != 0)
+		reason = "nonzero _refcount";
+	else if (atomic_load_explicit(&page->flags, memory_order_relaxed) &
+		 PAGE_FLAGS_CHECK_AT_FREE)
+		reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set";
+	if (reason)
+		bad_page(page, reason);
+	return reason != NULL;
+}
+
+/*
+ * Check a block of nr frames about to be freed (a compound page, or an allocation's head and
+ * the pages after it) and clear its flags. If any page is bad, report it and quarantine the
+ * whole block: the frames stay out of the allocator, marked HWPoison for the shutdown report,
+ * as memory-failure marks frames that must not be reused. Returns true if the block may go back.
+ */
+static bool free_block_prepare(struct page *page, unsigned long nr)
+{
+	bool compound = PageHead(page);
+	unsigned long bad = 0;
+
+	for (unsigned long i = 1; i < nr; i++) {
+		if (compound)
+			bad += free_tail_pages_check(page, page + i);
+		bad += page_bad_at_free(page + i);
+	}
+	if (compound)
+		__ClearPageHead(page);
+	bad += page_bad_at_free(page);
+	for (unsigned long i = 0; i < nr; i++)
+		atomic_store_explicit(&page[i].flags, bad ? 1UL << PG_hwpoison : 0,
+				      memory_order_relaxed);
+	return bad == 0;
+}
+
+/* Give nr frames from pfn (naturally aligned, in one zone) back to the free lists. */
+static void free_range_to_buddy(unsigned long pfn, unsigned long nr)
+{
+	struct zone *zone = page_zone(pfn_to_page(pfn));
+	unsigned long chunk = nr < MAX_ORDER_NR_PAGES ? nr : MAX_ORDER_NR_PAGES;
+	unsigned int order = (unsigned int)__builtin_ctzl(chunk);
+
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned long p = pfn; p < pfn + nr; p += chunk) {
+		enum migratetype mt = pfn_migratetype(zone, p);
+
+		free_one_block(zone, p, order, mt);
+		account_free(zone, mt, (long)chunk);
+	}
+	pthread_mutex_unlock(&zone->lock);
+	count_vm_events(PGFREE, (long)nr);
+}
+
+void free_pages_ok(struct page *page, unsigned int order)
+{
+	if (free_block_prepare(page, 1UL << order))
+		free_range_to_buddy(page_to_pfn(page), 1UL << order);
+}
+
+/* A page pointer that is not a page of this machine's mem_map. */
+static bool page_out_of_range(const struct page *page)
+{
+	return page < mem_map || page >= mem_map + max_pfn ||
+	       ((const char *)page - (const char *)mem_map) % sizeof(struct page);
+}
+
+void __free_pages(struct page *page, unsigned int order)
+{
+	if (WARN_ON_ONCE(!atomic_load(&machine_booted)) || WARN_ON_ONCE(page_out_of_range(page)))
+		return;
+	if (WARN_ON(order >= MAX_ORDER) || WARN_ON(PageTail(page)) ||
+	    WARN_ON(page_ref_count(page) <= 0))
+		return;
+	if (WARN_ON(PageHead(page) && compound_order(page) != order))
+		return;
+	if (WARN_ON(page_to_pfn(page) & ((1UL << order) - 1)))
+		return;
+	if (page_ref_dec_and_test(page))
+		free_pages_ok(page, order);
+}
+
+/* Can [start, start + nr) be cut out of zone's free lists? zone->lock held. */
+static bool range_free(struct zone *zone, unsigned long start, unsigned long nr, gfp_t gfp)
+{
+	if (!(gfp & __GFP_MOVABLE) && start < zone->cma_end_pfn && start + nr > zone->cma_start_pfn)
+		return false;
+	for (unsigned long pfn = start; pfn < start + nr;) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!PageBuddy(page))
+			return false;
+		pfn += 1UL << buddy_order(page);
+	}
+	return true;
+}
+
+static bool take_contig_range(struct zone *zone, unsigned long nr, gfp_t gfp,
+			      unsigned long *found)
+{
+	unsigned long start = (zone->zone_start_pfn + nr - 1) & ~(nr - 1);
+	bool ok = false;
+
+	pthread_mutex_lock(&zone->lock);
+	for (; start + nr <= zone_end_pfn(zone); start += nr) {
+		if (!range_free(zone, start, nr, gfp))
+			continue;
+		for (unsigned long pfn = start; pfn < start + nr;) {
+			struct page *page = pfn_to_page(pfn);
+			unsigned int order = buddy_order(page);
+
+			del_from_free_list(zone, page, order);
+			account_free(zone, pfn_migratetype(zone, pfn), -(long)(1UL << order));
+			pfn += 1UL << order;
+		}
+		*found = start;
+		ok = true;
+		break;
+	}
+	pthread_mutex_unlock(&zone->lock);
+	return ok;
+}
+
+struct page *alloc_contig_pages(unsigned long nr_pages, gfp_t gfp)
+{
+	unsigned long pfn;
+	unsigned int order = 0;
+
+	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
+		return NULL;
+	if (WARN_ON(!gfp_ok(gfp)) || WARN_ON(nr_pages < MAX_ORDER_NR_PAGES) ||
+	    WARN_ON(nr_pages & (nr_pages - 1)))
+		return NULL;
+	while ((1UL << order) < nr_pages)
+		order++;
+	for (int z = (gfp & __GFP_MOVABLE) ? ZONE_MOVABLE : ZONE_NORMAL; z >= 0; z--) {
+		struct zone *zone = &machine.zones[z];
+
+		if (!take_contig_range(zone, nr_pages, gfp, &pfn))
+			continue;
+		prep_new_pages(pfn_to_page(pfn), nr_pages, order, gfp);
+		return pfn_to_page(pfn);
+	}
+	return NULL;
+}
+
+void free_contig_range(unsigned long pfn, unsigned long nr_pages)
+{
+	struct page *page;
+
+	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
+		return;
+	if (WARN_ON(!pfn_valid(pfn)) || WARN_ON(nr_pages > max_pfn - pfn) ||
+	    WARN_ON(nr_pages < MAX_ORDER_NR_PAGES) || WARN_ON(nr_pages & (nr_pages - 1)) ||
+	    WARN_ON(pfn & (nr_pages - 1)))
+		return;
+	page = pfn_to_page(pfn);
+	if (WARN_ON(PageCompound(page)) || WARN_ON(page_ref_count(page) != 1))
+		return;
+	set_page_count(page, 0);
+	free_pages_ok(page, (unsigned int)__builtin_ctzl(nr_pages));
+}
+
+unsigned long report_unfreed_pages(void)
+{
+	unsigned long left = 0, dumped = 0;
+
+	for (unsigned long pfn = 0; pfn < max_pfn;) {
+		struct page *page = pfn_to_page(pfn);
+		unsigned long step = 1;
+
+		if (PageBuddy(page)) {
+			pfn += 1UL << buddy_order(page);
+			continue;
+		}
+		if (PageHead(page))
+			step = compound_nr(page);
+		if (page_ref_count(page) || PageHWPoison(page) || PageHead(page)) {
+			if (dumped++ < 8)
+				dump_page(page, PageHWPoison(page) ? "quarantined by a bad free"
+								   : "still allocated at shutdown");
+		}
+		left += step;
+		pfn += step;
+	}
+	if (dumped > 8)
+		pinmm_log("pinmm: shutdown: %lu more unfreed block(s) not dumped\n", dumped - 8);
+	return left;
+}
+
+int pinmm_buddyinfo_print(FILE *out)
+{
+	if (!out)
+		return -EINVAL;
+	if (!atomic_load(&machine_booted))
+		return -ENODEV;
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.zones[z];
+
+		if (!zone->spanned_pages)
+			continue;
+		pthread_mutex_lock(&zone->lock);
+		fprintf(out, "Node 0, zone %8s ", zone->name);
+		for (unsigned int o = 0; o < MAX_ORDER; o++)
+			fprintf(out, "%6lu ", zone->free_area[o].nr_free);
+		fputc('\n', out);
+		pthread_mutex_unlock(&zone->lock);
+	}
+	return 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Taking and dropping references on pages (Linux's get_page()/put_page()). All of them act on
+ * the head: a compound page lives and dies as one. The last put_page() frees an order-0 page
+ * or runs a compound page's destructor.
+ */
+#include <limits.h>
+
+#include "internal.h"
+
+void get_page(struct page *page)
+{
+	struct page *head = compound_head(page);
+	int old = atomic_fetch_add_explicit(&head->_refcount, 1, memory_order_relaxed);
+
+	/* A reference may only be taken from another one; 0 is a free page, and INT_MAX would
+	 * wrap. Undo and complain rather than corrupt the count. */
+	if (WARN_ON_ONCE(old <= 0 || old == INT_MAX))
+		atomic_fetch_sub_explicit(&head->_refcount, 1, memory_order_relaxed);
+}
+
+bool get_page_unless_zero(struct page *page)
+{
+	return page_ref_add_unless_zero_or_overflow(compound_head(page), 1);
+}
+
+bool try_get_page(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	return !WARN_ON_ONCE(!page_ref_add_unless_zero_or_overflow(head, 1));
+}
+
+void put_page(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (WARN_ON_ONCE(page_ref_count(head) <= 0))
+		return;
+	if (!page_ref_dec_and_test(head))
+		return;
+	if (PageHead(head))
+		destroy_compound_page(head);
+	else
+		free_pages_ok(head, 0);
+}
