@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared fixtures for the unit tests (cmocka).
+ *
+ * Every test that needs a machine boots one in its setup and shuts it down in its teardown;
+ * the teardown fails the test if shutdown finds anything leaked. The log stream (WARN,
+ * dump_page) goes to a temporary file so that tests can read what was reported.
+ */
+#ifndef PINMM_TEST_UTIL_H
+#define PINMM_TEST_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <pinmm/pinmm.h>
+
+static FILE *test_log;
+
+/* Redirect the log stream to a fresh temporary file. */
+static inline void test_log_start(void)
+{
+	test_log = tmpfile();
+	assert_non_null(test_log);
+	pinmm_set_log_stream(test_log);
+}
+
+/* Everything logged since test_log_start() or the last test_log_take(), as a malloc'd string
+ * (the caller frees it); the log is emptied. */
+static inline char *test_log_take(void)
+{
+	long len;
+	char *buf;
+
+	fflush(test_log);
+	len = ftell(test_log);
+	assert_true(len >= 0);
+	buf = calloc(1, (size_t)len + 1);
+	assert_non_null(buf);
+	rewind(test_log);
+	assert_int_equal(fread(buf, 1, (size_t)len, test_log), (size_t)len);
+	rewind(test_log);
+	assert_int_equal(ftruncate(fileno(test_log), 0), 0);
+	return buf;
+}
+
+/* Assert that the log contains needle, and empty it. */
+static inline void test_log_expect(const char *needle)
+{
+	char *log = test_log_take();
+
+	if (!strstr(log, needle))
+		fail_msg("log should contain \"%s\"; it was:\n%s", needle, log);
+	free(log);
+}
+
+static inline void test_log_stop(void)
+{
+	pinmm_set_log_stream(NULL);
+	fclose(test_log);
+	test_log = NULL;
+}
+
+static inline int boot_with(const struct pinmm_config *cfg)
+{
+	test_log_start();
+	if (pinmm_boot(cfg) != 0) {
+		test_log_stop();
+		return -1;
+	}
+	return 0;
+}
+
+/* Setup: the default machine. */
+static inline int boot_default(void **state)
+{
+	(void)state;
+	return boot_with(NULL);
+}
+
+/* Setup: 1 GiB with a hugetlb pool of two 2 MiB pages and no 1 GiB ones. */
+static inline int boot_small_hugetlb(void **state)
+{
+	struct pinmm_config cfg;
+
+	(void)state;
+	pinmm_config_default(&cfg);
+	cfg.nr_hugepages_2m = 2;
+	return boot_with(&cfg);
+}
+
+/* Teardown: shut down; any leak fails the test. */
+static inline int shutdown_clean(void **state)
+{
+	int ret = pinmm_shutdown();
+
+	(void)state;
+	if (ret != 0) {
+		char *log = test_log_take();
+
+		fprintf(stderr, "pinmm_shutdown() = %d; log:\n%s\n", ret, log);
+		free(log);
+	}
+	test_log_stop();
+	return ret == 0 ? 0 : -1;
+}
+
+#define test_with_machine(f) cmocka_unit_test_setup_teardown(f, boot_default, shutdown_clean)
+
+#endif /* PINMM_TEST_UTIL_H */
