@@ -94,4 +94,74 @@ _Static_assert(offsetof(struct page, mapping) == 24, "mapping is word 3");
 _Static_assert(offsetof(struct page, _mapcount) == 48, "_mapcount is the low half of word 6");
 _Static_assert(offsetof(struct page, _refcount) == 52, "_refcount is the high half of word 6");
 
+
+/* ---- address spaces ---------------------------------------------------------------------- */
+
+/* vm_area_struct.vm_flags, Linux's values. */
+#define VM_NONE 0x00000000UL
+#define VM_READ 0x00000001UL
+#define VM_WRITE 0x00000002UL
+#define VM_EXEC 0x00000004UL
+#define VM_SHARED 0x00000008UL
+#define VM_MAYREAD 0x00000010UL
+#define VM_MAYWRITE 0x00000020UL
+#define VM_MAYEXEC 0x00000040UL
+#define VM_MAYSHARE 0x00000080UL
+#define VM_GROWSDOWN 0x00000100UL
+#define VM_PFNMAP 0x00000400UL
+#define VM_LOCKED 0x00002000UL
+#define VM_IO 0x00004000UL
+#define VM_DONTCOPY 0x00020000UL
+#define VM_DONTEXPAND 0x00040000UL
+#define VM_NORESERVE 0x00200000UL
+#define VM_HUGETLB 0x00400000UL
+#define VM_MIXEDMAP 0x10000000UL
+#define VM_HUGEPAGE 0x20000000UL
+#define VM_NOHUGEPAGE 0x40000000UL
+#define VM_ACCESS_FLAGS (VM_READ | VM_WRITE | VM_EXEC)
+
+struct file;
+struct anon_vma;
+struct vm_fault;
+
+struct vm_operations_struct {
+	/* Find or read the page at vmf->pgoff; on success set vmf->page (locked, with a
+	 * reference) and return 0, else a VM_FAULT_* error. */
+	unsigned int (*fault)(struct vm_fault *vmf);
+	/* A write fault is about to make vmf->page writable in a shared mapping. */
+	unsigned int (*page_mkwrite)(struct vm_fault *vmf);
+};
+
+struct vm_area_struct {
+	unsigned long vm_start; /* first byte */
+	unsigned long vm_end;   /* first byte after */
+	struct mm_struct *vm_mm;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff; /* offset in the file (or, anon: vm_start >> PAGE_SHIFT), pages */
+	unsigned int vm_huge_shift; /* VM_HUGETLB: PMD_SHIFT or PUD_SHIFT */
+	struct file *vm_file;
+	const struct vm_operations_struct *vm_ops;
+	struct anon_vma *anon_vma;
+	struct cds_list_head anon_vma_node; /* on anon_vma->vmas */
+	struct cds_list_head shared;        /* on vm_file->f_mapping->i_mmap */
+};
+
+/* mm_struct.rss_stat */
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
+
+struct mm_struct {
+	struct page *pgd_page; /* the PGD table frame */
+	pthread_rwlock_t mmap_lock;
+	atomic_int mmap_lock_readers; /* >0: readers, -1: a writer (for mmap_assert_locked) */
+	pthread_spinlock_t page_table_lock; /* PGD and PUD entries, 1 GiB hugetlb entries */
+	/* VMAs sorted by address; find_vma() is a binary search. Under mmap_lock. */
+	struct vm_area_struct **vmas;
+	unsigned long nr_vmas, vmas_cap;
+	atomic_int mm_users; /* mmput() drops; the last one tears the address space down */
+	atomic_int mm_count;
+	atomic_long pgtables_bytes;
+	atomic_long rss_stat[NR_MM_COUNTERS];
+	atomic_ulong flags; /* MMF_* bits */
+};
+
 #endif /* PINMM_MM_TYPES_H */

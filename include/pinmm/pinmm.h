@@ -8,15 +8,23 @@
 
 #include "boot.h"
 #include "bug.h"
+#include "err.h"
+#include "fault.h"
+#include "fs.h"
 #include "gfp.h"
+#include "gup.h"
 #include "hugetlb.h"
 #include "mm.h"
 #include "mm_types.h"
+#include "mman.h"
 #include "mmdebug.h"
 #include "mmzone.h"
 #include "page-flags.h"
 #include "page_ref.h"
 #include "pagemap.h"
+#include "pgtable.h"
+#include "rmap.h"
+#include "uaccess.h"
 #include "vmstat.h"
 
 #endif /* PINMM_PINMM_H */

@@ -8,8 +8,10 @@
  * Boot and shutdown are not thread-safe against each other or against users of the machine.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <urcu.h>
 
 #include "internal.h"
 
@@ -18,6 +20,7 @@ atomic_bool machine_booted;
 struct page *mem_map;
 unsigned long max_pfn;
 char *pinmm_ram;
+static struct page *zero_page;
 
 #define MB (1ULL << 20)
 #define BLOCK_BYTES (MAX_ORDER_NR_PAGES * PAGE_SIZE)
@@ -125,6 +128,8 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	vmstat_reset();
 	zones_init();
 	atomic_store(&machine_booted, true);
+	zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	SetPageReserved(zero_page);
 	ret = hugetlb_init();
 	if (ret) {
 		pinmm_shutdown();
@@ -139,7 +144,17 @@ int pinmm_shutdown(void)
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
+	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
+	rcu_barrier();
 	hugetlb_teardown();
+	if (page_ref_count(zero_page) == 1) {
+		ClearPageReserved(zero_page);
+		__free_page(zero_page);
+	} else {
+		pinmm_log("pinmm: shutdown: the zero page still has %d references\n",
+			  page_ref_count(zero_page) - 1);
+	}
+	zero_page = NULL;
 	left = report_unfreed_pages();
 	if (left)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
@@ -158,4 +173,15 @@ bool pinmm_booted(void)
 const struct pinmm_config *pinmm_machine_config(void)
 {
 	return atomic_load(&machine_booted) ? &machine.cfg : NULL;
+}
+
+struct page *ZERO_PAGE(unsigned long addr)
+{
+	(void)addr;
+	return zero_page;
+}
+
+unsigned long zero_pfn(void)
+{
+	return zero_page ? page_to_pfn(zero_page) : ULONG_MAX;
 }

@@ -265,6 +265,9 @@ static bool page_bad_at_free(struct page *page)
 {
 	const char *reason = NULL;
 
+	/* An anonymous page keeps its anon_vma pointer (tagged) until it is freed. */
+	if ((unsigned long)page->mapping & PAGE_MAPPING_FLAGS)
+		page->mapping = NULL;
 	if (atomic_load_explicit(&page->_mapcount, memory_order_relaxed) != -1)
 		reason = "nonzero mapcount";
 	else if (page->mapping != NULL)

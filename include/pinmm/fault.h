@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Page faults and the shared zero page.
+ *
+ * handle_mm_fault() is what a CPU does when an access finds no usable PTE: it maps the zero
+ * page for an anonymous read, allocates on an anonymous write, copies on write for private
+ * mappings (reusing the page when it is mapped only here, 5.7's rule: page_mapcount() == 1,
+ * pins not considered), maps a THP on a PMD when the THP mode allows it, takes hugetlb pages from
+ * the pools, and reads file pages through the VMA's vm_ops.
+ */
+#ifndef PINMM_FAULT_H
+#define PINMM_FAULT_H
+
+#include "mm_types.h"
+#include "pgtable.h"
+
+typedef unsigned int vm_fault_t;
+
+/* handle_mm_fault() results (Linux's bits). */
+#define VM_FAULT_OOM 0x000001u
+#define VM_FAULT_SIGBUS 0x000002u
+#define VM_FAULT_MAJOR 0x000004u
+#define VM_FAULT_WRITE 0x000008u  /* a COW or a write to a shared page happened */
+#define VM_FAULT_HWPOISON 0x000010u
+#define VM_FAULT_SIGSEGV 0x000040u
+#define VM_FAULT_NOPAGE 0x000100u
+#define VM_FAULT_LOCKED 0x000200u
+#define VM_FAULT_RETRY 0x000400u
+#define VM_FAULT_FALLBACK 0x000800u
+#define VM_FAULT_ERROR (VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON)
+
+/* handle_mm_fault() flags. */
+#define FAULT_FLAG_WRITE 0x01u
+#define FAULT_FLAG_REMOTE 0x80u
+#define FAULT_FLAG_USER 0x40u
+
+struct vm_fault {
+	struct vm_area_struct *vma;
+	unsigned int flags;      /* FAULT_FLAG_* */
+	unsigned long address;   /* page-aligned */
+	pgoff_t pgoff;           /* offset in the VMA's file, pages */
+	struct page *page;       /* ->fault() result: locked, referenced */
+	struct page *cow_page;
+};
+
+/*
+ * Resolve a fault at address in vma (which contains it); mmap lock held (read). Returns 0 or
+ * VM_FAULT_* bits: VM_FAULT_SIGSEGV when the VMA does not allow the access (the caller decides
+ * what FOLL_FORCE may override), VM_FAULT_SIGBUS when a hugetlb pool is empty or a file page
+ * lies beyond the end of the file, VM_FAULT_OOM when memory runs out, VM_FAULT_WRITE when a
+ * write fault copied the page or made it writable.
+ */
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
+
+/* The shared zero page (one 4 KiB page, PG_reserved, mapped read-only by special PTEs). */
+struct page *ZERO_PAGE(unsigned long addr);
+unsigned long zero_pfn(void);
+
+static inline bool is_zero_pfn(unsigned long pfn)
+{
+	return pfn == zero_pfn();
+}
+
+/* The struct page that a present PTE maps, or NULL for a special mapping (the zero page,
+ * PFN maps) that has none to reference. */
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+
+#endif /* PINMM_FAULT_H */

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Files and their page caches.
+ *
+ * A struct file is either a real host file opened with filp_open() (its pages are read from
+ * and written back to the host file) or a memory-only file from shmem_file_setup() (tmpfs /
+ * memfd-like: pages live only in the page cache, and nothing is written back). Each file has an
+ * address_space: the page cache (file offset in pages -> struct page) and the list of VMAs that
+ * map the file (i_mmap), which the reverse map walks.
+ *
+ * Page-cache pages have page->mapping = the address_space, page->index = the offset in pages,
+ * PG_uptodate once read, PG_dirty while they hold data the host file does not (PG_swapbacked
+ * for shmem). The page cache holds one reference on each of its pages.
+ */
+#ifndef PINMM_FS_H
+#define PINMM_FS_H
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "mm_types.h"
+
+struct address_space {
+	int host_fd;                         /* the host file, or -1 for shmem */
+	struct page_cache *i_pages;          /* offset in pages -> page (src/fs/page_cache.c) */
+	atomic_long nrpages;
+	atomic_llong i_size;                 /* bytes */
+	bool shmem;                          /* memory only: never written back */
+	pthread_rwlock_t i_rwsem;            /* inode_lock(): serialises size changes */
+	pthread_rwlock_t i_mmap_rwsem;       /* the VMAs below */
+	struct cds_list_head i_mmap;         /* vm_area_struct.shared */
+	atomic_int writeback_errors;         /* host write failures since the last fsync */
+};
+
+struct file_operations {
+	/* Set up vma (vm_ops, flags) for a mapping of this file; 0 or a negative errno. */
+	int (*mmap)(struct file *file, struct vm_area_struct *vma);
+};
+
+/* f_mode bits */
+#define FMODE_READ 0x1u
+#define FMODE_WRITE 0x2u
+
+struct file {
+	atomic_long f_count;
+	unsigned int f_flags; /* O_* from filp_open() */
+	unsigned int f_mode;  /* FMODE_READ / FMODE_WRITE */
+	const struct file_operations *f_op;
+	struct address_space *f_mapping;
+};
+
+/*
+ * Open host file path (flags and mode as open(2): O_RDONLY / O_WRONLY / O_RDWR, O_CREAT,
+ * O_TRUNC...). Returns the file with f_count 1, or ERR_PTR(-errno): the host's open() error
+ * (-ENOENT, -EACCES, ...), -EINVAL for a NULL path or O_WRONLY (pinmm reads pages in, so a
+ * mapping needs read access), -ENOMEM.
+ */
+struct file *filp_open(const char *path, int flags, int mode);
+
+/* A memory-only file of size bytes (its pages are zero until written), opened read-write.
+ * Returns the file or ERR_PTR(-EINVAL) (NULL name, size < 0) / ERR_PTR(-ENOMEM). flags is
+ * accepted for Linux's signature (VM_NORESERVE) and has no effect. */
+struct file *shmem_file_setup(const char *name, loff_t size, unsigned long flags);
+
+/* Take / drop a reference. The last fput() writes dirty pages back (host files), drops the
+ * page cache's pages and closes the host file; pages still referenced elsewhere (mapped,
+ * pinned) live on, detached from the file, until their last reference goes. */
+struct file *get_file(struct file *file);
+void fput(struct file *file);
+
+/* Size of the file in bytes. */
+loff_t i_size_read(const struct address_space *mapping);
+
+/* Change a file's size (ftruncate): pages beyond the new end are dropped from the cache.
+ * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), or the host's
+ * error. */
+int vfs_truncate(struct file *file, loff_t size);
+
+/*
+ * The page cache. find_get_page() returns the cached page at index with a reference, or NULL.
+ * find_or_create_page()-like read: read_mapping_page() returns the uptodate page at index
+ * (reading it from the host file if needed) with a reference, or ERR_PTR(-EIO / -ENOMEM /
+ * -EINVAL beyond i_size).
+ */
+struct page *find_get_page(struct address_space *mapping, pgoff_t index);
+struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
+
+/* Mark a page-cache page dirty (PG_dirty, nr_dirty, nr_dirtied). Returns 1 if it was clean.
+ * Anonymous pages: sets PG_dirty only. set_page_dirty_lock() takes the page lock around it. */
+int set_page_dirty(struct page *page);
+int set_page_dirty_lock(struct page *page);
+
+/* Before writing a page back: write-protect and clean every PTE that maps it (page_mkclean),
+ * then clear PG_dirty. Returns 1 if the page was dirty. Page locked. */
+int clear_page_dirty_for_io(struct page *page);
+
+/* Write every dirty page of mapping back to the host file (PG_writeback while it is written)
+ * and wait for it. Returns 0 or the first write error (-EIO ...). shmem: 0, nothing written. */
+int filemap_write_and_wait(struct address_space *mapping);
+
+/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync. */
+int vfs_fsync(struct file *file, int datasync);
+
+#endif /* PINMM_FS_H */

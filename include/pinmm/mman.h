@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Address spaces: mm_struct life and locking, the calling thread's current mm, VMA lookup, and
+ * the mmap family on the current mm. PROT_*, MAP_* and MADV_* are the host's values
+ * (<sys/mman.h>). Errors are Linux's negative errnos; a call that fails changes nothing.
+ *
+ * Locking order: mmap_lock -> i_mmap lock / anon_vma lock -> page-table lock -> page lock.
+ */
+#ifndef PINMM_MMAN_H
+#define PINMM_MMAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/mman.h>
+
+#include "mm_types.h"
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB (30 << MAP_HUGE_SHIFT)
+#endif
+
+/* A new, empty address space with mm_users 1, or NULL (no memory for its PGD, or not booted). */
+struct mm_struct *mm_alloc(void);
+
+/* Drop an mm_users reference; the last one unmaps everything and frees the page tables. */
+void mmput(struct mm_struct *mm);
+
+/* Take another mm_users reference (the caller holds one). */
+void mmget(struct mm_struct *mm);
+
+/* Make mm the calling thread's current mm (this thread is now a CPU running in it), taking a
+ * reference that kthread_unuse_mm() drops. WARNs and does nothing if the thread already uses
+ * an mm. The thread is registered with RCU while it uses the mm. */
+void kthread_use_mm(struct mm_struct *mm);
+void kthread_unuse_mm(struct mm_struct *mm);
+
+/* The calling thread's current mm, or NULL. */
+struct mm_struct *current_mm(void);
+
+void mmap_read_lock(struct mm_struct *mm);
+void mmap_read_unlock(struct mm_struct *mm);
+void mmap_write_lock(struct mm_struct *mm);
+void mmap_write_unlock(struct mm_struct *mm);
+bool mmap_read_trylock(struct mm_struct *mm);
+/* WARN (once) unless someone holds mm's mmap lock. */
+void mmap_assert_locked(struct mm_struct *mm);
+void mmap_assert_write_locked(struct mm_struct *mm);
+
+/* The first VMA with vm_end > addr, or NULL. mmap lock held. */
+struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
+
+/* The VMA containing addr, or NULL. mmap lock held. */
+struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
+
+/*
+ * Map len bytes at addr (a hint, or exact with MAP_FIXED) in the current mm. file NULL with
+ * MAP_ANONYMOUS; otherwise the file's pages from byte offset pgoff << PAGE_SHIFT. Returns the
+ * address, or a negative errno cast to unsigned long (test with IS_ERR_VALUE()):
+ *   -EINVAL  len 0 or too large; addr or pgoff misaligned with MAP_FIXED; neither or both of
+ *            MAP_PRIVATE / MAP_SHARED; unknown prot/flags bits; MAP_HUGETLB with a file, or
+ *            with a size other than 2 MiB / 1 GiB or without a pool for it; no file and no
+ *            MAP_ANONYMOUS
+ *   -EACCES  the file's open mode does not allow the mapping (MAP_SHARED + PROT_WRITE on a
+ *            read-only file)
+ *   -ENOMEM  no room in the address space; MAP_FIXED outside [MMAP_MIN_ADDR, TASK_SIZE); no
+ *            memory for page tables or VMAs
+ *   -EPERM   MAP_FIXED below MMAP_MIN_ADDR
+ *   -ESRCH   the calling thread has no current mm
+ * MAP_FIXED replaces whatever was mapped there. MAP_POPULATE faults the range in (errors in
+ * faulting are ignored, as Linux does).
+ */
+unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
+		      unsigned long prot, unsigned long flags, unsigned long pgoff);
+
+/* Unmap [start, start + len) in the current mm, splitting VMAs at the edges. Returns 0,
+ * -EINVAL (start misaligned, len 0, range outside the user address space; for a hugetlb VMA,
+ * edges not aligned to its page size), -ENOMEM (a split needs memory), -ESRCH (no mm). */
+int vm_munmap(unsigned long start, size_t len);
+
+/* Change the protection of [start, start + len) in the current mm. Returns 0 or -EINVAL
+ * (misaligned start, unknown prot bits), -ENOMEM (a hole in the range), -EACCES (PROT_WRITE on a
+ * shared mapping of a file opened read-only), -ESRCH (no mm). */
+int vm_mprotect(unsigned long start, size_t len, unsigned long prot);
+
+/* madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
+ * MADV_POPULATE_READ / MADV_POPULATE_WRITE. Returns 0 or -EINVAL (misaligned start, unknown
+ * advice, MADV_DONTNEED on a locked or PFN mapping), -ENOMEM (a hole in the range), -EFAULT
+ * (populate hit a fault it could not serve: SIGSEGV/SIGBUS), -EHWPOISON. */
+int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice);
+
+/*
+ * fork(): a new mm (mm_users 1) duplicated from mm the way fork does it: private anonymous
+ * pages shared read-only for copy-on-write, shared mappings shared, VM_DONTCOPY
+ * (MADV_DONTFORK) VMAs left out. Returns the mm or ERR_PTR(-EINVAL) for a NULL mm,
+ * ERR_PTR(-ENOMEM) (nothing is left behind). The caller must not hold mm's mmap lock.
+ */
+struct mm_struct *pinmm_fork(struct mm_struct *mm);
+
+#define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
+
+#endif /* PINMM_MMAN_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reverse map: from a page to every page-table entry that maps it. Anonymous pages reach
+ * their VMAs through page->mapping = anon_vma | PAGE_MAPPING_ANON (one anon_vma is shared by a
+ * process and the children it forks), file pages through their address_space's i_mmap list.
+ * The address inside a VMA is vm_start + ((page->index - vm_pgoff) << PAGE_SHIFT).
+ *
+ * _mapcount counts PTE mappings of each page; compound_mapcount counts PMD/PUD mappings of a
+ * whole compound page. Both are exact.
+ */
+#ifndef PINMM_RMAP_H
+#define PINMM_RMAP_H
+
+#include <stdbool.h>
+
+#include "mm_types.h"
+
+/* Account a new mapping (compound: the whole page by a PMD/PUD leaf; else one PTE). */
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			    bool compound);
+void page_add_file_rmap(struct page *page, bool compound);
+/* Another mapping of an already mapped page (fork). */
+void page_dup_rmap(struct page *page, bool compound);
+void page_remove_rmap(struct page *page, bool compound);
+
+/* Write-protect and clean every PTE mapping page (a page-cache page about to be written
+ * back). Returns the number of entries changed. Page locked. */
+int page_mkclean(struct page *page);
+
+/* Unmap page from every page table (moving its dirty bits to PG_dirty). Returns true if it is
+ * no longer mapped anywhere. Page locked. */
+bool try_to_unmap(struct page *page);
+
+/* Call fn for every (vma, address) that maps page; fn returns false to stop the walk. The
+ * anon_vma or i_mmap lock is held (read) across the walk. */
+void rmap_walk(struct page *page,
+	       bool (*fn)(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			  void *arg),
+	       void *arg);
+
+#endif /* PINMM_RMAP_H */

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of src/vm share: page-table allocation and the range walker (pgtable.c), the
+ * VMA set (vma.c), the anon_vma (rmap.c), zapping and copying ranges (memory.c), THP
+ * (huge_memory.c) and hugetlb mappings (hugetlb_fault.c).
+ *
+ * Locks, outermost first: mm->mmap_lock; anon_vma->lock / mapping->i_mmap_rwsem;
+ * mm->page_table_lock (PGD and PUD entries, and 1 GiB hugetlb entries); the ptl of the PMD table
+ * page (PMD entries); the ptl of the PTE table page (PTE entries); the page lock.
+ */
+#ifndef PINMM_VM_INTERNAL_H
+#define PINMM_VM_INTERNAL_H
+
+#include <pinmm/pinmm.h>
+
+#include "../mm/internal.h"
+
+struct anon_vma {
+	atomic_int refcount;
+	pthread_rwlock_t lock;   /* the list below */
+	struct cds_list_head vmas; /* vm_area_struct.anon_vma_node */
+};
+
+/* ---- page tables (pgtable.c) ---- */
+
+static inline pgd_t *pgd_offset(struct mm_struct *mm, unsigned long addr)
+{
+	return (pgd_t *)page_address(mm->pgd_page) + pgd_index(addr);
+}
+
+static inline void *table_of(unsigned long entry)
+{
+	return page_address(pfn_to_page((entry & PTE_PFN_MASK) >> PAGE_SHIFT));
+}
+
+static inline pud_t *pud_offset(pgd_t pgd, unsigned long addr)
+{
+	return (pud_t *)table_of(pgd.pgd) + pud_index(addr);
+}
+
+static inline pmd_t *pmd_offset(pud_t pud, unsigned long addr)
+{
+	return (pmd_t *)table_of(pud.pud) + pmd_index(addr);
+}
+
+static inline pte_t *pte_offset(pmd_t pmd, unsigned long addr)
+{
+	return (pte_t *)table_of(pmd.pmd) + pte_index(addr);
+}
+
+/* The lock of the table page an entry lives in. */
+static inline pthread_spinlock_t *entry_ptl(const void *entry)
+{
+	return &virt_to_page(entry)->ptl;
+}
+
+struct page *pgtable_alloc(struct mm_struct *mm);
+void pgtable_free(struct mm_struct *mm, struct page *table);
+
+/* Walk down to addr's entry at each level, allocating missing tables. NULL when a table
+ * cannot be allocated, or when the level above is a huge leaf (the caller looks there). */
+pud_t *pud_alloc(struct mm_struct *mm, unsigned long addr);
+pmd_t *pmd_alloc(struct mm_struct *mm, unsigned long addr);
+pte_t *pte_alloc(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
+
+/* Without allocating: the entry for addr at that level, or NULL if a level above is empty or
+ * a leaf. */
+pud_t *pud_lookup(struct mm_struct *mm, unsigned long addr);
+pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr);
+
+/* Deposit / withdraw a preallocated PTE table for splitting the PMD leaf at pmd later. PMD
+ * table's ptl held. */
+void pgtable_trans_huge_deposit(pmd_t *pmd, struct page *table);
+struct page *pgtable_trans_huge_withdraw(pmd_t *pmd);
+
+/* The range walker: one way to visit every mapped entry of [start, end) in one VMA.
+ * A callback returns 0 to go on or a negative errno to stop. pmd_leaf is called with the PMD
+ * table's ptl held and may split the leaf (then return WALK_DESCEND to visit its new PTEs);
+ * pte_entry is called for present (or PROT_NONE) PTEs with the PTE table's ptl held. */
+#define WALK_DESCEND 1
+struct mm_walk_ops {
+	int (*pud_leaf)(pud_t *pud, unsigned long addr, unsigned long end, void *arg);
+	int (*pmd_leaf)(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg);
+	int (*pte_entry)(pte_t *pte, unsigned long addr, void *arg);
+};
+int walk_page_range(struct vm_area_struct *vma, unsigned long start, unsigned long end,
+		    const struct mm_walk_ops *ops, void *arg);
+
+/* Free the page tables of [start, end) that no VMA of mm covers any more: the caller has
+ * unmapped them. Tables are freed after an RCU grace period (lockless walkers). mmap lock held
+ * for write. */
+void free_pgtables(struct mm_struct *mm, unsigned long start, unsigned long end);
+/* Free every table of mm at once (exit: nobody can walk it). */
+void free_all_pgtables(struct mm_struct *mm);
+
+/* ---- VMAs (vma.c) ---- */
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
+void vm_area_free(struct vm_area_struct *vma);
+int vma_insert(struct mm_struct *mm, struct vm_area_struct *vma);
+void vma_remove(struct mm_struct *mm, struct vm_area_struct *vma);
+/* Split vma at addr; the new VMA covers [addr, vm_end). Returns it or NULL (no memory). */
+struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
+				 unsigned long addr);
+/* Merge vma with its neighbours where Linux would (same flags, file and offset, anon_vma). */
+void vma_try_merge(struct mm_struct *mm, struct vm_area_struct *vma);
+/* Link a VMA into its file's i_mmap and its anon_vma. */
+void vma_link_rmap(struct vm_area_struct *vma);
+void vma_unlink_rmap(struct vm_area_struct *vma);
+/* The page protection a VMA's flags give its PTEs. */
+pgprot_t vm_get_page_prot(const struct vm_area_struct *vma);
+bool vma_wants_writenotify(const struct vm_area_struct *vma);
+bool vma_is_anonymous(const struct vm_area_struct *vma);
+
+static inline pgoff_t linear_page_index(const struct vm_area_struct *vma, unsigned long addr)
+{
+	return ((addr - vma->vm_start) >> PAGE_SHIFT) + vma->vm_pgoff;
+}
+
+static inline bool is_cow_mapping(unsigned long flags)
+{
+	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
+}
+
+/* ---- rmap.c ---- */
+int anon_vma_prepare(struct vm_area_struct *vma);
+void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av);
+void anon_vma_unlink(struct vm_area_struct *vma);
+
+/* ---- memory.c / huge_memory.c / hugetlb_fault.c ---- */
+/* Unmap every page of [start, end) in vma and drop the references. mmap lock held. */
+void zap_page_range(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+/* fork: copy vma's entries from its mm into dst_vma's (new) mm. 0 or -ENOMEM. */
+int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma);
+/* Change the protection of the present entries of [start, end) to the VMA's (new) flags. */
+void change_protection(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+void add_mm_counter(struct mm_struct *mm, int member, long value);
+int mm_counter(const struct page *page);
+
+vm_fault_t do_huge_pmd_anonymous_page(struct vm_area_struct *vma, pmd_t *pmd,
+				      unsigned long address);
+vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+bool transparent_hugepage_enabled(const struct vm_area_struct *vma, unsigned long haddr);
+/* Replace the PMD leaf at pmd (haddr) by a table of 512 PTEs mapping the same subpages. PMD
+ * table's ptl held. */
+void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long haddr);
+/* Split the PMD leaf covering addr in vma, if there is one (takes the ptl). */
+void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long addr);
+void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd);
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
+		  unsigned long addr);
+
+vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
+struct hstate *hstate_vma(const struct vm_area_struct *vma);
+/* The entry (a pmd_t or pud_t, as an unsigned long slot) mapping addr in a hugetlb VMA, or
+ * NULL; with alloc, allocates the tables above it. */
+unsigned long *huge_pte_offset(struct vm_area_struct *vma, unsigned long addr, bool alloc);
+pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *entry);
+
+/* uaccess / populate: fault in addr for the access (FAULT_FLAG_WRITE for writes) unless the
+ * entry already allows it. Returns 0 or a negative errno. mmap lock held. */
+int fixup_user_fault(struct mm_struct *mm, unsigned long address, unsigned int fault_flags);
+
+#endif /* PINMM_VM_INTERNAL_H */

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fault handler for PTE-mapped memory (Linux's mm/memory.c): anonymous faults (the zero
+ * page for reads, a zeroed page for writes), copy-on-write, and file faults through vm_ops.
+ * THP faults are in huge_memory.c, hugetlb faults in hugetlb_fault.c.
+ *
+ * A new mapping is installed only under the PTE table's ptl and only if the entry is still
+ * what the fault saw; a fault that loses the race drops what it prepared and returns 0, and
+ * the access is retried, as on a CPU.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+void add_mm_counter(struct mm_struct *mm, int member, long value)
+{
+	atomic_fetch_add_explicit(&mm->rss_stat[member], value, memory_order_relaxed);
+}
+
+int mm_counter(const struct page *page)
+{
+	if (PageAnon(page))
+		return MM_ANONPAGES;
+	return PageSwapBacked(page) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte)
+{
+	unsigned long pfn = pte_pfn(pte);
+
+	(void)vma;
+	(void)addr;
+	if (pte_special(pte) || !pfn_valid(pfn))
+		return NULL;
+	return pfn_to_page(pfn);
+}
+
+/* maybe_mkwrite(): only a VMA that allows writing gets a writable PTE (a FOLL_FORCE write to
+ * a read-only private mapping gets a dirty, read-only copy). */
+static pte_t maybe_mkwrite(pte_t pte, const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & VM_WRITE) ? pte_mkwrite(pte) : pte;
+}
+
+static pte_t mk_pte(struct page *page, const struct vm_area_struct *vma)
+{
+	return pfn_pte(page_to_pfn(page), vm_get_page_prot(vma));
+}
+
+static vm_fault_t do_anonymous_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
+				    unsigned int flags)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pte);
+	struct page *page;
+	pte_t entry;
+
+	if (!(flags & FAULT_FLAG_WRITE)) {
+		entry = pte_mkspecial(pfn_pte(zero_pfn(), vm_get_page_prot(vma)));
+		pthread_spin_lock(ptl);
+		if (pte_none(ptep_get(pte)))
+			set_pte(pte, entry);
+		pthread_spin_unlock(ptl);
+		return 0;
+	}
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_ZERO | __GFP_NOWARN);
+	if (!page)
+		return VM_FAULT_OOM;
+	entry = maybe_mkwrite(pte_mkdirty(mk_pte(page, vma)), vma);
+	pthread_spin_lock(ptl);
+	if (!pte_none(ptep_get(pte))) {
+		pthread_spin_unlock(ptl);
+		put_page(page);
+		return 0;
+	}
+	page_add_new_anon_rmap(page, vma, addr, false);
+	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+	set_pte(pte, entry);
+	pthread_spin_unlock(ptl);
+	return 0;
+}
+
+/* 5.7's reuse test (reuse_swap_page() without swap): no subpage of the page is mapped more
+ * than once. Pins and other references do not count. */
+static bool can_reuse_anon(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (!PageHead(head))
+		return page_mapcount(page) == 1;
+	for (unsigned long i = 0; i < compound_nr(head); i++)
+		if (page_mapcount(head + i) > 1)
+			return false;
+	return true;
+}
+
+/* Copy the page a write fault found write-protected (or the zero page) into a new anonymous
+ * page and map that instead. Entered with the ptl held; returns with it released. */
+static vm_fault_t wp_page_copy(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
+			       pte_t orig, struct page *old)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pte);
+	struct page *new;
+
+	if (old)
+		get_page(old);
+	pthread_spin_unlock(ptl);
+	if (anon_vma_prepare(vma))
+		goto oom;
+	new = alloc_page(GFP_HIGHUSER_MOVABLE | (old ? 0 : __GFP_ZERO) | __GFP_NOWARN);
+	if (!new)
+		goto oom;
+	if (old)
+		memcpy(page_address(new), page_address(old), PAGE_SIZE);
+	pthread_spin_lock(ptl);
+	if (ptep_get(pte).pte != orig.pte) {
+		pthread_spin_unlock(ptl);
+		put_page(new);
+		if (old)
+			put_page(old);
+		return 0;
+	}
+	if (old) {
+		page_remove_rmap(old, false);
+		add_mm_counter(vma->vm_mm, mm_counter(old), -1);
+		put_page(old); /* the mapping's reference */
+	}
+	page_add_new_anon_rmap(new, vma, addr, false);
+	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+	set_pte(pte, maybe_mkwrite(pte_mkyoung(pte_mkdirty(mk_pte(new, vma))), vma));
+	pthread_spin_unlock(ptl);
+	if (old)
+		put_page(old); /* ours */
+	return VM_FAULT_WRITE;
+oom:
+	if (old)
+		put_page(old);
+	return VM_FAULT_OOM;
+}
+
+/* A write to a write-protected page of a shared file mapping: let the file know
+ * (page_mkwrite), then make the PTE writable and the page dirty. ptl held on entry, released. */
+static vm_fault_t wp_page_shared(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
+				 pte_t orig, struct page *page)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pte);
+	struct vm_fault vmf = {.vma = vma, .flags = FAULT_FLAG_WRITE, .address = addr,
+			       .pgoff = linear_page_index(vma, addr), .page = page};
+	vm_fault_t ret = 0;
+
+	get_page(page);
+	pthread_spin_unlock(ptl);
+	if (vma->vm_ops->page_mkwrite) {
+		ret = vma->vm_ops->page_mkwrite(&vmf);
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) {
+			put_page(page);
+			return ret & ~VM_FAULT_NOPAGE;
+		}
+	} else {
+		lock_page(page);
+	}
+	pthread_spin_lock(ptl);
+	if (ptep_get(pte).pte == orig.pte)
+		set_pte(pte, pte_mkwrite(pte_mkyoung(pte_mkdirty(orig))));
+	pthread_spin_unlock(ptl);
+	set_page_dirty(page);
+	unlock_page(page);
+	put_page(page);
+	return VM_FAULT_WRITE;
+}
+
+/* A write found a present PTE without write permission. ptl held on entry, released. */
+static vm_fault_t do_wp_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
+			     pte_t orig)
+{
+	struct page *page = vm_normal_page(vma, addr, orig);
+
+	if (page && PageAnon(page) && can_reuse_anon(page)) {
+		set_pte(pte, maybe_mkwrite(pte_mkyoung(pte_mkdirty(orig)), vma));
+		pthread_spin_unlock(entry_ptl(pte));
+		return VM_FAULT_WRITE;
+	}
+	if (page && !PageAnon(page) &&
+	    (vma->vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED))
+		return wp_page_shared(vma, pte, addr, orig, page);
+	return wp_page_copy(vma, pte, addr, orig, page);
+}
+
+/* Ask the file for the page at the fault's offset: locked and referenced on success. */
+static vm_fault_t do_file_fault(struct vm_fault *vmf)
+{
+	vm_fault_t ret = vmf->vma->vm_ops->fault(vmf);
+
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+		return ret;
+	if (!(ret & VM_FAULT_LOCKED))
+		lock_page(vmf->page);
+	return ret;
+}
+
+/* Map vmf->page (locked, referenced: the reference goes to the PTE) at pte. */
+static void finish_fault(struct vm_fault *vmf, pte_t *pte, pte_t entry, bool anon)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	pthread_spinlock_t *ptl = entry_ptl(pte);
+	struct page *page = anon ? vmf->cow_page : vmf->page;
+
+	pthread_spin_lock(ptl);
+	if (!pte_none(ptep_get(pte))) {
+		pthread_spin_unlock(ptl);
+		put_page(page);
+		return;
+	}
+	if (anon) {
+		page_add_new_anon_rmap(page, vma, vmf->address, false);
+		add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+	} else {
+		page_add_file_rmap(page, false);
+		add_mm_counter(vma->vm_mm, mm_counter(page), 1);
+	}
+	set_pte(pte, entry);
+	pthread_spin_unlock(ptl);
+}
+
+static vm_fault_t do_fault(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
+			   unsigned int flags)
+{
+	struct vm_fault vmf = {.vma = vma, .flags = flags, .address = addr,
+			       .pgoff = linear_page_index(vma, addr)};
+	bool write = flags & FAULT_FLAG_WRITE;
+	vm_fault_t ret;
+
+	if (write && !(vma->vm_flags & VM_SHARED)) {
+		/* do_cow_fault(): a private copy of the file page. */
+		if (anon_vma_prepare(vma))
+			return VM_FAULT_OOM;
+		vmf.cow_page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!vmf.cow_page)
+			return VM_FAULT_OOM;
+		ret = do_file_fault(&vmf);
+		if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY)) {
+			put_page(vmf.cow_page);
+			return ret;
+		}
+		memcpy(page_address(vmf.cow_page), page_address(vmf.page), PAGE_SIZE);
+		unlock_page(vmf.page);
+		put_page(vmf.page);
+		finish_fault(&vmf, pte,
+			     maybe_mkwrite(pte_mkdirty(mk_pte(vmf.cow_page, vma)), vma), true);
+		return ret & VM_FAULT_MAJOR;
+	}
+	ret = do_file_fault(&vmf);
+	if (ret & (VM_FAULT_ERROR | VM_FAULT_NOPAGE | VM_FAULT_RETRY))
+		return ret;
+	if (write && vma->vm_ops->page_mkwrite) {
+		vm_fault_t mk;
+
+		unlock_page(vmf.page);
+		mk = vma->vm_ops->page_mkwrite(&vmf);
+		if (mk & (VM_FAULT_ERROR | VM_FAULT_NOPAGE)) {
+			put_page(vmf.page);
+			return mk & ~VM_FAULT_NOPAGE;
+		}
+	}
+	if (write) {
+		get_page(vmf.page);
+		finish_fault(&vmf, pte, pte_mkwrite(pte_mkdirty(mk_pte(vmf.page, vma))), false);
+		set_page_dirty(vmf.page);
+		unlock_page(vmf.page);
+		put_page(vmf.page);
+	} else {
+		finish_fault(&vmf, pte, mk_pte(vmf.page, vma), false);
+		unlock_page(vmf.page);
+	}
+	return ret & VM_FAULT_MAJOR;
+}
+
+static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
+				   unsigned int flags)
+{
+	pte_t *pte = pte_alloc(vma->vm_mm, pmd, addr);
+	pthread_spinlock_t *ptl;
+	pte_t entry;
+
+	if (!pte)
+		return pmd_leaf(pmdp_get(pmd)) ? 0 : VM_FAULT_OOM; /* a THP raced in: retry */
+	entry = ptep_get(pte);
+	if (pte_none(entry))
+		return vma_is_anonymous(vma) ? do_anonymous_page(vma, pte, addr, flags)
+					     : do_fault(vma, pte, addr, flags);
+	ptl = entry_ptl(pte);
+	pthread_spin_lock(ptl);
+	if (ptep_get(pte).pte != entry.pte) {
+		pthread_spin_unlock(ptl);
+		return 0;
+	}
+	if (pte_protnone(entry)) /* left from a PROT_NONE the VMA no longer has */
+		entry = pte_modify(entry, vm_get_page_prot(vma));
+	if ((flags & FAULT_FLAG_WRITE) && !pte_write(entry))
+		return do_wp_page(vma, pte, addr, entry);
+	entry = pte_mkyoung(entry);
+	if (flags & FAULT_FLAG_WRITE)
+		entry = pte_mkdirty(entry);
+	set_pte(pte, entry);
+	pthread_spin_unlock(ptl);
+	return 0;
+}
+
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags)
+{
+	unsigned long addr = address & PAGE_MASK;
+	pmd_t *pmd;
+	pmd_t v;
+	vm_fault_t ret;
+
+	mmap_assert_locked(vma->vm_mm);
+	count_vm_event(PGFAULT);
+	if (vma->vm_flags & VM_HUGETLB)
+		return hugetlb_fault(vma, addr, flags);
+	pmd = pmd_alloc(vma->vm_mm, addr);
+	if (!pmd)
+		return VM_FAULT_OOM;
+	v = pmdp_get(pmd);
+	if (pmd_none(v) && transparent_hugepage_enabled(vma, addr & PMD_MASK)) {
+		ret = do_huge_pmd_anonymous_page(vma, pmd, addr);
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+	} else if (pmd_trans_huge(v)) {
+		if (!(flags & FAULT_FLAG_WRITE) || pmd_write(v))
+			return 0;
+		ret = do_huge_pmd_wp_page(vma, pmd, addr);
+		if (!(ret & VM_FAULT_FALLBACK))
+			return ret;
+	}
+	return handle_pte_fault(vma, pmd, addr, flags);
+}
+
+int fixup_user_fault(struct mm_struct *mm, unsigned long address, unsigned int fault_flags)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, address);
+	unsigned long need = (fault_flags & FAULT_FLAG_WRITE) ? VM_WRITE : VM_READ;
+	vm_fault_t ret;
+
+	if (!vma || !(vma->vm_flags & need))
+		return -EFAULT;
+	ret = handle_mm_fault(vma, address, fault_flags);
+	if (ret & VM_FAULT_OOM)
+		return -ENOMEM;
+	if (ret & VM_FAULT_HWPOISON)
+		return -EHWPOISON;
+	if (ret & (VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV))
+		return -EFAULT;
+	return 0;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reverse map: anon_vma objects, the mapcount bookkeeping of every mapping and unmapping,
+ * and the walks from a page to its mappings (page_mkclean, try_to_unmap).
+ *
+ * pinmm keeps one anon_vma per family of processes: a VMA that first faults an anonymous page
+ * gets one, and every VMA split from it or copied from it by fork links to the same object.
+ * Linux builds a tree of anon_vmas per fork generation so that walks visit fewer VMAs; the set
+ * of PTEs found is the same.
+ *
+ * The rule that is easy to break: a walker may only look at a VMA's page tables while the VMA
+ * is linked (anon_vma->lock or i_mmap_rwsem held); munmap unlinks before it frees tables.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+static struct anon_vma *anon_vma_alloc(void)
+{
+	struct anon_vma *av = calloc(1, sizeof(*av));
+
+	if (!av)
+		return NULL;
+	atomic_init(&av->refcount, 0);
+	pthread_rwlock_init(&av->lock, NULL);
+	CDS_INIT_LIST_HEAD(&av->vmas);
+	return av;
+}
+
+void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
+{
+	atomic_fetch_add(&av->refcount, 1);
+	pthread_rwlock_wrlock(&av->lock);
+	vma->anon_vma = av;
+	cds_list_add(&vma->anon_vma_node, &av->vmas);
+	pthread_rwlock_unlock(&av->lock);
+}
+
+void anon_vma_unlink(struct vm_area_struct *vma)
+{
+	struct anon_vma *av = vma->anon_vma;
+
+	pthread_rwlock_wrlock(&av->lock);
+	cds_list_del(&vma->anon_vma_node);
+	pthread_rwlock_unlock(&av->lock);
+	vma->anon_vma = NULL;
+	/* Pages may still point at av after the last VMA goes (pinned, say); they are never
+	 * walked again because they are unmapped, and the object is freed with its last VMA as
+	 * Linux frees its anon_vma once no VMA and no page keeps it: pages keep no reference
+	 * here, so page->mapping of such a page must not be followed (page_mapped() is false). */
+	if (atomic_fetch_sub(&av->refcount, 1) == 1) {
+		pthread_rwlock_destroy(&av->lock);
+		free(av);
+	}
+}
+
+int anon_vma_prepare(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct anon_vma *av;
+
+	if (__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
+		return 0;
+	av = anon_vma_alloc();
+	if (!av)
+		return -ENOMEM;
+	/* Two threads may fault in the same new VMA under the read lock; one wins. */
+	pthread_spin_lock(&mm->page_table_lock);
+	if (!vma->anon_vma) {
+		atomic_fetch_add(&av->refcount, 1);
+		pthread_rwlock_wrlock(&av->lock);
+		cds_list_add(&vma->anon_vma_node, &av->vmas);
+		pthread_rwlock_unlock(&av->lock);
+		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
+		av = NULL;
+	}
+	pthread_spin_unlock(&mm->page_table_lock);
+	if (av) {
+		pthread_rwlock_destroy(&av->lock);
+		free(av);
+	}
+	return 0;
+}
+
+/* ---- mapcounts ---- */
+
+static void account_anon(struct page *page, long nr, bool thp)
+{
+	if (PageHuge(page))
+		return;
+	mod_node_page_state(NR_ANON_MAPPED, nr);
+	if (thp)
+		mod_node_page_state(NR_ANON_THPS, nr > 0 ? 1 : -1);
+}
+
+void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			    bool compound)
+{
+	struct page *head = page;
+	unsigned long nr = compound ? compound_nr(page) : 1;
+
+	if (compound) {
+		atomic_store_explicit(&head[1].compound_mapcount, 0, memory_order_relaxed);
+		address &= ~((nr << PAGE_SHIFT) - 1);
+	} else {
+		atomic_store_explicit(&page->_mapcount, 0, memory_order_relaxed);
+	}
+	__SetPageSwapBacked(head);
+	head->mapping = (struct address_space *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
+	head->index = linear_page_index(vma, address);
+	account_anon(head, (long)nr, compound);
+}
+
+void page_add_file_rmap(struct page *page, bool compound)
+{
+	if (compound) {
+		atomic_fetch_add(&page[1].compound_mapcount, 1);
+		return;
+	}
+	if (atomic_fetch_add(&page->_mapcount, 1) == -1)
+		mod_node_page_state(NR_FILE_MAPPED, 1);
+}
+
+void page_dup_rmap(struct page *page, bool compound)
+{
+	atomic_fetch_add(compound ? &page[1].compound_mapcount : &page->_mapcount, 1);
+}
+
+void page_remove_rmap(struct page *page, bool compound)
+{
+	struct page *head = compound_head(page);
+
+	if (compound) {
+		if (atomic_fetch_sub(&head[1].compound_mapcount, 1) != 0)
+			return;
+		if (PageAnon(head))
+			account_anon(head, -(long)compound_nr(head), true);
+		return;
+	}
+	if (atomic_fetch_sub(&page->_mapcount, 1) != 0)
+		return;
+	if (PageAnon(page))
+		account_anon(page, -1, false);
+	else
+		mod_node_page_state(NR_FILE_MAPPED, -1);
+}
+
+/* ---- walks ---- */
+
+static unsigned long vma_address(struct page *page, struct vm_area_struct *vma)
+{
+	pgoff_t pgoff = compound_head(page)->index + (unsigned long)(page - compound_head(page));
+	unsigned long pages = (vma->vm_end - vma->vm_start) >> PAGE_SHIFT;
+
+	if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + pages)
+		return 0;
+	return vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+void rmap_walk(struct page *page,
+	       bool (*fn)(struct page *page, struct vm_area_struct *vma, unsigned long address,
+			  void *arg),
+	       void *arg)
+{
+	struct page *head = compound_head(page);
+	unsigned long mapping = (unsigned long)head->mapping;
+	struct vm_area_struct *vma;
+
+	if (!mapping)
+		return;
+	if (mapping & PAGE_MAPPING_ANON) {
+		struct anon_vma *av = (struct anon_vma *)(mapping & ~PAGE_MAPPING_FLAGS);
+
+		if (!page_mapped(page))
+			return; /* av may be gone with its last VMA: see anon_vma_unlink() */
+		pthread_rwlock_rdlock(&av->lock);
+		cds_list_for_each_entry(vma, &av->vmas, anon_vma_node) {
+			unsigned long addr = vma_address(page, vma);
+
+			if (addr && !fn(page, vma, addr, arg))
+				break;
+		}
+		pthread_rwlock_unlock(&av->lock);
+		return;
+	}
+	pthread_rwlock_rdlock(&head->mapping->i_mmap_rwsem);
+	cds_list_for_each_entry(vma, &head->mapping->i_mmap, shared) {
+		unsigned long addr = vma_address(page, vma);
+
+		if (addr && !fn(page, vma, addr, arg))
+			break;
+	}
+	pthread_rwlock_unlock(&head->mapping->i_mmap_rwsem);
+}
+
+/* The PTE of vma at addr if it maps page, with its ptl locked (*ptl set); else NULL. A PMD
+ * leaf mapping the page is split first when split is true. */
+static pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma,
+				  unsigned long addr, pthread_spinlock_t **ptl)
+{
+	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
+	pmd_t v;
+	pte_t *pte;
+
+	if (!pmd)
+		return NULL;
+	v = pmdp_get(pmd);
+	if (pmd_trans_huge(v))
+		split_huge_pmd_address(vma, addr);
+	v = pmdp_get(pmd);
+	if (pmd_none(v) || pmd_leaf(v))
+		return NULL;
+	pte = pte_offset(v, addr);
+	*ptl = entry_ptl(pte);
+	pthread_spin_lock(*ptl);
+	if (pte_present(ptep_get(pte)) && pte_pfn(ptep_get(pte)) == page_to_pfn(page))
+		return pte;
+	pthread_spin_unlock(*ptl);
+	return NULL;
+}
+
+static bool mkclean_one(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+			void *arg)
+{
+	pthread_spinlock_t *ptl;
+	pte_t *pte;
+	pte_t v;
+
+	if (!(vma->vm_flags & VM_SHARED))
+		return true;
+	pte = page_vma_mapped_pte(page, vma, addr, &ptl);
+	if (!pte)
+		return true;
+	v = ptep_get(pte);
+	if (pte_write(v) || pte_dirty(v)) {
+		set_pte(pte, pte_wrprotect(pte_mkclean(v)));
+		(*(int *)arg)++;
+	}
+	pthread_spin_unlock(ptl);
+	return true;
+}
+
+int page_mkclean(struct page *page)
+{
+	int cleaned = 0;
+
+	if (!page_mapped(page) || PageAnon(page) || !compound_head(page)->mapping)
+		return 0;
+	rmap_walk(page, mkclean_one, &cleaned);
+	return cleaned;
+}
+
+static bool unmap_one(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+		      void *arg)
+{
+	pthread_spinlock_t *ptl;
+	pte_t *pte = page_vma_mapped_pte(page, vma, addr, &ptl);
+	pte_t v;
+
+	(void)arg;
+	if (!pte)
+		return true;
+	v = ptep_get_and_clear(pte);
+	pthread_spin_unlock(ptl);
+	if (pte_dirty(v))
+		set_page_dirty(page);
+	page_remove_rmap(page, false);
+	add_mm_counter(vma->vm_mm, mm_counter(page), -1);
+	put_page(page);
+	return true;
+}
+
+bool try_to_unmap(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (PageHead(head)) {
+		for (unsigned long i = 0; i < compound_nr(head); i++)
+			rmap_walk(head + i, unmap_one, NULL);
+	} else {
+		rmap_walk(page, unmap_one, NULL);
+	}
+	return !page_mapped(page);
+}

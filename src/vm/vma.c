@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMA set of an mm (a sorted array: find_vma() is a binary search, insertion a memmove)
+ * and the VMA operations munmap, mprotect and madvise are made of: splitting at an address,
+ * merging with compatible neighbours, linking into the reverse map.
+ *
+ * All of it runs under the mmap lock held for write. A split that cuts a PMD-mapped THP splits
+ * the PMD mapping first, as Linux's vma_adjust_trans_huge() does, so that no huge leaf ever
+ * straddles two VMAs.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	vma->vm_mm = mm;
+	CDS_INIT_LIST_HEAD(&vma->anon_vma_node);
+	CDS_INIT_LIST_HEAD(&vma->shared);
+	return vma;
+}
+
+struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
+{
+	struct vm_area_struct *vma = malloc(sizeof(*vma));
+
+	if (!vma)
+		return NULL;
+	*vma = *orig;
+	CDS_INIT_LIST_HEAD(&vma->anon_vma_node);
+	CDS_INIT_LIST_HEAD(&vma->shared);
+	if (vma->vm_file)
+		get_file(vma->vm_file);
+	return vma;
+}
+
+void vm_area_free(struct vm_area_struct *vma)
+{
+	if (vma->vm_file)
+		fput(vma->vm_file);
+	free(vma);
+}
+
+static unsigned long vma_index(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned long lo = 0, hi = mm->nr_vmas;
+
+	while (lo < hi) {
+		unsigned long mid = lo + (hi - lo) / 2;
+
+		if (mm->vmas[mid]->vm_start < vma->vm_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int vma_insert(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned long i;
+
+	if (mm->nr_vmas == mm->vmas_cap) {
+		unsigned long cap = mm->vmas_cap ? mm->vmas_cap * 2 : 16;
+		struct vm_area_struct **v = realloc(mm->vmas, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		mm->vmas = v;
+		mm->vmas_cap = cap;
+	}
+	i = vma_index(mm, vma);
+	memmove(&mm->vmas[i + 1], &mm->vmas[i], (mm->nr_vmas - i) * sizeof(mm->vmas[0]));
+	mm->vmas[i] = vma;
+	mm->nr_vmas++;
+	return 0;
+}
+
+void vma_remove(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned long i = vma_index(mm, vma);
+
+	BUG_ON(i >= mm->nr_vmas || mm->vmas[i] != vma);
+	memmove(&mm->vmas[i], &mm->vmas[i + 1], (mm->nr_vmas - i - 1) * sizeof(mm->vmas[0]));
+	mm->nr_vmas--;
+}
+
+void vma_link_rmap(struct vm_area_struct *vma)
+{
+	if (vma->vm_file) {
+		struct address_space *mapping = vma->vm_file->f_mapping;
+
+		pthread_rwlock_wrlock(&mapping->i_mmap_rwsem);
+		cds_list_add(&vma->shared, &mapping->i_mmap);
+		pthread_rwlock_unlock(&mapping->i_mmap_rwsem);
+	}
+	if (vma->anon_vma)
+		anon_vma_link(vma, vma->anon_vma);
+}
+
+void vma_unlink_rmap(struct vm_area_struct *vma)
+{
+	if (vma->vm_file) {
+		struct address_space *mapping = vma->vm_file->f_mapping;
+
+		pthread_rwlock_wrlock(&mapping->i_mmap_rwsem);
+		cds_list_del(&vma->shared);
+		pthread_rwlock_unlock(&mapping->i_mmap_rwsem);
+	}
+	if (vma->anon_vma)
+		anon_vma_unlink(vma);
+}
+
+struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	struct vm_area_struct *new;
+
+	if (addr & ~PMD_MASK)
+		split_huge_pmd_address(vma, addr);
+	new = vm_area_dup(vma);
+	if (!new)
+		return NULL;
+	new->vm_start = addr;
+	new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
+	if (vma_insert(mm, new)) {
+		vm_area_free(new);
+		return NULL;
+	}
+	/* Both halves are in the array while vm_end changes; the order by vm_start holds. */
+	vma->vm_end = addr;
+	vma_link_rmap(new);
+	return new;
+}
+
+static bool can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
+{
+	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
+	       a->vm_file == b->vm_file && a->vm_ops == b->vm_ops &&
+	       a->anon_vma == b->anon_vma && a->vm_huge_shift == b->vm_huge_shift &&
+	       a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
+}
+
+/* Fold b into a (a precedes b). */
+static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
+{
+	vma_remove(mm, b);
+	vma_unlink_rmap(b);
+	a->vm_end = b->vm_end;
+	vm_area_free(b);
+}
+
+void vma_try_merge(struct mm_struct *mm, struct vm_area_struct *vma)
+{
+	unsigned long i = vma_index(mm, vma);
+
+	if (i + 1 < mm->nr_vmas && can_merge(vma, mm->vmas[i + 1]))
+		merge_into(mm, vma, mm->vmas[i + 1]);
+	if (i > 0 && can_merge(mm->vmas[i - 1], vma))
+		merge_into(mm, mm->vmas[i - 1], vma);
+}
+
+bool vma_is_anonymous(const struct vm_area_struct *vma)
+{
+	return !vma->vm_ops;
+}
+
+bool vma_wants_writenotify(const struct vm_area_struct *vma)
+{
+	return (vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE) &&
+	       vma->vm_ops && vma->vm_ops->page_mkwrite;
+}
+
+pgprot_t vm_get_page_prot(const struct vm_area_struct *vma)
+{
+	unsigned long f = vma->vm_flags;
+	unsigned long prot;
+
+	if (!(f & VM_ACCESS_FLAGS))
+		return (pgprot_t){_PAGE_PROTNONE | _PAGE_ACCESSED};
+	prot = _PAGE_PRESENT | _PAGE_USER | _PAGE_ACCESSED;
+	/* Private mappings start read-only (writes COW); shared ones that need dirty tracking
+	 * too (the first write goes through page_mkwrite). */
+	if ((f & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE) && !vma_wants_writenotify(vma))
+		prot |= _PAGE_RW;
+	return (pgprot_t){prot};
+}
