@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the files of src/fs share: the page cache's entry points (page_cache.c), file setup
+ * (file.c), reading pages in (filemap.c), dropping them (truncate.c) and dirty accounting
+ * (page-writeback.c).
+ *
+ * Locks, outermost first: mapping->i_rwsem (size changes); the page lock; the page cache's own
+ * lock (innermost, never held across anything that sleeps). Once a page is in a cache, its
+ * mapping and index change only with the page locked and the cache lock held, so either lock
+ * keeps them stable.
+ */
+#ifndef PINMM_FS_INTERNAL_H
+#define PINMM_FS_INTERNAL_H
+
+#include <pinmm/pinmm.h>
+#include <pinmm/err.h>
+#include <pinmm/fault.h>
+#include <pinmm/fs.h>
+
+/*
+ * PG_uptodate publishes a page's contents: whoever fills the page sets the bit with release
+ * order after writing them, and whoever reads them without the page lock tests the bit with
+ * acquire order first (Linux's SetPageUptodate() smp_wmb() and PageUptodate() smp_rmb()).
+ * Under the page lock the plain accessors are enough: unlock_page() releases, lock_page()
+ * acquires.
+ */
+static inline void set_page_uptodate_release(struct page *page)
+{
+	atomic_fetch_or_explicit(&compound_head(page)->flags, 1UL << PG_uptodate,
+				 memory_order_release);
+}
+
+static inline bool page_uptodate_acquire(const struct page *page)
+{
+	return (atomic_load_explicit(&compound_head(page)->flags, memory_order_acquire) >>
+		PG_uptodate) & 1;
+}
+
+/* The number of pages that hold the file's bytes: indices from this one on lie beyond EOF. */
+static inline pgoff_t i_size_pages(const struct address_space *mapping)
+{
+	return (pgoff_t)((i_size_read(mapping) + (loff_t)PAGE_SIZE - 1) >> PAGE_SHIFT);
+}
+
+/* ---- page_cache.c ---- */
+
+/* An empty index, or NULL (no memory). Destroying it frees its nodes; it must hold no page. */
+struct page_cache *page_cache_create(void);
+void page_cache_destroy(struct page_cache *cache);
+
+/* A fresh page for mapping's cache (zeroed and PG_swapbacked for shmem), or NULL. */
+struct page *page_cache_alloc(struct address_space *mapping);
+
+/* Insert a new page at index: it is locked, gets mapping and index, and the cache takes its
+ * own reference. Returns 0, -EEXIST (another page is there) or -ENOMEM; on failure the page is
+ * as it was. */
+int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t index);
+
+/* Remove a page from its cache and drop the cache's reference. Page locked; the caller holds
+ * a reference of its own. */
+void delete_from_page_cache(struct page *page);
+
+/* The page at index, locked and referenced, or NULL. find_or_create_page() adds a new
+ * (locked, not uptodate) page when there is none; NULL then means no memory. */
+struct page *find_lock_page(struct address_space *mapping, pgoff_t index);
+struct page *find_or_create_page(struct address_space *mapping, pgoff_t index);
+
+/* Up to nr_pages cached pages with indices >= *start, in index order, each with a reference.
+ * Returns how many; *start moves past the last one. */
+unsigned int find_get_pages(struct address_space *mapping, pgoff_t *start,
+			    unsigned int nr_pages, struct page **pages);
+
+/* Pages handled per batch by the walks over a whole cache (Linux's pagevec). */
+#define PAGEVEC_SIZE 15
+
+/* ---- file.c ---- */
+
+/* A new file with f_count 1 and an empty page cache of size bytes, or NULL (no memory).
+ * host_fd is -1 for shmem; the file owns it from here on. */
+struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
+			const struct file_operations *fop);
+
+static inline void i_size_write(struct address_space *mapping, loff_t size)
+{
+	/* seq_cst, paired with the loads in i_size_read(): see truncate.c for the race with
+	 * page-cache insertion that it closes. */
+	atomic_store(&mapping->i_size, size);
+}
+
+/* ---- filemap.c ---- */
+
+extern const struct file_operations host_file_operations;
+
+/* vm_operations_struct.fault of host files and shmem. */
+vm_fault_t filemap_fault(struct vm_fault *vmf);
+
+/* ---- truncate.c ---- */
+
+/* Drop every cached page from byte lstart on and zero the cached tail of the page lstart
+ * falls in. The caller has made sure that none of them is mapped. */
+void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
+
+/* ---- page-writeback.c ---- */
+
+/* A page leaves the cache: clear PG_dirty without writing it (truncation). Page locked. */
+void cancel_dirty_page(struct page *page);
+
+#endif /* PINMM_FS_INTERNAL_H */
