@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct file and its address_space: opening host files, references, and the teardown of the
+ * last fput().
+ *
+ * pinmm has no inodes: each file carries its own address_space (allocated with it, as an
+ * inode's i_data), so two filp_open() calls of one path give two independent page caches.
+ *
+ * The rule that is easy to break: a VMA holds a file reference (vm_area_dup / vm_area_free), so
+ * the last fput() finds no mapping left, only pages that pins or other references keep alive;
+ * those are detached (mapping cleared), never freed under their holders.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* A file and its address_space, allocated together. */
+struct file_alloc {
+	struct file file;
+	struct address_space i_data;
+};
+
+struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
+			const struct file_operations *fop)
+{
+	struct file_alloc *fa = calloc(1, sizeof(*fa));
+	struct address_space *mapping;
+
+	if (!fa)
+		return NULL;
+	mapping = &fa->i_data;
+	mapping->i_pages = page_cache_create();
+	if (!mapping->i_pages) {
+		free(fa);
+		return NULL;
+	}
+	mapping->host_fd = host_fd;
+	mapping->shmem = host_fd < 0;
+	atomic_init(&mapping->nrpages, 0);
+	atomic_init(&mapping->i_size, size);
+	atomic_init(&mapping->writeback_errors, 0);
+	pthread_rwlock_init(&mapping->i_rwsem, NULL);
+	pthread_rwlock_init(&mapping->i_mmap_rwsem, NULL);
+	CDS_INIT_LIST_HEAD(&mapping->i_mmap);
+
+	atomic_init(&fa->file.f_count, 1);
+	fa->file.f_flags = f_flags;
+	fa->file.f_mode = f_mode;
+	fa->file.f_op = fop;
+	fa->file.f_mapping = mapping;
+	return &fa->file;
+}
+
+struct file *filp_open(const char *path, int flags, int mode)
+{
+	struct stat st;
+	struct file *file;
+	int fd;
+
+	/* Before open(): O_WRONLY | O_CREAT must not create anything. */
+	if (!path || (flags & O_ACCMODE) == O_WRONLY)
+		return ERR_PTR(-EINVAL);
+	fd = open(path, flags | O_CLOEXEC, mode);
+	if (fd < 0)
+		return ERR_PTR(-errno);
+	if (fstat(fd, &st) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return ERR_PTR(err);
+	}
+	/* Only a regular file has bytes at offsets for a page cache to hold. */
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return ERR_PTR(-EINVAL);
+	}
+	file = alloc_file(fd, st.st_size, (unsigned int)flags,
+			  (flags & O_ACCMODE) == O_RDWR ? FMODE_READ | FMODE_WRITE : FMODE_READ,
+			  &host_file_operations);
+	if (!file) {
+		close(fd);
+		return ERR_PTR(-ENOMEM);
+	}
+	return file;
+}
+
+struct file *get_file(struct file *file)
+{
+	/* Relaxed: a reference is only taken from another one, which orders it. */
+	atomic_fetch_add_explicit(&file->f_count, 1, memory_order_relaxed);
+	return file;
+}
+
+/* The last reference is gone: write back, drop the cache, close the host file. */
+static void __fput(struct file *file)
+{
+	struct address_space *mapping = file->f_mapping;
+
+	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
+	/* Linux writes dirty pages back later, from the flusher; pinmm has no flusher, so the
+	 * last chance is now. An error here has nobody left to report to, as in Linux. */
+	filemap_write_and_wait(mapping);
+	truncate_inode_pages(mapping, 0);
+	if (mapping->host_fd >= 0)
+		close(mapping->host_fd);
+	page_cache_destroy(mapping->i_pages);
+	pthread_rwlock_destroy(&mapping->i_rwsem);
+	pthread_rwlock_destroy(&mapping->i_mmap_rwsem);
+	free(caa_container_of(file, struct file_alloc, file));
+}
+
+void fput(struct file *file)
+{
+	/* acq_rel: everything done through the other references (VMA list changes, dirtying)
+	 * happens before the teardown. */
+	long old = atomic_fetch_sub_explicit(&file->f_count, 1, memory_order_acq_rel);
+
+	if (WARN_ON_ONCE(old <= 0))
+		return;
+	if (old == 1)
+		__fput(file);
+}
+
+loff_t i_size_read(const struct address_space *mapping)
+{
+	/* seq_cst: pairs with i_size_write(); see truncate.c. */
+	return atomic_load(&mapping->i_size);
+}
