@@ -125,8 +125,9 @@ struct anon_vma;
 struct vm_fault;
 
 struct vm_operations_struct {
-	/* Find or read the page at vmf->pgoff; on success set vmf->page (locked, with a
-	 * reference) and return 0, else a VM_FAULT_* error. */
+	/* Find or read the page at vmf->pgoff; on success set vmf->page, with a reference, and
+	 * return VM_FAULT_LOCKED (page locked; | VM_FAULT_MAJOR if it was read) or 0 (unlocked);
+	 * else VM_FAULT_* error bits. */
 	unsigned int (*fault)(struct vm_fault *vmf);
 	/* A write fault is about to make vmf->page writable in a shared mapping. */
 	unsigned int (*page_mkwrite)(struct vm_fault *vmf);

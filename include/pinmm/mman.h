@@ -4,7 +4,8 @@
  * the mmap family on the current mm. PROT_*, MAP_* and MADV_* are the host's values
  * (<sys/mman.h>). Errors are Linux's negative errnos; a call that fails changes nothing.
  *
- * Locking order: mmap_lock -> i_mmap lock / anon_vma lock -> page-table lock -> page lock.
+ * Locking order (Linux's): mmap_lock -> page lock -> i_mmap_rwsem / anon_vma lock ->
+ * mm->page_table_lock -> page-table locks.
  */
 #ifndef PINMM_MMAN_H
 #define PINMM_MMAN_H

@@ -4,9 +4,9 @@
  * VMA set (vma.c), the anon_vma (rmap.c), zapping and copying ranges (memory.c), THP
  * (huge_memory.c) and hugetlb mappings (hugetlb_fault.c).
  *
- * Locks, outermost first: mm->mmap_lock; anon_vma->lock / mapping->i_mmap_rwsem;
- * mm->page_table_lock (PGD and PUD entries, and 1 GiB hugetlb entries); the ptl of the PMD table
- * page (PMD entries); the ptl of the PTE table page (PTE entries); the page lock.
+ * Locks, outermost first (Linux's order): mm->mmap_lock; the page lock; mapping->i_mmap_rwsem /
+ * anon_vma->lock; mm->page_table_lock (PGD and PUD entries, and 1 GiB hugetlb entries); the ptl
+ * of the PMD table page (PMD entries); the ptl of the PTE table page (PTE entries).
  */
 #ifndef PINMM_VM_INTERNAL_H
 #define PINMM_VM_INTERNAL_H

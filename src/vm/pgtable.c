@@ -16,6 +16,25 @@
 
 #define PG_TABLE_TYPE ((int)(~0u & ~PG_table))
 
+/* liburcu is not built with ThreadSanitizer, so TSan cannot see that call_rcu() hands a batch
+ * to the callback thread; tell it (release before the handoff, acquire in the callback). */
+#if defined(__SANITIZE_THREAD__)
+#define PINMM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PINMM_TSAN 1
+#endif
+#endif
+#ifdef PINMM_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define tsan_handoff_release(p) __tsan_release(p)
+#define tsan_handoff_acquire(p) __tsan_acquire(p)
+#else
+#define tsan_handoff_release(p) ((void)(p))
+#define tsan_handoff_acquire(p) ((void)(p))
+#endif
+
 struct page *pgtable_alloc(struct mm_struct *mm)
 {
 	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
@@ -59,19 +78,21 @@ static void pgtable_batch_free(struct rcu_head *head)
 {
 	struct pgtable_batch *b = caa_container_of(head, struct pgtable_batch, rcu);
 
+	tsan_handoff_acquire(b);
 	for (unsigned int i = 0; i < b->nr; i++)
 		pgtable_release(b->tables[i]);
 	free(b);
 }
 
-/* Hand a batch to RCU; without memory for one, wait for a grace period instead. */
+/* Hand a full (or last) batch to RCU: its tables are freed after a grace period. */
 static void pgtable_batch_flush(struct pgtable_batch *b)
 {
-	if (!b->nr)
-		return;
+	tsan_handoff_release(b);
 	call_rcu(&b->rcu, pgtable_batch_free);
 }
 
+/* Queue table for freeing after a grace period; without memory for a batch, wait for one
+ * grace period right here instead. */
 static void pgtable_free_deferred(struct mm_struct *mm, struct pgtable_batch **bp,
 				  struct page *table)
 {
