@@ -72,7 +72,8 @@ check-asan:
 		SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" check
 
 check-tsan:
-	$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" check
+	TSAN_OPTIONS="suppressions=$(CURDIR)/tests/tsan.supp $(TSAN_OPTIONS)" \
+		$(MAKE) BUILD=build-tsan OPT=-O1 SANITIZE="-fsanitize=thread" check
 
 check-sanitize: check-asan check-tsan
 
