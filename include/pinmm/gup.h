@@ -1,28 +1,136 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * get_user_pages flags (FOLL_*), Linux 5.7's values.
+ * get_user_pages (GUP) and FOLL_PIN page pinning, Linux 5.7's system (the "track FOLL_PIN
+ * pages" series), with the fixes Linux made later that the behaviour doc lists.
+ *
+ * FOLL_GET takes a normal reference: release it with put_page(). FOLL_PIN (the pin_user_pages*
+ * calls) takes a pin: release it with unpin_user_page*(), never put_page(). A pin is counted
+ * on the head page in one of two ways:
+ *   - order-0 and order-1 pages: GUP_PIN_COUNTING_BIAS (1024) added to the head's _refcount,
+ *     so page_maybe_dma_pinned() is "refcount >= 1024" (false positives possible, never false
+ *     negatives);
+ *   - compound pages of order > 1: 1 on the head's _refcount and 1 on the exact pin count in
+ *     page[2].hpage_pinned_refcount (compound_pincount()), so the answer is exact.
+ * nr_foll_pin_acquired / nr_foll_pin_released (vmstat) count pins of 4 KiB pages.
+ *
+ * No count ever wraps: a grab that would take the head's refcount, or the exact pin count,
+ * past INT_MAX, or that finds the refcount <= 0, WARNs and fails (-ENOMEM from the slow path).
+ *
+ * Return convention of the get/pin calls: the number of pages done if > 0, else a negative
+ * errno; a failure in the middle of a range returns the short count. The caller releases
+ * exactly the pages returned.
  */
 #ifndef PINMM_GUP_H
 #define PINMM_GUP_H
 
-#define FOLL_WRITE 0x01u     /* check the PTE is writable; write-fault if not */
-#define FOLL_TOUCH 0x02u     /* mark the page accessed (and dirty with FOLL_WRITE) */
-#define FOLL_GET 0x04u       /* take a reference on the page */
-#define FOLL_DUMP 0x08u      /* give an error rather than allocate for holes / the zero page */
-#define FOLL_FORCE 0x10u     /* ignore the VMA's read/write permission (ptrace) */
-#define FOLL_NOWAIT 0x20u
-#define FOLL_POPULATE 0x40u
+#include <stdbool.h>
+
+#include "mm_types.h"
+
+#define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault if not */
+#define FOLL_TOUCH 0x02u      /* mark the page accessed (and dirty with FOLL_WRITE) */
+#define FOLL_GET 0x04u        /* take a reference on the page */
+#define FOLL_DUMP 0x08u       /* an error rather than a page for holes and the zero page */
+#define FOLL_FORCE 0x10u      /* ignore the VMA's read/write permission (ptrace) */
+#define FOLL_NOWAIT 0x20u     /* do not wait for I/O (no effect: pinmm never waits) */
+#define FOLL_POPULATE 0x40u   /* fault in, no page returned */
 #define FOLL_SPLIT 0x80u
-#define FOLL_HWPOISON 0x100u
+#define FOLL_HWPOISON 0x100u  /* -EHWPOISON rather than -EFAULT for poisoned pages */
 #define FOLL_NUMA 0x200u
 #define FOLL_MIGRATION 0x400u
 #define FOLL_TRIED 0x800u
 #define FOLL_MLOCK 0x1000u
-#define FOLL_REMOTE 0x2000u
-#define FOLL_COW 0x4000u     /* internal: a COW happened for this lookup */
-#define FOLL_ANON 0x8000u
-#define FOLL_LONGTERM 0x10000u
-#define FOLL_SPLIT_PMD 0x20000u
-#define FOLL_PIN 0x40000u    /* pages must be released with unpin_user_page*() */
+#define FOLL_REMOTE 0x2000u   /* internal: not the current mm */
+#define FOLL_COW 0x4000u      /* internal: a COW happened for this lookup */
+#define FOLL_ANON 0x8000u     /* anonymous VMAs only */
+#define FOLL_LONGTERM 0x10000u /* an indefinite pin (RDMA, VFIO): never in CMA, never fsdax */
+#define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP into PTEs before returning */
+#define FOLL_PIN 0x40000u     /* pages must be released with unpin_user_page*() */
+#define FOLL_FAST_ONLY 0x80000u /* the fast path only: never fault, never fall back (5.8) */
+
+#define GUP_PIN_COUNTING_BIAS (1U << 10)
+
+/* ---- the slow path: caller holds mmap_read_lock(current mm) ---- */
+
+/*
+ * Look up (faulting in as needed) nr_pages pages of the current mm from start and take a
+ * reference on each (FOLL_GET; pages may be NULL to only fault in). Errors: -EINVAL (with a
+ * WARN) for FOLL_PIN; -EFAULT for an address outside any VMA, a VMA that refuses the access
+ * (VM_IO/VM_PFNMAP, write without FOLL_FORCE, FOLL_FORCE write to a shared mapping, read of
+ * PROT_NONE, FOLL_ANON on a file VMA) or SIGBUS/SIGSEGV at fault; -ENOMEM when memory or a
+ * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
+ * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory. nr_pages 0 returns 0.
+ */
+long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages);
+
+/* As get_user_pages() but pins (FOLL_PIN). pages must not be NULL (WARN, -EINVAL); FOLL_GET
+ * in gup_flags is refused (WARN, -EINVAL). */
+long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages);
+
+/*
+ * On any mm (mmap_read_lock(mm) held). locked may be NULL; if not, *locked must be 1 and stays
+ * 1 (pinmm never drops the lock). get_: FOLL_PIN refused; FOLL_LONGTERM with a non-NULL
+ * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required.
+ */
+long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked);
+long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked);
+
+/* Take and drop the current mm's mmap lock around get/pin_user_pages(). get_: FOLL_LONGTERM
+ * refused (5.7: WARN, -EINVAL). */
+long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
+			     unsigned int gup_flags);
+long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
+			     unsigned int gup_flags);
+
+/* ---- the fast path: no lock needed; falls back to the slow path for what it cannot do ---- */
+
+/*
+ * gup_flags may only hold FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE (and FOLL_GET / FOLL_PIN as
+ * the call implies); anything else WARNs and gives -EINVAL. start is rounded down to a page;
+ * a range that wraps returns 0; one beyond the user address space -EFAULT.
+ */
+int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages);
+int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages);
+/* Never fault, never sleep, never fall back: the pages the lockless walk could take (>= 0).
+ * A FOLL_GET passed to the pin_ variant WARNs and returns 0. */
+int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages);
+int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages);
+
+/* ---- releasing pins ---- */
+
+/* Release one pin taken by a pin_user_pages*() call. */
+void unpin_user_page(struct page *page);
+
+/* Release the pins of pages[0 .. npages). An error-valued npages (e.g. (unsigned long)-EFAULT)
+ * WARNs and releases nothing. */
+void unpin_user_pages(struct page **pages, unsigned long npages);
+
+/* As unpin_user_pages(), but first, if make_dirty, mark each head dirty (under its page lock)
+ * unless it already is: the device wrote the pages. */
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty);
+
+/* The same for npages physically consecutive pages starting at page (5.12). */
+void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
+
+/* ---- asking ---- */
+
+/* Does the page's head use the exact pin count (compound and order > 1)? */
+bool hpage_pincount_available(const struct page *page);
+
+/* The exact pin count of page's compound page; WARNs and returns 0 if it has none. */
+int compound_pincount(const struct page *page);
+
+/* May a device be writing this page? Exact for compound pages of order > 1; otherwise
+ * "refcount >= GUP_PIN_COUNTING_BIAS", read unsigned so that an overflowed count still reads
+ * as pinned. */
+bool page_maybe_dma_pinned(const struct page *page);
 
 #endif /* PINMM_GUP_H */

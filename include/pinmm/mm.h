@@ -50,7 +50,8 @@ static inline unsigned int compound_order(const struct page *page)
 {
 	if (!PageHead(page))
 		return 0;
-	return page[1].compound_order;
+	/* Read atomically: the lockless GUP walk may look at a page being freed and reused. */
+	return __atomic_load_n(&page[1].compound_order, __ATOMIC_RELAXED);
 }
 
 static inline unsigned long compound_nr(const struct page *page)

@@ -47,6 +47,8 @@
 #define _PAGE_PSE (1UL << 7)
 #define _PAGE_PROTNONE (1UL << 8)
 #define _PAGE_SPECIAL (1UL << 9)
+/* Not present, not PROT_NONE: a migration entry (the PFN of the page being migrated). */
+#define _PAGE_MIGRATION (1UL << 10)
 #define _PAGE_DEVMAP (1UL << 58)
 #define PTE_PFN_MASK 0x000ffffffffff000UL
 
@@ -141,6 +143,11 @@ static inline pud_t pudp_get_and_clear(pud_t *pudp) { return (pud_t){pt_entry_xc
 PINMM_ENTRY_OPS(pte, pte)
 PINMM_ENTRY_OPS(pmd, pmd)
 PINMM_ENTRY_OPS(pud, pud)
+
+static inline bool is_migration_entry(pte_t pte)
+{
+	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION)) == _PAGE_MIGRATION;
+}
 
 static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)
 {

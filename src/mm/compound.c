@@ -20,7 +20,7 @@ void prep_compound_page(struct page *page, unsigned int order)
 	unsigned long nr = 1UL << order;
 
 	set_compound_page_dtor(page, COMPOUND_PAGE_DTOR);
-	page[1].compound_order = (unsigned char)order;
+	__atomic_store_n(&page[1].compound_order, (unsigned char)order, __ATOMIC_RELAXED);
 	__SetPageHead(page);
 	for (unsigned long i = 1; i < nr; i++) {
 		struct page *p = page + i;
@@ -45,7 +45,7 @@ unsigned long free_tail_pages_check(struct page *head, struct page *page)
 			reason = "nonzero compound_mapcount";
 	} else if (idx == 2) {
 		/* ->mapping is deferred_list.next here; the pin count must be gone. */
-		if (head[1].compound_order > 1 &&
+		if (compound_order(head) > 1 &&
 		    atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed) != 0)
 			reason = "nonzero pincount";
 	} else if (page->mapping != TAIL_MAPPING) {

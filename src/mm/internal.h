@@ -42,6 +42,14 @@ void init_page_state(struct page *page);
 /* Walk the zones at shutdown and report what is not free; returns the number of pages. */
 unsigned long report_unfreed_pages(void);
 
+/* page_alloc.c: while set, this thread's allocations stay out of CMA (5.7's
+ * memalloc_nocma_save(): a long-term GUP must not fault pages into CMA). Returns the old value. */
+bool memalloc_nocma_save(void);
+void memalloc_nocma_restore(bool old);
+
+/* page_ref.c: free a head page whose refcount has just reached zero. */
+void __put_page(struct page *head);
+
 /* compound.c */
 void prep_compound_page(struct page *page, unsigned int order);
 void set_compound_page_dtor(struct page *head, enum compound_dtor_id dtor);

@@ -19,6 +19,20 @@
 #include "internal.h"
 
 static const char *const zone_names[MAX_NR_ZONES] = {"Normal", "Movable"};
+static _Thread_local bool nocma;
+
+bool memalloc_nocma_save(void)
+{
+	bool old = nocma;
+
+	nocma = true;
+	return old;
+}
+
+void memalloc_nocma_restore(bool old)
+{
+	nocma = old;
+}
 
 /* page_type with PG_buddy set, _mapcount's -1 otherwise: a free block's head. */
 #define BUDDY_PAGE_TYPE ((int)(~0u & ~PG_buddy))
@@ -236,6 +250,8 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 			  order);
 		return NULL;
 	}
+	if (nocma && tries == 3)
+		tries = 2;
 	for (unsigned int i = first; i < first + tries && i < 3; i++) {
 		struct zone *zone = &machine.zones[movable_order[i].zone];
 		struct page *page = rmqueue(zone, order, movable_order[i].mt);

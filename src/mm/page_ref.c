@@ -31,16 +31,20 @@ bool try_get_page(struct page *page)
 	return !WARN_ON_ONCE(!page_ref_add_unless_zero_or_overflow(head, 1));
 }
 
+void __put_page(struct page *head)
+{
+	if (PageHead(head))
+		destroy_compound_page(head);
+	else
+		free_pages_ok(head, 0);
+}
+
 void put_page(struct page *page)
 {
 	struct page *head = compound_head(page);
 
 	if (WARN_ON_ONCE(page_ref_count(head) <= 0))
 		return;
-	if (!page_ref_dec_and_test(head))
-		return;
-	if (PageHead(head))
-		destroy_compound_page(head);
-	else
-		free_pages_ok(head, 0);
+	if (page_ref_dec_and_test(head))
+		__put_page(head);
 }

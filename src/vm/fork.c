@@ -29,6 +29,19 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 
 	if (!dst_pte)
 		return -ENOMEM;
+	if (is_migration_entry(v)) {
+		/* The page is moving: the child gets an entry too, found again by the rmap walk
+		 * that ends the migration. Private COW entries become read-only on both sides. */
+		if (is_cow_mapping(c->src->vm_flags) && pte_write(v)) {
+			v = pte_wrprotect(v);
+			set_pte(src_pte, v);
+		}
+		add_mm_counter(dst_mm, MM_ANONPAGES, 1);
+		pthread_spin_lock(entry_ptl(dst_pte));
+		set_pte(dst_pte, v);
+		pthread_spin_unlock(entry_ptl(dst_pte));
+		return 0;
+	}
 	if (is_cow_mapping(c->src->vm_flags) && pte_write(v)) {
 		v = pte_wrprotect(v);
 		set_pte(src_pte, v);

@@ -124,6 +124,15 @@ static inline bool is_cow_mapping(unsigned long flags)
 
 /* ---- rmap.c ---- */
 int anon_vma_prepare(struct vm_area_struct *vma);
+/* One more PTE mapping of an anonymous page whose mapping is already set (migration). */
+void page_add_anon_rmap(struct page *page);
+/* Hold / release a mapped anonymous page's anon_vma beyond the life of its VMAs. */
+struct anon_vma *page_get_anon_vma(struct page *page);
+void page_put_anon_vma(struct anon_vma *av);
+void rmap_walk_anon_vma(struct anon_vma *av, struct page *page,
+			bool (*fn)(struct page *page, struct vm_area_struct *vma,
+				   unsigned long address, void *arg),
+			void *arg);
 void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av);
 void anon_vma_unlink(struct vm_area_struct *vma);
 
@@ -156,6 +165,13 @@ struct hstate *hstate_vma(const struct vm_area_struct *vma);
  * NULL; with alloc, allocates the tables above it. */
 unsigned long *huge_pte_offset(struct vm_area_struct *vma, unsigned long addr, bool alloc);
 pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *entry);
+
+/* ---- migrate.c ---- */
+/* Migrate an order-0 anonymous page (the caller holds one reference) to a new frame from
+ * gfp. 0, -EBUSY (not an order-0 anonymous page), -EAGAIN (someone else holds a reference: a
+ * pin), -ENOMEM. */
+int migrate_anon_page(struct page *page, gfp_t gfp);
+void migration_entry_wait(pte_t entry);
 
 /* uaccess / populate: fault in addr for the access (FAULT_FLAG_WRITE for writes) unless the
  * entry already allows it. Returns 0 or a negative errno. mmap lock held. */

@@ -290,6 +290,10 @@ static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsig
 	if (pte_none(entry))
 		return vma_is_anonymous(vma) ? do_anonymous_page(vma, pte, addr, flags)
 					     : do_fault(vma, pte, addr, flags);
+	if (is_migration_entry(entry)) {
+		migration_entry_wait(entry);
+		return 0;
+	}
 	ptl = entry_ptl(pte);
 	pthread_spin_lock(ptl);
 	if (ptep_get(pte).pte != entry.pte) {

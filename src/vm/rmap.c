@@ -49,10 +49,7 @@ void anon_vma_unlink(struct vm_area_struct *vma)
 	 * walked again because they are unmapped, and the object is freed with its last VMA as
 	 * Linux frees its anon_vma once no VMA and no page keeps it: pages keep no reference
 	 * here, so page->mapping of such a page must not be followed (page_mapped() is false). */
-	if (atomic_fetch_sub(&av->refcount, 1) == 1) {
-		pthread_rwlock_destroy(&av->lock);
-		free(av);
-	}
+	page_put_anon_vma(av);
 }
 
 int anon_vma_prepare(struct vm_area_struct *vma)
@@ -146,6 +143,12 @@ void page_remove_rmap(struct page *page, bool compound)
 		mod_node_page_state(NR_FILE_MAPPED, -1);
 }
 
+void page_add_anon_rmap(struct page *page)
+{
+	if (atomic_fetch_add(&page->_mapcount, 1) == -1)
+		account_anon(page, 1, false);
+}
+
 /* ---- walks ---- */
 
 static unsigned long vma_address(struct page *page, struct vm_area_struct *vma)
@@ -156,6 +159,43 @@ static unsigned long vma_address(struct page *page, struct vm_area_struct *vma)
 	if (pgoff < vma->vm_pgoff || pgoff >= vma->vm_pgoff + pages)
 		return 0;
 	return vma->vm_start + ((pgoff - vma->vm_pgoff) << PAGE_SHIFT);
+}
+
+struct anon_vma *page_get_anon_vma(struct page *page)
+{
+	unsigned long mapping = (unsigned long)compound_head(page)->mapping;
+	struct anon_vma *av = (struct anon_vma *)(mapping & ~PAGE_MAPPING_FLAGS);
+
+	/* Mapped: some VMA linked to av holds it, so it is alive while we take our reference. */
+	if (!(mapping & PAGE_MAPPING_ANON) || !page_mapped(page))
+		return NULL;
+	atomic_fetch_add(&av->refcount, 1);
+	return av;
+}
+
+void page_put_anon_vma(struct anon_vma *av)
+{
+	if (atomic_fetch_sub(&av->refcount, 1) == 1) {
+		pthread_rwlock_destroy(&av->lock);
+		free(av);
+	}
+}
+
+void rmap_walk_anon_vma(struct anon_vma *av, struct page *page,
+			bool (*fn)(struct page *page, struct vm_area_struct *vma,
+				   unsigned long address, void *arg),
+			void *arg)
+{
+	struct vm_area_struct *vma;
+
+	pthread_rwlock_rdlock(&av->lock);
+	cds_list_for_each_entry(vma, &av->vmas, anon_vma_node) {
+		unsigned long addr = vma_address(page, vma);
+
+		if (addr && !fn(page, vma, addr, arg))
+			break;
+	}
+	pthread_rwlock_unlock(&av->lock);
 }
 
 void rmap_walk(struct page *page,
@@ -174,14 +214,7 @@ void rmap_walk(struct page *page,
 
 		if (!page_mapped(page))
 			return; /* av may be gone with its last VMA: see anon_vma_unlink() */
-		pthread_rwlock_rdlock(&av->lock);
-		cds_list_for_each_entry(vma, &av->vmas, anon_vma_node) {
-			unsigned long addr = vma_address(page, vma);
-
-			if (addr && !fn(page, vma, addr, arg))
-				break;
-		}
-		pthread_rwlock_unlock(&av->lock);
+		rmap_walk_anon_vma(av, page, fn, arg);
 		return;
 	}
 	pthread_rwlock_rdlock(&head->mapping->i_mmap_rwsem);

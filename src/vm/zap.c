@@ -54,8 +54,14 @@ static int zap_pte(pte_t *pte, unsigned long addr, void *arg)
 {
 	struct zap_args *z = arg;
 	pte_t v = ptep_get_and_clear(pte);
-	struct page *page = vm_normal_page(z->vma, addr, v);
+	struct page *page;
 
+	if (is_migration_entry(v)) {
+		/* The entry holds no reference; the page it names is the migration's. */
+		add_mm_counter(z->vma->vm_mm, MM_ANONPAGES, -1);
+		return 0;
+	}
+	page = vm_normal_page(z->vma, addr, v);
 	if (!page)
 		return 0;
 	if (!PageAnon(page) && pte_dirty(v))
@@ -116,7 +122,16 @@ static int prot_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg
 
 static int prot_pte(pte_t *pte, unsigned long addr, void *arg)
 {
+	struct prot_args *p = arg;
+	pte_t v = ptep_get(pte);
+
 	(void)addr;
+	if (is_migration_entry(v)) {
+		/* Keep it an entry; only write permission can change under it. */
+		if (!(p->prot.pgprot & _PAGE_RW))
+			set_pte(pte, pte_wrprotect(v));
+		return 0;
+	}
 	return prot_huge(pte, arg);
 }
 

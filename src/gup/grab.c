@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Grabbing and releasing pages for GUP: the one place that knows how a FOLL_GET reference and
+ * a FOLL_PIN pin are counted (see gup.h), used by the slow path, the fast path and every unpin.
+ *
+ * The rule that is easy to break: all of it happens on the head page, and a pin is never half
+ * taken. A grab first adds to the head's refcount (refusing a count <= 0 or one that would pass
+ * INT_MAX), then to the exact pin count (refusing an overflow there too, after undoing the
+ * refcount), and only then counts nr_foll_pin_acquired. Release does the reverse, and the last
+ * reference frees the page through __put_page().
+ */
+#include <errno.h>
+#include <limits.h>
+
+#include "internal.h"
+
+bool hpage_pincount_available(const struct page *page)
+{
+	const struct page *head = compound_head(page);
+
+	return PageHead(head) && compound_order(head) > 1;
+}
+
+int compound_pincount(const struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (WARN_ON_ONCE(!hpage_pincount_available(head)))
+		return 0;
+	return atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
+}
+
+bool page_maybe_dma_pinned(const struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (hpage_pincount_available(head))
+		return atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed) > 0;
+	return (unsigned int)page_ref_count(head) >= GUP_PIN_COUNTING_BIAS;
+}
+
+/* Add n to the exact pin count unless that would pass INT_MAX. */
+static bool pincount_add(struct page *head, int n)
+{
+	atomic_int *p = compound_pincount_ptr(head);
+	int old = atomic_load_explicit(p, memory_order_relaxed);
+
+	do {
+		if (old < 0 || old > INT_MAX - n)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(p, &old, old + n, memory_order_relaxed,
+							 memory_order_relaxed));
+	return true;
+}
+
+/*
+ * Take refs references (FOLL_GET) or refs pins (FOLL_PIN) on page's head. speculative: the
+ * caller holds no reference and the page may be being freed (fast path): a zero count is a
+ * silent failure. Otherwise a count <= 0 is a bug worth a WARN. A count that would overflow
+ * always WARNs. Returns the head, or NULL.
+ */
+struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
+				bool speculative)
+{
+	struct page *head = compound_head(page);
+	bool exact = false;
+	int n = refs;
+
+	if (WARN_ON_ONCE((flags & (FOLL_GET | FOLL_PIN)) == (FOLL_GET | FOLL_PIN)) ||
+	    WARN_ON_ONCE(!(flags & (FOLL_GET | FOLL_PIN))) || WARN_ON_ONCE(refs <= 0))
+		return NULL;
+	if (flags & FOLL_PIN) {
+		exact = hpage_pincount_available(head);
+		if (!exact) {
+			if (refs > INT_MAX / (int)GUP_PIN_COUNTING_BIAS) {
+				WARN_ONCE(1, "pin of %d refs would overflow", refs);
+				return NULL;
+			}
+			n = refs * (int)GUP_PIN_COUNTING_BIAS;
+		}
+	}
+	if (!page_ref_add_unless_zero_or_overflow(head, n)) {
+		int count = page_ref_count(head);
+
+		if (!speculative || count != 0)
+			WARN_ONCE(1, "refusing to grab page pfn:%#lx: refcount %d + %d",
+				  page_to_pfn(head), count, n);
+		return NULL;
+	}
+	/* Speculative: the page may have been freed and reused as part of another compound
+	 * page before our references landed; then they are not ours to keep. */
+	if (speculative && compound_head(page) != head) {
+		if (page_ref_sub_and_test(head, n))
+			__put_page(head);
+		return NULL;
+	}
+	if (exact && !pincount_add(head, refs)) {
+		WARN_ONCE(1, "refusing to pin page pfn:%#lx: pincount would overflow",
+			  page_to_pfn(head));
+		if (page_ref_sub_and_test(head, n))
+			__put_page(head);
+		return NULL;
+	}
+	if (flags & FOLL_PIN)
+		mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
+	return head;
+}
+
+bool try_grab_page(struct page *page, unsigned int flags)
+{
+	if (!(flags & (FOLL_GET | FOLL_PIN)))
+		return true;
+	return grab_compound_head(page, 1, flags, false) != NULL;
+}
+
+void put_compound_head(struct page *head, int refs, unsigned int flags)
+{
+	int n = refs;
+
+	if (flags & FOLL_PIN) {
+		mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+		if (hpage_pincount_available(head))
+			atomic_fetch_sub_explicit(compound_pincount_ptr(head), refs,
+						  memory_order_relaxed);
+		else
+			n = refs * (int)GUP_PIN_COUNTING_BIAS;
+	}
+	VM_BUG_ON_PAGE(page_ref_count(head) < n, head);
+	if (page_ref_sub_and_test(head, n))
+		__put_page(head);
+}
+
+void unpin_user_page(struct page *page)
+{
+	if (WARN_ON_ONCE(!page))
+		return;
+	put_compound_head(compound_head(page), 1, FOLL_PIN);
+}
+
+/* The number of entries from pages[i] on that share pages[i]'s head (5.12's batching). */
+static unsigned long head_run(struct page **pages, unsigned long i, unsigned long npages)
+{
+	struct page *head = compound_head(pages[i]);
+	unsigned long j = i + 1;
+
+	while (j < npages && pages[j] && compound_head(pages[j]) == head)
+		j++;
+	return j - i;
+}
+
+static void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
+{
+	if (WARN_ON(IS_ERR_VALUE(npages)))
+		return;
+	for (unsigned long i = 0; i < npages;) {
+		struct page *head;
+		unsigned long run;
+
+		if (!pages[i]) {
+			i++;
+			continue;
+		}
+		head = compound_head(pages[i]);
+		run = head_run(pages, i, npages);
+		if (make_dirty && !PageDirty(head))
+			set_page_dirty_lock(head);
+		put_compound_head(head, (int)run, FOLL_PIN);
+		i += run;
+	}
+}
+
+void unpin_user_pages(struct page **pages, unsigned long npages)
+{
+	unpin_pages(pages, npages, false);
+}
+
+void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty)
+{
+	unpin_pages(pages, npages, make_dirty);
+}
+
+void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty)
+{
+	if (WARN_ON(IS_ERR_VALUE(npages)) || WARN_ON_ONCE(!page))
+		return;
+	for (unsigned long i = 0; i < npages;) {
+		struct page *head = compound_head(page + i);
+		unsigned long left = compound_nr(head) - (unsigned long)(page + i - head);
+		unsigned long run = npages - i < left ? npages - i : left;
+
+		if (make_dirty && !PageDirty(head))
+			set_page_dirty_lock(head);
+		put_compound_head(head, (int)run, FOLL_PIN);
+		i += run;
+	}
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The GUP slow path (Linux 5.7's mm/gup.c): for each page, check the VMA allows the access,
+ * look the page up in the page tables (follow_page_mask), fault it in when it is absent or not
+ * writable enough, and grab it with the caller's FOLL_GET / FOLL_PIN. And the public
+ * get_user_pages* / pin_user_pages* entry points with their argument checks.
+ *
+ * The lookup grabs under the page-table lock that maps the page, so a page is never grabbed
+ * after it was unmapped and freed. Every subpage of a huge page is grabbed one by one, as 5.7
+ * does (the counts equal one grab of all of them).
+ */
+#include <errno.h>
+
+#include "internal.h"
+
+static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
+{
+	unsigned long vm_flags = vma->vm_flags;
+
+	if (vm_flags & (VM_IO | VM_PFNMAP))
+		return -EFAULT;
+	if ((gup_flags & FOLL_ANON) && !vma_is_anonymous(vma))
+		return -EFAULT;
+	if (gup_flags & FOLL_WRITE) {
+		if (!(vm_flags & VM_WRITE)) {
+			if (!(gup_flags & FOLL_FORCE))
+				return -EFAULT;
+			/* Only a private mapping that may be written can be COW-written. */
+			if (!is_cow_mapping(vm_flags))
+				return -EFAULT;
+		}
+	} else if (!(vm_flags & VM_READ)) {
+		if (!(gup_flags & FOLL_FORCE))
+			return -EFAULT;
+		if (!(vm_flags & VM_MAYREAD))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+/* The Dirty-COW rule: a FOLL_FORCE write may use a read-only PTE only once a COW has happened
+ * for it (FOLL_COW) and the PTE is dirty, i.e. it maps our private copy. */
+static bool can_follow_write(bool writable, bool dirty, unsigned int flags)
+{
+	return writable || ((flags & FOLL_FORCE) && (flags & FOLL_COW) && dirty);
+}
+
+static struct page *no_page_table(struct vm_area_struct *vma, unsigned int flags)
+{
+	/* FOLL_DUMP: an error rather than faulting in memory nobody wrote. */
+	if ((flags & FOLL_DUMP) && (vma_is_anonymous(vma) || !vma->vm_ops->fault))
+		return ERR_PTR(-EFAULT);
+	return NULL;
+}
+
+static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long addr,
+				   unsigned int flags)
+{
+	unsigned long *entry = huge_pte_offset(vma, addr, false);
+	unsigned long mask = (1UL << vma->vm_huge_shift) - 1;
+	pthread_spinlock_t *ptl;
+	struct page *page = NULL;
+	unsigned long v;
+
+	if (!entry)
+		return no_page_table(vma, flags);
+	ptl = huge_pte_lockptr(vma, entry);
+	pthread_spin_lock(ptl);
+	v = pt_entry_read(entry);
+	if ((v & _PAGE_PRESENT) &&
+	    (!(flags & FOLL_WRITE) ||
+	     can_follow_write(v & _PAGE_RW, v & _PAGE_DIRTY, flags))) {
+		page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & mask) >> PAGE_SHIFT));
+		if (!try_grab_page(page, flags)) {
+			WARN_ONCE(1, "hugetlb grab failed");
+			page = ERR_PTR(-ENOMEM);
+		}
+	}
+	pthread_spin_unlock(ptl);
+	if (!page && !v)
+		return no_page_table(vma, flags);
+	return page;
+}
+
+static struct page *follow_trans_huge_pmd(pmd_t *pmd, unsigned long addr, unsigned int flags)
+{
+	pmd_t v = pmdp_get(pmd);
+	struct page *page;
+
+	if ((flags & FOLL_WRITE) && !can_follow_write(pmd_write(v), pmd_dirty(v), flags))
+		return NULL;
+	page = pfn_to_page(pmd_pfn(v) + pte_index(addr));
+	if (!try_grab_page(page, flags))
+		return ERR_PTR(-ENOMEM);
+	if (flags & FOLL_TOUCH) {
+		v = pmd_mkyoung(v);
+		if (flags & FOLL_WRITE)
+			v = pmd_mkdirty(v);
+		set_pmd(pmd, v);
+	}
+	return page;
+}
+
+static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsigned long addr,
+				    unsigned int flags)
+{
+	pte_t *ptep = pte_offset(pmdv, addr);
+	pthread_spinlock_t *ptl = entry_ptl(ptep);
+	struct page *page = NULL;
+	pte_t pte;
+
+	pthread_spin_lock(ptl);
+	pte = ptep_get(ptep);
+	if (!pte_present(pte))
+		goto out;
+	/* A PROT_NONE entry is only followed for FOLL_FORCE (5.7: FOLL_NUMA otherwise). */
+	if (pte_protnone(pte) && !(flags & FOLL_FORCE))
+		goto out;
+	if ((flags & FOLL_WRITE) && !can_follow_write(pte_write(pte), pte_dirty(pte), flags))
+		goto out;
+	page = vm_normal_page(vma, addr, pte);
+	if (!page) {
+		if (!is_zero_pfn(pte_pfn(pte)) || (flags & FOLL_DUMP)) {
+			page = ERR_PTR(-EFAULT);
+			goto out;
+		}
+		page = pfn_to_page(pte_pfn(pte));
+	}
+	if (!try_grab_page(page, flags)) {
+		page = ERR_PTR(-ENOMEM);
+		goto out;
+	}
+	if (flags & FOLL_TOUCH) {
+		if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
+			set_page_dirty(page);
+		SetPageReferenced(page);
+	}
+out:
+	pthread_spin_unlock(ptl);
+	if (!page && pte_none(pte))
+		return no_page_table(vma, flags);
+	return page;
+}
+
+/* The page at addr, grabbed per flags; NULL if it must be faulted in; ERR_PTR on error. */
+static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long addr,
+				     unsigned int flags)
+{
+	pmd_t *pmd;
+	pmd_t v;
+
+	if (vma->vm_flags & VM_HUGETLB)
+		return follow_hugetlb(vma, addr, flags);
+	pmd = pmd_lookup(vma->vm_mm, addr);
+	if (!pmd || pmd_none(pmdp_get(pmd)))
+		return no_page_table(vma, flags);
+	v = pmdp_get(pmd);
+	if (pmd_trans_huge(v)) {
+		pthread_spinlock_t *ptl = entry_ptl(pmd);
+		struct page *page = NULL;
+
+		pthread_spin_lock(ptl);
+		v = pmdp_get(pmd);
+		if (pmd_trans_huge(v)) {
+			if (flags & FOLL_SPLIT_PMD)
+				split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
+			else
+				page = follow_trans_huge_pmd(pmd, addr, flags);
+			v = pmdp_get(pmd);
+		}
+		pthread_spin_unlock(ptl);
+		if (page || pmd_leaf(v))
+			return page;
+		if (pmd_none(v))
+			return no_page_table(vma, flags);
+	}
+	return follow_page_pte(vma, v, addr, flags);
+}
+
+/* Fault addr in for the lookup; 0 to retry, else the error. */
+static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned int *flags)
+{
+	unsigned int fault_flags = 0;
+	vm_fault_t ret;
+
+	if (*flags & FOLL_WRITE)
+		fault_flags |= FAULT_FLAG_WRITE;
+	if (*flags & FOLL_REMOTE)
+		fault_flags |= FAULT_FLAG_REMOTE;
+	ret = handle_mm_fault(vma, addr, fault_flags);
+	if (ret & VM_FAULT_ERROR) {
+		if (ret & VM_FAULT_OOM)
+			return -ENOMEM;
+		if (ret & VM_FAULT_HWPOISON)
+			return (*flags & FOLL_HWPOISON) ? -EHWPOISON : -EFAULT;
+		return -EFAULT;
+	}
+	/* A COW into a VMA we may not write (FOLL_FORCE): the dirty read-only PTE is ours. */
+	if ((ret & VM_FAULT_WRITE) && !(vma->vm_flags & VM_WRITE))
+		*flags |= FOLL_COW;
+	return 0;
+}
+
+static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     unsigned int gup_flags, struct page **pages)
+{
+	struct vm_area_struct *vma = NULL;
+	long i = 0;
+	int ret = 0;
+
+	start &= PAGE_MASK;
+	while (nr_pages) {
+		unsigned int foll_flags = gup_flags;
+		struct page *page;
+
+		if (!vma || start >= vma->vm_end) {
+			vma = vma_lookup(mm, start);
+			if (!vma) {
+				ret = -EFAULT;
+				break;
+			}
+			ret = check_vma_flags(vma, gup_flags);
+			if (ret)
+				break;
+		}
+		for (int tries = 0;; tries++) {
+			page = follow_page_mask(vma, start, foll_flags);
+			if (page)
+				break;
+			ret = tries < 8 ? faultin_page(vma, start, &foll_flags) : -EFAULT;
+			if (ret)
+				break;
+		}
+		if (!page)
+			break;
+		if (IS_ERR(page)) {
+			ret = (int)PTR_ERR(page);
+			break;
+		}
+		if (pages)
+			pages[i] = page;
+		i++;
+		start += PAGE_SIZE;
+		nr_pages--;
+	}
+	return i ? i : ret;
+}
+
+long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     struct page **pages, unsigned int gup_flags)
+{
+	mmap_assert_locked(mm);
+	/* "Traditional behaviour": a pages array without FOLL_PIN means references. */
+	if (pages && !(gup_flags & FOLL_PIN))
+		gup_flags |= FOLL_GET;
+	return __get_user_pages(mm, start, nr_pages, gup_flags, pages);
+}
+
+void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags)
+{
+	if (gup_flags & FOLL_PIN) {
+		unpin_user_pages(pages, nr);
+		return;
+	}
+	for (unsigned long i = 0; i < nr; i++)
+		put_page(pages[i]);
+}
+
+long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   struct page **pages, unsigned int gup_flags)
+{
+	bool nocma;
+	long rc;
+
+	if (!(gup_flags & FOLL_LONGTERM))
+		return __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+	if (!pages)
+		return -EINVAL;
+	nocma = memalloc_nocma_save();
+	rc = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+	if (rc > 0)
+		rc = check_and_migrate_cma_pages(mm, start, (unsigned long)rc, pages, gup_flags);
+	memalloc_nocma_restore(nocma);
+	return rc;
+}
+
+/* ---- public entry points ---- */
+
+long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages)
+{
+	struct mm_struct *mm = current_mm();
+
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN))
+		return -EINVAL;
+	if (!mm)
+		return -ESRCH;
+	return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags | FOLL_TOUCH);
+}
+
+long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+		    struct page **pages)
+{
+	struct mm_struct *mm = current_mm();
+
+	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
+		return -EINVAL;
+	if (!mm)
+		return -ESRCH;
+	return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags | FOLL_PIN);
+}
+
+static int check_locked(int *locked)
+{
+	return locked && WARN_ON_ONCE(*locked != 1) ? -EINVAL : 0;
+}
+
+long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked)
+{
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || !mm || check_locked(locked))
+		return -EINVAL;
+	gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
+	if (gup_flags & FOLL_LONGTERM) {
+		/* 5.7: a long-term pin may not drop the lock half-way. */
+		if (WARN_ON_ONCE(locked))
+			return -EINVAL;
+		return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags);
+	}
+	return __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+}
+
+long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   unsigned int gup_flags, struct page **pages, int *locked)
+{
+	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages) || !mm ||
+	    check_locked(locked))
+		return -EINVAL;
+	gup_flags |= FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE;
+	if (gup_flags & FOLL_LONGTERM) {
+		if (WARN_ON_ONCE(locked))
+			return -EINVAL;
+		return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags);
+	}
+	return __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+}
+
+static long gup_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
+			 unsigned int gup_flags)
+{
+	struct mm_struct *mm = current_mm();
+	long ret;
+
+	if (!mm)
+		return -ESRCH;
+	mmap_read_lock(mm);
+	ret = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags | FOLL_TOUCH);
+	mmap_read_unlock(mm);
+	return ret;
+}
+
+long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
+			     unsigned int gup_flags)
+{
+	if (WARN_ON_ONCE(gup_flags & (FOLL_LONGTERM | FOLL_PIN)))
+		return -EINVAL;
+	return gup_unlocked(start, nr_pages, pages, gup_flags);
+}
+
+long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
+			     unsigned int gup_flags)
+{
+	if (WARN_ON_ONCE(gup_flags & (FOLL_GET | FOLL_LONGTERM)) || WARN_ON_ONCE(!pages))
+		return -EINVAL;
+	return gup_unlocked(start, nr_pages, pages, gup_flags | FOLL_PIN);
+}

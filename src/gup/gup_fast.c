@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The lockless fast path (Linux's internal_get_user_pages_fast()): walk the current mm's page
+ * tables without the mmap lock or any page-table lock, grab each page speculatively, and fall
+ * back to the slow path for whatever the walk could not take.
+ *
+ * The rule that is easy to break: no lock; a page is ours only after the grab and the re-read of
+ * the entry both succeed. The grab refuses a page whose count is zero (being freed); the re-read
+ * proves the page was still mapped there after the grab, so it was not freed and reused in
+ * between; if it changed, the grab is undone. Page-table pages cannot vanish under the walk
+ * because munmap frees them only after an RCU grace period and the walk runs inside
+ * rcu_read_lock() (where Linux disables interrupts to hold off the TLB-flush IPI).
+ */
+#include <errno.h>
+#include <urcu.h>
+
+#include "internal.h"
+
+#define FAST_FLAGS (FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY)
+
+/* Grab refs on page's head for the fast path; NULL if the slow path must do it. */
+static struct page *fast_grab(struct page *page, int refs, unsigned int flags)
+{
+	/* A long-term pin must not stay in CMA: let the slow path migrate the page first. */
+	if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == (FOLL_LONGTERM | FOLL_PIN) &&
+	    is_migrate_cma_page(page))
+		return NULL;
+	return grab_compound_head(page, refs, flags, true);
+}
+
+static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
+			  struct page **pages, int *nr)
+{
+	pte_t *ptep = pte_offset(pmd, addr);
+
+	for (; addr < end; addr += PAGE_SIZE, ptep++) {
+		pte_t pte = ptep_get_lockless(ptep);
+		struct page *page, *head;
+
+		/* Absent, PROT_NONE, special (the zero page) or not writable enough: slow path. */
+		if (!(pte.pte & _PAGE_PRESENT) || pte_special(pte) ||
+		    ((flags & FOLL_WRITE) && !pte_write(pte)) || !pfn_valid(pte_pfn(pte)))
+			return false;
+		page = pfn_to_page(pte_pfn(pte));
+		head = fast_grab(page, 1, flags);
+		if (!head)
+			return false;
+		if (ptep_get_lockless(ptep).pte != pte.pte) {
+			put_compound_head(head, 1, flags);
+			return false;
+		}
+		SetPageReferenced(head);
+		pages[(*nr)++] = page;
+	}
+	return true;
+}
+
+/* A PMD or PUD leaf (THP or hugetlb) mapping [addr, end) of one compound page. */
+static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsigned long addr,
+			  unsigned long end, unsigned int flags, struct page **pages, int *nr)
+{
+	struct page *head, *page;
+	int refs = 0;
+
+	if (!(v & _PAGE_PRESENT) || ((flags & FOLL_WRITE) && !(v & _PAGE_RW)) ||
+	    (v & _PAGE_DEVMAP))
+		return false;
+	page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT));
+	for (unsigned long a = addr; a < end; a += PAGE_SIZE)
+		pages[*nr + refs++] = page + ((a - addr) >> PAGE_SHIFT);
+	head = fast_grab(page, refs, flags);
+	if (!head)
+		return false;
+	if (pt_entry_read_acquire(entry) != v) {
+		put_compound_head(head, refs, flags);
+		return false;
+	}
+	SetPageReferenced(head);
+	*nr += refs;
+	return true;
+}
+
+static bool gup_pmd_range(pud_t pud, unsigned long addr, unsigned long end, unsigned int flags,
+			  struct page **pages, int *nr)
+{
+	pmd_t *pmdp = pmd_offset(pud, addr);
+
+	for (; addr < end; pmdp++) {
+		unsigned long next = (addr + PMD_SIZE) & PMD_MASK;
+		pmd_t pmd = pmdp_get_lockless(pmdp);
+
+		if (next > end || next == 0)
+			next = end;
+		if (pmd_none(pmd) || pmd_protnone(pmd))
+			return false;
+		if (pmd.pmd & _PAGE_PSE) {
+			if (!gup_huge_leaf(pmdp, pmd.pmd, PMD_SIZE, addr, next, flags, pages, nr))
+				return false;
+		} else if (!gup_pte_range(pmd, addr, next, flags, pages, nr)) {
+			return false;
+		}
+		addr = next;
+	}
+	return true;
+}
+
+static bool gup_pud_range(pgd_t pgd, unsigned long addr, unsigned long end, unsigned int flags,
+			  struct page **pages, int *nr)
+{
+	pud_t *pudp = pud_offset(pgd, addr);
+
+	for (; addr < end; pudp++) {
+		unsigned long next = (addr + PUD_SIZE) & PUD_MASK;
+		pud_t pud = pudp_get_lockless(pudp);
+
+		if (next > end || next == 0)
+			next = end;
+		if (pud_none(pud) || pud_protnone(pud))
+			return false;
+		if (pud.pud & _PAGE_PSE) {
+			if (!gup_huge_leaf(pudp, pud.pud, PUD_SIZE, addr, next, flags, pages, nr))
+				return false;
+		} else if (!gup_pmd_range(pud, addr, next, flags, pages, nr)) {
+			return false;
+		}
+		addr = next;
+	}
+	return true;
+}
+
+/* The lockless walk of [start, end): the number of pages grabbed from start on. */
+static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+			 unsigned int flags, struct page **pages)
+{
+	int nr = 0;
+
+	rcu_read_lock();
+	for (unsigned long addr = start; addr < end;) {
+		unsigned long next = (addr + PGDIR_SIZE) & ~(PGDIR_SIZE - 1);
+		pgd_t pgd = pgdp_get_lockless(pgd_offset(mm, addr));
+
+		if (next > end || next == 0)
+			next = end;
+		if (pgd_none(pgd) || !gup_pud_range(pgd, addr, next, flags, pages, &nr))
+			break;
+		addr = next;
+	}
+	rcu_read_unlock();
+	return nr;
+}
+
+static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+					struct page **pages)
+{
+	struct mm_struct *mm = current_mm();
+	unsigned long len, end;
+	int nr_pinned = 0;
+	long ret;
+
+	if (WARN_ON_ONCE(gup_flags & ~FAST_FLAGS))
+		return -EINVAL;
+	if (nr_pages <= 0)
+		return 0;
+	start &= PAGE_MASK;
+	len = (unsigned long)nr_pages << PAGE_SHIFT;
+	end = start + len;
+	if (end <= start)
+		return 0;
+	if (end > TASK_SIZE)
+		return -EFAULT;
+	if (!mm)
+		return (gup_flags & FOLL_FAST_ONLY) ? 0 : -ESRCH;
+	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
+	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
+		return nr_pinned;
+
+	/* The slow path for the rest. */
+	start += (unsigned long)nr_pinned << PAGE_SHIFT;
+	mmap_read_lock(mm);
+	ret = __gup_longterm_locked(mm, start, (unsigned long)(nr_pages - nr_pinned),
+				    pages + nr_pinned, gup_flags | FOLL_TOUCH);
+	mmap_read_unlock(mm);
+	if (ret < 0)
+		return nr_pinned ? nr_pinned : (int)ret;
+	return nr_pinned + (int)ret;
+}
+
+int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages)
+{
+	if (WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages))
+		return -EINVAL;
+	return internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_GET, pages);
+}
+
+int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
+			struct page **pages)
+{
+	if (WARN_ON_ONCE(gup_flags & (FOLL_GET | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages))
+		return -EINVAL;
+	return internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_PIN, pages);
+}
+
+int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages)
+{
+	int ret;
+
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || WARN_ON_ONCE(!pages))
+		return 0;
+	ret = internal_get_user_pages_fast(start, nr_pages,
+					   gup_flags | FOLL_GET | FOLL_FAST_ONLY, pages);
+	return ret < 0 ? 0 : ret;
+}
+
+int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
+			     struct page **pages)
+{
+	int ret;
+
+	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
+		return 0;
+	ret = internal_get_user_pages_fast(start, nr_pages,
+					   gup_flags | FOLL_PIN | FOLL_FAST_ONLY, pages);
+	return ret < 0 ? 0 : ret;
+}

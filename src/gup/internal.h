@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of src/gup share: the grab/release primitives (grab.c) and the slow-path
+ * core (gup.c) that the fast path and FOLL_LONGTERM fall back on. */
+#ifndef PINMM_GUP_INTERNAL_H
+#define PINMM_GUP_INTERNAL_H
+
+#include "../vm/internal.h"
+
+/* grab.c */
+struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
+				bool speculative);
+bool try_grab_page(struct page *page, unsigned int flags);
+void put_compound_head(struct page *head, int refs, unsigned int flags);
+
+/* gup.c: the slow path on mm (mmap lock held); pages gets FOLL_GET added when given without
+ * FOLL_PIN. Returns pages done if > 0, else the error. */
+long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     struct page **pages, unsigned int gup_flags);
+/* The same, plus FOLL_LONGTERM's rules (fsdax refusal, CMA migration) when asked. */
+long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   struct page **pages, unsigned int gup_flags);
+/* Release what a GUP call took with these flags (unpin under FOLL_PIN, else put_page). */
+void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags);
+
+/* longterm.c */
+long check_and_migrate_cma_pages(struct mm_struct *mm, unsigned long start,
+				 unsigned long nr_pages, struct page **pages,
+				 unsigned int gup_flags);
+
+#endif /* PINMM_GUP_INTERNAL_H */
