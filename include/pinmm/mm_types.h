@@ -62,6 +62,10 @@ struct page {
 			unsigned char compound_dtor;
 			unsigned char compound_order;
 			atomic_int compound_mapcount; /* -1 based, like _mapcount */
+			void *_compound_pad_mapping;  /* the tail's mapping word: TAIL_MAPPING */
+			/* Subpages mapped by at least one PTE (pinmm's stand-in for 5.7's
+			 * PageDoubleMap bookkeeping; Linux 6.x keeps the same count). */
+			atomic_int nr_pages_mapped;
 		};
 		struct { /* page[2] of a compound page */
 			unsigned long _compound_pad_1;

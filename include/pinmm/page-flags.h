@@ -40,6 +40,7 @@ enum pageflags {
 	PG_swapbacked,
 	PG_unevictable,
 	PG_mlocked,
+	PG_uncached,
 	PG_hwpoison,
 	NR_PAGEFLAGS,
 };

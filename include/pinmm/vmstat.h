@@ -5,7 +5,8 @@
  * Each thread (a CPU of the simulated machine) keeps its own counters and only it writes them,
  * so no hot path writes a shared cache line; readers add up every thread's values (and those
  * folded in by threads that have exited). Values read while other threads are counting are a
- * moment's sum, as in Linux. Counters restart from zero at every pinmm_boot().
+ * moment's sum, as in Linux. Counters restart from zero at every pinmm_boot() and read zero
+ * after pinmm_shutdown().
  *
  * Names and order follow Linux 5.7: zone items, node items (the single node), then events.
  * nr_foll_pin_acquired / nr_foll_pin_released count logical pins of one 4 KiB page each.
@@ -27,9 +28,9 @@ enum zone_stat_item {
 enum node_stat_item {
 	NR_ISOLATED_ANON,
 	NR_ISOLATED_FILE,
-	NR_FILE_PAGES,
-	NR_FILE_MAPPED,
 	NR_ANON_MAPPED,
+	NR_FILE_MAPPED,
+	NR_FILE_PAGES,
 	NR_FILE_DIRTY,
 	NR_WRITEBACK,
 	NR_SHMEM,
@@ -49,12 +50,12 @@ enum vm_event_item {
 	PGMAJFAULT,
 	PGMIGRATE_SUCCESS,
 	PGMIGRATE_FAIL,
+	HTLB_BUDDY_PGALLOC,
+	HTLB_BUDDY_PGALLOC_FAIL,
 	THP_FAULT_ALLOC,
 	THP_FAULT_FALLBACK,
 	THP_SPLIT_PAGE,
 	THP_SPLIT_PMD,
-	HTLB_BUDDY_PGALLOC,
-	HTLB_BUDDY_PGALLOC_FAIL,
 	NR_VM_EVENT_ITEMS,
 };
 

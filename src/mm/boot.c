@@ -160,6 +160,7 @@ int pinmm_shutdown(void)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
 			  left);
 	atomic_store(&machine_booted, false);
+	vmstat_reset();
 	zones_teardown();
 	release_arena();
 	return left ? -EBUSY : 0;

@@ -31,6 +31,7 @@ void prep_compound_page(struct page *page, unsigned int order)
 				      memory_order_relaxed);
 	}
 	atomic_store_explicit(&page[1].compound_mapcount, -1, memory_order_relaxed);
+	atomic_store_explicit(&page[1].nr_pages_mapped, 0, memory_order_relaxed);
 	if (order > 1)
 		atomic_store_explicit(compound_pincount_ptr(page), 0, memory_order_relaxed);
 }

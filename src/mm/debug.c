@@ -33,7 +33,17 @@ const char *const pageflag_names[NR_PAGEFLAGS] = {
 	[PG_swapbacked] = "swapbacked",
 	[PG_unevictable] = "unevictable",
 	[PG_mlocked] = "mlocked",
+	[PG_uncached] = "uncached",
 	[PG_hwpoison] = "hwpoison",
+};
+
+/* The order %pGp prints flag names in: Linux's __def_pageflag_names table, not bit order. */
+static const enum pageflags print_order[NR_PAGEFLAGS] = {
+	PG_locked,	PG_waiters,	  PG_error,	   PG_referenced, PG_uptodate,
+	PG_dirty,	PG_lru,		  PG_active,	   PG_workingset, PG_slab,
+	PG_owner_priv_1, PG_arch_1,	  PG_reserved,	   PG_private,	  PG_private_2,
+	PG_writeback,	PG_head,	  PG_mappedtodisk, PG_reclaim,	  PG_swapbacked,
+	PG_unevictable, PG_mlocked,	  PG_uncached,	   PG_hwpoison,
 };
 
 static bool in_mem_map(const struct page *page)
@@ -49,11 +59,21 @@ static void format_flags(unsigned long flags, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (int i = 0; i < NR_PAGEFLAGS && used < len; i++) {
-		if (!(flags & (1UL << i)))
+		enum pageflags f = print_order[i];
+
+		if (!(flags & (1UL << f)))
 			continue;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-					 pageflag_names[i]);
+					 pageflag_names[f]);
 	}
+}
+
+/* page_mapping(): the file a page belongs to; NULL for anonymous pages. */
+static struct address_space *page_mapping_of(const struct page *head)
+{
+	unsigned long mapping = (unsigned long)head->mapping;
+
+	return (mapping & PAGE_MAPPING_FLAGS) ? NULL : (struct address_space *)mapping;
 }
 
 /* Two lines of 32 bytes each: the struct page as raw words, as print_hex_dump() does. */
@@ -82,9 +102,8 @@ void dump_page(struct page *page, const char *reason)
 	head = compound_head(page);
 	if (!in_mem_map(head))
 		head = page;
-	/* A free block's head keeps PG_buddy in the _mapcount word: print 0, as page_mapcount()
-	 * of a page_type page does in Linux. */
-	mapcount = PageBuddy(page) || PageTable(page) ? 0 : page_mapcount(page);
+	/* As 5.7: a page_type page (buddy, table) shows its type word as a mapcount (-128 ...). */
+	mapcount = page_mapcount(page);
 	if (head != page || PageHead(page)) {
 		int n = snprintf(compound, sizeof(compound),
 				 " head:%016lx order:%u compound_mapcount:%d", (unsigned long)head,
@@ -98,9 +117,11 @@ void dump_page(struct page *page, const char *reason)
 	flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
 	format_flags(flags, names, sizeof(names));
 
+	/* mapping and index are page_mapping() and page_to_pgoff(), as 5.7 prints them. */
 	pinmm_log("page:%016lx refcount:%d mapcount:%d mapping:%016lx index:0x%lx%s\n",
 		  (unsigned long)page, page_ref_count(head), mapcount,
-		  (unsigned long)page->mapping, page->index, compound);
+		  (unsigned long)page_mapping_of(head),
+		  head->index + (unsigned long)(page - head), compound);
 	pinmm_log("%sflags: 0x%lx(%s)%s\n", PageAnon(page) ? "anon " : "", flags, names,
 		  is_migrate_cma_page(page) ? " CMA" : "");
 	dump_raw("raw", page);

@@ -245,9 +245,12 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 
 	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
 		return NULL;
-	if (!gfp_ok(gfp) || order >= MAX_ORDER) {
-		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: bad gfp %#x or order %u", gfp,
-			  order);
+	if (!gfp_ok(gfp)) {
+		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: unknown gfp bits %#x", gfp);
+		return NULL;
+	}
+	if (order >= MAX_ORDER) {
+		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: order %u >= MAX_ORDER", order);
 		return NULL;
 	}
 	if (nocma && tries == 3)
@@ -390,6 +393,9 @@ static bool take_contig_range(struct zone *zone, unsigned long nr, gfp_t gfp,
 	unsigned long start = (zone->zone_start_pfn + nr - 1) & ~(nr - 1);
 	bool ok = false;
 
+	if (nr > zone->spanned_pages || start < zone->zone_start_pfn)
+		return false;
+
 	pthread_mutex_lock(&zone->lock);
 	for (; start + nr <= zone_end_pfn(zone); start += nr) {
 		if (!range_free(zone, start, nr, gfp))
@@ -444,8 +450,25 @@ void free_contig_range(unsigned long pfn, unsigned long nr_pages)
 	    WARN_ON(pfn & (nr_pages - 1)))
 		return;
 	page = pfn_to_page(pfn);
-	if (WARN_ON(PageCompound(page)) || WARN_ON(page_ref_count(page) != 1))
+	if (WARN_ON(PageCompound(page)))
 		return;
+	for (unsigned long i = 0; i < nr_pages; i++) {
+		if (page_ref_count(page + i) != (i == 0)) {
+			/* Some page is still in use: free the others one by one, as Linux does. */
+			unsigned long busy = 0;
+
+			for (unsigned long j = 0; j < nr_pages; j++) {
+				if (page_ref_count(page + j) != (j == 0)) {
+					busy++;
+					continue;
+				}
+				set_page_count(page + j, 0);
+				free_pages_ok(page + j, 0);
+			}
+			WARN(busy, "free_contig_range: %lu pages are still in use", busy);
+			return;
+		}
+	}
 	set_page_count(page, 0);
 	free_pages_ok(page, (unsigned int)__builtin_ctzl(nr_pages));
 }

@@ -27,8 +27,8 @@ static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
 };
 
 static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
-	"nr_isolated_anon", "nr_isolated_file", "nr_file_pages",
-	"nr_mapped",        "nr_anon_pages",    "nr_dirty",
+	"nr_isolated_anon", "nr_isolated_file", "nr_anon_pages",
+	"nr_mapped",        "nr_file_pages",    "nr_dirty",
 	"nr_writeback",     "nr_shmem",         "nr_anon_transparent_hugepages",
 	"nr_dirtied",       "nr_written",       "nr_foll_pin_acquired",
 	"nr_foll_pin_released",
@@ -37,9 +37,9 @@ static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
 static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	"pgalloc_normal",     "pgalloc_movable",   "pgfree",
 	"pgfault",            "pgmajfault",        "pgmigrate_success",
-	"pgmigrate_fail",     "thp_fault_alloc",   "thp_fault_fallback",
-	"thp_split_page",     "thp_split_pmd",     "htlb_buddy_alloc_success",
-	"htlb_buddy_alloc_fail",
+	"pgmigrate_fail",     "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
+	"thp_fault_alloc",    "thp_fault_fallback",       "thp_split_page",
+	"thp_split_pmd",
 };
 
 static pthread_mutex_t vmstat_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -67,6 +67,8 @@ static void vmstat_cpu_exit(void *arg)
 	fold(exited.events, c->events, NR_VM_EVENT_ITEMS);
 	cds_list_del(&c->node);
 	pthread_mutex_unlock(&vmstat_lock);
+	/* A later destructor of this thread that counts again gets a fresh block. */
+	this_cpu = NULL;
 	free(c);
 }
 

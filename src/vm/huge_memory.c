@@ -120,8 +120,7 @@ void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long
 	(void)vma;
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
 		set_pte(&ptes[i], (pte_t){((pmd_pfn(old) + i) << PAGE_SHIFT) | bits});
-		if (atomic_fetch_add(&head[i]._mapcount, 1) == -1)
-			mod_node_page_state(NR_ANON_MAPPED, 1);
+		page_add_anon_rmap(head + i);
 	}
 	page_ref_add(head, HPAGE_PMD_NR - 1);
 	page_remove_rmap(head, true);

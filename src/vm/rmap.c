@@ -80,33 +80,76 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	return 0;
 }
 
-/* ---- mapcounts ---- */
+/* ---- mapcounts ----
+ *
+ * nr_anon_pages counts anonymous 4 KiB pages mapped at least once. A THP counts 512 while a
+ * PMD maps it, else the number of its subpages that PTEs map (page[1].nr_pages_mapped), so
+ * splitting a PMD mapping moves the count from one form to the other without changing it.
+ */
 
-static void account_anon(struct page *page, long nr, bool thp)
+static bool thp_subpage(const struct page *page)
 {
-	if (PageHuge(page))
-		return;
+	const struct page *head = compound_head(page);
+
+	return PageHead(head) && !PageHuge(head);
+}
+
+static void anon_stat(long nr)
+{
 	mod_node_page_state(NR_ANON_MAPPED, nr);
-	if (thp)
-		mod_node_page_state(NR_ANON_THPS, nr > 0 ? 1 : -1);
+}
+
+/* A compound mapping of head appeared (+1) or went (-1); ret: was it the first / last? */
+static void compound_mapped(struct page *head, bool added)
+{
+	long sub = atomic_load_explicit(&head[1].nr_pages_mapped, memory_order_relaxed);
+	long nr = (long)compound_nr(head) - sub;
+
+	if (PageHuge(head) || !PageAnon(head))
+		return;
+	anon_stat(added ? nr : -nr);
+	mod_node_page_state(NR_ANON_THPS, added ? 1 : -1);
+}
+
+/* A subpage's first PTE mapping appeared, or its last went. */
+static void subpage_mapped(struct page *page, bool added)
+{
+	struct page *head = compound_head(page);
+
+	if (!PageAnon(head))
+		return;
+	if (!thp_subpage(page)) {
+		anon_stat(added ? 1 : -1);
+		return;
+	}
+	atomic_fetch_add(&head[1].nr_pages_mapped, added ? 1 : -1);
+	if (compound_mapcount(head) == 0)
+		anon_stat(added ? 1 : -1);
 }
 
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			    bool compound)
 {
-	struct page *head = page;
 	unsigned long nr = compound ? compound_nr(page) : 1;
 
+	__SetPageSwapBacked(page);
+	page->mapping = (struct address_space *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
 	if (compound) {
-		atomic_store_explicit(&head[1].compound_mapcount, 0, memory_order_relaxed);
 		address &= ~((nr << PAGE_SHIFT) - 1);
+		page->index = linear_page_index(vma, address);
+		atomic_store_explicit(&page[1].compound_mapcount, 0, memory_order_relaxed);
+		compound_mapped(page, true);
 	} else {
+		page->index = linear_page_index(vma, address);
 		atomic_store_explicit(&page->_mapcount, 0, memory_order_relaxed);
+		subpage_mapped(page, true);
 	}
-	__SetPageSwapBacked(head);
-	head->mapping = (struct address_space *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
-	head->index = linear_page_index(vma, address);
-	account_anon(head, (long)nr, compound);
+}
+
+void page_add_anon_rmap(struct page *page)
+{
+	if (atomic_fetch_add(&page->_mapcount, 1) == -1)
+		subpage_mapped(page, true);
 }
 
 void page_add_file_rmap(struct page *page, bool compound)
@@ -129,24 +172,16 @@ void page_remove_rmap(struct page *page, bool compound)
 	struct page *head = compound_head(page);
 
 	if (compound) {
-		if (atomic_fetch_sub(&head[1].compound_mapcount, 1) != 0)
-			return;
-		if (PageAnon(head))
-			account_anon(head, -(long)compound_nr(head), true);
+		if (atomic_fetch_sub(&head[1].compound_mapcount, 1) == 0)
+			compound_mapped(head, false);
 		return;
 	}
 	if (atomic_fetch_sub(&page->_mapcount, 1) != 0)
 		return;
 	if (PageAnon(page))
-		account_anon(page, -1, false);
+		subpage_mapped(page, false);
 	else
 		mod_node_page_state(NR_FILE_MAPPED, -1);
-}
-
-void page_add_anon_rmap(struct page *page)
-{
-	if (atomic_fetch_add(&page->_mapcount, 1) == -1)
-		account_anon(page, 1, false);
 }
 
 /* ---- walks ---- */

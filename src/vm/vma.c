@@ -141,15 +141,21 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 
 static bool can_merge(const struct vm_area_struct *a, const struct vm_area_struct *b)
 {
+	/* As Linux's is_mergeable_anon_vma(): a VMA with no anon_vma yet merges with any. */
+	bool anon_ok = a->anon_vma == b->anon_vma || !a->anon_vma || !b->anon_vma;
+
 	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
-	       a->vm_file == b->vm_file && a->vm_ops == b->vm_ops &&
-	       a->anon_vma == b->anon_vma && a->vm_huge_shift == b->vm_huge_shift &&
+	       a->vm_file == b->vm_file && a->vm_ops == b->vm_ops && anon_ok &&
+	       a->vm_huge_shift == b->vm_huge_shift &&
 	       a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
 
 /* Fold b into a (a precedes b). */
 static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
 {
+	/* b's pages point at b's anon_vma: the merged VMA must be reachable from it. */
+	if (!a->anon_vma && b->anon_vma)
+		anon_vma_link(a, b->anon_vma);
 	vma_remove(mm, b);
 	vma_unlink_rmap(b);
 	a->vm_end = b->vm_end;
