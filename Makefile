@@ -24,8 +24,8 @@ LIB_SRCS := $(wildcard src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
-TEST_SRCS := $(wildcard tests/unit/*.c)
-TESTS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_SRCS := $(wildcard tests/unit/*.c tests/conformance/*.c)
+TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRCS))))
 HEADERS := $(wildcard include/pinmm/*.h)
 
 STATIC_LIB := $(BUILD)/libpinmm.a
@@ -58,6 +58,10 @@ $(BUILD)/tools/%: tools/%.c $(STATIC_LIB) $(HEADERS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
+
+$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
 
