@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fork (pinmm_fork(), Linux 5.7's dup_mmap rules): private anonymous pages are shared
+ * read-only until one side writes (copy-on-write in both directions, reuse once the other side
+ * has its own copy); MADV_DONTFORK ranges are left out of the child; MAP_SHARED|MAP_ANONYMOUS
+ * memory stays shared both ways; a PMD-mapped THP is shared whole and a write splits only the
+ * writer's PMD and copies one 4 KiB subpage; FOLL_FORCE writes after fork must not leak into
+ * the child; pinmm_fork(NULL); and nothing is left behind once both mms are gone.
+ *
+ * The parent is the mm the test thread uses; the child is reached with access_remote_vm() or
+ * from a second thread that runs in it. Page tables are read with a small walker over the
+ * public pgtable.h helpers (no other thread runs in the mm while the test reads them).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h> /* test_util.h uses ftruncate() */
+#include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
+
+#include "test_util.h"
+
+#define BASE 0x10000000UL
+#define THP_BASE 0x40000000UL /* 2 MiB aligned */
+#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+
+/* Fail, naming the scenario, unless actual == expected. */
+#define check_eq(actual, expected, ...)                                                            \
+	do {                                                                                       \
+		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
+		if (a__ != e__)                                                                    \
+			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
+				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
+	} while (0)
+
+static char scenario_buf[512];
+
+static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *scenario_text(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
+	va_end(ap);
+	return scenario_buf;
+}
+
+static int setup_mm(void **state)
+{
+	struct mm_struct *mm;
+
+	if (boot_default(state))
+		return -1;
+	mm = mm_alloc();
+	if (!mm)
+		return -1;
+	kthread_use_mm(mm);
+	*state = mm;
+	return 0;
+}
+
+/* Children forked by the running test and not yet put: a failed check leaves them here, and
+ * the teardown puts them so that only the failure itself is reported. */
+static struct mm_struct *children[4];
+
+static int teardown_mm(void **state)
+{
+	struct mm_struct *mm = *state;
+
+	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++) {
+		mmput(children[i]);
+		children[i] = NULL;
+	}
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	return shutdown_clean(state);
+}
+
+static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
+			 unsigned long flags, const char *what)
+{
+	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
+
+	if (IS_ERR_VALUE(ret))
+		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
+			 addr, len, prot, flags, (long)ret);
+	return ret;
+}
+
+static struct mm_struct *fork_mm(struct mm_struct *mm)
+{
+	struct mm_struct *child = pinmm_fork(mm);
+	size_t i = 0;
+
+	if (IS_ERR_OR_NULL(child))
+		fail_msg("pinmm_fork() failed: %ld", PTR_ERR(child));
+	while (children[i])
+		i++;
+	assert_true(i < sizeof(children) / sizeof(children[0]));
+	children[i] = child;
+	return child;
+}
+
+/* The child exits. */
+static void put_child(struct mm_struct *child)
+{
+	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++)
+		if (children[i] == child)
+			children[i] = NULL;
+	mmput(child);
+}
+
+/* ---- page-table walker ---- */
+
+enum leaf_level { LEAF_NONE, LEAF_PTE, LEAF_PMD, LEAF_PUD };
+
+struct leaf {
+	enum leaf_level level;
+	unsigned long entry; /* the raw entry (pte, pmd or pud) */
+};
+
+static struct leaf leaf_at(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
+	pud_t pud;
+	pmd_t pmd;
+	pte_t pte;
+
+	if (pgd_none(pgd))
+		return (struct leaf){LEAF_NONE, 0};
+	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
+	if (pud_none(pud))
+		return (struct leaf){LEAF_NONE, 0};
+	if (pud_leaf(pud))
+		return (struct leaf){LEAF_PUD, pud.pud};
+	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
+	if (pmd_none(pmd))
+		return (struct leaf){LEAF_NONE, 0};
+	if (pmd_leaf(pmd))
+		return (struct leaf){LEAF_PMD, pmd.pmd};
+	pte = ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
+	return (struct leaf){pte_none(pte) ? LEAF_NONE : LEAF_PTE, pte.pte};
+}
+
+/* The pfn of the 4 KiB page mapped at addr, or 0 if nothing is mapped. */
+static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct leaf l = leaf_at(mm, addr);
+	unsigned long pfn = (l.entry & PTE_PFN_MASK) >> PAGE_SHIFT;
+
+	switch (l.level) {
+	case LEAF_PTE:
+		return pfn;
+	case LEAF_PMD:
+		return pfn + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
+	case LEAF_PUD:
+		return pfn + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
+	default:
+		return 0;
+	}
+}
+
+static bool writable_at(struct mm_struct *mm, unsigned long addr)
+{
+	return leaf_at(mm, addr).entry & _PAGE_RW;
+}
+
+static long rss_anon(struct mm_struct *mm)
+{
+	return atomic_load(&mm->rss_stat[MM_ANONPAGES]);
+}
+
+static long nr_anon(void)
+{
+	return global_node_page_state(NR_ANON_MAPPED);
+}
+
+/* ---- reading and writing words in the parent (current) and child (remote) ---- */
+
+static void put_word(unsigned long addr, unsigned long val, const char *what)
+{
+	unsigned long left = copy_to_user(addr, &val, sizeof(val));
+
+	if (left)
+		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
+}
+
+static unsigned long get_word(unsigned long addr, const char *what)
+{
+	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
+
+	if (left)
+		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
+	return val;
+}
+
+static unsigned long remote_word(struct mm_struct *mm, unsigned long addr, const char *what)
+{
+	unsigned long val = 0;
+	int n = access_remote_vm(mm, addr, &val, sizeof(val), 0);
+
+	if (n != (int)sizeof(val))
+		fail_msg("%s: access_remote_vm read of %#lx copied %d bytes", what, addr, n);
+	return val;
+}
+
+static void remote_put_word(struct mm_struct *mm, unsigned long addr, unsigned long val,
+			    const char *what)
+{
+	int n = access_remote_vm(mm, addr, &val, sizeof(val), FOLL_WRITE);
+
+	if (n != (int)sizeof(val))
+		fail_msg("%s: access_remote_vm write of %#lx copied %d bytes", what, addr, n);
+}
+
+/* A second CPU running in mm writes one word, as the child process itself would. */
+struct thread_write {
+	struct mm_struct *mm;
+	unsigned long addr, val, left;
+};
+
+static void *write_in_mm(void *arg)
+{
+	struct thread_write *w = arg;
+
+	kthread_use_mm(w->mm);
+	w->left = copy_to_user(w->addr, &w->val, sizeof(w->val));
+	kthread_unuse_mm(w->mm);
+	return NULL;
+}
+
+static void write_from_thread(struct mm_struct *mm, unsigned long addr, unsigned long val,
+			      const char *what)
+{
+	struct thread_write w = {.mm = mm, .addr = addr, .val = val};
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, write_in_mm, &w), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	if (w.left)
+		fail_msg("%s: copy_to_user(%#lx) in the child's thread left %lu bytes", what, addr,
+			 w.left);
+}
+
+/* ---- 4 KiB copy-on-write ---- */
+
+/* Parent: two tagged pages at BASE; returns the child. */
+static struct mm_struct *fork_two_tagged_pages(struct mm_struct *mm)
+{
+	map(BASE, PG(2), RW, ANON | MAP_FIXED, "2 pages at BASE");
+	put_word(BASE, 0xaa00, "page 0 before fork");
+	put_word(BASE + PG(1), 0xaa01, "page 1 before fork");
+	return fork_mm(mm);
+}
+
+static void test_fork_shares_pages_write_protected(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	long anon0;
+
+	anon0 = nr_anon();
+	child = fork_two_tagged_pages(mm);
+	check_eq(nr_anon() - anon0, 2, "fork maps the same 2 pages again: nr_anon_pages");
+	check_eq(child->nr_vmas, 1, "child's VMAs");
+	mmap_read_lock(child);
+	check_eq(vma_lookup(child, BASE)->vm_end, BASE + PG(2), "child's copy of the VMA");
+	check_eq(vma_lookup(child, BASE)->vm_mm, child, "child's copy of the VMA");
+	mmap_read_unlock(child);
+	for (unsigned int i = 0; i < 2; i++) {
+		unsigned long a = BASE + PG(i), pfn = pfn_at(mm, a);
+		struct page *page = pfn_to_page(pfn);
+
+		check_eq(pfn_at(child, a), pfn, "page %u after fork: child maps the parent's pfn", i);
+		check_eq(page_mapcount(page), 2, "page %u after fork", i);
+		check_eq(page_count(page), 2, "page %u after fork", i);
+		check_eq(PageAnon(page), true, "page %u after fork", i);
+		check_eq(writable_at(mm, a), false, "page %u after fork: parent's PTE write-protected",
+			 i);
+		check_eq(writable_at(child, a), false, "page %u after fork: child's PTE write-protected",
+			 i);
+		check_eq(remote_word(child, a, "child"), 0xaa00 + i, "child reads page %u", i);
+	}
+	check_eq(rss_anon(mm), 2, "parent rss after fork");
+	check_eq(rss_anon(child), 2, "child rss after fork");
+	/* Reading does not break the sharing. */
+	check_eq(get_word(BASE, "parent"), 0xaa00, "parent reads page 0");
+	check_eq(page_mapcount(pfn_to_page(pfn_at(mm, BASE))), 2, "page 0 after reads on both sides");
+	put_child(child);
+	check_eq(page_mapcount(pfn_to_page(pfn_at(mm, BASE))), 1, "page 0 after the child's exit");
+	check_eq(nr_anon() - anon0, 2, "after the child's exit: nr_anon_pages");
+}
+
+static void test_cow_parent_writes_first(void **state)
+{
+	struct mm_struct *mm = *state, *child = fork_two_tagged_pages(mm);
+	unsigned long shared = pfn_at(mm, BASE);
+	long anon0 = nr_anon();
+	struct page *page = pfn_to_page(shared);
+
+	/* Parent write: the parent gets a copy, the child keeps the original. */
+	put_word(BASE, 0xbb00, "parent writes page 0");
+	check_eq(pfn_at(mm, BASE) == shared, false, "parent's page 0 after its write is a copy");
+	check_eq(writable_at(mm, BASE), true, "parent's page 0 after its write");
+	check_eq(pfn_at(child, BASE), shared, "child's page 0 after the parent's write");
+	check_eq(page_mapcount(page), 1, "the original page 0 after the parent's write");
+	check_eq(page_count(page), 1, "the original page 0 after the parent's write");
+	check_eq(page_mapcount(pfn_to_page(pfn_at(mm, BASE))), 1, "parent's copy");
+	check_eq(nr_anon() - anon0, 1, "the parent's write allocated one page");
+	check_eq(remote_word(child, BASE, "child"), 0xaa00, "child does not see the parent's write");
+	check_eq(get_word(BASE, "parent"), 0xbb00, "parent sees its write");
+	check_eq(remote_word(child, BASE + PG(1), "child"), 0xaa01, "page 1 untouched in child");
+
+	/* The child's write now finds the page mapped only by itself: it reuses it. */
+	write_from_thread(child, BASE, 0xcc00, "child writes page 0");
+	check_eq(pfn_at(child, BASE), shared, "child's write to its now-exclusive page reuses it");
+	check_eq(writable_at(child, BASE), true, "child's page 0 after its write");
+	check_eq(nr_anon() - anon0, 1, "the child's write allocated nothing");
+	check_eq(remote_word(child, BASE, "child"), 0xcc00, "child sees its write");
+	check_eq(get_word(BASE, "parent"), 0xbb00, "parent does not see the child's write");
+	put_child(child);
+}
+
+static void test_cow_child_writes_first(void **state)
+{
+	struct mm_struct *mm = *state, *child = fork_two_tagged_pages(mm);
+	unsigned long shared = pfn_at(mm, BASE + PG(1));
+	long anon0 = nr_anon();
+
+	remote_put_word(child, BASE + PG(1), 0xdd01, "child writes page 1");
+	check_eq(pfn_at(child, BASE + PG(1)) == shared, false, "child's page 1 is a copy");
+	check_eq(pfn_at(mm, BASE + PG(1)), shared, "parent keeps the original page 1");
+	check_eq(page_mapcount(pfn_to_page(shared)), 1, "original page 1 after the child's write");
+	check_eq(nr_anon() - anon0, 1, "the child's write allocated one page");
+	check_eq(get_word(BASE + PG(1), "parent"), 0xaa01, "parent does not see the child's write");
+	check_eq(remote_word(child, BASE + PG(1), "child"), 0xdd01, "child sees its write");
+
+	put_word(BASE + PG(1), 0xee01, "parent writes page 1");
+	check_eq(pfn_at(mm, BASE + PG(1)), shared, "parent's write to its exclusive page reuses it");
+	check_eq(nr_anon() - anon0, 1, "the parent's write allocated nothing");
+	check_eq(remote_word(child, BASE + PG(1), "child"), 0xdd01, "child after the parent's write");
+	/* Page 0 is still shared. */
+	check_eq(pfn_at(child, BASE), pfn_at(mm, BASE), "page 0 still shared");
+	put_child(child);
+}
+
+/* ---- what the child gets ---- */
+
+static void test_madv_dontfork_range_absent_in_child(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	unsigned long word;
+
+	/*
+	 * 012345
+	 * AAAAAA   tagged
+	 * ABBBCC   MADV_DONTFORK on pages 1-3 (split off)
+	 * A...CC   the child
+	 */
+	map(BASE, PG(6), RW, ANON | MAP_FIXED, "6 pages");
+	for (unsigned int i = 0; i < 6; i++)
+		put_word(BASE + PG(i), 0x600 + i, "6 pages");
+	check_eq(do_madvise(mm, BASE + PG(1), PG(3), MADV_DONTFORK), 0, "MADV_DONTFORK pages 1-3");
+	check_eq(mm->nr_vmas, 3, "MADV_DONTFORK split the VMA");
+	child = fork_mm(mm);
+	check_eq(child->nr_vmas, 2, "child of ABBBCC with B VM_DONTCOPY");
+	mmap_read_lock(child);
+	check_eq(vma_lookup(child, BASE) != NULL, true, "child has page 0");
+	for (unsigned int i = 1; i < 4; i++)
+		check_eq(vma_lookup(child, BASE + PG(i)) == NULL, true, "child has no VMA at page %u",
+			 i);
+	check_eq(vma_lookup(child, BASE + PG(4))->vm_start, BASE + PG(4), "child's third VMA");
+	mmap_read_unlock(child);
+	for (unsigned int i = 1; i < 4; i++) {
+		check_eq(access_remote_vm(child, BASE + PG(i), &word, sizeof(word), 0), 0,
+			 "child reading DONTFORK page %u", i);
+		check_eq(pfn_at(child, BASE + PG(i)), 0, "child's page table at DONTFORK page %u", i);
+		check_eq(page_mapcount(pfn_to_page(pfn_at(mm, BASE + PG(i)))), 1,
+			 "parent's DONTFORK page %u is not shared", i);
+	}
+	check_eq(remote_word(child, BASE, "child"), 0x600, "child's page 0");
+	check_eq(remote_word(child, BASE + PG(5), "child"), 0x605, "child's page 5");
+	check_eq(rss_anon(child), 3, "child rss without the DONTFORK pages");
+	put_child(child);
+
+	/* MADV_DOFORK undoes it; the VMAs merge back. */
+	check_eq(do_madvise(mm, BASE + PG(1), PG(3), MADV_DOFORK), 0, "MADV_DOFORK pages 1-3");
+	check_eq(mm->nr_vmas, 1, "MADV_DOFORK merged the VMAs back");
+	child = fork_mm(mm);
+	check_eq(remote_word(child, BASE + PG(2), "child"), 0x602, "child after MADV_DOFORK");
+	put_child(child);
+}
+
+static void test_shared_anonymous_memory_stays_shared(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	unsigned long addr = vm_mmap(NULL, BASE, PG(2), RW, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, 0);
+
+	if (IS_ERR_VALUE(addr)) {
+		/* Shared anonymous memory is a shmem file (src/fs). */
+		print_message("MAP_SHARED|MAP_ANONYMOUS failed with %ld: shmem not available; "
+			      "skipping\n",
+			      (long)addr);
+		skip();
+	}
+	put_word(BASE, 0x5500, "parent writes page 0 before fork");
+	child = fork_mm(mm);
+	check_eq(pfn_at(child, BASE), 0, "shared file VMAs are not copied entry by entry");
+	check_eq(remote_word(child, BASE, "child"), 0x5500, "child sees the write made before fork");
+	check_eq(pfn_at(child, BASE), pfn_at(mm, BASE), "child faults in the same shmem page");
+
+	remote_put_word(child, BASE + PG(1), 0xc401, "child writes page 1");
+	check_eq(get_word(BASE + PG(1), "parent"), 0xc401, "parent sees the child's write");
+	put_word(BASE, 0x5501, "parent writes page 0 after fork");
+	check_eq(remote_word(child, BASE, "child"), 0x5501, "child sees the parent's later write");
+	write_from_thread(child, BASE, 0xc402, "a thread in the child writes page 0");
+	check_eq(get_word(BASE, "parent"), 0xc402, "parent sees the child thread's write");
+	for (unsigned int i = 0; i < 2; i++) {
+		check_eq(pfn_at(child, BASE + PG(i)), pfn_at(mm, BASE + PG(i)),
+			 "shared page %u is the same frame on both sides", i);
+		check_eq(writable_at(mm, BASE + PG(i)) || writable_at(child, BASE + PG(i)), true,
+			 "shared page %u is writable somewhere", i);
+	}
+	put_child(child);
+	check_eq(get_word(BASE, "parent"), 0xc402, "parent's data after the child's exit");
+}
+
+/* ---- THP ---- */
+
+/* Parent: one PMD-mapped THP at THP_BASE, every subpage tagged with its index. */
+static struct page *map_tagged_thp(struct mm_struct *mm)
+{
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		put_word(THP_BASE + PG(i), 0x7000 + i, "tagging the THP");
+	if (leaf_at(mm, THP_BASE).level != LEAF_PMD)
+		fail_msg("a write to an aligned 2 MiB anonymous range (THP always) did not map a "
+			 "PMD leaf (level %d)",
+			 leaf_at(mm, THP_BASE).level);
+	return pfn_to_page(pfn_at(mm, THP_BASE));
+}
+
+static void test_fork_thp_shares_then_copies_one_subpage(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct page *head = map_tagged_thp(mm);
+	unsigned long split0 = global_vm_event_count(THP_SPLIT_PMD);
+	unsigned long alloc0 = global_vm_event_count(THP_FAULT_ALLOC);
+	unsigned long copy;
+
+	child = fork_mm(mm);
+	check_eq(leaf_at(child, THP_BASE).level, LEAF_PMD, "child maps the THP with a PMD");
+	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "child maps the parent's THP");
+	check_eq(compound_mapcount(head), 2, "THP after fork");
+	check_eq(page_count(head), 2, "THP after fork");
+	check_eq(writable_at(mm, THP_BASE), false, "parent's PMD after fork");
+	check_eq(writable_at(child, THP_BASE), false, "child's PMD after fork");
+	check_eq(rss_anon(child), HPAGE_PMD_NR, "child rss after fork");
+
+	/* The parent writes subpage 5: its PMD is split, subpage 5 copied, the rest shared. */
+	put_word(THP_BASE + PG(5), 0xbeef, "parent writes subpage 5");
+	check_eq(global_vm_event_count(THP_SPLIT_PMD) - split0, 1, "parent's write: thp_split_pmd");
+	check_eq(global_vm_event_count(THP_FAULT_ALLOC), alloc0, "no new THP");
+	check_eq(leaf_at(mm, THP_BASE).level, LEAF_PTE, "parent's mapping after its write");
+	copy = pfn_at(mm, THP_BASE + PG(5));
+	if (copy >= page_to_pfn(head) && copy < page_to_pfn(head) + HPAGE_PMD_NR)
+		fail_msg("parent's write: subpage 5 still maps pfn %#lx inside the THP", copy);
+	check_eq(PageCompound(pfn_to_page(copy)), false, "the copy of subpage 5 is a 4 KiB page");
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		if (i == 5)
+			continue;
+		check_eq(pfn_at(mm, THP_BASE + PG(i)), page_to_pfn(head) + i,
+			 "parent's PTE %lu after the split", i);
+		check_eq(page_mapcount(head + i), 2, "subpage %lu: parent PTE + child PMD", i);
+	}
+	check_eq(page_mapcount(head + 5), 1, "subpage 5: the child's PMD only");
+	check_eq(leaf_at(child, THP_BASE).level, LEAF_PMD, "child keeps its PMD");
+	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "child keeps the THP");
+	check_eq(compound_mapcount(head), 1, "THP after the parent's split");
+	check_eq(page_count(head), 1 + HPAGE_PMD_NR - 1, "THP: child's PMD and parent's 511 PTEs");
+	check_eq(rss_anon(mm), HPAGE_PMD_NR, "parent rss: 511 subpages and a copy");
+	check_eq(get_word(THP_BASE + PG(5), "parent"), 0xbeef, "parent sees its write");
+	check_eq(remote_word(child, THP_BASE + PG(5), "child"), 0x7005, "child's subpage 5");
+	check_eq(get_word(THP_BASE + PG(6), "parent"), 0x7006, "parent's subpage 6");
+	check_eq(remote_word(child, THP_BASE + PG(511), "child"), 0x7000 + 511, "child's last");
+
+	put_child(child);
+	check_eq(compound_mapcount(head), 0, "THP after the child's exit");
+	check_eq(page_count(head), HPAGE_PMD_NR - 1, "THP after the child's exit");
+}
+
+static void test_fork_thp_split_counts_anon_pages_once(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	long anon0;
+
+	/*
+	 * A THP mapped by the child's PMD and by 511 of the parent's PTEs is still 512 pages of
+	 * anonymous memory; with the parent's private copy of subpage 5 that makes 513.
+	 * Linux 5.7 keeps NR_ANON_MAPPED at 512 across __split_huge_pmd_locked() (the extra
+	 * subpage mapcounts go through PageDoubleMap, not the counter), then +1 for the copy.
+	 * Found failing at df546df: split_huge_pmd_locked() (src/vm/huge_memory.c) added 1 to
+	 * NR_ANON_MAPPED for every subpage whose _mapcount left -1, while page_remove_rmap() of
+	 * the compound mapping subtracted nothing because the child's PMD still mapped it, so
+	 * nr_anon_pages counted the THP twice (+512 here instead of +1) until the child exited.
+	 */
+	map_tagged_thp(mm);
+	anon0 = nr_anon();
+	child = fork_mm(mm);
+	put_word(THP_BASE + PG(5), 0xbeef, "parent writes subpage 5");
+	check_eq(nr_anon() - anon0, 1,
+		 "nr_anon_pages after fork of a THP and a parent write to one subpage");
+	put_child(child);
+	check_eq(nr_anon() - anon0, 0, "nr_anon_pages after the child's exit (511 + 1 copy)");
+}
+
+/* ---- FOLL_FORCE after fork ---- */
+
+static void forced_write_after_fork(struct mm_struct *mm, unsigned long prot, const char *what)
+{
+	struct mm_struct *child;
+	unsigned long evil = 0xe111, pfn;
+
+	map(BASE, PAGE_SIZE, RW, ANON | MAP_FIXED, what);
+	put_word(BASE, 0x0a1d, what);
+	if (prot != RW)
+		check_eq(vm_mprotect(BASE, PAGE_SIZE, prot), 0, "%s: mprotect", what);
+	child = fork_mm(mm);
+	pfn = pfn_at(child, BASE);
+	check_eq(access_remote_vm(mm, BASE, &evil, sizeof(evil), FOLL_WRITE | FOLL_FORCE),
+		 sizeof(evil), "%s: forced write into the parent", what);
+	check_eq(remote_word(mm, BASE, what), 0xe111, "%s: the parent sees the forced write", what);
+	check_eq(remote_word(child, BASE, what), 0x0a1d, "%s: the child's copy", what);
+	check_eq(pfn_at(child, BASE), pfn, "%s: the child keeps its page", what);
+	check_eq(pfn_at(mm, BASE) == pfn, false, "%s: the parent got its own copy", what);
+	put_child(child);
+}
+
+/*
+ * ptrace-style pokes (FOLL_WRITE | FOLL_FORCE) into a page that fork left shared must break
+ * COW like any write. Linux (since the Dirty COW fix, 19be0eaffa3a) only lets a forced write
+ * use a read-only PTE after a COW fault of this very lookup (FOLL_COW) made it dirty.
+ * Found failing at df546df: lookup_page() in src/vm/uaccess.c accepted any read-only dirty
+ * PTE for a forced write ("force && pte_dirty(v)") and fork keeps the dirty bit on the
+ * write-protected PTE (copy_pte() in src/vm/fork.c), so the poke landed in the page the child
+ * still maps and the child saw it (a Dirty COW).
+ */
+static void test_foll_force_write_after_fork_rw(void **state)
+{
+	forced_write_after_fork(*state, RW, "RW private page written, then fork");
+}
+
+static void test_foll_force_write_after_fork_readonly(void **state)
+{
+	forced_write_after_fork(*state, PROT_READ, "page written, made PROT_READ, then fork");
+}
+
+/* ---- errors and cleanup ---- */
+
+static void test_fork_null_mm(void **state)
+{
+	struct mm_struct *child = pinmm_fork(NULL);
+
+	(void)state;
+	check_eq(IS_ERR(child), true, "pinmm_fork(NULL)");
+	check_eq(PTR_ERR(child), -EINVAL, "pinmm_fork(NULL)");
+}
+
+static void test_fork_then_exit_frees_everything(void **state)
+{
+	struct mm_struct *mm = *state, *parent, *child;
+	long free0, tables0;
+
+	/* A parent of its own, so that both it and its child can be put here. */
+	rcu_barrier();
+	free0 = global_zone_page_state(NR_FREE_PAGES);
+	tables0 = global_zone_page_state(NR_PAGETABLE);
+	parent = mm_alloc();
+	assert_non_null(parent);
+	kthread_unuse_mm(mm);
+	kthread_use_mm(parent);
+	map(BASE, PG(4), RW, ANON | MAP_FIXED, "4 pages");
+	for (unsigned int i = 0; i < 4; i++)
+		put_word(BASE + PG(i), i, "4 pages");
+	map_tagged_thp(parent);
+	child = fork_mm(parent);
+	put_word(BASE, 0x11, "parent COW of page 0");
+	put_word(THP_BASE + PG(3), 0x11, "parent COW of THP subpage 3");
+	remote_put_word(child, BASE + PG(1), 0x22, "child COW of page 1");
+	check_eq(vm_munmap(BASE + PG(2), PAGE_SIZE), 0, "parent unmaps page 2");
+	kthread_unuse_mm(parent);
+	kthread_use_mm(mm);
+	mmput(parent);
+	check_eq(remote_word(child, BASE + PG(2), "child"), 2, "child outlives the parent");
+	check_eq(remote_word(child, THP_BASE + PG(3), "child"), 0x7003, "child's THP");
+	put_child(child);
+	rcu_barrier();
+	check_eq(global_zone_page_state(NR_PAGETABLE), tables0, "page tables after both exits");
+	check_eq(global_zone_page_state(NR_FREE_PAGES), free0, "free pages after both exits");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_mm)
+		T(test_fork_shares_pages_write_protected),
+		T(test_cow_parent_writes_first),
+		T(test_cow_child_writes_first),
+		T(test_madv_dontfork_range_absent_in_child),
+		T(test_shared_anonymous_memory_stays_shared),
+		T(test_fork_thp_shares_then_copies_one_subpage),
+		T(test_fork_thp_split_counts_anon_pages_once),
+		T(test_foll_force_write_after_fork_rw),
+		T(test_foll_force_write_after_fork_readonly),
+		T(test_fork_null_mm),
+		T(test_fork_then_exit_frees_everything),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
