@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Transparent huge pages on anonymous memory: with THP "always" a write fault in a 2 MiB
+ * aligned range maps an order-9 compound page with a PMD leaf; "never", and "madvise" without
+ * MADV_HUGEPAGE, give 4 KiB pages; MADV_HUGEPAGE / MADV_NOHUGEPAGE; a range with no aligned
+ * 2 MiB block falls back to 4 KiB; munmap or mprotect of part of a THP splits its PMD (the
+ * other subpages stay mapped, with their data, by PTEs); and unmapping all of it frees it.
+ *
+ * Each test boots a machine in the THP mode it needs and runs in a fresh mm. Page tables are
+ * read with a small walker over the public pgtable.h helpers.
+ */
+#include <errno.h>
+#include <unistd.h> /* test_util.h uses ftruncate() */
+#include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
+
+#include "test_util.h"
+
+#define THP_BASE 0x40000000UL /* 2 MiB aligned */
+#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
+#define RW (PROT_READ | PROT_WRITE)
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+
+/* Fail, naming the scenario, unless actual == expected. */
+#define check_eq(actual, expected, ...)                                                            \
+	do {                                                                                       \
+		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
+		if (a__ != e__)                                                                    \
+			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
+				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
+	} while (0)
+
+static char scenario_buf[512];
+
+static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *scenario_text(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
+	va_end(ap);
+	return scenario_buf;
+}
+
+/* ---- fixtures: a machine in one THP mode, an mm this thread runs in ---- */
+
+static int setup_thp_mode(void **state, enum pinmm_thp_mode mode)
+{
+	struct pinmm_config cfg;
+	struct mm_struct *mm;
+
+	pinmm_config_default(&cfg);
+	cfg.thp = mode;
+	if (boot_with(&cfg))
+		return -1;
+	mm = mm_alloc();
+	if (!mm)
+		return -1;
+	kthread_use_mm(mm);
+	*state = mm;
+	return 0;
+}
+
+static int setup_always(void **state) { return setup_thp_mode(state, PINMM_THP_ALWAYS); }
+static int setup_madvise(void **state) { return setup_thp_mode(state, PINMM_THP_MADVISE); }
+static int setup_never(void **state) { return setup_thp_mode(state, PINMM_THP_NEVER); }
+
+static int teardown_mm(void **state)
+{
+	struct mm_struct *mm = *state;
+
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	return shutdown_clean(state);
+}
+
+static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
+			 unsigned long flags, const char *what)
+{
+	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
+
+	if (IS_ERR_VALUE(ret))
+		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
+			 addr, len, prot, flags, (long)ret);
+	return ret;
+}
+
+/* ---- page-table walker ---- */
+
+enum leaf_level { LEAF_NONE, LEAF_PTE, LEAF_PMD };
+
+struct leaf {
+	enum leaf_level level;
+	unsigned long entry;
+};
+
+static struct leaf leaf_at(struct mm_struct *mm, unsigned long addr)
+{
+	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
+	pud_t pud;
+	pmd_t pmd;
+	pte_t pte;
+
+	if (pgd_none(pgd))
+		return (struct leaf){LEAF_NONE, 0};
+	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
+	if (pud_none(pud))
+		return (struct leaf){LEAF_NONE, 0};
+	assert_false(pud_leaf(pud)); /* no 1 GiB mappings here */
+	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
+	if (pmd_none(pmd))
+		return (struct leaf){LEAF_NONE, 0};
+	if (pmd_leaf(pmd))
+		return (struct leaf){LEAF_PMD, pmd.pmd};
+	pte = ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
+	return (struct leaf){pte_none(pte) ? LEAF_NONE : LEAF_PTE, pte.pte};
+}
+
+/* The 4 KiB page mapped at addr, or NULL. */
+static struct page *page_at(struct mm_struct *mm, unsigned long addr)
+{
+	struct leaf l = leaf_at(mm, addr);
+	unsigned long pfn = (l.entry & PTE_PFN_MASK) >> PAGE_SHIFT;
+
+	if (l.level == LEAF_NONE || (l.entry & _PAGE_SPECIAL))
+		return NULL;
+	return pfn_to_page(l.level == LEAF_PMD ? pfn + pte_index(addr) : pfn);
+}
+
+static const char *level_name(enum leaf_level level)
+{
+	static const char *const names[] = {"nothing", "a PTE", "a PMD leaf"};
+
+	return names[level];
+}
+
+#define expect_level(mm, addr, want, ...)                                                          \
+	do {                                                                                       \
+		enum leaf_level got__ = leaf_at(mm, addr).level;                                   \
+		if (got__ != (want))                                                               \
+			fail_msg("%s: %#lx is mapped by %s, expected %s",                          \
+				 scenario_text(__VA_ARGS__), (unsigned long)(addr),                \
+				 level_name(got__), level_name(want));                             \
+	} while (0)
+
+/* ---- counters ---- */
+
+struct counts {
+	unsigned long fault_alloc, split_pmd;
+	long anon_thps, anon, rss, free;
+};
+
+static struct counts counts_now(struct mm_struct *mm)
+{
+	return (struct counts){
+		.fault_alloc = global_vm_event_count(THP_FAULT_ALLOC),
+		.split_pmd = global_vm_event_count(THP_SPLIT_PMD),
+		.anon_thps = global_node_page_state(NR_ANON_THPS),
+		.anon = global_node_page_state(NR_ANON_MAPPED),
+		.rss = atomic_load(&mm->rss_stat[MM_ANONPAGES]),
+		.free = global_zone_page_state(NR_FREE_PAGES),
+	};
+}
+
+static void put_word(unsigned long addr, unsigned long val, const char *what)
+{
+	unsigned long left = copy_to_user(addr, &val, sizeof(val));
+
+	if (left)
+		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
+}
+
+static unsigned long get_word(unsigned long addr, const char *what)
+{
+	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
+
+	if (left)
+		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
+	return val;
+}
+
+/* Write to addr; expect a 4 KiB page there (no THP). */
+static void expect_small_page_fault(struct mm_struct *mm, unsigned long addr, const char *what)
+{
+	struct counts c0 = counts_now(mm), c1;
+	struct page *page;
+
+	put_word(addr, 0x4444, what);
+	c1 = counts_now(mm);
+	expect_level(mm, addr, LEAF_PTE, "%s", what);
+	page = page_at(mm, addr);
+	check_eq(page != NULL && !PageCompound(page), true, "%s: a 4 KiB page", what);
+	check_eq(c1.fault_alloc - c0.fault_alloc, 0, "%s: thp_fault_alloc", what);
+	check_eq(c1.anon_thps - c0.anon_thps, 0, "%s: nr_anon_transparent_hugepages", what);
+	check_eq(c1.rss - c0.rss, 1, "%s: rss", what);
+}
+
+/* Map a THP at THP_BASE by a write fault and tag each subpage with 0x7000 + its index. */
+static struct page *map_tagged_thp(struct mm_struct *mm)
+{
+	struct page *head;
+
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	put_word(THP_BASE, 0x7000, "first write to the THP range");
+	expect_level(mm, THP_BASE, LEAF_PMD, "write fault in an aligned 2 MiB range");
+	head = page_at(mm, THP_BASE);
+	for (unsigned long i = 1; i < HPAGE_PMD_NR; i++)
+		put_word(THP_BASE + PG(i), 0x7000 + i, "tagging the THP");
+	return head;
+}
+
+/* ---- when a fault maps a THP ---- */
+
+static void test_always_write_fault_maps_thp(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct counts c0, c1;
+	struct page *head;
+	static unsigned char buf[PAGE_SIZE];
+	pmd_t pmd;
+
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	c0 = counts_now(mm);
+	put_word(THP_BASE + PG(3) + 8, 0x1234, "write into the aligned 2 MiB range");
+	c1 = counts_now(mm);
+	expect_level(mm, THP_BASE, LEAF_PMD, "THP always, write fault");
+	pmd = (pmd_t){leaf_at(mm, THP_BASE).entry};
+	check_eq(pmd_trans_huge(pmd), true, "THP PMD %#lx", pmd.pmd);
+	check_eq(pmd_write(pmd) && pmd_dirty(pmd), true, "THP PMD %#lx after a write", pmd.pmd);
+	head = page_at(mm, THP_BASE);
+	check_eq(PageHead(head), true, "the THP");
+	check_eq(compound_order(head), HPAGE_PMD_ORDER, "the THP");
+	check_eq(page_compound_dtor(head), TRANSHUGE_PAGE_DTOR, "the THP");
+	check_eq(page_to_pfn(head) % HPAGE_PMD_NR, 0, "the THP's pfn alignment");
+	check_eq(PageAnon(head), true, "the THP");
+	check_eq(compound_mapcount(head), 1, "the THP");
+	check_eq(page_count(head), 1, "the THP");
+	check_eq(page_mapcount(head + 100), 1, "subpage 100 (mapped through the PMD)");
+	check_eq(page_at(mm, THP_BASE + PG(511)) == head + 511, true, "the last subpage");
+	check_eq(c1.fault_alloc - c0.fault_alloc, 1, "thp_fault_alloc");
+	check_eq(c1.anon_thps - c0.anon_thps, 1, "nr_anon_transparent_hugepages");
+	check_eq(c1.rss - c0.rss, HPAGE_PMD_NR, "rss");
+	check_eq(c1.anon - c0.anon, HPAGE_PMD_NR, "nr_anon_pages");
+	check_eq(get_word(THP_BASE + PG(3) + 8, "THP"), 0x1234, "the write");
+	check_eq(copy_from_user(buf, THP_BASE + PG(400), PAGE_SIZE), 0, "reading subpage 400");
+	for (unsigned long i = 0; i < PAGE_SIZE; i++)
+		check_eq(buf[i], 0, "a THP is zeroed: byte %lu of subpage 400", i);
+	/* The rest of the range needs no more faults. */
+	c0 = counts_now(mm);
+	put_word(THP_BASE + PMD_SIZE - 8, 1, "write to the last word");
+	check_eq(counts_now(mm).rss, c0.rss, "a write elsewhere in the THP");
+	check_eq(global_vm_event_count(THP_FAULT_ALLOC), c0.fault_alloc, "one THP per 2 MiB");
+}
+
+static void test_never_gives_small_pages(void **state)
+{
+	struct mm_struct *mm = *state;
+
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	expect_small_page_fault(mm, THP_BASE + PG(7), "THP never, aligned 2 MiB range");
+	/* MADV_HUGEPAGE does not override "never". */
+	check_eq(do_madvise(mm, THP_BASE, PMD_SIZE, MADV_HUGEPAGE), 0, "MADV_HUGEPAGE");
+	expect_small_page_fault(mm, THP_BASE + PG(300), "THP never with MADV_HUGEPAGE");
+}
+
+static void test_madvise_mode_needs_madv_hugepage(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct counts c0;
+	unsigned long flags;
+
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	expect_small_page_fault(mm, THP_BASE + PG(7), "THP madvise, no MADV_HUGEPAGE");
+
+	map(THP_BASE + PMD_SIZE, PMD_SIZE, RW, ANON | MAP_FIXED, "next 2 MiB");
+	check_eq(do_madvise(mm, THP_BASE + PMD_SIZE, PMD_SIZE, MADV_HUGEPAGE), 0, "MADV_HUGEPAGE");
+	mmap_read_lock(mm);
+	flags = vma_lookup(mm, THP_BASE + PMD_SIZE)->vm_flags;
+	mmap_read_unlock(mm);
+	check_eq(flags & VM_HUGEPAGE, VM_HUGEPAGE, "MADV_HUGEPAGE sets VM_HUGEPAGE");
+	c0 = counts_now(mm);
+	put_word(THP_BASE + PMD_SIZE + 16, 1, "write after MADV_HUGEPAGE");
+	expect_level(mm, THP_BASE + PMD_SIZE, LEAF_PMD, "THP madvise with MADV_HUGEPAGE");
+	check_eq(global_vm_event_count(THP_FAULT_ALLOC) - c0.fault_alloc, 1,
+		 "THP madvise with MADV_HUGEPAGE: thp_fault_alloc");
+	/* The first 2 MiB keeps its 4 KiB page. */
+	expect_level(mm, THP_BASE + PG(7), LEAF_PTE, "the range without MADV_HUGEPAGE");
+}
+
+static void test_madv_nohugepage_prevents_thp(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long flags;
+
+	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
+	check_eq(do_madvise(mm, THP_BASE, PMD_SIZE, MADV_NOHUGEPAGE), 0, "MADV_NOHUGEPAGE");
+	mmap_read_lock(mm);
+	flags = vma_lookup(mm, THP_BASE)->vm_flags;
+	mmap_read_unlock(mm);
+	check_eq(flags & (VM_HUGEPAGE | VM_NOHUGEPAGE), VM_NOHUGEPAGE, "MADV_NOHUGEPAGE's flag");
+	expect_small_page_fault(mm, THP_BASE, "THP always with MADV_NOHUGEPAGE");
+}
+
+static void test_range_without_aligned_block_falls_back(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct counts c0;
+
+	/*
+	 * THP_BASE     +2M          +4M
+	 * |  4K ...    |  2M aligned |
+	 *  [---------------------------)   2 MiB + 2 MiB - 4 KiB starting 4 KiB in: only
+	 *                                  [+2M, +4M) can take a THP
+	 */
+	map(THP_BASE + PAGE_SIZE, 2 * PMD_SIZE - PAGE_SIZE, RW, ANON | MAP_FIXED,
+	    "4 MiB - 4 KiB at THP_BASE + 4 KiB");
+	expect_small_page_fault(mm, THP_BASE + PAGE_SIZE, "first page of an unaligned range");
+	expect_small_page_fault(mm, THP_BASE + PMD_SIZE - PAGE_SIZE,
+				"last page before the aligned block");
+	c0 = counts_now(mm);
+	put_word(THP_BASE + PMD_SIZE + PG(1), 1, "write in the aligned block");
+	expect_level(mm, THP_BASE + PMD_SIZE, LEAF_PMD, "the aligned block inside the range");
+	check_eq(global_vm_event_count(THP_FAULT_ALLOC) - c0.fault_alloc, 1, "the aligned block");
+
+	/* 2 MiB that straddle two aligned blocks: none of it fits a THP. */
+	map(THP_BASE + 4 * PMD_SIZE + PMD_SIZE / 2, PMD_SIZE, RW, ANON | MAP_FIXED,
+	    "2 MiB starting 1 MiB into a block");
+	expect_small_page_fault(mm, THP_BASE + 5 * PMD_SIZE, "2 MiB straddling two blocks");
+}
+
+/* ---- splitting a PMD mapping ---- */
+
+static void test_partial_munmap_splits_pmd(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *head = map_tagged_thp(mm);
+	struct counts c0 = counts_now(mm), c1;
+
+	check_eq(vm_munmap(THP_BASE + PG(7), PAGE_SIZE), 0, "munmap subpage 7 of a THP");
+	c1 = counts_now(mm);
+	check_eq(c1.split_pmd - c0.split_pmd, 1, "munmap of 4 KiB of a THP: thp_split_pmd");
+	check_eq(c1.anon_thps - c0.anon_thps, -1, "no PMD maps it: nr_anon_transparent_hugepages");
+	check_eq(c1.rss - c0.rss, -1, "munmap of one subpage: rss");
+	check_eq(c1.anon - c0.anon, -1, "munmap of one subpage: nr_anon_pages");
+	check_eq(mm->nr_vmas, 2, "munmap in the middle split the VMA");
+	expect_level(mm, THP_BASE + PG(7), LEAF_NONE, "the unmapped subpage");
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		if (i == 7) {
+			check_eq(page_mapcount(head + 7), 0, "the unmapped subpage 7");
+			continue;
+		}
+		expect_level(mm, THP_BASE + PG(i), LEAF_PTE, "subpage %lu after the split", i);
+		check_eq(page_at(mm, THP_BASE + PG(i)) == head + i, true,
+			 "subpage %lu maps the same frame after the split", i);
+		check_eq(page_mapcount(head + i), 1, "subpage %lu after the split", i);
+		check_eq(get_word(THP_BASE + PG(i), "after the split"), 0x7000 + i,
+			 "subpage %lu's data after the split", i);
+	}
+	check_eq(compound_mapcount(head), 0, "THP after the split");
+	check_eq(page_count(head), HPAGE_PMD_NR - 1, "THP head refcount: one per mapped subpage");
+	check_eq(PageHead(head) && compound_order(head) == HPAGE_PMD_ORDER, true,
+		 "the compound page stays whole");
+	/* The split PTEs keep the PMD's permissions: writes need no fault. */
+	c0 = counts_now(mm);
+	put_word(THP_BASE + PG(8), 0x88, "write to subpage 8 after the split");
+	check_eq(page_at(mm, THP_BASE + PG(8)) == head + 8, true, "subpage 8 written in place");
+	check_eq(counts_now(mm).rss, c0.rss, "write after the split");
+}
+
+static void test_mprotect_part_splits_pmd(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *head = map_tagged_thp(mm);
+	struct counts c0 = counts_now(mm), c1;
+	unsigned long word = 1;
+
+	/* mprotect of the whole, aligned THP changes the PMD and keeps it. */
+	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, PROT_READ), 0, "mprotect the whole THP PROT_READ");
+	expect_level(mm, THP_BASE, LEAF_PMD, "mprotect of the whole THP");
+	check_eq(pmd_write((pmd_t){leaf_at(mm, THP_BASE).entry}), false, "PMD after PROT_READ");
+	check_eq(counts_now(mm).split_pmd, c0.split_pmd, "mprotect of the whole THP: no split");
+	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, RW), 0, "mprotect the whole THP back to RW");
+
+	/* Part of it: the PMD is split at the VMA edges. */
+	check_eq(vm_mprotect(THP_BASE + PG(10), PAGE_SIZE, PROT_READ), 0,
+		 "mprotect subpage 10 PROT_READ");
+	c1 = counts_now(mm);
+	check_eq(c1.split_pmd - c0.split_pmd, 1, "mprotect of part of a THP: thp_split_pmd");
+	check_eq(mm->nr_vmas, 3, "mprotect of one subpage split the VMA in three");
+	expect_level(mm, THP_BASE, LEAF_PTE, "after mprotect of subpage 10");
+	check_eq(pte_write((pte_t){leaf_at(mm, THP_BASE + PG(10)).entry}), false, "PTE 10");
+	check_eq(copy_to_user(THP_BASE + PG(10), &word, sizeof(word)), sizeof(word),
+		 "writing read-only subpage 10");
+	put_word(THP_BASE + PG(11), 0xb11, "writing subpage 11");
+	check_eq(page_at(mm, THP_BASE + PG(11)) == head + 11, true, "subpage 11 written in place");
+	check_eq(get_word(THP_BASE + PG(10), "subpage 10"), 0x700a, "subpage 10's data");
+	check_eq(page_count(head), HPAGE_PMD_NR, "THP refcount: 512 PTEs");
+	check_eq(c1.rss, c0.rss, "mprotect keeps every subpage");
+}
+
+/* ---- freeing ---- */
+
+static void test_munmap_of_whole_thp_frees_it(void **state)
+{
+	struct mm_struct *mm = *state;
+	long free0, anon0, thps0;
+
+	rcu_barrier();
+	free0 = global_zone_page_state(NR_FREE_PAGES);
+	anon0 = global_node_page_state(NR_ANON_MAPPED);
+	thps0 = global_node_page_state(NR_ANON_THPS);
+	map_tagged_thp(mm);
+	if (global_zone_page_state(NR_FREE_PAGES) > free0 - (long)HPAGE_PMD_NR)
+		fail_msg("a THP took less than 512 free pages");
+	check_eq(vm_munmap(THP_BASE, PMD_SIZE), 0, "munmap of the whole THP");
+	check_eq(atomic_load(&mm->rss_stat[MM_ANONPAGES]), 0, "rss after munmap of the THP");
+	check_eq(global_node_page_state(NR_ANON_MAPPED), anon0, "nr_anon_pages after munmap");
+	check_eq(global_node_page_state(NR_ANON_THPS), thps0, "THPs after munmap");
+	rcu_barrier();
+	check_eq(global_zone_page_state(NR_FREE_PAGES), free0,
+		 "nr_free_pages after munmap of the whole THP (and its page tables)");
+
+	/* A THP split by a partial munmap is freed when its last subpage goes. */
+	map_tagged_thp(mm);
+	check_eq(vm_munmap(THP_BASE + PG(100), PG(2)), 0, "munmap subpages 100-101");
+	check_eq(vm_munmap(THP_BASE, PMD_SIZE), 0, "munmap the rest");
+	rcu_barrier();
+	check_eq(global_zone_page_state(NR_FREE_PAGES), free0,
+		 "nr_free_pages after a split THP is unmapped in two steps");
+
+	/* MADV_DONTNEED of the whole THP frees it too; the VMA stays. */
+	map_tagged_thp(mm);
+	check_eq(do_madvise(mm, THP_BASE, PMD_SIZE, MADV_DONTNEED), 0, "MADV_DONTNEED the THP");
+	expect_level(mm, THP_BASE, LEAF_NONE, "after MADV_DONTNEED of the whole THP");
+	check_eq(mm->nr_vmas, 1, "MADV_DONTNEED keeps the VMA");
+	check_eq(global_node_page_state(NR_ANON_MAPPED), anon0, "nr_anon_pages after DONTNEED");
+	check_eq(vm_munmap(THP_BASE, PMD_SIZE), 0, "munmap after MADV_DONTNEED");
+	rcu_barrier();
+	check_eq(global_zone_page_state(NR_FREE_PAGES), free0, "nr_free_pages after DONTNEED");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_always_write_fault_maps_thp, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_never_gives_small_pages, setup_never,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_madvise_mode_needs_madv_hugepage,
+						setup_madvise, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_madv_nohugepage_prevents_thp, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_range_without_aligned_block_falls_back,
+						setup_always, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_partial_munmap_splits_pmd, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_mprotect_part_splits_pmd, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_munmap_of_whole_thp_frees_it, setup_always,
+						teardown_mm),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
