@@ -13,6 +13,10 @@ for t in "$dir"/*; do
 	printf '%s\n' "$out"
 	p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test(s)\./\1/p' | tail -n1)
 	f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test(s), listed below:/\1/p' | tail -n1)
+	# A test whose setup or teardown failed is reported as ERROR, outside cmocka's count.
+	e=$(printf '%s\n' "$out" | grep -c '^\[  ERROR   \] [^-]')
+	f=$(( ${f:-0} + e ))
+	[ "$f" -gt 0 ] || f=
 	passed=$((passed + ${p:-0}))
 	if [ -n "$f" ]; then
 		failed=$((failed + f))

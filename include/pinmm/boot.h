@@ -12,7 +12,9 @@
  *
  * The CMA area sits at the top of ZONE_NORMAL; its free blocks serve only __GFP_MOVABLE
  * allocations, as MIGRATE_CMA pageblocks do in Linux. The hugetlb pools are filled at boot from
- * ZONE_NORMAL (1 GiB pages first, from its 1 GiB-aligned start).
+ * ZONE_NORMAL (1 GiB pages first, from its 1 GiB-aligned start). Boot also takes one page for
+ * the shared zero page (Linux keeps it in the kernel image), so nr_free_pages after boot is
+ * the RAM's pages minus the pools' minus one.
  */
 #ifndef PINMM_BOOT_H
 #define PINMM_BOOT_H

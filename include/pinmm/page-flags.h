@@ -181,6 +181,14 @@ PINMM_PAGEFLAG_ANY(Private, private)
 PINMM_PAGEFLAG_ANY(HWPoison, hwpoison)
 PINMM_PAGEFLAG_ANY(Head, head)
 
+/* mark_page_accessed()'s first step, without a locked write when the bit is already set (the
+ * fast GUP path calls it per page). */
+static inline void mark_page_referenced(struct page *page)
+{
+	if (!PageReferenced(page))
+		SetPageReferenced(page);
+}
+
 static inline bool PageCompound(const struct page *page)
 {
 	return PageHead(page) || PageTail(page);

@@ -54,13 +54,13 @@ static bool pincount_add(struct page *head, int n)
 }
 
 /*
- * Take refs references (FOLL_GET) or refs pins (FOLL_PIN) on page's head. speculative: the
- * caller holds no reference and the page may be being freed (fast path): a zero count is a
- * silent failure. Otherwise a count <= 0 is a bug worth a WARN. A count that would overflow
- * always WARNs. Returns the head, or NULL.
+ * Take refs references (FOLL_GET) or refs pins (FOLL_PIN) on page's head, without counting
+ * nr_foll_pin_acquired (the caller does). speculative: the caller holds no reference and the
+ * page may be being freed (fast path): a zero count is a silent failure. Otherwise a count <= 0
+ * is a bug worth a WARN. A count that would overflow always WARNs. Returns the head, or NULL.
  */
-struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
-				bool speculative)
+struct page *__grab_compound_head(struct page *page, int refs, unsigned int flags,
+				  bool speculative)
 {
 	struct page *head = compound_head(page);
 	bool exact = false;
@@ -101,8 +101,16 @@ struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
 			__put_page(head);
 		return NULL;
 	}
-	if (flags & FOLL_PIN)
-		mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
+	return head;
+}
+
+struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
+				bool speculative)
+{
+	struct page *head = __grab_compound_head(page, refs, flags, speculative);
+
+	if (head && (flags & FOLL_PIN))
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
 	return head;
 }
 
@@ -113,12 +121,12 @@ bool try_grab_page(struct page *page, unsigned int flags)
 	return grab_compound_head(page, 1, flags, false) != NULL;
 }
 
-void put_compound_head(struct page *head, int refs, unsigned int flags)
+/* Release refs references or pins on head, without counting nr_foll_pin_released. */
+static void __put_compound_head(struct page *head, int refs, unsigned int flags)
 {
 	int n = refs;
 
 	if (flags & FOLL_PIN) {
-		mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
 		if (hpage_pincount_available(head))
 			atomic_fetch_sub_explicit(compound_pincount_ptr(head), refs,
 						  memory_order_relaxed);
@@ -130,6 +138,13 @@ void put_compound_head(struct page *head, int refs, unsigned int flags)
 		__put_page(head);
 }
 
+void put_compound_head(struct page *head, int refs, unsigned int flags)
+{
+	if (flags & FOLL_PIN)
+		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+	__put_compound_head(head, refs, flags);
+}
+
 void unpin_user_page(struct page *page)
 {
 	if (WARN_ON_ONCE(!page))
@@ -137,19 +152,23 @@ void unpin_user_page(struct page *page)
 	put_compound_head(compound_head(page), 1, FOLL_PIN);
 }
 
-/* The number of entries from pages[i] on that share pages[i]'s head (5.12's batching). */
-static unsigned long head_run(struct page **pages, unsigned long i, unsigned long npages)
+/* The number of entries from pages[i] on that lie in head's compound page (5.12's batching).
+ * Decided from the pointers alone: the struct pages of the run are never read. */
+static unsigned long head_run(struct page **pages, unsigned long i, unsigned long npages,
+			      struct page *head)
 {
-	struct page *head = compound_head(pages[i]);
+	struct page *end = head + compound_nr(head);
 	unsigned long j = i + 1;
 
-	while (j < npages && pages[j] && compound_head(pages[j]) == head)
+	while (j < npages && pages[j] >= head && pages[j] < end)
 		j++;
 	return j - i;
 }
 
 static void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
 {
+	long released = 0;
+
 	if (WARN_ON(IS_ERR_VALUE(npages)))
 		return;
 	for (unsigned long i = 0; i < npages;) {
@@ -161,12 +180,14 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 			continue;
 		}
 		head = compound_head(pages[i]);
-		run = head_run(pages, i, npages);
+		run = head_run(pages, i, npages, head);
 		if (make_dirty && !PageDirty(head))
 			set_page_dirty_lock(head);
-		put_compound_head(head, (int)run, FOLL_PIN);
+		__put_compound_head(head, (int)run, FOLL_PIN);
+		released += (long)run;
 		i += run;
 	}
+	__mod_node_page_state(NR_FOLL_PIN_RELEASED, released);
 }
 
 void unpin_user_pages(struct page **pages, unsigned long npages)

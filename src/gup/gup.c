@@ -133,7 +133,7 @@ static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsi
 	if (flags & FOLL_TOUCH) {
 		if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
 			set_page_dirty(page);
-		SetPageReferenced(page);
+		mark_page_referenced(page);
 	}
 out:
 	pthread_spin_unlock(ptl);

@@ -25,7 +25,15 @@ static struct page *fast_grab(struct page *page, int refs, unsigned int flags)
 	if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == (FOLL_LONGTERM | FOLL_PIN) &&
 	    is_migrate_cma_page(page))
 		return NULL;
-	return grab_compound_head(page, refs, flags, true);
+	return __grab_compound_head(page, refs, flags, true);
+}
+
+/* Undo a fast grab whose entry changed under it: it counts as a pin taken and released. */
+static void fast_undo(struct page *head, int refs, unsigned int flags)
+{
+	if (flags & FOLL_PIN)
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
+	put_compound_head(head, refs, flags);
 }
 
 static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
@@ -46,10 +54,10 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		if (!head)
 			return false;
 		if (ptep_get_lockless(ptep).pte != pte.pte) {
-			put_compound_head(head, 1, flags);
+			fast_undo(head, 1, flags);
 			return false;
 		}
-		SetPageReferenced(head);
+		mark_page_referenced(head);
 		pages[(*nr)++] = page;
 	}
 	return true;
@@ -72,10 +80,10 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	if (!head)
 		return false;
 	if (pt_entry_read_acquire(entry) != v) {
-		put_compound_head(head, refs, flags);
+		fast_undo(head, refs, flags);
 		return false;
 	}
-	SetPageReferenced(head);
+	mark_page_referenced(head);
 	*nr += refs;
 	return true;
 }
@@ -171,6 +179,8 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 	if (!mm)
 		return (gup_flags & FOLL_FAST_ONLY) ? 0 : -ESRCH;
 	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
+	if (nr_pinned && (gup_flags & FOLL_PIN))
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);
 	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
 		return nr_pinned;
 

@@ -6,7 +6,10 @@
 
 #include "../vm/internal.h"
 
-/* grab.c */
+/* grab.c: __grab_compound_head() leaves nr_foll_pin_acquired to the caller (the fast path
+ * counts once per call); grab_compound_head() counts. */
+struct page *__grab_compound_head(struct page *page, int refs, unsigned int flags,
+				  bool speculative);
 struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
 				bool speculative);
 bool try_grab_page(struct page *page, unsigned int flags);

@@ -27,11 +27,14 @@ static int fill_pool(struct hstate *h, unsigned long count)
 			page = alloc_contig_pages(1UL << h->order, __GFP_COMP | __GFP_NOWARN);
 		else
 			page = alloc_pages(__GFP_COMP | __GFP_NOWARN, h->order);
+		/* 5.7 counts buddy allocations only, not gigantic (1 GiB) ones. */
 		if (!page) {
-			count_vm_event(HTLB_BUDDY_PGALLOC_FAIL);
+			if (h->order < MAX_ORDER)
+				count_vm_event(HTLB_BUDDY_PGALLOC_FAIL);
 			return -ENOMEM;
 		}
-		count_vm_event(HTLB_BUDDY_PGALLOC);
+		if (h->order < MAX_ORDER)
+			count_vm_event(HTLB_BUDDY_PGALLOC);
 		set_compound_page_dtor(page, HUGETLB_PAGE_DTOR);
 		set_page_count(page, 0);
 		pthread_mutex_lock(&h->lock);

@@ -73,4 +73,32 @@ void free_huge_page(struct page *head);
 /* vmstat.c */
 void vmstat_reset(void);
 
+/* One thread's counters (see vmstat.c). Only the owning thread writes them. */
+struct vmstat_cpu {
+	struct cds_list_head node;
+	atomic_long zone[MAX_NR_ZONES][NR_VM_ZONE_STAT_ITEMS];
+	atomic_long node_items[NR_VM_NODE_STAT_ITEMS];
+	atomic_long events[NR_VM_EVENT_ITEMS];
+};
+
+/* The calling thread's block (initial-exec TLS: one load, no call, on the hot paths). */
+extern _Thread_local struct vmstat_cpu *vmstat_cpu_ptr __attribute__((tls_model("initial-exec")));
+struct vmstat_cpu *vmstat_cpu_slow(void);
+
+/* Only the owning thread writes its counters, so a load and a store are enough (Linux's
+ * __this_cpu_add()); relaxed atomics keep concurrent readers well-defined. */
+static inline void this_cpu_add(atomic_long *v, long delta)
+{
+	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + delta,
+			      memory_order_relaxed);
+}
+
+/* mod_node_page_state() for hot paths that pass a valid item. */
+static inline void __mod_node_page_state(enum node_stat_item item, long delta)
+{
+	struct vmstat_cpu *c = vmstat_cpu_ptr;
+
+	this_cpu_add(&(c ? c : vmstat_cpu_slow())->node_items[item], delta);
+}
+
 #endif /* PINMM_MM_INTERNAL_H */

@@ -450,19 +450,23 @@ void free_contig_range(unsigned long pfn, unsigned long nr_pages)
 	    WARN_ON(pfn & (nr_pages - 1)))
 		return;
 	page = pfn_to_page(pfn);
-	if (WARN_ON(PageCompound(page)))
+	/* The first page holds the allocation's reference: 0 means the range is not allocated
+	 * (a double free). */
+	if (WARN_ON(PageCompound(page)) || WARN_ON(page_ref_count(page) <= 0))
 		return;
 	for (unsigned long i = 0; i < nr_pages; i++) {
 		if (page_ref_count(page + i) != (i == 0)) {
-			/* Some page is still in use: free the others one by one, as Linux does. */
+			/* Some page is still in use: drop the allocation's reference on each page
+			 * and free those nobody else holds, as Linux does. */
 			unsigned long busy = 0;
 
 			for (unsigned long j = 0; j < nr_pages; j++) {
-				if (page_ref_count(page + j) != (j == 0)) {
+				if (j == 0)
+					page_ref_dec(page);
+				if (page_ref_count(page + j) != 0) {
 					busy++;
 					continue;
 				}
-				set_page_count(page + j, 0);
 				free_pages_ok(page + j, 0);
 			}
 			WARN(busy, "free_contig_range: %lu pages are still in use", busy);

@@ -13,12 +13,6 @@
 
 #include "internal.h"
 
-struct vmstat_cpu {
-	struct cds_list_head node;
-	atomic_long zone[MAX_NR_ZONES][NR_VM_ZONE_STAT_ITEMS];
-	atomic_long node_items[NR_VM_NODE_STAT_ITEMS];
-	atomic_long events[NR_VM_EVENT_ITEMS];
-};
 
 static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
 	"nr_free_pages",
@@ -47,7 +41,7 @@ static struct cds_list_head vmstat_cpus = CDS_LIST_HEAD_INIT(vmstat_cpus);
 static struct vmstat_cpu exited;
 static pthread_key_t vmstat_key;
 static pthread_once_t vmstat_once = PTHREAD_ONCE_INIT;
-static _Thread_local struct vmstat_cpu *this_cpu;
+_Thread_local struct vmstat_cpu *vmstat_cpu_ptr;
 
 static void fold(atomic_long *into, atomic_long *from, size_t n)
 {
@@ -68,7 +62,7 @@ static void vmstat_cpu_exit(void *arg)
 	cds_list_del(&c->node);
 	pthread_mutex_unlock(&vmstat_lock);
 	/* A later destructor of this thread that counts again gets a fresh block. */
-	this_cpu = NULL;
+	vmstat_cpu_ptr = NULL;
 	free(c);
 }
 
@@ -77,12 +71,10 @@ static void vmstat_key_init(void)
 	pthread_key_create(&vmstat_key, vmstat_cpu_exit);
 }
 
-static struct vmstat_cpu *vmstat_this_cpu(void)
+struct vmstat_cpu *vmstat_cpu_slow(void)
 {
-	struct vmstat_cpu *c = this_cpu;
+	struct vmstat_cpu *c;
 
-	if (c)
-		return c;
 	c = calloc(1, sizeof(*c));
 	BUG_ON(!c);
 	pthread_once(&vmstat_once, vmstat_key_init);
@@ -90,16 +82,15 @@ static struct vmstat_cpu *vmstat_this_cpu(void)
 	pthread_mutex_lock(&vmstat_lock);
 	cds_list_add(&c->node, &vmstat_cpus);
 	pthread_mutex_unlock(&vmstat_lock);
-	this_cpu = c;
+	vmstat_cpu_ptr = c;
 	return c;
 }
 
-/* Only the owning thread writes its counters, so a load and a store are enough; relaxed
- * atomics keep concurrent readers well-defined. */
-static inline void this_cpu_add(atomic_long *v, long delta)
+static struct vmstat_cpu *vmstat_this_cpu(void)
 {
-	atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + delta,
-			      memory_order_relaxed);
+	struct vmstat_cpu *c = vmstat_cpu_ptr;
+
+	return c ? c : vmstat_cpu_slow();
 }
 
 void mod_zone_page_state(struct zone *zone, enum zone_stat_item item, long delta)

@@ -76,7 +76,6 @@ static int copy_huge_entry(void *src_entry, unsigned long addr, struct copy_args
 	}
 	get_page(head);
 	page_dup_rmap(head, true);
-	add_mm_counter(c->dst->vm_mm, MM_ANONPAGES, (long)compound_nr(head));
 	dst_ptl = huge_pte_lockptr(c->dst, dst);
 	pthread_spin_lock(dst_ptl);
 	pt_entry_write(dst, v);

@@ -72,7 +72,6 @@ static vm_fault_t hugetlb_no_page(struct vm_area_struct *vma, unsigned long *ent
 		return 0;
 	}
 	page_add_new_anon_rmap(page, vma, haddr, true);
-	add_mm_counter(vma->vm_mm, MM_ANONPAGES, (long)(huge_page_size(h) >> PAGE_SHIFT));
 	pt_entry_write(entry, make_huge_entry(page, vma, write));
 	pthread_spin_unlock(ptl);
 	return 0;

@@ -83,9 +83,13 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 /* ---- mapcounts ----
  *
  * nr_anon_pages counts anonymous 4 KiB pages mapped at least once. A THP counts 512 while a
- * PMD maps it, else the number of its subpages that PTEs map (page[1].nr_pages_mapped), so
- * splitting a PMD mapping moves the count from one form to the other without changing it.
+ * PMD maps it, else the number of its subpages that PTEs map. Both facts live in one atomic
+ * word, page[1].nr_pages_mapped = COMPOUND_MAPPED x (PMD mappings becoming first/last) +
+ * (subpages mapped by PTEs), as Linux 6.x's _nr_pages_mapped; every change is one atomic
+ * add, and the counter moves by the difference of the word's worth before and after, so
+ * racing PMD and PTE (un)mappings under different locks can never skew it.
  */
+#define COMPOUND_MAPPED 0x100000
 
 static bool thp_subpage(const struct page *page)
 {
@@ -94,37 +98,37 @@ static bool thp_subpage(const struct page *page)
 	return PageHead(head) && !PageHuge(head);
 }
 
-static void anon_stat(long nr)
+static long thp_worth(long v)
 {
-	mod_node_page_state(NR_ANON_MAPPED, nr);
+	return v >= COMPOUND_MAPPED ? (long)HPAGE_PMD_NR : v;
 }
 
-/* A compound mapping of head appeared (+1) or went (-1); ret: was it the first / last? */
+/* Add delta to head's nr_pages_mapped and account the change in what the THP is worth. */
+static void thp_mapped_add(struct page *head, long delta)
+{
+	long old = atomic_fetch_add(&head[1].nr_pages_mapped, (int)delta);
+
+	mod_node_page_state(NR_ANON_MAPPED, thp_worth(old + delta) - thp_worth(old));
+}
+
+/* A PMD mapping of head became the first (added) or the last went. */
 static void compound_mapped(struct page *head, bool added)
 {
-	long sub = atomic_load_explicit(&head[1].nr_pages_mapped, memory_order_relaxed);
-	long nr = (long)compound_nr(head) - sub;
-
 	if (PageHuge(head) || !PageAnon(head))
 		return;
-	anon_stat(added ? nr : -nr);
+	thp_mapped_add(head, added ? COMPOUND_MAPPED : -COMPOUND_MAPPED);
 	mod_node_page_state(NR_ANON_THPS, added ? 1 : -1);
 }
 
 /* A subpage's first PTE mapping appeared, or its last went. */
 static void subpage_mapped(struct page *page, bool added)
 {
-	struct page *head = compound_head(page);
-
-	if (!PageAnon(head))
+	if (!PageAnon(page))
 		return;
-	if (!thp_subpage(page)) {
-		anon_stat(added ? 1 : -1);
-		return;
-	}
-	atomic_fetch_add(&head[1].nr_pages_mapped, added ? 1 : -1);
-	if (compound_mapcount(head) == 0)
-		anon_stat(added ? 1 : -1);
+	if (thp_subpage(page))
+		thp_mapped_add(compound_head(page), added ? 1 : -1);
+	else
+		mod_node_page_state(NR_ANON_MAPPED, added ? 1 : -1);
 }
 
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,

@@ -14,23 +14,22 @@ struct zap_args {
 	unsigned long start, end;
 };
 
-static void zap_huge_entry(struct vm_area_struct *vma, unsigned long *entry)
+/* A hugetlb entry: hugetlb pages are not counted in the mm's rss, as in Linux. */
+static void zap_huge_entry(unsigned long *entry)
 {
 	unsigned long v = pt_entry_xchg(entry, 0);
 	struct page *head = pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT);
 
 	page_remove_rmap(head, true);
-	add_mm_counter(vma->vm_mm, MM_ANONPAGES, -(long)compound_nr(head));
 	put_page(head);
 }
 
 static int zap_pud(pud_t *pud, unsigned long addr, unsigned long end, void *arg)
 {
-	struct zap_args *z = arg;
-
+	(void)arg;
 	(void)addr;
 	(void)end;
-	zap_huge_entry(z->vma, (unsigned long *)pud);
+	zap_huge_entry((unsigned long *)pud);
 	return 0;
 }
 
@@ -39,7 +38,7 @@ static int zap_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg)
 	struct zap_args *z = arg;
 
 	if (z->vma->vm_flags & VM_HUGETLB) {
-		zap_huge_entry(z->vma, (unsigned long *)pmd);
+		zap_huge_entry((unsigned long *)pmd);
 		return 0;
 	}
 	if ((addr & ~PMD_MASK) == 0 && end - addr == PMD_SIZE) {
