@@ -401,9 +401,9 @@ static void test_fork_cow_with_empty_pool_is_sigbus(void **state)
  * Linux keeps hugetlb pages out of the rss counters: hugetlb_no_page() calls
  * hugetlb_count_add() (mm->hugetlb_usage, "HugetlbPages:" in /proc/pid/status), never
  * add_mm_counter(MM_ANONPAGES), so VmRSS does not include them.
- * LIBRARY BUG (fails as of 2529c08): hugetlb_no_page() in src/vm/hugetlb_fault.c adds the
- * huge page's 512 / 262144 subpages to MM_ANONPAGES (and fork's copy_huge_entry() and zap's
- * zap_huge_entry() follow it), so a process's rss includes its hugetlb pages.
+ * Found failing at e7d56aa: hugetlb_no_page() in src/vm/hugetlb_fault.c added the huge
+ * page's 512 / 262144 subpages to MM_ANONPAGES (and fork's copy_huge_entry() and zap's
+ * zap_huge_entry() followed it), so a process's rss included its hugetlb pages.
  */
 static void test_hugetlb_pages_not_in_anon_rss(void **state)
 {
