@@ -26,17 +26,22 @@ struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 	return vma;
 }
 
+/* A copy of orig's description, not linked anywhere. The list nodes are not copied: other
+ * VMAs of the same anon_vma or file rewrite them under their locks at any time. */
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 {
-	struct vm_area_struct *vma = malloc(sizeof(*vma));
+	struct vm_area_struct *vma = vm_area_alloc(orig->vm_mm);
 
 	if (!vma)
 		return NULL;
-	*vma = *orig;
-	CDS_INIT_LIST_HEAD(&vma->anon_vma_node);
-	CDS_INIT_LIST_HEAD(&vma->shared);
-	if (vma->vm_file)
-		get_file(vma->vm_file);
+	vma->vm_start = orig->vm_start;
+	vma->vm_end = orig->vm_end;
+	vma->vm_flags = orig->vm_flags;
+	vma->vm_pgoff = orig->vm_pgoff;
+	vma->vm_huge_shift = orig->vm_huge_shift;
+	vma->vm_ops = orig->vm_ops;
+	vma->anon_vma = orig->anon_vma;
+	vma->vm_file = orig->vm_file ? get_file(orig->vm_file) : NULL;
 	return vma;
 }
 
