@@ -1,4 +1,5 @@
-# pinmm build. `make` builds the libraries, tools and tests; `make demo` runs the main job;
+# pinmm build. `make` builds the libraries, tools and tests; `make bench` runs the main job (the
+# GUP benchmark matrix); `make demo` boots a machine and shows pages, vmstat and buddyinfo;
 # `make check` runs the tests; `make check-asan` / `make check-tsan` rerun them under
 # ASan+UBSan / TSan in their own build directories; `make install` honours PREFIX and DESTDIR.
 # The first build installs missing Debian packages when run as root (scripts/ensure-deps.sh).
@@ -32,7 +33,7 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo check check-asan check-tsan check-sanitize check-clang install uninstall clean
+.PHONY: all demo bench check check-asan check-tsan check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
 
@@ -67,6 +68,10 @@ $(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h $(STATIC_LIB) $(H
 
 demo: $(BUILD)/tools/pinmm_demo
 	$(BUILD)/tools/pinmm_demo
+
+# The main job: the GUP benchmark matrix, with the floor, as a table, bench.csv and bench.svg.
+bench: $(BUILD)/tools/pinmm_bench
+	$(BUILD)/tools/pinmm_bench -o $(BUILD)/bench.csv -g $(BUILD)/bench.svg
 
 check: all
 	@bash tests/run.sh $(BUILD)/tests
