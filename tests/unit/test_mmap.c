@@ -174,6 +174,7 @@ static struct vm_area_struct vma_at(struct mm_struct *mm, unsigned long addr, co
 {
 	struct vm_area_struct copy, *vma;
 
+	memset(&copy, 0, sizeof(copy));
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, addr);
 	if (vma)
