@@ -44,11 +44,12 @@ struct vm_fault {
 };
 
 /*
- * Resolve a fault at address in vma (which contains it); mmap lock held (read). Returns 0 or
- * VM_FAULT_* bits: VM_FAULT_SIGSEGV when the VMA does not allow the access (the caller decides
- * what FOLL_FORCE may override), VM_FAULT_SIGBUS when a hugetlb pool is empty or a file page
- * lies beyond the end of the file, VM_FAULT_OOM when memory runs out, VM_FAULT_WRITE when a
- * write fault copied the page or made it writable.
+ * Resolve a fault at address in vma (which contains it); mmap lock held (read). The caller has
+ * checked that the VMA allows the access (as Linux's callers do: a FOLL_FORCE write to a
+ * read-only private mapping is a legitimate write fault here). Returns 0 or VM_FAULT_* bits:
+ * VM_FAULT_SIGBUS when a hugetlb pool is empty or a file page lies beyond the end of the file,
+ * VM_FAULT_OOM when memory runs out, VM_FAULT_WRITE when a write fault copied the page or made
+ * it writable.
  */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
 
