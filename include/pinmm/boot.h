@@ -7,8 +7,8 @@
  * reserved with MAP_NORESERVE so that only what is touched costs host memory. The pfn range is
  * split into zones:
  *
- *   pfn 0                                                                      max_pfn
- *   | ZONE_NORMAL ......................... [ CMA area ] | ZONE_MOVABLE ......... |
+ *   pfn 0                                                          max_pfn   device_end_pfn
+ *   | ZONE_NORMAL ............... [ CMA area ] | ZONE_MOVABLE ....... | ZONE_DEVICE ... |
  *
  * The CMA area sits at the top of ZONE_NORMAL; its free blocks serve only __GFP_MOVABLE
  * allocations, as MIGRATE_CMA pageblocks do in Linux. The hugetlb pools are filled at boot from
@@ -33,11 +33,14 @@ struct pinmm_config {
 	unsigned long long cma_bytes;     /* CMA area at the top of ZONE_NORMAL; multiple of 4 MiB */
 	unsigned long nr_hugepages_2m;    /* boot-time pool of 2 MiB hugetlb pages */
 	unsigned long nr_hugepages_1g;    /* boot-time pool of 1 GiB hugetlb pages */
+	unsigned long long device_bytes;  /* ZONE_DEVICE pfn space after RAM for memremap_pages();
+					   * a multiple of 2 MiB, at most 64 GiB */
 	enum pinmm_thp_mode thp;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
 #define PINMM_MAX_RAM (256ULL << 30)
+#define PINMM_MAX_DEVICE (64ULL << 30)
 /* ZONE_NORMAL keeps at least this much memory outside CMA and the hugetlb pools. */
 #define PINMM_MIN_NORMAL_FREE (8ULL << 20)
 
@@ -48,7 +51,7 @@ void pinmm_config_default(struct pinmm_config *cfg);
 /*
  * Boot the simulated machine. cfg NULL means pinmm_config_default().
  * Returns 0, or:
- *   -EINVAL  a size is zero, not a multiple of 4 MiB or out of range; movable + CMA leave
+ *   -EINVAL  a size is zero, not a multiple of 4 MiB (device_bytes: 2 MiB) or out of range; movable + CMA leave
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
  *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode. Nothing is reserved.
  *   -EBUSY   the machine is already booted.

@@ -31,6 +31,9 @@ struct address_space {
 	pthread_rwlock_t i_mmap_rwsem;       /* the VMAs below */
 	struct cds_list_head i_mmap;         /* vm_area_struct.shared */
 	atomic_int writeback_errors;         /* host write failures since the last fsync */
+	/* A DAX file (dax_file_setup()): its contents are these device pfns, no page cache. */
+	unsigned long dax_start_pfn;
+	unsigned long dax_nr_pages;
 };
 
 struct file_operations {
@@ -62,6 +65,17 @@ struct file *filp_open(const char *path, int flags, int mode);
  * Returns the file or ERR_PTR(-EINVAL) (NULL name, size < 0) / ERR_PTR(-ENOMEM). flags is
  * accepted for Linux's signature (VM_NORESERVE) and has no effect. */
 struct file *shmem_file_setup(const char *name, loff_t size, unsigned long flags);
+
+/*
+ * An fsdax-like file whose bytes are the device pages [start_pfn, start_pfn + nr_pages) (from
+ * memremap_pages(), each pfn inside a live pagemap). Mappings of it map the device pages
+ * directly with devmap entries: a PMD leaf for each 2 MiB-aligned block of a VM_HUGEPAGE
+ * mapping (dax files set it), PTEs otherwise; no page cache, no writeback. Only MAP_SHARED
+ * mappings are supported (MAP_PRIVATE: -EINVAL at mmap). Long-term pins of it fail with
+ * -EOPNOTSUPP. Returns the file (read-write, f_count 1) or ERR_PTR(-EINVAL) for a range outside
+ * live pagemaps or nr_pages 0, ERR_PTR(-ENOMEM).
+ */
+struct file *dax_file_setup(unsigned long start_pfn, unsigned long nr_pages);
 
 /* Take / drop a reference. The last fput() writes dirty pages back (host files), drops the
  * page cache's pages and closes the host file; pages still referenced elsewhere (mapped,

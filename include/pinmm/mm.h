@@ -15,12 +15,15 @@
 
 /* The running machine's frame array and its host memory; valid while booted. */
 extern struct page *mem_map;
-extern unsigned long max_pfn;
+extern unsigned long max_pfn;        /* end of RAM */
+extern unsigned long device_end_pfn; /* end of the ZONE_DEVICE pfn space (>= max_pfn) */
 extern char *pinmm_ram;
 
+/* A pfn with a struct page: RAM, or the device area (whose pages mean something only inside a
+ * memremap_pages() range). */
 static inline bool pfn_valid(unsigned long pfn)
 {
-	return pfn < max_pfn;
+	return pfn < device_end_pfn;
 }
 
 /* pfn must be valid (pfn_valid()); no check is made, as in Linux. */

@@ -36,6 +36,7 @@
 typedef unsigned long pgoff_t;
 
 struct address_space;
+struct dev_pagemap;
 struct mm_struct;
 struct page;
 
@@ -71,6 +72,11 @@ struct page {
 			unsigned long _compound_pad_1;
 			atomic_int hpage_pinned_refcount; /* exact pin count, order > 1 only */
 			struct cds_list_head deferred_list;
+		};
+		struct { /* ZONE_DEVICE pages */
+			unsigned long _zd_pad_1;
+			struct dev_pagemap *pgmap;
+			void *zone_device_data;
 		};
 		struct { /* page-table pages */
 			unsigned long _pt_pad_1;

@@ -20,6 +20,7 @@
 enum zone_type {
 	ZONE_NORMAL,
 	ZONE_MOVABLE,
+	ZONE_DEVICE,
 	MAX_NR_ZONES,
 };
 

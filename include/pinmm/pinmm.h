@@ -15,6 +15,7 @@
 #include "gup.h"
 #include "hugetlb.h"
 #include "mm.h"
+#include "memremap.h"
 #include "mm_types.h"
 #include "mman.h"
 #include "mmdebug.h"

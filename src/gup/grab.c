@@ -134,6 +134,16 @@ static void __put_compound_head(struct page *head, int refs, unsigned int flags)
 			n = refs * (int)GUP_PIN_COUNTING_BIAS;
 	}
 	VM_BUG_ON_PAGE(page_ref_count(head) < n, head);
+	if (__builtin_expect(is_zone_device_page(head), 0)) {
+		/* A device page is idle at 1: the driver gets it back then (5.7's unpin of a
+		 * devmap-managed page). */
+		int left = page_ref_sub_return(head, n);
+
+		if (left == 1 && page_is_devmap_managed(head))
+			free_devmap_managed_page(head);
+		WARN_ON_ONCE(left < 1);
+		return;
+	}
 	if (page_ref_sub_and_test(head, n))
 		__put_page(head);
 }

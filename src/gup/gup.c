@@ -38,6 +38,22 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 	return 0;
 }
 
+/* A device page (devmap entry): hold its pagemap while grabbing it, as 5.7's
+ * follow_devmap_pmd() and follow_page_pte() do; a pagemap being torn down refuses. */
+static struct page *grab_devmap_page(unsigned long pfn, unsigned int flags)
+{
+	struct dev_pagemap *pgmap = get_dev_pagemap(pfn, NULL);
+	struct page *page;
+
+	if (!pgmap)
+		return ERR_PTR(-EFAULT);
+	page = pfn_to_page(pfn);
+	if (!try_grab_page(page, flags))
+		page = ERR_PTR(-ENOMEM);
+	put_dev_pagemap(pgmap);
+	return page;
+}
+
 /* The Dirty-COW rule: a FOLL_FORCE write may use a read-only PTE only once a COW has happened
  * for it (FOLL_COW) and the PTE is dirty, i.e. it maps our private copy. */
 static bool can_follow_write(bool writable, bool dirty, unsigned int flags)
@@ -119,6 +135,10 @@ static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsi
 	if ((flags & FOLL_WRITE) && !can_follow_write(pte_write(pte), pte_dirty(pte), flags))
 		goto out;
 	page = vm_normal_page(vma, addr, pte);
+	if (!page && pte_devmap(pte) && (flags & (FOLL_GET | FOLL_PIN))) {
+		page = grab_devmap_page(pte_pfn(pte), flags);
+		goto out;
+	}
 	if (!page) {
 		if (!is_zero_pfn(pte_pfn(pte)) || (flags & FOLL_DUMP)) {
 			page = ERR_PTR(-EFAULT);
@@ -155,6 +175,19 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	if (!pmd || pmd_none(pmdp_get(pmd)))
 		return no_page_table(vma, flags);
 	v = pmdp_get(pmd);
+	if (pmd_leaf(v) && pmd_devmap(v)) {
+		pthread_spinlock_t *ptl = entry_ptl(pmd);
+		struct page *page = NULL;
+
+		pthread_spin_lock(ptl);
+		v = pmdp_get(pmd);
+		if (pmd_leaf(v) && (!(flags & FOLL_WRITE) || pmd_write(v)))
+			page = (flags & (FOLL_GET | FOLL_PIN))
+				       ? grab_devmap_page(pmd_pfn(v) + pte_index(addr), flags)
+				       : pfn_to_page(pmd_pfn(v) + pte_index(addr));
+		pthread_spin_unlock(ptl);
+		return page;
+	}
 	if (pmd_trans_huge(v)) {
 		pthread_spinlock_t *ptl = entry_ptl(pmd);
 		struct page *page = NULL;
@@ -266,6 +299,17 @@ void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_f
 		put_page(pages[i]);
 }
 
+static bool range_has_dax(struct mm_struct *mm, unsigned long start, unsigned long nr_pages)
+{
+	unsigned long end = (start & PAGE_MASK) + (nr_pages << PAGE_SHIFT);
+
+	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;
+	     v = find_vma(mm, v->vm_end))
+		if (vma_is_dax(v))
+			return true;
+	return false;
+}
+
 long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   struct page **pages, unsigned int gup_flags)
 {
@@ -278,6 +322,11 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 		return -EINVAL;
 	nocma = memalloc_nocma_save();
 	rc = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+	if (rc > 0 && range_has_dax(mm, start, (unsigned long)rc)) {
+		/* Device (fsdax) memory cannot be pinned for ever: its file may need it back. */
+		gup_release_pages(pages, (unsigned long)rc, gup_flags);
+		rc = -EOPNOTSUPP;
+	}
 	if (rc > 0)
 		rc = check_and_migrate_cma_pages(mm, start, (unsigned long)rc, pages, gup_flags);
 	memalloc_nocma_restore(nocma);

@@ -36,31 +36,95 @@ static void fast_undo(struct page *head, int refs, unsigned int flags)
 	put_compound_head(head, refs, flags);
 }
 
+/* Drop the device pages grabbed since nr_start (5.7's undo_dev_pagemap()): unpin under
+ * FOLL_PIN, put_page otherwise. */
+static void undo_dev_pagemap(int *nr, int nr_start, unsigned int flags, struct page **pages)
+{
+	while (*nr > nr_start)
+		fast_undo(compound_head(pages[--(*nr)]), 1, flags);
+}
+
 static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
 			  struct page **pages, int *nr)
 {
+	struct dev_pagemap *pgmap = NULL;
 	pte_t *ptep = pte_offset(pmd, addr);
+	int nr_start = *nr;
+	bool ret = false;
 
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
 		pte_t pte = ptep_get_lockless(ptep);
 		struct page *page, *head;
 
-		/* Absent, PROT_NONE, special (the zero page) or not writable enough: slow path. */
-		if (!(pte.pte & _PAGE_PRESENT) || pte_special(pte) ||
-		    ((flags & FOLL_WRITE) && !pte_write(pte)) || !pfn_valid(pte_pfn(pte)))
-			return false;
+		if (!(pte.pte & _PAGE_PRESENT) || ((flags & FOLL_WRITE) && !pte_write(pte)) ||
+		    !pfn_valid(pte_pfn(pte)))
+			goto out;
+		if (pte_devmap(pte)) {
+			struct dev_pagemap *got;
+
+			/* Device pages are never pinned long-term; the slow path says why. */
+			if (flags & FOLL_LONGTERM)
+				goto out;
+			got = get_dev_pagemap(pte_pfn(pte), pgmap);
+			put_dev_pagemap(pgmap);
+			pgmap = got;
+			if (!pgmap) {
+				undo_dev_pagemap(nr, nr_start, flags, pages);
+				goto out;
+			}
+		} else if (pte_special(pte)) {
+			goto out; /* the zero page: the slow path grabs it */
+		}
 		page = pfn_to_page(pte_pfn(pte));
 		head = fast_grab(page, 1, flags);
 		if (!head)
-			return false;
+			goto out;
 		if (ptep_get_lockless(ptep).pte != pte.pte) {
 			fast_undo(head, 1, flags);
-			return false;
+			goto out;
 		}
 		mark_page_referenced(head);
 		pages[(*nr)++] = page;
 	}
-	return true;
+	ret = true;
+out:
+	put_dev_pagemap(pgmap);
+	return ret;
+}
+
+/* A devmap PMD or PUD leaf: device pages are grabbed one by one, each under its pagemap
+ * (5.7's __gup_device_huge()); any failure, or a leaf that changed, undoes them all. */
+static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, unsigned long addr,
+			    unsigned long end, unsigned int flags, struct page **pages, int *nr)
+{
+	unsigned long pfn = ((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT);
+	struct dev_pagemap *pgmap = NULL;
+	int nr_start = *nr;
+	bool ret = false;
+
+	if (flags & FOLL_LONGTERM)
+		return false;
+	for (; addr < end; addr += PAGE_SIZE, pfn++) {
+		struct dev_pagemap *got = get_dev_pagemap(pfn, pgmap);
+		struct page *page = pfn_to_page(pfn);
+
+		put_dev_pagemap(pgmap);
+		pgmap = got;
+		if (!pgmap || !fast_grab(page, 1, flags)) {
+			undo_dev_pagemap(nr, nr_start, flags, pages);
+			goto out;
+		}
+		mark_page_referenced(page);
+		pages[(*nr)++] = page;
+	}
+	if (pt_entry_read_acquire(entry) != v) {
+		undo_dev_pagemap(nr, nr_start, flags, pages);
+		goto out;
+	}
+	ret = true;
+out:
+	put_dev_pagemap(pgmap);
+	return ret;
 }
 
 /* A PMD or PUD leaf (THP or hugetlb) mapping [addr, end) of one compound page. */
@@ -70,9 +134,10 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	struct page *head, *page;
 	int refs = 0;
 
-	if (!(v & _PAGE_PRESENT) || ((flags & FOLL_WRITE) && !(v & _PAGE_RW)) ||
-	    (v & _PAGE_DEVMAP))
+	if (!(v & _PAGE_PRESENT) || ((flags & FOLL_WRITE) && !(v & _PAGE_RW)))
 		return false;
+	if (v & _PAGE_DEVMAP)
+		return gup_device_huge(entry, v, size, addr, end, flags, pages, nr);
 	page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT));
 	for (unsigned long a = addr; a < end; a += PAGE_SIZE)
 		pages[*nr + refs++] = page + ((a - addr) >> PAGE_SHIFT);

@@ -19,6 +19,7 @@ struct pinmm_machine machine;
 atomic_bool machine_booted;
 struct page *mem_map;
 unsigned long max_pfn;
+unsigned long device_end_pfn;
 char *pinmm_ram;
 static struct page *zero_page;
 
@@ -63,6 +64,8 @@ static int config_check(const struct pinmm_config *cfg)
 	       ((unsigned long long)cfg->nr_hugepages_2m << 21);
 	if (huge > free_normal)
 		return -EINVAL;
+	if (cfg->device_bytes % (2ULL << 20) || cfg->device_bytes > PINMM_MAX_DEVICE)
+		return -EINVAL;
 	if (cfg->thp != PINMM_THP_ALWAYS && cfg->thp != PINMM_THP_MADVISE &&
 	    cfg->thp != PINMM_THP_NEVER)
 		return -EINVAL;
@@ -94,6 +97,7 @@ static void release_arena(void)
 	pinmm_ram = NULL;
 	mem_map = NULL;
 	max_pfn = 0;
+	device_end_pfn = 0;
 }
 
 int pinmm_boot(const struct pinmm_config *cfg)
@@ -113,8 +117,9 @@ int pinmm_boot(const struct pinmm_config *cfg)
 
 	memset(&machine, 0, sizeof(machine));
 	machine.cfg = *cfg;
-	machine.ram_len = cfg->ram_bytes;
-	machine.memmap_len = (cfg->ram_bytes >> PAGE_SHIFT) * sizeof(struct page);
+	/* Frames and struct pages for RAM and the device area alike. */
+	machine.ram_len = cfg->ram_bytes + cfg->device_bytes;
+	machine.memmap_len = (machine.ram_len >> PAGE_SHIFT) * sizeof(struct page);
 	/* Frames are aligned to 1 GiB in host memory too, so that each gigantic page is one
 	 * naturally aligned host range. */
 	pinmm_ram = reserve_aligned(machine.ram_len, 1UL << 30);
@@ -124,6 +129,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 		return -ENOMEM;
 	}
 	max_pfn = cfg->ram_bytes >> PAGE_SHIFT;
+	device_end_pfn = machine.ram_len >> PAGE_SHIFT;
 
 	vmstat_reset();
 	zones_init();
@@ -155,7 +161,7 @@ int pinmm_shutdown(void)
 			  page_ref_count(zero_page) - 1);
 	}
 	zero_page = NULL;
-	left = report_unfreed_pages();
+	left = report_unfreed_pages() + memremap_teardown();
 	if (left)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
 			  left);

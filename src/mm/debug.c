@@ -48,7 +48,7 @@ static const enum pageflags print_order[NR_PAGEFLAGS] = {
 
 static bool in_mem_map(const struct page *page)
 {
-	return mem_map && page >= mem_map && page < mem_map + max_pfn &&
+	return mem_map && page >= mem_map && page < mem_map + device_end_pfn &&
 	       ((const char *)page - (const char *)mem_map) % sizeof(struct page) == 0;
 }
 

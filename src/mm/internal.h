@@ -70,6 +70,12 @@ int hugetlb_init(void);
 void hugetlb_teardown(void);
 void free_huge_page(struct page *head);
 
+/* memremap.c: report pagemaps still in use at shutdown and forget them all; returns the number
+ * of device pages still referenced. */
+unsigned long memremap_teardown(void);
+/* The driver callback when a device page's count comes back to 1. */
+void free_devmap_managed_page(struct page *page);
+
 /* vmstat.c */
 void vmstat_reset(void);
 

@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-static const char *const zone_names[MAX_NR_ZONES] = {"Normal", "Movable"};
+static const char *const zone_names[MAX_NR_ZONES] = {"Normal", "Movable", "Device"};
 static _Thread_local bool nocma;
 
 bool memalloc_nocma_save(void)
@@ -66,6 +66,8 @@ struct zone *page_zone(const struct page *page)
 	unsigned long pfn = page_to_pfn(page);
 	struct zone *movable = &machine.zones[ZONE_MOVABLE];
 
+	if (pfn >= max_pfn)
+		return &machine.zones[ZONE_DEVICE];
 	if (movable->spanned_pages && pfn >= movable->zone_start_pfn)
 		return movable;
 	return &machine.zones[ZONE_NORMAL];
@@ -160,8 +162,11 @@ void zones_init(void)
 	machine.zones[ZONE_NORMAL].cma_start_pfn = max_pfn - movable_pages - cma_pages;
 	machine.zones[ZONE_MOVABLE].zone_start_pfn = max_pfn - movable_pages;
 	machine.zones[ZONE_MOVABLE].spanned_pages = movable_pages;
+	/* ZONE_DEVICE spans the device area; its pages never reach the free lists. */
+	machine.zones[ZONE_DEVICE].zone_start_pfn = max_pfn;
+	machine.zones[ZONE_DEVICE].spanned_pages = device_end_pfn - max_pfn;
 
-	for (int z = 0; z < MAX_NR_ZONES; z++) {
+	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
 		struct zone *zone = &machine.zones[z];
 
 		for (unsigned long pfn = zone->zone_start_pfn; pfn < zone_end_pfn(zone);
@@ -445,7 +450,7 @@ void free_contig_range(unsigned long pfn, unsigned long nr_pages)
 
 	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
 		return;
-	if (WARN_ON(!pfn_valid(pfn)) || WARN_ON(nr_pages > max_pfn - pfn) ||
+	if (WARN_ON(pfn >= max_pfn) || WARN_ON(nr_pages > max_pfn - pfn) ||
 	    WARN_ON(nr_pages < MAX_ORDER_NR_PAGES) || WARN_ON(nr_pages & (nr_pages - 1)) ||
 	    WARN_ON(pfn & (nr_pages - 1)))
 		return;
@@ -510,7 +515,7 @@ int pinmm_buddyinfo_print(FILE *out)
 		return -EINVAL;
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
-	for (int z = 0; z < MAX_NR_ZONES; z++) {
+	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
 		struct zone *zone = &machine.zones[z];
 
 		if (!zone->spanned_pages)

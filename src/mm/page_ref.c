@@ -8,6 +8,11 @@
 
 #include "internal.h"
 
+static inline bool unlikely_device(const struct page *page)
+{
+	return __builtin_expect(page_to_pfn(page) >= max_pfn, 0);
+}
+
 void get_page(struct page *page)
 {
 	struct page *head = compound_head(page);
@@ -45,6 +50,14 @@ void put_page(struct page *page)
 
 	if (WARN_ON_ONCE(page_ref_count(head) <= 0))
 		return;
+	/* Device pages idle at 1: that is their "free" (5.7's put_devmap_managed_page()). */
+	if (unlikely_device(head)) {
+		if (WARN_ON_ONCE(page_ref_count(head) == 1))
+			return;
+		if (page_ref_sub_return(head, 1) == 1 && page_is_devmap_managed(head))
+			free_devmap_managed_page(head);
+		return;
+	}
 	if (page_ref_dec_and_test(head))
 		__put_page(head);
 }

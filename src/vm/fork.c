@@ -96,6 +96,8 @@ static int copy_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg
 	(void)end;
 	if (c->src->vm_flags & VM_HUGETLB)
 		return copy_huge_entry(pmd, addr, c);
+	if (pmd_devmap(pmdp_get(pmd)))
+		return 0; /* DAX: the child refaults it */
 	return copy_huge_pmd(c->dst, c->src, pmd, addr);
 }
 

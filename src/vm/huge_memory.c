@@ -134,12 +134,14 @@ void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long addr)
 	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
 	pthread_spinlock_t *ptl;
 
-	if (!pmd || (vma->vm_flags & VM_HUGETLB) || !pmd_trans_huge(pmdp_get(pmd)))
+	if (!pmd || (vma->vm_flags & VM_HUGETLB) || !pmd_leaf(pmdp_get(pmd)))
 		return;
 	ptl = entry_ptl(pmd);
 	pthread_spin_lock(ptl);
 	if (pmd_trans_huge(pmdp_get(pmd)))
 		split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
+	else if (pmd_devmap(pmdp_get(pmd)))
+		pmdp_get_and_clear(pmd); /* DAX: no reference held; refaults as PTEs */
 	pthread_spin_unlock(ptl);
 }
 

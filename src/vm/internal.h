@@ -159,6 +159,10 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd);
 int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
 		  unsigned long addr);
 
+/* dax_fault.c */
+bool vma_is_dax(const struct vm_area_struct *vma);
+vm_fault_t dax_fault(struct vm_area_struct *vma, unsigned long addr, unsigned int flags);
+
 vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
 struct hstate *hstate_vma(const struct vm_area_struct *vma);
 /* The entry (a pmd_t or pud_t, as an unsigned long slot) mapping addr in a hugetlb VMA, or

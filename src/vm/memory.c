@@ -323,6 +323,8 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 	count_vm_event(PGFAULT);
 	if (vma->vm_flags & VM_HUGETLB)
 		return hugetlb_fault(vma, addr, flags);
+	if (vma_is_dax(vma))
+		return dax_fault(vma, addr, flags);
 	pmd = pmd_alloc(vma->vm_mm, addr);
 	if (!pmd)
 		return VM_FAULT_OOM;

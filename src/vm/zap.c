@@ -41,6 +41,12 @@ static int zap_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg)
 		zap_huge_entry((unsigned long *)pmd);
 		return 0;
 	}
+	if (pmd_devmap(pmdp_get(pmd))) {
+		/* A DAX mapping holds no reference: clearing it is all (it refaults as PTEs if
+		 * only part of it was meant). */
+		pmdp_get_and_clear(pmd);
+		return 0;
+	}
 	if ((addr & ~PMD_MASK) == 0 && end - addr == PMD_SIZE) {
 		zap_huge_pmd(z->vma, pmd);
 		return 0;
