@@ -116,7 +116,7 @@ static void test_dump_pages(void **state)
 	gup.which_pages[0] = 1;
 	gup.which_pages[1] = 20;
 	gup.which_pages[2] = 4097;
-	test_log_take();
+	free(test_log_take()); /* start from an empty log */
 	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 ioctl");
 	expect_eq(gup.size, PG(4200), "S54 size");
 	log = test_log_take();
@@ -150,7 +150,7 @@ static void test_dump_out_of_range(void **state)
 	gup.which_pages[2] = 65;
 	gup.which_pages[3] = 64;
 	gup.which_pages[7] = 0xffffffffu;
-	test_log_take();
+	free(test_log_take()); /* start from an empty log */
 	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 out of range ioctl");
 	log = test_log_take();
 	if (!strstr(log, "ZEROING due to out of range: .which_pages[2]: 65\n") ||
@@ -178,7 +178,7 @@ static void test_dump_with_pin(void **state)
 	(void)state;
 	gup.test_flags = GUP_TEST_FLAG_DUMP_PAGES_USE_PIN;
 	gup.which_pages[0] = 3;
-	test_log_take();
+	free(test_log_take()); /* start from an empty log */
 	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "dump by pin ioctl");
 	log = test_log_take();
 	if (!strstr(log, "---- page #2,") || !strstr(log, "refcount:1025 "))
@@ -364,7 +364,7 @@ static void test_longterm_check_catches_cma_page(void **state)
 			 page_to_pfn(page));
 
 	gup = request(addr + PG(1), PG(1), 1);
-	test_log_take();
+	free(test_log_take()); /* start from an empty log */
 	expect_eq(gup_test_ioctl(PIN_LONGTERM_BENCHMARK, &gup), 0, "long-term check ioctl");
 	log = test_log_take();
 	if (!strstr(log, "pages[0] is NOT pinnable but pinned") ||
