@@ -25,6 +25,8 @@ LIB_SRCS := $(wildcard src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+# Code the tools share (tools/lib/), linked into every tool.
+TOOL_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/lib/*.c))
 TEST_SRCS := $(wildcard tests/unit/*.c tests/conformance/*.c)
 TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRCS))))
 HEADERS := $(wildcard include/pinmm/*.h)
@@ -54,9 +56,11 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libpinmm.so.$(VERSION) $(BUILD)/libpinmm.so.$(SOVERSION)
 	ln -sf libpinmm.so.$(SOVERSION) $(BUILD)/libpinmm.so
 
-$(BUILD)/tools/%: tools/%.c $(STATIC_LIB) $(HEADERS)
+$(TOOL_LIB_OBJS): $(wildcard tools/lib/*.h)
+
+$(BUILD)/tools/%: tools/%.c $(TOOL_LIB_OBJS) $(STATIC_LIB) $(HEADERS) $(wildcard tools/lib/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
