@@ -35,7 +35,8 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo bench check check-asan check-tsan check-sanitize check-clang install uninstall clean
+.PHONY: all demo bench check check-tools check-asan check-tsan check-sanitize check-clang install \
+	uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
 
@@ -79,6 +80,11 @@ bench: $(BUILD)/tools/pinmm_bench
 
 check: all
 	@bash tests/run.sh $(BUILD)/tests
+	@bash tools/run_vmtests.sh $(BUILD)/tools
+
+# The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh).
+check-tools: $(TOOLS)
+	@bash tools/run_vmtests.sh $(BUILD)/tools
 
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \

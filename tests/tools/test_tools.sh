@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
+# their errors. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
+# "tools: N passed, N failed"; the exit status is 1 if anything failed.
+set -u
+dir=${1:?usage: test_tools.sh TOOLS_DIR}
+bm=$dir/gup_benchmark
+gt=$dir/gup_test
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+TIME='Time: get:[0-9]+ put:[0-9]+ us'
+
+# check CASE [EXPECTATION]... -- COMMAND...
+#   -s STATUS   exit status (default 0); "nz" for any non-zero one
+#   -o RE       a line of stdout matches the extended regex RE
+#   -e RE       a line of stderr matches RE
+#   -x RE       no line of stdout or stderr matches RE
+#   -l N:RE     exactly N lines of stdout match RE
+#   -L N        stdout has exactly N lines
+#   -1          stderr is exactly one line
+#   -w          WARNINGs of the simulated kernel are expected (by default they fail the case)
+check() {
+	local name=$1 status=0 outs=() errs=() nots=() counts=() lines="" one=0 warn=0 rc why=""
+	local re n
+	shift
+	while [ "$1" != "--" ]; do
+		case $1 in
+		-s) status=$2; shift ;;
+		-o) outs+=("$2"); shift ;;
+		-e) errs+=("$2"); shift ;;
+		-x) nots+=("$2"); shift ;;
+		-l) counts+=("$2"); shift ;;
+		-L) lines=$2; shift ;;
+		-1) one=1 ;;
+		-w) warn=1 ;;
+		*) echo "check: bad expectation $1" >&2; exit 2 ;;
+		esac
+		shift
+	done
+	shift
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$status" = nz ]; then
+		[ $rc -ne 0 ] || why+="; exit status 0, expected non-zero"
+	elif [ $rc -ne "$status" ]; then
+		why+="; exit status $rc, expected $status"
+	fi
+	for re in "${outs[@]}"; do
+		grep -Eq -- "$re" "$tmp/out" || why+="; no stdout line matches /$re/"
+	done
+	for re in "${errs[@]}"; do
+		grep -Eq -- "$re" "$tmp/err" || why+="; no stderr line matches /$re/"
+	done
+	for re in "${nots[@]}"; do
+		! cat "$tmp/out" "$tmp/err" | grep -Eq -- "$re" || why+="; a line matches /$re/"
+	done
+	for re in "${counts[@]}"; do
+		n=$(grep -Ec -- "${re#*:}" "$tmp/out")
+		[ "$n" -eq "${re%%:*}" ] || why+="; $n stdout lines match /${re#*:}/, expected ${re%%:*}"
+	done
+	n=$(wc -l <"$tmp/out")
+	[ -z "$lines" ] || [ "$n" -eq "$lines" ] || why+="; $n stdout lines, expected $lines"
+	n=$(wc -l <"$tmp/err")
+	[ $one -eq 0 ] || [ "$n" -eq 1 ] || why+="; $n stderr lines, expected 1"
+	[ $warn -eq 1 ] || ! grep -q '^WARNING:' "$tmp/err" || why+="; the kernel WARNed"
+	if [ -z "$why" ]; then
+		echo "[PASS] $name"
+		passed=$((passed + 1))
+	else
+		echo "[FAIL] $name: ${why#; }"
+		echo "  \$ $*"
+		sed 's/^/  stdout: /' "$tmp/out"
+		sed 's/^/  stderr: /' "$tmp/err"
+		failed=$((failed + 1))
+	fi
+}
+
+# ---- gup_benchmark: commands and mapping options ----
+check "gup_benchmark: the default command, -a's exact output" -l "1:^$TIME\$" -L 1 -- \
+	"$bm" -m 4
+for opt in -u -U -L -a -b; do
+	check "gup_benchmark $opt" -l "1:^$TIME\$" -L 1 -- "$bm" $opt -m 4
+done
+check "gup_benchmark -w (FOLL_WRITE)" -l "1:^$TIME\$" -- "$bm" -w -b -m 4
+check "gup_benchmark -t (MADV_HUGEPAGE)" -l "1:^$TIME\$" -- "$bm" -t -a -m 8 -n 512
+check "gup_benchmark -T (MADV_NOHUGEPAGE)" -l "1:^$TIME\$" -- "$bm" -T -a -m 8 -n 512
+check "gup_benchmark -S (MAP_SHARED anonymous)" -l "1:^$TIME\$" -- "$bm" -S -a -m 4
+check "gup_benchmark -H (hugetlb)" -l "1:^$TIME\$" -- "$bm" -H -b -m 4
+check "gup_benchmark -H -m 1 (half a huge page)" -l "1:^$TIME\$" -- "$bm" -H -a -m 1
+check "gup_benchmark -r 3" -l "3:^$TIME\$" -L 3 -- "$bm" -r 3 -m 4
+check "gup_benchmark -r 0 runs nothing" -L 0 -- "$bm" -r 0 -m 4
+check "gup_benchmark -n larger than the range: one call cut to the range" \
+	-l "1:^$TIME\$" -x truncated -- "$bm" -a -m 1 -n 512
+check "gup_benchmark -n 3 (the last call shortened)" -l "1:^$TIME\$" -x truncated -- \
+	"$bm" -b -m 1 -n 3
+check "gup_benchmark PINMM_THP=never -t" -l "1:^$TIME\$" -- env PINMM_THP=never "$bm" -t -m 4
+check "gup_benchmark PINMM_THP=always -T" -l "1:^$TIME\$" -- env PINMM_THP=always "$bm" -T -m 4
+check "gup_benchmark PINMM_RAM_MIB=512" -l "1:^$TIME\$" -- env PINMM_RAM_MIB=512 "$bm" -m 4
+
+# ---- gup_benchmark: files ----
+yes | head -c $((4 << 20)) >"$tmp/data"
+cp "$tmp/data" "$tmp/data.orig"
+check "gup_benchmark -f FILE (MAP_PRIVATE)" -l "1:^$TIME\$" -- "$bm" -f "$tmp/data" -m 4 -b
+check "gup_benchmark -f FILE: a private mapping leaves the file alone" -- \
+	cmp "$tmp/data" "$tmp/data.orig"
+check "gup_benchmark -f FILE -S -w (MAP_SHARED)" -l "1:^$TIME\$" -- \
+	"$bm" -f "$tmp/data" -S -w -m 4 -U
+check "gup_benchmark -f FILE -S: the byte written to each page reached the file" -- \
+	bash -c '[ "$(cmp -l "$1" "$2" | wc -l)" -eq 1024 ]' - "$tmp/data" "$tmp/data.orig"
+check "gup_benchmark -f /dev/zero is anonymous memory" -l "1:^$TIME\$" -- \
+	"$bm" -f /dev/zero -m 4
+
+# ---- gup_benchmark: errors: one line on stderr, nothing on stdout ----
+check "gup_benchmark -m 0" -s 1 -1 -L 0 -e '^mmap: Invalid argument$' -- "$bm" -m 0
+check "gup_benchmark -m -1" -s 1 -1 -L 0 -e '^mmap: Cannot allocate memory$' -- "$bm" -m -1
+check "gup_benchmark -m 300000 (larger than any machine)" -s 1 -1 \
+	-e '^mmap: Cannot allocate memory$' -- "$bm" -m 300000
+check "gup_benchmark -n 0" -s 1 -1 -L 0 -e 'at least one page' -- "$bm" -n 0 -m 4
+check "gup_benchmark -n -2" -s 1 -1 -e 'at least one page' -- "$bm" -n -2 -m 4
+check "gup_benchmark: unknown option" -s 255 -1 -L 0 -e 'invalid option' -- "$bm" -q
+check "gup_benchmark: -m without its argument" -s 255 -1 -e 'requires an argument' -- "$bm" -m
+check "gup_benchmark -f in a missing directory" -s 1 -1 \
+	-e '^open: No such file or directory$' -- "$bm" -f "$tmp/missing/file" -m 4
+check "gup_benchmark -f DIRECTORY" -s 1 -1 -e '^open: Is a directory$' -- "$bm" -f "$tmp" -m 4
+check "gup_benchmark -f NEW_FILE (empty: the first touch is past its end)" -s 1 -1 \
+	-e '^touch: Bus error at offset 0x0 of the mapping$' -- "$bm" -f "$tmp/new" -m 4
+check "gup_benchmark -H with an empty pool" -s 1 -1 -e '^mmap: Cannot allocate memory$' -- \
+	env PINMM_HUGEPAGES=0 "$bm" -H -m 4
+check "gup_benchmark -H with a pool too small" -s 1 -1 -e '^mmap: Cannot allocate memory$' -- \
+	env PINMM_HUGEPAGES=1 "$bm" -H -m 4
+check "gup_benchmark -H -S (pinmm has no shared hugetlb mappings)" -s 1 -1 \
+	-e '^mmap: Invalid argument$' -- "$bm" -H -S -m 4
+check "gup_benchmark PINMM_THP=bogus" -s 1 -1 -e '^PINMM_THP: Invalid argument$' -- \
+	env PINMM_THP=bogus "$bm" -m 4
+check "gup_benchmark PINMM_RAM_MIB=abc" -s 1 -1 -e '^PINMM_RAM_MIB: Invalid argument$' -- \
+	env PINMM_RAM_MIB=abc "$bm" -m 4
+check "gup_benchmark PINMM_HUGEPAGES=-1" -s 1 -1 -e '^PINMM_HUGEPAGES: Invalid argument$' -- \
+	env PINMM_HUGEPAGES=-1 "$bm" -H -m 4
+check "gup_benchmark PINMM_RAM_MIB=8 (below the minimum)" -s 1 -1 \
+	-e '^boot: Invalid argument$' -- env PINMM_RAM_MIB=8 "$bm" -m 4
+
+# ---- gup_test: commands ----
+check "gup_test: the default command, TAP output" -L 5 -o '^TAP version 13$' -o '^1\.\.1$' \
+	-l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ioctl status 0$' \
+	-o '^# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0$' -- "$gt" -m 4
+check "gup_test -u" -l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ' -- "$gt" -u -m 4
+check "gup_test -a" -l "1:^# PIN_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ' -- "$gt" -a -m 4
+check "gup_test -L" -l "1:^# PIN_LONGTERM_BENCHMARK: $TIME\$" -o '^ok 1 ' -- "$gt" -L -m 4
+check "gup_test -U" -l '1:^# GUP_BASIC_TEST: done$' -o '^ok 1 ' -x Truncated -- "$gt" -U -m 4
+check "gup_test -b" -l '1:^# PIN_BASIC_TEST: done$' -o '^ok 1 ' -- "$gt" -b -m 4
+check "gup_test -c (page 0)" -l '1:^# DUMP_USER_PAGES_TEST: done$' -o '^ok 1 ' \
+	-e '^---- page #0, starting from user virt addr: 0x[0-9a-f]+$' \
+	-e '^page:[0-9a-f]+ refcount:2 mapcount:1 ' \
+	-e '^page dumped because: gup_test: dump_pages\(\) test$' -- "$gt" -c -m 4
+check "gup_test -c -p (dump by pin)" -e '^---- page #0,' -e '^page:[0-9a-f]+ refcount:1025 ' -- \
+	"$gt" -c -p -m 4
+check "gup_test -c 0 19 0x1000 in 1024 pages (the last one out of range)" \
+	-e '^ZEROING due to out of range: \.which_pages\[2\]: 4097$' \
+	-e '^---- page #0,' -e '^---- page #19,' -x '^---- page #4096' -- "$gt" -c -m 4 0 19 0x1000
+check "gup_test -ct -F 0x1 0 19 0x1000 (run_vmtests' line)" -e '^---- page #0,' \
+	-e '^---- page #19,' -e '^---- page #4096,' -e 'head:[0-9a-f]+ order:9 ' -x ZEROING -- \
+	"$gt" -ct -F 0x1 -m 32 0 19 0x1000
+check "gup_test -j 4 -a" -o '^1\.\.4$' -l "4:^# PIN_FAST_BENCHMARK: $TIME\$" \
+	-l '4:^ok [1-4] ioctl status 0$' -o '^ok 4 ' -o '^# Totals: pass:4 fail:0' -- \
+	"$gt" -j 4 -a -m 4
+check "gup_test -j 3 -b" -l '3:^# PIN_BASIC_TEST: done$' -l '3:^ok [1-3] ' -- "$gt" -j 3 -b -m 4
+check "gup_test -r 3" -l "3:^# GUP_FAST_BENCHMARK: $TIME\$" -- "$gt" -r 3 -m 4
+check "gup_test -n -1 (the whole range per call)" -l "1:^# PIN_FAST_BENCHMARK: $TIME\$" \
+	-x truncated -- "$gt" -m 4 -n -1 -a
+check "gup_test -n 512 -t -L" -l "1:^# PIN_LONGTERM_BENCHMARK: $TIME\$" -- \
+	"$gt" -n 512 -t -L -m 8
+check "gup_test -T" -o '^ok 1 ' -- "$gt" -T -a -m 4
+check "gup_test -w" -o '^ok 1 ' -- "$gt" -w -b -m 4
+check "gup_test -W (read-only)" -o '^ok 1 ' -- "$gt" -W -b -m 4
+check "gup_test -S" -o '^ok 1 ' -- "$gt" -S -a -m 4
+check "gup_test -H" -o '^ok 1 ' -- "$gt" -H -a -m 4 -n 512
+check "gup_test -f FILE" -o '^ok 1 ' -- "$gt" -f "$tmp/data" -m 4 -b
+check "gup_test -F 0x8: FOLL_DUMP reaches get_user_pages_fast, which refuses it" -w \
+	-e '^WARNING: at ' -l "1:^# GUP_FAST_BENCHMARK: $TIME, truncated \(size: 0\)\$" \
+	-o '^ok 1 ' -- "$gt" -F 0x8 -u -m 4
+check "gup_test -U -F 0x40000: FOLL_PIN reaches get_user_pages, which refuses it" -w \
+	-e '^WARNING: at ' -o '^# GUP_BASIC_TEST: done$' -o '^# Truncated \(size: 0\)$' -- \
+	"$gt" -U -F 0x40000 -m 4
+check "gup_test with KSFT_TAP_LEVEL set: no TAP header" -x '^TAP version' -o '^1\.\.1$' -- \
+	env KSFT_TAP_LEVEL=1 "$gt" -m 4
+
+# ---- gup_test: errors: "Bail out!" and the totals, exit 1 ----
+check "gup_test -z (listed, not handled)" -s 1 -L 2 -o '^Bail out! Wrong argument$' \
+	-o '^# Totals: pass:0 fail:0 ' -- "$gt" -z
+check "gup_test: unknown option" -s 1 -o '^Bail out! Wrong argument$' -e 'invalid option' -- \
+	"$gt" -q
+check "gup_test -n 0" -s 1 -o '^Bail out! -n 0' -- "$gt" -n 0
+check "gup_test -j 0" -s 1 -o '^Bail out! -j 0' -- "$gt" -j 0
+check "gup_test -m 0" -s 1 -o '^Bail out! mmap: Invalid argument$' \
+	-o '^# Planned tests != run tests \(1 != 0\)$' -- "$gt" -m 0
+check "gup_test -f in a missing directory" -s 1 \
+	-o "^Bail out! Unable to open $tmp/missing/f: No such file or directory\$" -- \
+	"$gt" -f "$tmp/missing/f" -m 4
+check "gup_test -H with an empty pool" -s 1 -o '^Bail out! mmap: Cannot allocate memory$' -- \
+	env PINMM_HUGEPAGES=0 "$gt" -H -m 4
+
+echo "tools: $passed passed, $failed failed"
+[ $failed -eq 0 ]
