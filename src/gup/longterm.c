@@ -50,9 +50,12 @@ long check_and_migrate_cma_pages(struct mm_struct *mm, unsigned long start,
 			break;
 		gup_release_pages(pages, (unsigned long)nr, gup_flags);
 		for (unsigned long i = 0; i < n; i++) {
-			if (migrate_anon_page(heads[i], GFP_USER))
+			/* Success consumes our reference (the old frame is freed); failure
+			 * leaves it to us. */
+			if (migrate_anon_page(heads[i], GFP_USER)) {
 				migrate_allow = false;
-			put_page(heads[i]);
+				put_page(heads[i]);
+			}
 		}
 		nr = __get_user_pages_locked(mm, start, (unsigned long)nr, pages, gup_flags);
 		if (nr <= 0)

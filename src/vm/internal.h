@@ -172,8 +172,9 @@ pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *
 
 /* ---- migrate.c ---- */
 /* Migrate an order-0 anonymous page (the caller holds one reference) to a new frame from
- * gfp. 0, -EBUSY (not an order-0 anonymous page), -EAGAIN (someone else holds a reference: a
- * pin), -ENOMEM. */
+ * gfp. 0: done, the caller's reference is consumed and the old frame freed; or -EBUSY (not an
+ * order-0 anonymous page), -EAGAIN (someone else holds a reference: a pin), -ENOMEM, and the
+ * caller still holds its reference. */
 int migrate_anon_page(struct page *page, gfp_t gfp);
 void migration_entry_wait(pte_t entry);
 
