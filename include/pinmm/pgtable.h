@@ -5,9 +5,8 @@
  *
  * A page-table page is a frame from the page allocator (PageTable, pt_mm set, its own ptl);
  * its 512 entries live in the frame itself. Every entry is read and written with one atomic
- * access: ptep_get()/pmdp_get()/pudp_get() read (relaxed: the caller holds the lock that
- * orders it, or re-checks, as the lockless walker does), set_*() write with release order so
- * that the contents of a freshly prepared page or table are visible to whoever sees the entry.
+ * access: reads are acquire loads and set_*() writes release stores, so that the contents of a
+ * freshly prepared page or table are visible to whoever sees the entry pointing at it.
  *
  * Entry bits are x86-64's: PRESENT 0, RW 1, USER 2, ACCESSED 5, DIRTY 6, PSE 7 (a PMD or PUD
  * leaf), PROTNONE 8 (not present but mapped: PROT_NONE), SPECIAL 9 (no struct page to refcount:
@@ -58,10 +57,13 @@ typedef struct { unsigned long pud; } pud_t;
 typedef struct { unsigned long pgd; } pgd_t;
 typedef struct { unsigned long pgprot; } pgprot_t;
 
-/* Read/write one entry, atomically, wherever it lives. */
+/* Read/write one entry, atomically, wherever it lives. Reads are acquire loads: an entry may
+ * have just been set by a fault that does not hold the reader's lock (a new table linked under
+ * the upper entry's lock, a new page under the PTE lock), and what it points at must be seen
+ * initialised. On x86 an acquire load is a plain load. */
 static inline unsigned long pt_entry_read(const void *entry)
 {
-	return atomic_load_explicit((const _Atomic unsigned long *)entry, memory_order_relaxed);
+	return atomic_load_explicit((const _Atomic unsigned long *)entry, memory_order_acquire);
 }
 
 static inline unsigned long pt_entry_read_acquire(const void *entry)

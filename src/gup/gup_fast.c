@@ -12,7 +12,6 @@
  * rcu_read_lock() (where Linux disables interrupts to hold off the TLB-flush IPI).
  */
 #include <errno.h>
-#include <urcu.h>
 
 #include "internal.h"
 
@@ -207,7 +206,7 @@ static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned lon
 {
 	int nr = 0;
 
-	rcu_read_lock();
+	pgtable_walk_begin();
 	for (unsigned long addr = start; addr < end;) {
 		unsigned long next = (addr + PGDIR_SIZE) & ~(PGDIR_SIZE - 1);
 		pgd_t pgd = pgdp_get_lockless(pgd_offset(mm, addr));
@@ -218,7 +217,7 @@ static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned lon
 			break;
 		addr = next;
 	}
-	rcu_read_unlock();
+	pgtable_walk_end();
 	return nr;
 }
 

@@ -13,7 +13,7 @@
 static void enqueue_huge_page(struct hstate *h, struct page *head)
 {
 	pthread_mutex_lock(&h->lock);
-	cds_list_add(&head->lru, &h->hugepage_freelist);
+	page_list_add(head, &h->hugepage_freelist);
 	h->free_huge_pages++;
 	pthread_mutex_unlock(&h->lock);
 }
@@ -72,8 +72,7 @@ void hugetlb_teardown(void)
 			struct page *head =
 				cds_list_entry(h->hugepage_freelist.next, struct page, lru);
 
-			cds_list_del(&head->lru);
-			head->lru.next = head->lru.prev = NULL;
+			page_list_del(head);
 			h->free_huge_pages--;
 			h->nr_huge_pages--;
 			set_compound_page_dtor(head, COMPOUND_PAGE_DTOR);
@@ -100,8 +99,7 @@ struct page *dequeue_huge_page(struct hstate *h)
 	pthread_mutex_lock(&h->lock);
 	if (!cds_list_empty(&h->hugepage_freelist)) {
 		head = cds_list_entry(h->hugepage_freelist.next, struct page, lru);
-		cds_list_del(&head->lru);
-		head->lru.next = head->lru.prev = NULL;
+		page_list_del(head);
 		h->free_huge_pages--;
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -47,6 +47,37 @@ unsigned long report_unfreed_pages(void);
 bool memalloc_nocma_save(void);
 void memalloc_nocma_restore(bool old);
 
+/*
+ * Lists threaded through page->lru (the buddy free lists, the hugetlb pool). The lockless GUP
+ * walk may read the first words of any struct page, free or not (compound_head shares
+ * lru.next, and page[1]'s order byte lies in lru.prev), so these lists store their pointers
+ * with atomic (relaxed) stores; reading them plainly under the list's lock is fine.
+ */
+static inline void lru_store(struct cds_list_head **field, struct cds_list_head *v)
+{
+	__atomic_store_n(field, v, __ATOMIC_RELAXED);
+}
+
+static inline void page_list_add(struct page *page, struct cds_list_head *head)
+{
+	struct cds_list_head *next = head->next;
+
+	lru_store(&next->prev, &page->lru);
+	lru_store(&page->lru.next, next);
+	lru_store(&page->lru.prev, head);
+	lru_store(&head->next, &page->lru);
+}
+
+static inline void page_list_del(struct page *page)
+{
+	struct cds_list_head *next = page->lru.next, *prev = page->lru.prev;
+
+	lru_store(&next->prev, prev);
+	lru_store(&prev->next, next);
+	lru_store(&page->lru.next, NULL);
+	lru_store(&page->lru.prev, NULL);
+}
+
 /* page_ref.c: free a head page whose refcount has just reached zero. */
 void __put_page(struct page *head);
 

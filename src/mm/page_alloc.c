@@ -97,14 +97,13 @@ static void add_to_free_list(struct zone *zone, struct page *page, unsigned int 
 			     enum migratetype mt)
 {
 	set_buddy_order(page, order);
-	cds_list_add(&page->lru, &zone->free_area[order].free_list[mt]);
+	page_list_add(page, &zone->free_area[order].free_list[mt]);
 	zone->free_area[order].nr_free++;
 }
 
 static void del_from_free_list(struct zone *zone, struct page *page, unsigned int order)
 {
-	cds_list_del(&page->lru);
-	page->lru.next = page->lru.prev = NULL;
+	page_list_del(page);
 	clear_buddy(page);
 	zone->free_area[order].nr_free--;
 }
@@ -132,7 +131,7 @@ void init_page_state(struct page *page)
 {
 	atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
 	atomic_store_explicit(&page->compound_head, 0, memory_order_relaxed);
-	page->lru.prev = NULL;
+	lru_store(&page->lru.prev, NULL);
 	page->mapping = NULL;
 	page->index = 0;
 	page->private = 0;

@@ -93,6 +93,11 @@ void free_pgtables(struct mm_struct *mm, unsigned long start, unsigned long end)
 /* Free every table of mm at once (exit: nobody can walk it). */
 void free_all_pgtables(struct mm_struct *mm);
 
+/* The lockless walker's read-side section: tables it reaches stay allocated until it ends.
+ * The calling thread must be registered with RCU (kthread_use_mm() does it). */
+void pgtable_walk_begin(void);
+void pgtable_walk_end(void);
+
 /* ---- VMAs (vma.c) ---- */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);

@@ -68,6 +68,22 @@ void pgtable_free(struct mm_struct *mm, struct page *table)
 
 /* ---- RCU-deferred freeing of unlinked tables ---- */
 
+/* TSan cannot see an RCU grace period either: every lockless walk releases this token as it
+ * leaves its read-side section, and every deferred free acquires it, which is the ordering the
+ * grace period provides. */
+static char walk_token;
+
+void pgtable_walk_begin(void)
+{
+	rcu_read_lock();
+}
+
+void pgtable_walk_end(void)
+{
+	tsan_handoff_release(&walk_token);
+	rcu_read_unlock();
+}
+
 struct pgtable_batch {
 	struct rcu_head rcu;
 	unsigned int nr;
@@ -79,6 +95,7 @@ static void pgtable_batch_free(struct rcu_head *head)
 	struct pgtable_batch *b = caa_container_of(head, struct pgtable_batch, rcu);
 
 	tsan_handoff_acquire(b);
+	tsan_handoff_acquire(&walk_token);
 	for (unsigned int i = 0; i < b->nr; i++)
 		pgtable_release(b->tables[i]);
 	free(b);
