@@ -172,9 +172,13 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	if (vma->vm_flags & VM_HUGETLB)
 		return follow_hugetlb(vma, addr, flags);
 	pmd = pmd_lookup(vma->vm_mm, addr);
-	if (!pmd || pmd_none(pmdp_get(pmd)))
+	if (!pmd)
 		return no_page_table(vma, flags);
+	/* Read the entry once and work from that value: MADV_DONTNEED (also under the read
+	 * lock) may clear a THP's PMD at any moment. */
 	v = pmdp_get(pmd);
+	if (pmd_none(v))
+		return no_page_table(vma, flags);
 	if (pmd_leaf(v) && pmd_devmap(v)) {
 		pthread_spinlock_t *ptl = entry_ptl(pmd);
 		struct page *page = NULL;
