@@ -38,8 +38,9 @@
  * Two more tests stand beside the races. test_lookup_walks_tables_another_cpu_linked: a
  * get_user_pages() walking down into page tables another CPU has just linked (under
  * ThreadSanitizer it reported data races until 911073b made table-entry reads acquire loads).
- * test_library_bug_lookup_vs_madv_dontneed: LIBRARY BUG D, below; race 2 can meet it too (its
- * teardown then reports "1022 page(s) still allocated").
+ * test_lookup_vs_madv_dontneed: the slow-path lookup racing MADV_DONTNEED on a THP (bug D,
+ * below, fixed by reading the PMD once); race 2 could meet it too (its teardown then reported
+ * "1022 page(s) still allocated").
  */
 #include <errno.h>
 #include <poll.h>
@@ -198,7 +199,7 @@ static void *thread_main(void *p)
 	return NULL;
 }
 
-/* A race that has not finished after a minute is stuck (LIBRARY BUG D below can leave a
+/* A race that has not finished after a minute is stuck (bug D below can leave a
  * thread spinning on a lock word that is not a lock): say so and stop, rather than hang
  * `make check`. */
 static void join_or_abort(pthread_t t, const char *name)
@@ -487,7 +488,7 @@ static void test_race_pin_vs_munmap(void **state)
 /* ==== 2. pin vs THP split (munmap / mprotect of 4 KiB) and zap (MADV_DONTNEED) ==== */
 
 /* MADV_DONTNEED runs under the shared mmap lock, concurrently with the pinner's slow path: the
- * window of LIBRARY BUG D (test_library_bug_lookup_vs_madv_dontneed), which this race hits
+ * window of bug D (test_lookup_vs_madv_dontneed), which this race hits
  * now and then. */
 
 static void pinner_thp(struct race *r)
@@ -553,8 +554,8 @@ static int shutdown_clean_race2(void **state)
 
 	if (ret)
 		fprintf(stderr, "race 2: shutdown found damage; \"1022 page(s) still allocated\" is "
-			"LIBRARY BUG D (src/gup/gup.c:175-177), see "
-			"test_library_bug_lookup_vs_madv_dontneed\n");
+			"bug D (src/gup/gup.c:175-177), see "
+			"test_lookup_vs_madv_dontneed\n");
 	return ret;
 }
 
@@ -822,7 +823,7 @@ static void test_lookup_walks_tables_another_cpu_linked(void **state)
 			 "failed, expected none", f.failures);
 }
 
-/* ==== LIBRARY BUG D: the slow-path lookup walks a PMD that MADV_DONTNEED has cleared ==== */
+/* ==== Bug D (fixed): the slow-path lookup walked a PMD that MADV_DONTNEED had cleared ==== */
 
 /*
  * follow_page_mask() checks pmd_none() on one read of the PMD and walks from a second read
@@ -944,7 +945,7 @@ static int dontneed_lookup_child(void)
 	return 0;
 }
 
-static void test_library_bug_lookup_vs_madv_dontneed(void **state)
+static void test_lookup_vs_madv_dontneed(void **state)
 {
 	char *const argv[] = {"test_gup_races", DL_CHILD_ARG, NULL};
 	posix_spawn_file_actions_t fa;
@@ -991,11 +992,11 @@ static void test_library_bug_lookup_vs_madv_dontneed(void **state)
 	close(fds[0]);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	if (timed_out)
-		fail_msg("LIBRARY BUG D (src/gup/gup.c:175-177): get_user_pages() racing MADV_DONTNEED "
+		fail_msg("bug D (src/gup/gup.c:175-177): get_user_pages() racing MADV_DONTNEED "
 			 "of a THP got stuck (30 s): a lookup spinning on pfn 0's \"ptl\"? Child "
 			 "output:\n%s", out);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("LIBRARY BUG D (src/gup/gup.c:175-177, follow_page_mask reads the PMD twice): "
+		fail_msg("bug D (src/gup/gup.c:175-177, follow_page_mask reads the PMD twice): "
 			 "get_user_pages() racing MADV_DONTNEED of a THP damaged the machine; expected "
 			 "a clean shutdown. Child (wait status %#x):\n%s", status, out);
 }
@@ -1010,7 +1011,7 @@ int main(int argc, char **argv)
 		test_with_machine(test_race_pin_vs_cow),
 		test_with_machine(test_race_pin_vs_pgtable_free),
 		test_with_machine(test_lookup_walks_tables_another_cpu_linked),
-		cmocka_unit_test(test_library_bug_lookup_vs_madv_dontneed),
+		cmocka_unit_test(test_lookup_vs_madv_dontneed),
 	};
 
 	if (argc == 2 && !strcmp(argv[1], DL_CHILD_ARG))
