@@ -87,9 +87,12 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 				  page_to_pfn(head), count, n);
 		return NULL;
 	}
-	/* Speculative: the page may have been freed and reused as part of another compound
-	 * page before our references landed; then they are not ours to keep. */
-	if (speculative && compound_head(page) != head) {
+	/* Speculative: the page may have been freed and reused (as part of another compound
+	 * page, or with the other counting scheme) before our references landed; then they are
+	 * not ours to keep. Once they have landed the page cannot change under us, so what we
+	 * re-read now is what every later release will see. */
+	if (speculative && (compound_head(page) != head ||
+			    ((flags & FOLL_PIN) && hpage_pincount_available(head) != exact))) {
 		if (page_ref_sub_and_test(head, n))
 			__put_page(head);
 		return NULL;
