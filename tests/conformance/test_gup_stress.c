@@ -16,20 +16,13 @@
  *
  * Bounded by time: 400 ms of mixing (the same under TSan, where fewer iterations fit).
  *
- * LIBRARY BUG (rare: about one run in several hundred, more often on a loaded machine). The
- * fast path's speculative grab decides between the bias and the exact count before its
- * reference lands (src/gup/grab.c:73, __grab_compound_head(): exact is read, then the count
- * is added at :82; the re-check at :92 compares only compound_head()), and its undo decides
- * again (:130, __put_compound_head()). When the frame is freed and reused as a THP head in
- * between, the grab adds 1024 and the undo (the PTE changed: gup_fast.c:82) takes 1 off the
- * refcount and 1 off the pin count: the THP is left with 1023 references and a pin count of
- * -1, never freed; the next pin of it WARNs "pincount would overflow". Seen here as that WARN
- * and a shutdown leak ("refcount:1023 ... compound_pincount:-1"); an instrumented build caught
- * it in the act ("counting scheme changed under the grab: exact 0 -> 1, order now 9"). The
- * opposite change (THP head reused as an order-0 page) would add to the pin count of a page
- * that has none (page[2] of an order-0 page is another page). (This test also used to lose
- * 1022 pages now and then: follow_page_mask() read the PMD twice, and a MADV_DONTNEED in
- * between made it lock and read "page table" frame 0; fixed in 12a6255.)
+ * Two bugs this test found, both fixed, both regression cases now: the fast path's speculative
+ * grab chose between the bias and the exact count before its reference landed, so a frame freed
+ * and reused as a THP head in between got 1024 added and 1 taken off by the undo (left with
+ * 1023 references and a pin count of -1; "pincount would overflow" on the next pin) — the grab
+ * now re-checks the scheme once its reference holds the page; and follow_page_mask() read the
+ * PMD twice, so a MADV_DONTNEED in between made it walk frame 0 as a page table (1022 pages
+ * lost at shutdown).
  */
 #include <pthread.h>
 #include <time.h>
@@ -207,8 +200,8 @@ static void test_pin_while_the_region_changes(void **state)
 	check_true(st.calls > 0 && st.mutations > 0, "stress: both threads ran");
 	if (pinmm_warn_count() != w0)
 		gup_fail("stress: %lu WARN(s), expected none; \"pincount would overflow\" is the "
-			 "LIBRARY BUG described at the top of this file (src/gup/grab.c:73-92, the "
-			 "counting scheme decided before the speculative grab)",
+			 "scheme race described at the top of this file (src/gup/grab.c, the "
+			 "speculative grab's re-check)",
 			 pinmm_warn_count() - w0);
 	check_eq(st.bad_mdp, 0, "stress: pinned pages that did not read as pinned (last at %#lx)",
 		 st.bad_page_addr);
