@@ -67,7 +67,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h $(wildcard tests/conformance/*.h) $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
 
