@@ -6,7 +6,7 @@
  * order, the " CMA" suffix and the "anon " prefix; the raw: and head: hex lines; the reason
  * and mem_cgroup lines; pointers that are not pages of the machine. The last tests compare
  * details with what Linux 5.7 prints (page_mapping(), page_to_pgoff(), the mapcount of a free
- * page, the order of flag names); they fail where pinmm differs and are marked LIBRARY BUG.
+ * page, the order of flag names); each guards a difference from 5.7 that was found and fixed.
  */
 #include <stdbool.h>
 #include <unistd.h>
@@ -403,7 +403,7 @@ static void test_dump_not_booted(void **state)
 }
 
 /*
- * LIBRARY BUG, Linux 5.7 deviation (src/mm/debug.c:101-103): Linux 5.7's __dump_page()
+ * Fixed deviation from Linux 5.7 (src/mm/debug.c:101-103): Linux 5.7's __dump_page()
  * prints mapping = page_mapping(page), which goes to the head and returns NULL for anonymous
  * pages (mm/debug.c @ 002ae7057069, mm/util.c page_mapping()). pinmm prints the page's raw
  * mapping word: 0x400 (TAIL_MAPPING) for a tail, the anon_vma|1 pointer for an anon page.
@@ -435,14 +435,14 @@ static void test_dump_mapping_is_page_mapping(void **state)
 	put_page(head);
 	put_page(page);
 	if (!tail_ok || !anon_ok)
-		fail_msg("LIBRARY BUG: Linux 5.7 prints page_mapping(): the head's mapping for a "
+		fail_msg("regression: Linux 5.7 prints page_mapping(): the head's mapping for a "
 			 "tail (NULL here) and NULL for an anon page.\n"
 			 "  tail of an unmapped order-3 page: %s\n  anon order-0 page: %s",
 			 tail_line, anon_line);
 }
 
 /*
- * LIBRARY BUG, Linux 5.7 deviation (src/mm/debug.c:101-103): Linux 5.7 prints
+ * Fixed deviation from Linux 5.7 (src/mm/debug.c:101-103): Linux 5.7 prints
  * index:page_to_pgoff(page); for a tail page that is head->index + (page - head)
  * (page_to_index(), pagemap.h), since tails' own index is not maintained. pinmm prints the
  * tail's raw index word.
@@ -464,12 +464,12 @@ static void test_dump_tail_index_is_page_to_pgoff(void **state)
 	free_dump(&d);
 	put_page(head);
 	if (!ok)
-		fail_msg("LIBRARY BUG: tail 5 of a compound page whose head has index 0x100: "
+		fail_msg("regression: tail 5 of a compound page whose head has index 0x100: "
 			 "Linux 5.7 prints index:0x105; pinmm printed\n%s", line);
 }
 
 /*
- * LIBRARY BUG, Linux 5.7 deviation (src/mm/debug.c:85-87): a free buddy page has page_type
+ * Fixed deviation from Linux 5.7 (src/mm/debug.c:85-87): a free buddy page has page_type
  * PG_buddy in _mapcount (0xffffff7f) and Linux 5.7's dump_page() prints page_mapcount() of
  * it, -128, as in every 5.x "Bad page state ... refcount:0 mapcount:-128" report; printing 0
  * for page_type pages came with much later kernels. pinmm prints mapcount:0.
@@ -490,12 +490,12 @@ static void test_dump_free_page_mapcount(void **state)
 	snprintf(line, sizeof(line), "%s", d.line[0]);
 	free_dump(&d);
 	if (!ok)
-		fail_msg("LIBRARY BUG: a free buddy page: Linux 5.7 prints refcount:0 "
+		fail_msg("regression: a free buddy page: Linux 5.7 prints refcount:0 "
 			 "mapcount:-128; pinmm printed\n%s", line);
 }
 
 /*
- * LIBRARY BUG, Linux 5.7 deviation (src/mm/debug.c:45-57): %pGp prints names in the order of
+ * Fixed deviation from Linux 5.7 (src/mm/debug.c:45-57): %pGp prints names in the order of
  * __def_pageflag_names (include/trace/events/mmflags.h), which lists locked, waiters, error
  * first and then referenced, uptodate, dirty, ... So PG_error|PG_dirty prints "error|dirty"
  * in Linux; pinmm walks the bits and prints "dirty|error".
@@ -521,7 +521,7 @@ static void test_dump_flag_names_follow_linux_table(void **state)
 	free_dump(&d);
 	put_page(page);
 	if (!ok)
-		fail_msg("LIBRARY BUG: PG_error|PG_uptodate|PG_dirty: Linux 5.7 prints \"flags: "
+		fail_msg("regression: PG_error|PG_uptodate|PG_dirty: Linux 5.7 prints \"flags: "
 			 "0x10c(error|uptodate|dirty)\"; pinmm printed \"%s\"", line);
 }
 

@@ -1264,7 +1264,7 @@ static void test_free_contig_range_tail_in_use(void **state)
 }
 
 /*
- * LIBRARY BUG (src/mm/page_alloc.c:456-468, free_contig_range()): a busy *first* page is
+ * Fixed bug (src/mm/page_alloc.c:456-468, free_contig_range()): a busy *first* page is
  * skipped entirely, so the caller's own reference (the allocation's 1) is never dropped: the
  * page keeps refcount 2, and once its other holder lets go it stays allocated forever (shutdown
  * reports it). Linux 5.7's free_contig_range() calls __free_page() on every page, busy or not,
@@ -1274,12 +1274,12 @@ static void test_free_contig_range_tail_in_use(void **state)
 static void test_BUG_free_contig_range_first_page_in_use(void **state)
 {
 	(void)state;
-	contig_range_page_in_use(0, "LIBRARY BUG (page_alloc.c free_contig_range() skips a busy "
+	contig_range_page_in_use(0, "regression (page_alloc.c free_contig_range() skips a busy "
 				    "first page): first page of 1024 still in use");
 }
 
 /*
- * LIBRARY BUG (src/mm/page_alloc.c:456-468, free_contig_range(): a first page with refcount 0
+ * Fixed bug (src/mm/page_alloc.c:456-468, free_contig_range(): a first page with refcount 0
  * counts as "busy" and every other page, refcount 0 because it is free, is then "freed" again
  * one by one). A double free_contig_range() must WARN and change nothing, as a double
  * __free_pages() does (docs/design.md: a double free "WARNs here and changes nothing"; Linux
@@ -1318,7 +1318,7 @@ static int contig_double_free(void)
 static void test_BUG_free_contig_range_twice(void **state)
 {
 	(void)state;
-	run_in_child("LIBRARY BUG: a second free_contig_range() of the same range must WARN and "
+	run_in_child("regression: a second free_contig_range() of the same range must WARN and "
 		     "change nothing (12: nr_free_pages grew, 13: buddyinfo changed; page_alloc.c "
 		     "free_contig_range() frees the free pages again)", contig_double_free);
 }

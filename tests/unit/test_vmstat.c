@@ -360,7 +360,7 @@ static void test_vmstat_print_null_stream(void **state)
 }
 
 /*
- * LIBRARY BUG (src/mm/vmstat.c:29-43, include/pinmm/vmstat.h:28-57): vmstat.h says the names
+ * Fixed bug (src/mm/vmstat.c:29-43, include/pinmm/vmstat.h:28-57): vmstat.h says the names
  * and order follow Linux 5.7, but /proc/vmstat (vmstat_text, in enum order) lists
  * nr_anon_pages, nr_mapped, nr_file_pages in that order (mmzone.h: NR_ANON_MAPPED,
  * NR_FILE_MAPPED, NR_FILE_PAGES), and htlb_buddy_alloc_* before thp_* (vm_event_item.h:
@@ -397,13 +397,13 @@ static void test_vmstat_print_follows_linux_order(void **state)
 	free(text);
 	fclose(out);
 	if (strcmp(got, want))
-		fail_msg("LIBRARY BUG: /proc/vmstat items must come in Linux 5.7's vmstat_text "
+		fail_msg("regression: /proc/vmstat items must come in Linux 5.7's vmstat_text "
 			 "order.\n"
 			 "  printed:  %s\n  Linux 5.7:%s", got, want);
 }
 
 /*
- * LIBRARY BUG (src/mm/vmstat.c:193-207 and 222-231, src/mm/boot.c:128 vs
+ * Fixed bug (src/mm/vmstat.c:193-207 and 222-231, src/mm/boot.c:128 vs
  * include/pinmm/vmstat.h:82-83): vmstat.h promises that pinmm_vmstat_print() prints zeros when
  * the machine is not booted, but vmstat_reset() runs only in pinmm_boot(), not in
  * pinmm_shutdown(), so after a shutdown it prints the last machine's values (e.g.
@@ -435,7 +435,7 @@ static void test_vmstat_print_when_not_booted_prints_zeros(void **state)
 	}
 	free(text);
 	if (nonzero[0])
-		fail_msg("LIBRARY BUG: not booted, pinmm_vmstat_print must print zeros (vmstat.h); "
+		fail_msg("regression: not booted, pinmm_vmstat_print must print zeros (vmstat.h); "
 			 "after a "
 			 "shutdown it printed \"%s\" (the last machine's value)", nonzero);
 	check_eq(lines, NR_VM_ZONE_STAT_ITEMS + NR_VM_NODE_STAT_ITEMS + NR_VM_EVENT_ITEMS,
