@@ -63,11 +63,11 @@ $(BUILD)/tools/%: tools/%.c $(TOOL_LIB_OBJS) $(STATIC_LIB) $(HEADERS) $(wildcard
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(STATIC_LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h tests/unit/test_mm_util.h $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
 
-$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h $(wildcard tests/conformance/*.h) $(STATIC_LIB) $(HEADERS)
+$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h tests/unit/test_mm_util.h $(wildcard tests/conformance/*.h) $(STATIC_LIB) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
 

@@ -10,11 +10,9 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define NR_THREADS 2
 #define SLOTS 24
@@ -24,23 +22,6 @@
 #else
 #define ITERATIONS 100000
 #endif
-
-static char *buddyinfo(void)
-{
-	FILE *f = tmpfile();
-	long len;
-	char *buf;
-
-	assert_non_null(f);
-	assert_int_equal(pinmm_buddyinfo_print(f), 0);
-	len = ftell(f);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	rewind(f);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
-}
 
 struct held {
 	struct page *page;
@@ -317,13 +298,14 @@ static void *thread_with_cache(void *arg)
 	return page;
 }
 
-static int free_at_thread_exit(void)
+static int free_at_thread_exit(void *arg)
 {
 	const long free0 = global_zone_page_state(NR_FREE_PAGES);
 	unsigned long pgfree0 = global_vm_event_count(PGFREE);
 	pthread_t t;
 	void *page;
 
+	(void)arg;
 	/* Created after boot, so after vmstat's own key: glibc runs its destructor later. */
 	if (pthread_key_create(&cache_key, drain_cache))
 		return 10;
@@ -349,28 +331,10 @@ static int free_at_thread_exit(void)
  */
 static void test_count_during_thread_exit(void **state)
 {
-	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-	int status;
-	pid_t pid;
-
 	(void)state;
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-		alarm(20);
-		_exit(free_at_thread_exit());
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("freeing a page in a thread-exit destructor killed the process (signal %d)",
-			 WTERMSIG(status));
-	if (WEXITSTATUS(status))
-		fail_msg("a page freed in a thread-exit destructor: child check %d failed (1: "
-			 "sanitizer report, 14: nr_free_pages lost the free, 15: pgfree lost it)",
-			 WEXITSTATUS(status));
+	run_forked("a page freed in a thread-exit destructor (child checks: 1 sanitizer report, "
+		   "14 nr_free_pages lost the free, 15 pgfree lost it)",
+		   free_at_thread_exit, NULL, 20);
 }
 
 #define machine_test(f) cmocka_unit_test_setup_teardown(f, boot_default, shutdown_clean)

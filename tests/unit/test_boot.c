@@ -10,41 +10,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld, expected %lld", scenario_text(__VA_ARGS__),      \
-				 #actual, a__, e__);                                               \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-/* Empty the test log (test_log_take() returns what it held, malloc'd). */
-static void log_clear(void)
-{
-	free(test_log_take());
-}
 
 /* A field of /proc/self/status ("VmRSS:", "VmSize:"), in kB. */
 static long long status_kb(const char *field)
@@ -62,18 +32,6 @@ static long long status_kb(const char *field)
 	fclose(f);
 	assert_true(kb >= 0);
 	return kb;
-}
-
-static struct pinmm_config cfg_of(unsigned long long ram, unsigned long long movable,
-				  unsigned long long cma)
-{
-	struct pinmm_config cfg;
-
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = ram;
-	cfg.movable_bytes = movable;
-	cfg.cma_bytes = cma;
-	return cfg;
 }
 
 /* Pages a freshly booted machine may keep for itself (the shared zero page); boot.h only
@@ -436,31 +394,15 @@ static void test_64g_boot_is_lazy(void **state)
 	test_log_stop();
 }
 
-/* Run fn in a child process; it must exit 0. Used where the library might crash or where the
- * process environment (rlimits) is changed. */
-static void run_in_child(const char *what, int (*fn)(void))
-{
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0)
-		_exit(fn());
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("%s: child killed by signal %d", what, WTERMSIG(status));
-	if (WEXITSTATUS(status) != 0)
-		fail_msg("%s: child failed at its check #%d", what, WEXITSTATUS(status));
-}
-
-static int boot_under_rlimit(void)
+/* Runs in a child (run_forked()), since it lowers RLIMIT_AS: returns 0, or the number of the
+ * check that failed. */
+static int boot_under_rlimit(void *arg)
 {
 	struct pinmm_config cfg = cfg_of(64 * GiB, 0, 0), big = cfg_of(128 * GiB, 0, 0);
 	struct rlimit old, lim;
 	unsigned long long size0;
 
+	(void)arg;
 	if (getrlimit(RLIMIT_AS, &old))
 		return 1;
 	size0 = (unsigned long long)status_kb("VmSize:") << 10;
@@ -504,7 +446,7 @@ static void test_boot_enomem(void **state)
 	skip();
 #endif
 	test_log_start();
-	run_in_child("boot under a lowered RLIMIT_AS", boot_under_rlimit);
+	run_forked("boot under a lowered RLIMIT_AS", boot_under_rlimit, NULL, 0);
 	test_log_stop();
 }
 
@@ -571,19 +513,7 @@ static void test_shutdown_with_extra_reference(void **state)
 	test_log_stop();
 }
 
-/* Teardown: whatever a failed test left behind (a booted machine, an open log) goes, so the
- * next test starts from a machine that is not booted. */
-static int cleanup(void **state)
-{
-	(void)state;
-	if (pinmm_booted())
-		pinmm_shutdown();
-	if (test_log)
-		test_log_stop();
-	return 0;
-}
-
-#define boot_test(f) cmocka_unit_test_teardown(f, cleanup)
+#define boot_test(f) cmocka_unit_test_teardown(f, teardown_any)
 
 int main(void)
 {

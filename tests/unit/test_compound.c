@@ -10,24 +10,10 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "test_util.h"
-
-/* Fail with the scenario when two numbers differ (both printed in decimal). */
-#define check_eq(actual, expected, scenario, ...)                                                  \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg(scenario ": %s is %lld, expected %lld", ##__VA_ARGS__, #actual,    \
-				 a__, e__);                                                        \
-	} while (0)
+#include "test_mm_util.h"
 
 /* Linux's TAIL_MAPPING poison (internal to the library, so spelled out here). */
 #define TAIL_MAPPING_POISON ((struct address_space *)0x400UL)
-
-static long nr_free(void)
-{
-	return global_zone_page_state(NR_FREE_PAGES);
-}
 
 static void test_struct_page_layout(void **state)
 {
@@ -158,13 +144,9 @@ static void test_compound_order9(void **state)
 /* 2 GiB, no ZONE_MOVABLE or CMA: room for an order-18 (1 GiB) range in ZONE_NORMAL. */
 static int boot_2g(void **state)
 {
-	struct pinmm_config cfg;
+	struct pinmm_config cfg = cfg_of(2ULL << 30, 0, 0);
 
 	(void)state;
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 2ULL << 30;
-	cfg.movable_bytes = 0;
-	cfg.cma_bytes = 0;
 	return boot_with(&cfg);
 }
 

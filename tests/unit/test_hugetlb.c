@@ -10,40 +10,9 @@
 #include <errno.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-#define SZ_2M (2UL << 20)
-#define SZ_1G (1UL << 30)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld, expected %lld", scenario_text(__VA_ARGS__),      \
-				 #actual, a__, e__);                                               \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-/* Empty the test log (test_log_take() returns what it held, malloc'd). */
-static void log_clear(void)
-{
-	free(test_log_take());
-}
 
 /* 4 GiB: ZONE_NORMAL 0 .. 3584 MiB with CMA in its top 256 MiB, 512 MiB ZONE_MOVABLE; pools
  * of four 2 MiB and two 1 GiB pages. */
@@ -55,54 +24,18 @@ static void log_clear(void)
 
 static int boot_pools(void **state)
 {
-	struct pinmm_config cfg;
+	struct pinmm_config cfg = cfg_of(4 * GiB, 512 * MiB, 256 * MiB);
 
 	(void)state;
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 4 * GiB;
-	cfg.movable_bytes = 512 * MiB;
-	cfg.cma_bytes = 256 * MiB;
 	cfg.nr_hugepages_2m = NR_2M;
 	cfg.nr_hugepages_1g = NR_1G;
 	return boot_with(&cfg);
 }
 
-static int teardown_any(void **state)
-{
-	(void)state;
-	if (pinmm_booted())
-		pinmm_shutdown();
-	if (test_log)
-		test_log_stop();
-	return 0;
-}
-
-static long nr_free(void)
-{
-	return global_zone_page_state(NR_FREE_PAGES);
-}
-
-static char *report(void)
-{
-	FILE *f = tmpfile();
-	long len;
-	char *buf;
-
-	assert_non_null(f);
-	assert_int_equal(pinmm_hugetlb_report(f), 0);
-	len = ftell(f);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	rewind(f);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
-}
-
 static void expect_report(unsigned long free_2m, unsigned long free_1g, const char *what)
 {
 	char expected[512];
-	char *got = report();
+	char *got = printed(pinmm_hugetlb_report);
 
 	snprintf(expected, sizeof(expected),
 		 "HugePages_Total:   %5d\nHugePages_Free:    %5lu\nHugepagesize:       2048 kB\n"
@@ -111,23 +44,6 @@ static void expect_report(unsigned long free_2m, unsigned long free_1g, const ch
 	if (strcmp(got, expected))
 		fail_msg("%s: pinmm_hugetlb_report() wrote\n%sexpected\n%s", what, got, expected);
 	free(got);
-}
-
-static char *buddyinfo(void)
-{
-	FILE *f = tmpfile();
-	long len;
-	char *buf;
-
-	assert_non_null(f);
-	assert_int_equal(pinmm_buddyinfo_print(f), 0);
-	len = ftell(f);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	rewind(f);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
 }
 
 /* A freshly dequeued pool page of the given order. */
@@ -439,7 +355,7 @@ static void test_no_pools(void **state)
 	assert_null(dequeue_huge_page(h2));
 	assert_null(dequeue_huge_page(h1));
 	assert_true(nr_free() >= (long)max_pfn - BOOT_RESERVED_MAX);
-	got = report();
+	got = printed(pinmm_hugetlb_report);
 	if (strcmp(got, "HugePages_Total:       0\nHugePages_Free:        0\n"
 			"Hugepagesize:       2048 kB\nHugePages_Total:       0\n"
 			"HugePages_Free:        0\nHugepagesize:    1048576 kB\n"))

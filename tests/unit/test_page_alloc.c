@@ -10,47 +10,11 @@
  * and free_contig_range().
  */
 #include <errno.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld, expected %lld", scenario_text(__VA_ARGS__),      \
-				 #actual, a__, e__);                                               \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-/* Empty the test log (test_log_take() returns what it held, malloc'd). */
-static void log_clear(void)
-{
-	free(test_log_take());
-}
-
-static long nr_free(void)
-{
-	return global_zone_page_state(NR_FREE_PAGES);
-}
 
 static long nr_free_cma(void)
 {
@@ -60,25 +24,6 @@ static long nr_free_cma(void)
 static long zone_free(enum zone_type z)
 {
 	return zone_page_state(pinmm_zone(z), NR_FREE_PAGES);
-}
-
-/* /proc/buddyinfo as a malloc'd string. */
-static char *buddyinfo(void)
-{
-	FILE *f = tmpfile();
-	long len;
-	char *buf;
-
-	assert_non_null(f);
-	assert_int_equal(pinmm_buddyinfo_print(f), 0);
-	len = ftell(f);
-	assert_true(len > 0);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	rewind(f);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	fclose(f);
-	return buf;
 }
 
 static void expect_buddyinfo(const char *expected, const char *what)
@@ -862,16 +807,6 @@ static void test_free_foreign_pointer(void **state)
 
 /* ---- bad pages at free time: reported, quarantined, never handed out again ---- */
 
-static int teardown_any(void **state)
-{
-	(void)state;
-	if (pinmm_booted())
-		pinmm_shutdown();
-	if (test_log)
-		test_log_stop();
-	return 0;
-}
-
 /*
  * Free the bad block at page (order), expect a bad page report naming reason, then take all
  * memory of every zone and check none of the block's frames comes back; then shut down:
@@ -973,13 +908,9 @@ static void test_bad_free_compound_mapped(void **state)
  * ([0, 1 GiB)) fits outside CMA. */
 static int boot_2g(void **state)
 {
-	struct pinmm_config cfg;
+	struct pinmm_config cfg = cfg_of(2 * GiB, 256 * MiB, 64 * MiB);
 
 	(void)state;
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 2 * GiB;
-	cfg.movable_bytes = 256 * MiB;
-	cfg.cma_bytes = 64 * MiB;
 	return boot_with(&cfg);
 }
 
@@ -1058,36 +989,12 @@ static void test_contig_bad_nr_pages(void **state)
 	check_eq(nr_free(), free0, "oversized contig requests take nothing");
 }
 
-/* Run fn in a child process (it may crash); it must exit 0. */
-static void run_in_child(const char *what, int (*fn)(void))
-{
-	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-	int status;
-	pid_t pid;
-
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		/* Die of a crash instead of returning into cmocka's copy of the test runner. */
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			signal(sigs[i], SIG_DFL);
-		alarm(20);
-		_exit(fn());
-	}
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (WIFSIGNALED(status))
-		fail_msg("%s: the child was killed by signal %d (%s)", what, WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	if (WEXITSTATUS(status))
-		fail_msg("%s: the child failed check #%d", what, WEXITSTATUS(status));
-}
-
-static int contig_2_pow_63_movable(void)
+static int contig_2_pow_63_movable(void *arg)
 {
 	long free0 = nr_free();
 	struct page *page = alloc_contig_pages(1UL << 63, GFP_HIGHUSER_MOVABLE);
 
+	(void)arg;
 	if (page)
 		return 1;
 	if (nr_free() != free0)
@@ -1104,8 +1011,8 @@ static int contig_2_pow_63_movable(void)
 static void test_contig_2_pow_63_movable(void **state)
 {
 	(void)state;
-	run_in_child("alloc_contig_pages(1UL << 63, __GFP_MOVABLE) must return NULL",
-		     contig_2_pow_63_movable);
+	run_forked("alloc_contig_pages(1UL << 63, __GFP_MOVABLE) must return NULL",
+		   contig_2_pow_63_movable, NULL, 20);
 	assert_null(alloc_contig_pages(1UL << 63, GFP_KERNEL));
 }
 
@@ -1287,7 +1194,7 @@ static void test_BUG_free_contig_range_first_page_in_use(void **state)
  * back on the free lists: nr_free_pages counts them twice and the buddy lists are corrupted.
  * Run in a child: the corrupted free lists may crash what follows.
  */
-static int contig_double_free(void)
+static int contig_double_free(void *arg)
 {
 	const unsigned long nr = MAX_ORDER_NR_PAGES;
 	struct page *page = alloc_contig_pages(nr, GFP_KERNEL);
@@ -1295,6 +1202,7 @@ static int contig_double_free(void)
 	long free0;
 	char *info0, *info;
 
+	(void)arg;
 	if (!page)
 		return 10;
 	free_contig_range(page_to_pfn(page), nr);
@@ -1318,9 +1226,9 @@ static int contig_double_free(void)
 static void test_BUG_free_contig_range_twice(void **state)
 {
 	(void)state;
-	run_in_child("regression: a second free_contig_range() of the same range must WARN and "
-		     "change nothing (12: nr_free_pages grew, 13: buddyinfo changed; page_alloc.c "
-		     "free_contig_range() frees the free pages again)", contig_double_free);
+	run_forked("regression: a second free_contig_range() of the same range must WARN and "
+		   "change nothing (12: nr_free_pages grew, 13: buddyinfo changed; page_alloc.c "
+		   "free_contig_range() frees the free pages again)", contig_double_free, NULL, 20);
 }
 
 #define machine_test(f) cmocka_unit_test_setup_teardown(f, boot_machine, shutdown_clean)

@@ -13,16 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "test_util.h"
-
-/* Fail with the scenario when two numbers differ (both printed in decimal). */
-#define check_eq(actual, expected, scenario, ...)                                                  \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg(scenario ": %s is %lld, expected %lld", ##__VA_ARGS__, #actual,    \
-				 a__, e__);                                                        \
-	} while (0)
+#include "test_mm_util.h"
 
 static unsigned long raw_flags(const struct page *page)
 {

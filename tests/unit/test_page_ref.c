@@ -13,24 +13,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "test_util.h"
-
-/* Fail with the scenario when two numbers differ (both printed in decimal). */
-#define check_eq(actual, expected, scenario, ...)                                                  \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg(scenario ": %s is %lld, expected %lld", ##__VA_ARGS__, #actual,    \
-				 a__, e__);                                                        \
-	} while (0)
-
-static long nr_free(void)
-{
-	return global_zone_page_state(NR_FREE_PAGES);
-}
+#include "test_mm_util.h"
 
 static void test_get_put_on_head_and_tail(void **state)
 {
@@ -141,62 +126,34 @@ static void test_try_get_page_takes_a_reference(void **state)
 	put_page(head);
 }
 
+struct warn_scenario {
+	const char *(*fn)(struct page *page);
+	struct page *page;
+};
+
+static void warn_scenario_run(void *arg)
+{
+	const struct warn_scenario *w = arg;
+	const char *err = w->fn(w->page);
+
+	if (err)
+		test_fail("%s", err);
+}
+
 /*
- * Run scenario(page) in a forked child with its own log file, so that the WARN_ON_ONCE site it
- * expects to fire has not fired yet in that process. The scenario returns NULL when its checks
- * pass, else what went wrong. The child then also checks that exactly one WARN was reported
- * and that the log mentions `warned_in` (the function that WARNs). Failures come back to the
- * parent through a pipe and fail the test there.
+ * Run scenario(page) in a forked child with its own log file (run_in_child()), so that the
+ * WARN_ON_ONCE site it expects to fire has not fired yet in that process. The scenario returns
+ * NULL when its checks pass, else what went wrong. The child then also checks that exactly one
+ * WARN was reported and that the log mentions `warned_in` (the function that WARNs). Failures
+ * come back to the parent and fail the test there.
  */
 static void run_warn_scenario(const char *(*scenario)(struct page *), struct page *page,
 			      const char *warned_in)
 {
-	char msg[1024] = "";
-	int fds[2], status;
-	ssize_t len;
-	pid_t pid;
+	struct warn_scenario w = {scenario, page};
 
-	assert_int_equal(pipe(fds), 0);
-	fflush(NULL);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		FILE *log = tmpfile();
-		unsigned long warns;
-		const char *err;
-		char buf[4096] = "";
-
-		close(fds[0]);
-		if (!log)
-			_exit(2);
-		pinmm_set_log_stream(log);
-		warns = pinmm_warn_count();
-		err = scenario(page);
-		fflush(log);
-		rewind(log);
-		buf[fread(buf, 1, sizeof(buf) - 1, log)] = '\0';
-		if (err)
-			snprintf(msg, sizeof(msg), "%s", err);
-		else if (pinmm_warn_count() != warns + 1)
-			snprintf(msg, sizeof(msg), "expected exactly one WARN, got %lu; log:\n%.900s",
-				 pinmm_warn_count() - warns, buf);
-		else if (!strstr(buf, warned_in))
-			snprintf(msg, sizeof(msg), "the WARN should come from %.40s; log:\n%.900s",
-				 warned_in, buf);
-		if (write(fds[1], msg, strlen(msg)) < 0)
-			_exit(3);
-		_exit(0);
-	}
-	close(fds[1]);
-	len = read(fds[0], msg, sizeof(msg) - 1);
-	close(fds[0]);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("the scenario's child process died (wait status %#x)", status);
-	if (len > 0) {
-		msg[len] = '\0';
-		fail_msg("%s", msg);
-	}
+	run_in_child(scenario_text("a WARN from %s", warned_in), warn_scenario_run, &w, 1,
+		     warned_in);
 }
 
 static const char *try_get_page_on_zero(struct page *page)

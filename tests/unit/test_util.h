@@ -32,23 +32,37 @@ static inline void test_log_start(void)
 	pinmm_set_log_stream(test_log);
 }
 
-/* Everything logged since test_log_start() or the last test_log_take(), as a malloc'd string
- * (the caller frees it); the log is emptied. */
-static inline char *test_log_take(void)
+/* Everything written to the stream f (up to its position), as a malloc'd string. */
+static inline char *slurp(FILE *f)
 {
 	long len;
 	char *buf;
 
-	fflush(test_log);
-	len = ftell(test_log);
+	fflush(f);
+	len = ftell(f);
 	assert_true(len >= 0);
 	buf = calloc(1, (size_t)len + 1);
 	assert_non_null(buf);
-	rewind(test_log);
-	assert_int_equal(fread(buf, 1, (size_t)len, test_log), (size_t)len);
+	rewind(f);
+	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+	return buf;
+}
+
+/* Everything logged since test_log_start() or the last test_log_take(), as a malloc'd string
+ * (the caller frees it); the log is emptied. */
+static inline char *test_log_take(void)
+{
+	char *buf = slurp(test_log);
+
 	rewind(test_log);
 	assert_int_equal(ftruncate(fileno(test_log), 0), 0);
 	return buf;
+}
+
+/* Empty the log. */
+static inline void log_clear(void)
+{
+	free(test_log_take());
 }
 
 /* Assert that the log contains needle, and empty it. */
@@ -76,6 +90,19 @@ static inline int boot_with(const struct pinmm_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+/* The default configuration with other sizes (bytes) of RAM, ZONE_MOVABLE and CMA. */
+static inline struct pinmm_config cfg_of(unsigned long long ram, unsigned long long movable,
+					 unsigned long long cma)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.ram_bytes = ram;
+	cfg.movable_bytes = movable;
+	cfg.cma_bytes = cma;
+	return cfg;
 }
 
 /* Setup: the default machine. */
@@ -110,6 +137,18 @@ static inline int shutdown_clean(void **state)
 	}
 	test_log_stop();
 	return ret == 0 ? 0 : -1;
+}
+
+/* Teardown: whatever a failed test left behind (a booted machine, an open log) goes, so the
+ * next test starts from a machine that is not booted. */
+static inline int teardown_any(void **state)
+{
+	(void)state;
+	if (pinmm_booted())
+		pinmm_shutdown();
+	if (test_log)
+		test_log_stop();
+	return 0;
 }
 
 #define test_with_machine(f) cmocka_unit_test_setup_teardown(f, boot_default, shutdown_clean)

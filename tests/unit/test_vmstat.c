@@ -12,16 +12,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 
-#include "test_util.h"
-
-/* Fail with the scenario when two numbers differ (both printed in decimal). */
-#define check_eq(actual, expected, scenario, ...)                                                  \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg(scenario ": %s is %lld, expected %lld", ##__VA_ARGS__, #actual,    \
-				 a__, e__);                                                        \
-	} while (0)
+#include "test_mm_util.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -281,22 +272,6 @@ static void test_counters_restart_at_boot(void **state)
 		 "nr_free_pages after the second boot counts each page once");
 	count_vm_event(PGMAJFAULT);
 	check_eq(global_vm_event_count(PGMAJFAULT), 1, "counting again after the reboot");
-}
-
-/* Read a whole stream into a malloc'd string. */
-static char *slurp(FILE *f)
-{
-	long len;
-	char *buf;
-
-	fflush(f);
-	len = ftell(f);
-	assert_true(len >= 0);
-	buf = calloc(1, (size_t)len + 1);
-	assert_non_null(buf);
-	rewind(f);
-	assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-	return buf;
 }
 
 /* The k-th "name value" line that pinmm_vmstat_print() should write, from the readers. */
