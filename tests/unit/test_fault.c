@@ -7,114 +7,15 @@
  * mm the thread does not use, with and without FOLL_FORCE; the mm's rss counters and the
  * pgfault event count.
  *
- * Mappings here are smaller than 2 MiB, so THP never applies. The page tables are read with a
- * small walker over the public pgtable.h helpers (the test thread is alone in its mm).
+ * Mappings here are smaller than 2 MiB, so THP never applies. The page tables are read with
+ * test_mm_util.h's walker (the test thread is alone in its mm).
  */
 #include <errno.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define BASE 0x10000000UL
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-static int setup_mm(void **state)
-{
-	struct mm_struct *mm;
-
-	if (boot_default(state))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
-}
-
-static int teardown_mm(void **state)
-{
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
-			 unsigned long flags, const char *what)
-{
-	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-
-	if (IS_ERR_VALUE(ret))
-		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
-			 addr, len, prot, flags, (long)ret);
-	return ret;
-}
-
-/* The PTE mapping addr (0 if none); 4 KiB mappings only. */
-static pte_t pte_at(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-
-	if (pgd_none(pgd))
-		return (pte_t){0};
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return (pte_t){0};
-	assert_false(pud_leaf(pud));
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return (pte_t){0};
-	assert_false(pmd_leaf(pmd));
-	return ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
-}
-
-/* The struct page a present, non-special PTE maps at addr, or NULL. */
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	pte_t pte = pte_at(mm, addr);
-
-	if (!pte_present(pte) || pte_special(pte))
-		return NULL;
-	return pfn_to_page(pte_pfn(pte));
-}
-
-static long rss_anon(struct mm_struct *mm)
-{
-	return atomic_load(&mm->rss_stat[MM_ANONPAGES]);
-}
-
-static long nr_anon(void)
-{
-	return global_node_page_state(NR_ANON_MAPPED);
-}
 
 static unsigned long nr_faults(void)
 {

@@ -8,84 +8,30 @@
  * the child; pinmm_fork(NULL); and nothing is left behind once both mms are gone.
  *
  * The parent is the mm the test thread uses; the child is reached with access_remote_vm() or
- * from a second thread that runs in it. Page tables are read with a small walker over the
- * public pgtable.h helpers (no other thread runs in the mm while the test reads them).
+ * from a second thread that runs in it. Page tables are read with test_mm_util.h's walker
+ * (no other thread runs in the mm while the test reads them).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define BASE 0x10000000UL
 #define THP_BASE 0x40000000UL /* 2 MiB aligned */
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-static int setup_mm(void **state)
-{
-	struct mm_struct *mm;
-
-	if (boot_default(state))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
-}
 
 /* Children forked by the running test and not yet put: a failed check leaves them here, and
  * the teardown puts them so that only the failure itself is reported. */
 static struct mm_struct *children[4];
 
-static int teardown_mm(void **state)
+static int teardown_fork(void **state)
 {
-	struct mm_struct *mm = *state;
-
 	for (size_t i = 0; i < sizeof(children) / sizeof(children[0]); i++) {
 		mmput(children[i]);
 		children[i] = NULL;
 	}
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
-			 unsigned long flags, const char *what)
-{
-	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-
-	if (IS_ERR_VALUE(ret))
-		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
-			 addr, len, prot, flags, (long)ret);
-	return ret;
+	return teardown_mm(state);
 }
 
 static struct mm_struct *fork_mm(struct mm_struct *mm)
@@ -111,108 +57,23 @@ static void put_child(struct mm_struct *child)
 	mmput(child);
 }
 
-/* ---- page-table walker ---- */
-
-enum leaf_level { LEAF_NONE, LEAF_PTE, LEAF_PMD, LEAF_PUD };
-
-struct leaf {
-	enum leaf_level level;
-	unsigned long entry; /* the raw entry (pte, pmd or pud) */
-};
-
-static struct leaf leaf_at(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-	pte_t pte;
-
-	if (pgd_none(pgd))
-		return (struct leaf){LEAF_NONE, 0};
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return (struct leaf){LEAF_NONE, 0};
-	if (pud_leaf(pud))
-		return (struct leaf){LEAF_PUD, pud.pud};
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return (struct leaf){LEAF_NONE, 0};
-	if (pmd_leaf(pmd))
-		return (struct leaf){LEAF_PMD, pmd.pmd};
-	pte = ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
-	return (struct leaf){pte_none(pte) ? LEAF_NONE : LEAF_PTE, pte.pte};
-}
+/* ---- page tables (test_mm_util.h's walker) ---- */
 
 /* The pfn of the 4 KiB page mapped at addr, or 0 if nothing is mapped. */
 static unsigned long pfn_at(struct mm_struct *mm, unsigned long addr)
 {
-	struct leaf l = leaf_at(mm, addr);
-	unsigned long pfn = (l.entry & PTE_PFN_MASK) >> PAGE_SHIFT;
+	struct leaf l = pt_walk(mm, addr);
 
-	switch (l.level) {
-	case LEAF_PTE:
-		return pfn;
-	case LEAF_PMD:
-		return pfn + ((addr & ~PMD_MASK) >> PAGE_SHIFT);
-	case LEAF_PUD:
-		return pfn + ((addr & ~PUD_MASK) >> PAGE_SHIFT);
-	default:
-		return 0;
-	}
+	return l.level == LEAF_NONE ? 0 : leaf_pfn(l, addr);
 }
 
 static bool writable_at(struct mm_struct *mm, unsigned long addr)
 {
-	return leaf_at(mm, addr).entry & _PAGE_RW;
+	return pt_walk(mm, addr).entry & _PAGE_RW;
 }
 
-static long rss_anon(struct mm_struct *mm)
-{
-	return atomic_load(&mm->rss_stat[MM_ANONPAGES]);
-}
-
-static long nr_anon(void)
-{
-	return global_node_page_state(NR_ANON_MAPPED);
-}
-
-/* ---- reading and writing words in the parent (current) and child (remote) ---- */
-
-static void put_word(unsigned long addr, unsigned long val, const char *what)
-{
-	unsigned long left = copy_to_user(addr, &val, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
-}
-
-static unsigned long get_word(unsigned long addr, const char *what)
-{
-	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
-	return val;
-}
-
-static unsigned long remote_word(struct mm_struct *mm, unsigned long addr, const char *what)
-{
-	unsigned long val = 0;
-	int n = access_remote_vm(mm, addr, &val, sizeof(val), 0);
-
-	if (n != (int)sizeof(val))
-		fail_msg("%s: access_remote_vm read of %#lx copied %d bytes", what, addr, n);
-	return val;
-}
-
-static void remote_put_word(struct mm_struct *mm, unsigned long addr, unsigned long val,
-			    const char *what)
-{
-	int n = access_remote_vm(mm, addr, &val, sizeof(val), FOLL_WRITE);
-
-	if (n != (int)sizeof(val))
-		fail_msg("%s: access_remote_vm write of %#lx copied %d bytes", what, addr, n);
-}
+/* ---- words: put_word / get_word in the parent, remote_word / remote_put_word in the child
+ * (test_mm_util.h), and a write from a thread that runs in the child ---- */
 
 /* A second CPU running in mm writes one word, as the child process itself would. */
 struct thread_write {
@@ -433,10 +294,10 @@ static struct page *map_tagged_thp(struct mm_struct *mm)
 	map(THP_BASE, PMD_SIZE, RW, ANON | MAP_FIXED, "2 MiB at THP_BASE");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 		put_word(THP_BASE + PG(i), 0x7000 + i, "tagging the THP");
-	if (leaf_at(mm, THP_BASE).level != LEAF_PMD)
+	if (pt_walk(mm, THP_BASE).level != LEAF_PMD)
 		fail_msg("a write to an aligned 2 MiB anonymous range (THP always) did not map a "
 			 "PMD leaf (level %d)",
-			 leaf_at(mm, THP_BASE).level);
+			 pt_walk(mm, THP_BASE).level);
 	return pfn_to_page(pfn_at(mm, THP_BASE));
 }
 
@@ -449,7 +310,7 @@ static void test_fork_thp_shares_then_copies_one_subpage(void **state)
 	unsigned long copy;
 
 	child = fork_mm(mm);
-	check_eq(leaf_at(child, THP_BASE).level, LEAF_PMD, "child maps the THP with a PMD");
+	check_eq(pt_walk(child, THP_BASE).level, LEAF_PMD, "child maps the THP with a PMD");
 	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "child maps the parent's THP");
 	check_eq(compound_mapcount(head), 2, "THP after fork");
 	check_eq(page_count(head), 2, "THP after fork");
@@ -461,7 +322,7 @@ static void test_fork_thp_shares_then_copies_one_subpage(void **state)
 	put_word(THP_BASE + PG(5), 0xbeef, "parent writes subpage 5");
 	check_eq(global_vm_event_count(THP_SPLIT_PMD) - split0, 1, "parent's write: thp_split_pmd");
 	check_eq(global_vm_event_count(THP_FAULT_ALLOC), alloc0, "no new THP");
-	check_eq(leaf_at(mm, THP_BASE).level, LEAF_PTE, "parent's mapping after its write");
+	check_eq(pt_walk(mm, THP_BASE).level, LEAF_PTE, "parent's mapping after its write");
 	copy = pfn_at(mm, THP_BASE + PG(5));
 	if (copy >= page_to_pfn(head) && copy < page_to_pfn(head) + HPAGE_PMD_NR)
 		fail_msg("parent's write: subpage 5 still maps pfn %#lx inside the THP", copy);
@@ -474,7 +335,7 @@ static void test_fork_thp_shares_then_copies_one_subpage(void **state)
 		check_eq(page_mapcount(head + i), 2, "subpage %lu: parent PTE + child PMD", i);
 	}
 	check_eq(page_mapcount(head + 5), 1, "subpage 5: the child's PMD only");
-	check_eq(leaf_at(child, THP_BASE).level, LEAF_PMD, "child keeps its PMD");
+	check_eq(pt_walk(child, THP_BASE).level, LEAF_PMD, "child keeps its PMD");
 	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "child keeps the THP");
 	check_eq(compound_mapcount(head), 1, "THP after the parent's split");
 	check_eq(page_count(head), 1 + HPAGE_PMD_NR - 1, "THP: child's PMD and parent's 511 PTEs");
@@ -602,7 +463,7 @@ static void test_fork_then_exit_frees_everything(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_mm)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_fork)
 		T(test_fork_shares_pages_write_protected),
 		T(test_cow_parent_writes_first),
 		T(test_cow_child_writes_first),

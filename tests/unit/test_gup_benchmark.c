@@ -16,58 +16,11 @@
 
 #include <pinmm/gup_benchmark.h>
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #include "gup/bench_walk.h" /* gup_bench_check_pinned(): the WARN path no real pin can reach */
 
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
 #define MiB (1UL << 20)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define expect_eq(actual, expected, scenario)                                                      \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)", scenario,        \
-				 #actual, a__, a__, e__, e__);                                     \
-	} while (0)
-
-static int setup_mm(void **state)
-{
-	struct mm_struct *mm;
-
-	if (boot_with(NULL))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
-}
-
-static int teardown_mm(void **state)
-{
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-/* An anonymous private RW mapping of len bytes with one byte written per page, as the tool
- * makes it. */
-static unsigned long map_touched(unsigned long len)
-{
-	unsigned long addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	static const char zero;
-
-	assert_false(IS_ERR_VALUE(addr));
-	for (unsigned long off = 0; off < len; off += PAGE_SIZE)
-		assert_int_equal(copy_to_user(addr + off, &zero, 1), 0);
-	return addr;
-}
 
 /* "A" pages then "." pages: map both, unmap the hole so nothing can merge into it. */
 static unsigned long map_then_hole(unsigned long mapped, unsigned long hole)
@@ -76,16 +29,6 @@ static unsigned long map_then_hole(unsigned long mapped, unsigned long hole)
 
 	assert_int_equal(vm_munmap(addr + PG(mapped), PG(hole)), 0);
 	return addr;
-}
-
-static long acquired(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-}
-
-static long released(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
 }
 
 /* The head refcount of the page mapped at addr (taking and dropping a reference to look). */
@@ -110,15 +53,15 @@ static void test_pin_fast_defaults(void **state)
 {
 	unsigned long addr = map_touched(128 * MiB);
 	struct gup_benchmark gup = request(addr, 128 * MiB, 1);
-	long a0 = acquired(), r0 = released();
+	long a0 = nr_acquired(), r0 = nr_released();
 	unsigned long w0 = pinmm_warn_count();
 
 	(void)state;
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "S51 ioctl");
-	expect_eq(gup.size, 128 * MiB, "S51 size (not truncated)");
-	expect_eq(acquired() - a0, 32768, "S51 A");
-	expect_eq(released() - r0, 32768, "S51 Rel");
-	expect_eq(pinmm_warn_count() - w0, 0, "S51 WARNs");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "S51 ioctl");
+	check_eq(gup.size, 128 * MiB, "S51 size (not truncated)");
+	check_eq(nr_acquired() - a0, 32768, "S51 A");
+	check_eq(nr_released() - r0, 32768, "S51 Rel");
+	check_eq(pinmm_warn_count() - w0, 0, "S51 WARNs");
 }
 
 /* Every command takes the whole range and gives it all back: refcounts as before; pins
@@ -144,18 +87,18 @@ static void test_every_command_releases(void **state)
 		for (unsigned int flags = 0; flags <= FOLL_WRITE; flags += FOLL_WRITE) {
 			struct gup_benchmark gup = request(addr, PG(64), 7);
 			int r0 = refcount_at(addr + PG(33));
-			long a0 = acquired(), rel0 = released();
+			long a0 = nr_acquired(), rel0 = nr_released();
 
 			gup.flags = flags;
 			if (gup_benchmark_ioctl(cmds[i].cmd, &gup) != 0)
 				fail_msg("%s flags %#x: ioctl failed", cmds[i].name, flags);
-			expect_eq(gup.size, PG(64), cmds[i].name);
-			expect_eq(refcount_at(addr + PG(33)), r0, cmds[i].name);
-			expect_eq(acquired() - a0, cmds[i].pins ? 64 : 0, cmds[i].name);
-			expect_eq(released() - rel0, cmds[i].pins ? 64 : 0, cmds[i].name);
+			check_eq(gup.size, PG(64), "%s", cmds[i].name);
+			check_eq(refcount_at(addr + PG(33)), r0, "%s", cmds[i].name);
+			check_eq(nr_acquired() - a0, cmds[i].pins ? 64 : 0, "%s", cmds[i].name);
+			check_eq(nr_released() - rel0, cmds[i].pins ? 64 : 0, "%s", cmds[i].name);
 		}
 	}
-	expect_eq(pinmm_warn_count() - w0, 0, "every command: WARNs");
+	check_eq(pinmm_warn_count() - w0, 0, "every command: WARNs");
 }
 
 /* Scenario 52: an unsupported number fails with EINVAL and leaves the struct alone; flags
@@ -177,14 +120,14 @@ static void test_unknown_command_and_flags(void **state)
 	gup.flags = FOLL_WRITE | FOLL_PIN | FOLL_GET | FOLL_DUMP | FOLL_LONGTERM | 0x80000000u;
 	before = gup;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		expect_eq(gup_benchmark_ioctl(bad[i], &gup), -EINVAL, "S52 unknown command");
+		check_eq(gup_benchmark_ioctl(bad[i], &gup), -EINVAL, "S52 unknown command");
 		if (memcmp(&gup, &before, sizeof(gup)))
 			fail_msg("S52: command %#x changed the struct", bad[i]);
 	}
-	expect_eq(gup_benchmark_ioctl(GUP_FAST_BENCHMARK, &gup), 0, "S52 filtered flags");
-	expect_eq(gup.flags, FOLL_WRITE, "S52 flags after the call");
-	expect_eq(gup.size, PG(8), "S52 size");
-	expect_eq(pinmm_warn_count() - w0, 0, "S52 WARNs");
+	check_eq(gup_benchmark_ioctl(GUP_FAST_BENCHMARK, &gup), 0, "S52 filtered flags");
+	check_eq(gup.flags, FOLL_WRITE, "S52 flags after the call");
+	check_eq(gup.size, PG(8), "S52 size");
+	check_eq(pinmm_warn_count() - w0, 0, "S52 WARNs");
 }
 
 /*
@@ -195,22 +138,22 @@ static void test_failure_truncates(void **state)
 {
 	unsigned long addr = map_then_hole(8, 8);
 	struct gup_benchmark gup = request(addr, PG(16), 1);
-	long a0 = acquired(), r0 = released();
+	long a0 = nr_acquired(), r0 = nr_released();
 
 	(void)state;
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "S53 ioctl");
-	expect_eq(gup.size, PG(8), "S53 size");
-	expect_eq(acquired() - a0, 8, "S53 A");
-	expect_eq(released() - r0, 8, "S53 Rel");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "S53 ioctl");
+	check_eq(gup.size, PG(8), "S53 size");
+	check_eq(nr_acquired() - a0, 8, "S53 A");
+	check_eq(nr_released() - r0, 8, "S53 Rel");
 
 	gup = request(addr, PG(16), 1);
-	expect_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "S53 slow ioctl");
-	expect_eq(gup.size, PG(8), "S53 slow size");
+	check_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "S53 slow ioctl");
+	check_eq(gup.size, PG(8), "S53 slow size");
 
 	/* A range that starts in the hole: nothing taken, size 0. */
 	gup = request(addr + PG(8), PG(8), 1);
-	expect_eq(gup_benchmark_ioctl(GUP_BENCHMARK, &gup), 0, "S53 hole ioctl");
-	expect_eq(gup.size, 0, "S53 hole size");
+	check_eq(gup_benchmark_ioctl(GUP_BENCHMARK, &gup), 0, "S53 hole ioctl");
+	check_eq(gup.size, 0, "S53 hole size");
 }
 
 /*
@@ -222,19 +165,19 @@ static void test_short_calls(void **state)
 {
 	unsigned long addr = map_then_hole(3, 5);
 	struct gup_benchmark gup = request(addr, PG(8), 4);
-	long a0 = acquired();
+	long a0 = nr_acquired();
 
 	(void)state;
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "AAA..... ioctl");
-	expect_eq(gup.size, PG(4), "AAA..... size");
-	expect_eq(acquired() - a0, 3, "AAA..... A");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "AAA..... ioctl");
+	check_eq(gup.size, PG(4), "AAA..... size");
+	check_eq(nr_acquired() - a0, 3, "AAA..... A");
 
 	addr = map_then_hole(6, 2);
 	gup = request(addr, PG(8), 4);
-	a0 = acquired();
-	expect_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "AAAAAA.. ioctl");
-	expect_eq(gup.size, PG(8), "AAAAAA.. size");
-	expect_eq(acquired() - a0, 6, "AAAAAA.. A");
+	a0 = nr_acquired();
+	check_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "AAAAAA.. ioctl");
+	check_eq(gup.size, PG(8), "AAAAAA.. size");
+	check_eq(nr_acquired() - a0, 6, "AAAAAA.. A");
 }
 
 /* More pages per call than the range has: one call, cut to the range, nothing truncated.
@@ -243,26 +186,26 @@ static void test_pages_per_call_extremes(void **state)
 {
 	unsigned long addr = map_touched(PG(4));
 	struct gup_benchmark gup = request(addr, PG(4), 512);
-	long a0 = acquired();
+	long a0 = nr_acquired();
 
 	(void)state;
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "n 512 ioctl");
-	expect_eq(gup.size, PG(4), "n 512 size");
-	expect_eq(acquired() - a0, 4, "n 512 A");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "n 512 ioctl");
+	check_eq(gup.size, PG(4), "n 512 size");
+	check_eq(nr_acquired() - a0, 4, "n 512 A");
 
 	gup = request(addr, PG(4), UINT32_MAX);
-	expect_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "n UINT32_MAX ioctl");
-	expect_eq(gup.size, PG(4), "n UINT32_MAX size");
+	check_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), 0, "n UINT32_MAX ioctl");
+	check_eq(gup.size, PG(4), "n UINT32_MAX size");
 
 	gup = request(addr, PG(4), 0);
-	a0 = acquired();
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "n 0 ioctl");
-	expect_eq(gup.size, 0, "n 0 size");
-	expect_eq(acquired() - a0, 0, "n 0 A");
+	a0 = nr_acquired();
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "n 0 ioctl");
+	check_eq(gup.size, 0, "n 0 size");
+	check_eq(nr_acquired() - a0, 0, "n 0 A");
 
 	gup = request(addr, 0, 1);
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "size 0 ioctl");
-	expect_eq(gup.size, 0, "size 0 size");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, &gup), 0, "size 0 ioctl");
+	check_eq(gup.size, 0, "size 0 size");
 }
 
 /* NULL struct: -EFAULT; no current mm: -ESRCH; both leave everything alone. */
@@ -272,10 +215,10 @@ static void test_errors(void **state)
 	unsigned long addr = map_touched(PG(2));
 	struct gup_benchmark gup = request(addr, PG(2), 1), before = gup;
 
-	expect_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, NULL), -EFAULT, "NULL struct");
+	check_eq(gup_benchmark_ioctl(PIN_FAST_BENCHMARK, NULL), -EFAULT, "NULL struct");
 	kthread_unuse_mm(mm);
-	expect_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), -ESRCH, "no mm, slow");
-	expect_eq(gup_benchmark_ioctl(GUP_FAST_BENCHMARK, &gup), -ESRCH, "no mm, fast");
+	check_eq(gup_benchmark_ioctl(PIN_BENCHMARK, &gup), -ESRCH, "no mm, slow");
+	check_eq(gup_benchmark_ioctl(GUP_FAST_BENCHMARK, &gup), -ESRCH, "no mm, fast");
 	kthread_use_mm(mm);
 	if (memcmp(&gup, &before, sizeof(gup)))
 		fail_msg("a failed ioctl changed the struct");
@@ -321,10 +264,10 @@ static void test_slow_commands_take_mmap_lock(void **state)
 			fail_msg("command %zu finished while the mmap lock was held for writing", i);
 		mmap_write_unlock(mm);
 		assert_int_equal(pthread_join(thread, NULL), 0);
-		expect_eq(run.ret, 0, "slow command after the lock was dropped");
-		expect_eq(run.gup.size, PG(4), "slow command size");
+		check_eq(run.ret, 0, "slow command after the lock was dropped");
+		check_eq(run.gup.size, PG(4), "slow command size");
 	}
-	expect_eq(pinmm_warn_count() - w0, 0, "no mmap_assert_locked WARN");
+	check_eq(pinmm_warn_count() - w0, 0, "no mmap_assert_locked WARN");
 }
 
 /* The pin check's WARN: pages that hold only references (FOLL_GET) are not dma-pinned; the
@@ -341,7 +284,7 @@ static void test_check_warns_on_unpinned(void **state)
 	free(test_log_take()); /* start from an empty log */
 	w0 = pinmm_warn_count();
 	gup_bench_check_pinned(&b, false, false, "gup_benchmark failure");
-	expect_eq(pinmm_warn_count() - w0, 1, "one WARN for three unpinned pages");
+	check_eq(pinmm_warn_count() - w0, 1, "one WARN for three unpinned pages");
 	test_log_expect("pages[0] is NOT dma-pinned");
 	for (int i = 0; i < 3; i++)
 		put_page(pages[i]);
@@ -349,7 +292,7 @@ static void test_check_warns_on_unpinned(void **state)
 	assert_int_equal(pin_user_pages_fast(addr, 3, 0, pages), 3);
 	w0 = pinmm_warn_count();
 	gup_bench_check_pinned(&b, false, false, "gup_benchmark failure");
-	expect_eq(pinmm_warn_count() - w0, 0, "pinned pages pass the check");
+	check_eq(pinmm_warn_count() - w0, 0, "pinned pages pass the check");
 	unpin_user_pages(pages, 3);
 }
 

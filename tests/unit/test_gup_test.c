@@ -15,35 +15,9 @@
 
 #include <pinmm/gup_test.h>
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
 #define MiB (1ULL << 20)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define expect_eq(actual, expected, scenario)                                                      \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)", scenario,        \
-				 #actual, a__, a__, e__, e__);                                     \
-	} while (0)
-
-static int use_new_mm(void **state)
-{
-	struct mm_struct *mm = mm_alloc();
-
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
-}
-
-static int setup_mm(void **state)
-{
-	return boot_with(NULL) ? -1 : use_new_mm(state);
-}
 
 /* 64 MiB, no ZONE_MOVABLE, 16 MiB of CMA: small enough to fill everything outside CMA. */
 static int setup_cma_machine(void **state)
@@ -54,38 +28,7 @@ static int setup_cma_machine(void **state)
 	cfg.ram_bytes = 64 * MiB;
 	cfg.movable_bytes = 0;
 	cfg.cma_bytes = 16 * MiB;
-	return boot_with(&cfg) ? -1 : use_new_mm(state);
-}
-
-static int teardown_mm(void **state)
-{
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-static unsigned long map_touched(unsigned long len)
-{
-	unsigned long addr = vm_mmap(NULL, 0, len, PROT_READ | PROT_WRITE,
-				     MAP_PRIVATE | MAP_ANONYMOUS, 0);
-	static const char zero;
-
-	assert_false(IS_ERR_VALUE(addr));
-	for (unsigned long off = 0; off < len; off += PAGE_SIZE)
-		assert_int_equal(copy_to_user(addr + off, &zero, 1), 0);
-	return addr;
-}
-
-static long acquired(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-}
-
-static long released(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
+	return boot_with_mm(state, &cfg);
 }
 
 static struct gup_test request(unsigned long addr, unsigned long size, unsigned int nr)
@@ -117,12 +60,12 @@ static void test_dump_pages(void **state)
 	gup.which_pages[1] = 20;
 	gup.which_pages[2] = 4097;
 	free(test_log_take()); /* start from an empty log */
-	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 ioctl");
-	expect_eq(gup.size, PG(4200), "S54 size");
+	check_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 ioctl");
+	check_eq(gup.size, PG(4200), "S54 size");
 	log = test_log_take();
-	expect_eq(occurrences(log, "page dumped because: gup_test: dump_pages() test"), 3,
-		  "S54 dumps");
-	expect_eq(occurrences(log, "ZEROING"), 0, "S54 nothing out of range");
+	check_eq(occurrences(log, "page dumped because: gup_test: dump_pages() test"), 3,
+		 "S54 dumps");
+	check_eq(occurrences(log, "ZEROING"), 0, "S54 nothing out of range");
 	for (int i = 0; i < 3; i++) {
 		snprintf(line, sizeof(line), "---- page #%u, starting from user virt addr: 0x%lx\n",
 			 gup.which_pages[i] - 1, addr);
@@ -132,7 +75,7 @@ static void test_dump_pages(void **state)
 	if (strstr(log, "refcount:1025"))
 		fail_msg("S54: the dump took references, not pins; log:\n%s", log);
 	free(log);
-	expect_eq(gup.which_pages[2], 4097, "S54 which_pages[2] kept");
+	check_eq(gup.which_pages[2], 4097, "S54 which_pages[2] kept");
 }
 
 /* Scenario 54's zeroing: in a range of 64 pages, page number 65 and up are out of range;
@@ -141,7 +84,7 @@ static void test_dump_out_of_range(void **state)
 {
 	unsigned long addr = map_touched(PG(64));
 	struct gup_test gup = request(addr, PG(64), 1);
-	long a0 = acquired();
+	long a0 = nr_acquired();
 	char *log;
 
 	(void)state;
@@ -151,7 +94,7 @@ static void test_dump_out_of_range(void **state)
 	gup.which_pages[3] = 64;
 	gup.which_pages[7] = 0xffffffffu;
 	free(test_log_take()); /* start from an empty log */
-	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 out of range ioctl");
+	check_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "S54 out of range ioctl");
 	log = test_log_take();
 	if (!strstr(log, "ZEROING due to out of range: .which_pages[2]: 65\n") ||
 	    !strstr(log, "ZEROING due to out of range: .which_pages[7]: 4294967295\n") ||
@@ -160,10 +103,10 @@ static void test_dump_out_of_range(void **state)
 		fail_msg("S54: expected two ZEROING lines and dumps of pages #0 and #63; log:\n%s",
 			 log);
 	free(log);
-	expect_eq(gup.which_pages[2], 0, "S54 which_pages[2] zeroed");
-	expect_eq(gup.which_pages[7], 0, "S54 which_pages[7] zeroed");
-	expect_eq(gup.which_pages[3], 64, "S54 which_pages[3] kept");
-	expect_eq(acquired() - a0, 0, "S54 get: no pins");
+	check_eq(gup.which_pages[2], 0, "S54 which_pages[2] zeroed");
+	check_eq(gup.which_pages[7], 0, "S54 which_pages[7] zeroed");
+	check_eq(gup.which_pages[3], 64, "S54 which_pages[3] kept");
+	check_eq(nr_acquired() - a0, 0, "S54 get: no pins");
 }
 
 /* GUP_TEST_FLAG_DUMP_PAGES_USE_PIN: the pages are pinned while dumped (an order-0 page shows
@@ -172,20 +115,20 @@ static void test_dump_with_pin(void **state)
 {
 	unsigned long addr = map_touched(PG(8));
 	struct gup_test gup = request(addr, PG(8), 1);
-	long a0 = acquired(), r0 = released();
+	long a0 = nr_acquired(), r0 = nr_released();
 	char *log;
 
 	(void)state;
 	gup.test_flags = GUP_TEST_FLAG_DUMP_PAGES_USE_PIN;
 	gup.which_pages[0] = 3;
 	free(test_log_take()); /* start from an empty log */
-	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "dump by pin ioctl");
+	check_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, &gup), 0, "dump by pin ioctl");
 	log = test_log_take();
 	if (!strstr(log, "---- page #2,") || !strstr(log, "refcount:1025 "))
 		fail_msg("dump by pin: expected page #2 with refcount:1025; log:\n%s", log);
 	free(log);
-	expect_eq(acquired() - a0, 8, "dump by pin A");
-	expect_eq(released() - r0, 8, "dump by pin Rel");
+	check_eq(nr_acquired() - a0, 8, "dump by pin A");
+	check_eq(nr_released() - r0, 8, "dump by pin Rel");
 }
 
 /* Every command gives back what it took; pins only for the PIN ones (and counted). */
@@ -209,15 +152,15 @@ static void test_every_command_releases(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		struct gup_test gup = request(addr, PG(32), 5);
-		long a0 = acquired(), r0 = released();
+		long a0 = nr_acquired(), r0 = nr_released();
 
 		gup.gup_flags = FOLL_WRITE;
-		expect_eq(gup_test_ioctl(cmds[i].cmd, &gup), 0, cmds[i].name);
-		expect_eq(gup.size, PG(32), cmds[i].name);
-		expect_eq(acquired() - a0, cmds[i].pins ? 32 : 0, cmds[i].name);
-		expect_eq(released() - r0, cmds[i].pins ? 32 : 0, cmds[i].name);
+		check_eq(gup_test_ioctl(cmds[i].cmd, &gup), 0, "%s", cmds[i].name);
+		check_eq(gup.size, PG(32), "%s", cmds[i].name);
+		check_eq(nr_acquired() - a0, cmds[i].pins ? 32 : 0, "%s", cmds[i].name);
+		check_eq(nr_released() - r0, cmds[i].pins ? 32 : 0, "%s", cmds[i].name);
 	}
-	expect_eq(pinmm_warn_count() - w0, 0, "every command: WARNs");
+	check_eq(pinmm_warn_count() - w0, 0, "every command: WARNs");
 }
 
 /* gup_flags reach GUP as given: FOLL_PIN on get_user_pages_fast() is refused there (WARN,
@@ -230,10 +173,10 @@ static void test_gup_flags_pass_through(void **state)
 
 	(void)state;
 	gup.gup_flags = FOLL_PIN;
-	expect_eq(gup_test_ioctl(GUP_FAST_BENCHMARK, &gup), 0, "FOLL_PIN passed through");
-	expect_eq(gup.size, 0, "FOLL_PIN passed through: size");
-	expect_eq(pinmm_warn_count() - w0, 1, "FOLL_PIN passed through: the GUP call WARNed");
-	expect_eq(gup.gup_flags, FOLL_PIN, "gup_flags left as given");
+	check_eq(gup_test_ioctl(GUP_FAST_BENCHMARK, &gup), 0, "FOLL_PIN passed through");
+	check_eq(gup.size, 0, "FOLL_PIN passed through: size");
+	check_eq(pinmm_warn_count() - w0, 1, "FOLL_PIN passed through: the GUP call WARNed");
+	check_eq(gup.gup_flags, FOLL_PIN, "gup_flags left as given");
 }
 
 static void test_errors(void **state)
@@ -249,14 +192,14 @@ static void test_errors(void **state)
 	struct gup_test gup = request(addr, PG(2), 1), before = gup;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		expect_eq(gup_test_ioctl(bad[i], &gup), -EINVAL, "unknown command");
-	expect_eq(gup_test_ioctl(PIN_BASIC_TEST, NULL), -EFAULT, "NULL struct");
-	expect_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, NULL), -EFAULT, "NULL struct, dump");
+		check_eq(gup_test_ioctl(bad[i], &gup), -EINVAL, "unknown command");
+	check_eq(gup_test_ioctl(PIN_BASIC_TEST, NULL), -EFAULT, "NULL struct");
+	check_eq(gup_test_ioctl(DUMP_USER_PAGES_TEST, NULL), -EFAULT, "NULL struct, dump");
 	gup.size = ~0ULL - addr + 1;
-	expect_eq(gup_test_ioctl(GUP_FAST_BENCHMARK, &gup), -EINVAL, "addr + size overflows");
+	check_eq(gup_test_ioctl(GUP_FAST_BENCHMARK, &gup), -EINVAL, "addr + size overflows");
 	gup.size = before.size;
 	kthread_unuse_mm(mm);
-	expect_eq(gup_test_ioctl(PIN_FAST_BENCHMARK, &gup), -ESRCH, "no mm");
+	check_eq(gup_test_ioctl(PIN_FAST_BENCHMARK, &gup), -ESRCH, "no mm");
 	kthread_use_mm(mm);
 	if (memcmp(&gup, &before, sizeof(gup)))
 		fail_msg("a failed ioctl changed the struct");
@@ -293,7 +236,7 @@ static void test_threads(void **state)
 	unsigned long addr = map_touched(PG(256));
 	struct thread_run runs[NR_THREADS];
 	pthread_t threads[NR_THREADS];
-	long a0 = acquired(), r0 = released();
+	long a0 = nr_acquired(), r0 = nr_released();
 	unsigned long w0 = pinmm_warn_count();
 
 	for (int i = 0; i < NR_THREADS; i++) {
@@ -304,12 +247,12 @@ static void test_threads(void **state)
 	}
 	for (int i = 0; i < NR_THREADS; i++) {
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
-		expect_eq(runs[i].ret, 0, "thread ioctl");
-		expect_eq(runs[i].gup.size, PG(256), "thread size");
+		check_eq(runs[i].ret, 0, "thread ioctl");
+		check_eq(runs[i].gup.size, PG(256), "thread size");
 	}
-	expect_eq(acquired() - a0, 3 * 3 * 256, "threads A (three pinning threads, 3 rounds)");
-	expect_eq(released() - r0, 3 * 3 * 256, "threads Rel");
-	expect_eq(pinmm_warn_count() - w0, 0, "threads WARNs");
+	check_eq(nr_acquired() - a0, 3 * 3 * 256, "threads A (three pinning threads, 3 rounds)");
+	check_eq(nr_released() - r0, 3 * 3 * 256, "threads Rel");
+	check_eq(pinmm_warn_count() - w0, 0, "threads WARNs");
 }
 
 /* Allocate every block outside CMA that a user page could come from; returns how many. */
@@ -365,7 +308,7 @@ static void test_longterm_check_catches_cma_page(void **state)
 
 	gup = request(addr + PG(1), PG(1), 1);
 	free(test_log_take()); /* start from an empty log */
-	expect_eq(gup_test_ioctl(PIN_LONGTERM_BENCHMARK, &gup), 0, "long-term check ioctl");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_BENCHMARK, &gup), 0, "long-term check ioctl");
 	log = test_log_take();
 	if (!strstr(log, "pages[0] is NOT pinnable but pinned") ||
 	    !strstr(log, "page dumped because: gup_test failure"))

@@ -7,74 +7,36 @@
  * fork of a private mapping copies a whole huge page on the first write.
  *
  * The machine: 4 GiB with two 2 MiB pool pages and one 1 GiB pool page. Page tables are read
- * with a small walker over the public pgtable.h helpers.
+ * with test_mm_util.h's walker.
  */
 #include <errno.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
-#define GiB (1ULL << 30)
-#define SZ_2M (2UL << 20)
-#define SZ_1G (1UL << 30)
-#define RW (PROT_READ | PROT_WRITE)
 #define HUGE_ANON (MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB)
 #define NR_2M 2
 #define NR_1G 1
 
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-/* Children forked by the running test and not yet put (see teardown_mm). */
+/* Children forked by the running test and not yet put (see teardown_hugetlb_mm). */
 static struct mm_struct *child_left;
 
-static int setup_mm(void **state)
+static int setup_hugetlb_mm(void **state)
 {
 	struct pinmm_config cfg;
-	struct mm_struct *mm;
 
 	pinmm_config_default(&cfg);
 	cfg.ram_bytes = 4 * GiB;
 	cfg.nr_hugepages_2m = NR_2M;
 	cfg.nr_hugepages_1g = NR_1G;
-	if (boot_with(&cfg))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
+	return boot_with_mm(state, &cfg);
 }
 
-static int teardown_mm(void **state)
+static int teardown_hugetlb_mm(void **state)
 {
-	struct mm_struct *mm = *state;
-
 	mmput(child_left);
 	child_left = NULL;
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
+	return teardown_mm(state);
 }
 
 static unsigned long free_2m(void)
@@ -97,89 +59,16 @@ static unsigned long map_huge(unsigned long len, unsigned long size_flag, const 
 	return ret;
 }
 
-/* ---- page-table walker ---- */
-
-enum leaf_level { LEAF_NONE, LEAF_PTE, LEAF_PMD, LEAF_PUD };
-
-struct leaf {
-	enum leaf_level level;
-	unsigned long entry;
-};
-
-static struct leaf leaf_at(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-	pte_t pte;
-
-	if (pgd_none(pgd))
-		return (struct leaf){LEAF_NONE, 0};
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return (struct leaf){LEAF_NONE, 0};
-	if (pud_leaf(pud))
-		return (struct leaf){LEAF_PUD, pud.pud};
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return (struct leaf){LEAF_NONE, 0};
-	if (pmd_leaf(pmd))
-		return (struct leaf){LEAF_PMD, pmd.pmd};
-	pte = ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
-	return (struct leaf){pte_none(pte) ? LEAF_NONE : LEAF_PTE, pte.pte};
-}
+/* ---- page tables (test_mm_util.h's walker) ---- */
 
 /* The head page of the huge page mapped at addr, or NULL. */
 static struct page *huge_head_at(struct mm_struct *mm, unsigned long addr)
 {
-	struct leaf l = leaf_at(mm, addr);
+	struct leaf l = pt_walk(mm, addr);
 
 	if (l.level != LEAF_PMD && l.level != LEAF_PUD)
 		return NULL;
 	return pfn_to_page((l.entry & PTE_PFN_MASK) >> PAGE_SHIFT);
-}
-
-static const char *level_name(enum leaf_level level)
-{
-	static const char *const names[] = {"nothing", "a PTE", "a PMD leaf", "a PUD leaf"};
-
-	return names[level];
-}
-
-#define expect_level(mm, addr, want, ...)                                                          \
-	do {                                                                                       \
-		enum leaf_level got__ = leaf_at(mm, addr).level;                                   \
-		if (got__ != (want))                                                               \
-			fail_msg("%s: %#lx is mapped by %s, expected %s",                          \
-				 scenario_text(__VA_ARGS__), (unsigned long)(addr),                \
-				 level_name(got__), level_name(want));                             \
-	} while (0)
-
-static void put_word(unsigned long addr, unsigned long val, const char *what)
-{
-	unsigned long left = copy_to_user(addr, &val, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
-}
-
-static unsigned long get_word(unsigned long addr, const char *what)
-{
-	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
-	return val;
-}
-
-static unsigned long remote_word(struct mm_struct *mm, unsigned long addr, const char *what)
-{
-	unsigned long val = 0;
-	int n = access_remote_vm(mm, addr, &val, sizeof(val), 0);
-
-	if (n != (int)sizeof(val))
-		fail_msg("%s: access_remote_vm read of %#lx copied %d bytes", what, addr, n);
-	return val;
 }
 
 /* ---- mapping, faulting, unmapping ---- */
@@ -215,7 +104,7 @@ static void check_one_huge_page(struct mm_struct *mm, unsigned long size, unsign
 	check_eq(compound_mapcount(head), 1, "%s: the mapped page", what);
 	check_eq(page_mapcount(head + 1), 1, "%s: a subpage of a hugetlb page", what);
 	check_eq(page_count(head), 1, "%s: the mapped page", what);
-	check_eq(leaf_at(mm, addr).entry & _PAGE_RW, _PAGE_RW, "%s: leaf after a write", what);
+	check_eq(pt_walk(mm, addr).entry & _PAGE_RW, _PAGE_RW, "%s: leaf after a write", what);
 
 	for (unsigned int i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
 		put_word(addr + offs[i], 0xabc0 + i, what);
@@ -345,8 +234,8 @@ static void test_fork_cow_copies_whole_huge_page(void **state)
 	check_eq(huge_head_at(child, addr) == orig, true, "child maps the parent's huge page");
 	check_eq(compound_mapcount(orig), 2, "huge page after fork");
 	check_eq(page_count(orig), 2, "huge page after fork");
-	check_eq(leaf_at(mm, addr).entry & _PAGE_RW, 0, "parent's entry after fork");
-	check_eq(leaf_at(child, addr).entry & _PAGE_RW, 0, "child's entry after fork");
+	check_eq(pt_walk(mm, addr).entry & _PAGE_RW, 0, "parent's entry after fork");
+	check_eq(pt_walk(child, addr).entry & _PAGE_RW, 0, "child's entry after fork");
 	check_eq(free_2m(), NR_2M - 1, "fork takes no pool page");
 
 	/* The parent's write copies the whole 2 MiB into the other pool page. */
@@ -420,7 +309,7 @@ static void test_hugetlb_pages_not_in_anon_rss(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_mm)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup_hugetlb_mm, teardown_hugetlb_mm)
 		T(test_2m_default_size),
 		T(test_2m_explicit_size),
 		T(test_1g),

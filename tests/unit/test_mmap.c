@@ -14,54 +14,13 @@
 #include <pthread.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 /* Fixed addresses the tests map at: far below the top-down area vm_mmap() picks from. */
 #define BASE 0x10000000UL
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define ANON_VM_FLAGS (VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
 
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
 /* ---- fixtures: a booted machine and an mm this thread runs in ---- */
-
-static int use_new_mm(void **state)
-{
-	struct mm_struct *mm = mm_alloc();
-
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
-}
-
-static int setup_mm(void **state)
-{
-	return boot_default(state) ? -1 : use_new_mm(state);
-}
 
 /* 1 GiB with two 2 MiB hugetlb pages, for the hugetlb madvise case. */
 static int setup_mm_hugetlb(void **state)
@@ -69,60 +28,7 @@ static int setup_mm_hugetlb(void **state)
 	return boot_small_hugetlb(state) ? -1 : use_new_mm(state);
 }
 
-static int teardown_mm(void **state)
-{
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
 /* ---- helpers ---- */
-
-static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
-			 unsigned long flags, const char *what)
-{
-	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-
-	if (IS_ERR_VALUE(ret))
-		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
-			 addr, len, prot, flags, (long)ret);
-	return ret;
-}
-
-/* Write / read the word at the start of the page at addr; failures fail the test. */
-static void put_word(unsigned long addr, unsigned long val, const char *what)
-{
-	unsigned long left = copy_to_user(addr, &val, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
-}
-
-static unsigned long get_word(unsigned long addr, const char *what)
-{
-	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
-	return val;
-}
-
-/* Tag every page of [addr, addr + npages) with tag + its index. */
-static void tag_pages(unsigned long addr, unsigned int npages, unsigned long tag,
-		      const char *what)
-{
-	for (unsigned int i = 0; i < npages; i++)
-		put_word(addr + PG(i), tag + i, what);
-}
-
-static void expect_tags(unsigned long addr, unsigned int npages, unsigned long tag,
-			const char *what)
-{
-	for (unsigned int i = 0; i < npages; i++)
-		check_eq(get_word(addr + PG(i), what), tag + i, "%s: word of page %u", what, i);
-}
 
 /* The whole page at addr reads as zeros. */
 static void expect_zero_page(unsigned long addr, const char *what)
@@ -183,37 +89,6 @@ static struct vm_area_struct vma_at(struct mm_struct *mm, unsigned long addr, co
 	if (!vma)
 		fail_msg("%s: no VMA contains %#lx", what, addr);
 	return copy;
-}
-
-/* The leaf entry mapping addr (a PTE; 0 if none), walked through the public pgtable.h helpers.
- * This test thread is the only one in the mm, so no lock is needed to read it. */
-static pte_t pte_at(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-
-	if (pgd_none(pgd))
-		return (pte_t){0};
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return (pte_t){0};
-	assert_false(pud_leaf(pud)); /* no 1 GiB pages in these tests */
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return (pte_t){0};
-	assert_false(pmd_leaf(pmd)); /* no 2 MiB pages in these tests */
-	return ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
-}
-
-static long rss_anon(struct mm_struct *mm)
-{
-	return atomic_load(&mm->rss_stat[MM_ANONPAGES]);
-}
-
-static long nr_anon(void)
-{
-	return global_node_page_state(NR_ANON_MAPPED);
 }
 
 /* ---- where a mapping lands, and its VMA ---- */

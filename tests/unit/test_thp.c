@@ -7,141 +7,30 @@
  * other subpages stay mapped, with their data, by PTEs); and unmapping all of it frees it.
  *
  * Each test boots a machine in the THP mode it needs and runs in a fresh mm. Page tables are
- * read with a small walker over the public pgtable.h helpers.
+ * read with test_mm_util.h's walker (expect_level, page_at).
  */
 #include <errno.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
-#include "test_util.h"
+#include "test_mm_util.h"
 
 #define THP_BASE 0x40000000UL /* 2 MiB aligned */
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-
-/* Fail, naming the scenario, unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
 
 /* ---- fixtures: a machine in one THP mode, an mm this thread runs in ---- */
 
 static int setup_thp_mode(void **state, enum pinmm_thp_mode mode)
 {
 	struct pinmm_config cfg;
-	struct mm_struct *mm;
 
 	pinmm_config_default(&cfg);
 	cfg.thp = mode;
-	if (boot_with(&cfg))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
+	return boot_with_mm(state, &cfg);
 }
 
 static int setup_always(void **state) { return setup_thp_mode(state, PINMM_THP_ALWAYS); }
 static int setup_madvise(void **state) { return setup_thp_mode(state, PINMM_THP_MADVISE); }
 static int setup_never(void **state) { return setup_thp_mode(state, PINMM_THP_NEVER); }
-
-static int teardown_mm(void **state)
-{
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-static unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
-			 unsigned long flags, const char *what)
-{
-	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-
-	if (IS_ERR_VALUE(ret))
-		fail_msg("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
-			 addr, len, prot, flags, (long)ret);
-	return ret;
-}
-
-/* ---- page-table walker ---- */
-
-enum leaf_level { LEAF_NONE, LEAF_PTE, LEAF_PMD };
-
-struct leaf {
-	enum leaf_level level;
-	unsigned long entry;
-};
-
-static struct leaf leaf_at(struct mm_struct *mm, unsigned long addr)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-	pte_t pte;
-
-	if (pgd_none(pgd))
-		return (struct leaf){LEAF_NONE, 0};
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return (struct leaf){LEAF_NONE, 0};
-	assert_false(pud_leaf(pud)); /* no 1 GiB mappings here */
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return (struct leaf){LEAF_NONE, 0};
-	if (pmd_leaf(pmd))
-		return (struct leaf){LEAF_PMD, pmd.pmd};
-	pte = ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr));
-	return (struct leaf){pte_none(pte) ? LEAF_NONE : LEAF_PTE, pte.pte};
-}
-
-/* The 4 KiB page mapped at addr, or NULL. */
-static struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	struct leaf l = leaf_at(mm, addr);
-	unsigned long pfn = (l.entry & PTE_PFN_MASK) >> PAGE_SHIFT;
-
-	if (l.level == LEAF_NONE || (l.entry & _PAGE_SPECIAL))
-		return NULL;
-	return pfn_to_page(l.level == LEAF_PMD ? pfn + pte_index(addr) : pfn);
-}
-
-static const char *level_name(enum leaf_level level)
-{
-	static const char *const names[] = {"nothing", "a PTE", "a PMD leaf"};
-
-	return names[level];
-}
-
-#define expect_level(mm, addr, want, ...)                                                          \
-	do {                                                                                       \
-		enum leaf_level got__ = leaf_at(mm, addr).level;                                   \
-		if (got__ != (want))                                                               \
-			fail_msg("%s: %#lx is mapped by %s, expected %s",                          \
-				 scenario_text(__VA_ARGS__), (unsigned long)(addr),                \
-				 level_name(got__), level_name(want));                             \
-	} while (0)
 
 /* ---- counters ---- */
 
@@ -156,27 +45,10 @@ static struct counts counts_now(struct mm_struct *mm)
 		.fault_alloc = global_vm_event_count(THP_FAULT_ALLOC),
 		.split_pmd = global_vm_event_count(THP_SPLIT_PMD),
 		.anon_thps = global_node_page_state(NR_ANON_THPS),
-		.anon = global_node_page_state(NR_ANON_MAPPED),
-		.rss = atomic_load(&mm->rss_stat[MM_ANONPAGES]),
-		.free = global_zone_page_state(NR_FREE_PAGES),
+		.anon = nr_anon(),
+		.rss = rss_anon(mm),
+		.free = nr_free(),
 	};
-}
-
-static void put_word(unsigned long addr, unsigned long val, const char *what)
-{
-	unsigned long left = copy_to_user(addr, &val, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_to_user(%#lx) left %lu bytes", what, addr, left);
-}
-
-static unsigned long get_word(unsigned long addr, const char *what)
-{
-	unsigned long val = 0, left = copy_from_user(&val, addr, sizeof(val));
-
-	if (left)
-		fail_msg("%s: copy_from_user(%#lx) left %lu bytes", what, addr, left);
-	return val;
 }
 
 /* Write to addr; expect a 4 KiB page there (no THP). */
@@ -224,7 +96,7 @@ static void test_always_write_fault_maps_thp(void **state)
 	put_word(THP_BASE + PG(3) + 8, 0x1234, "write into the aligned 2 MiB range");
 	c1 = counts_now(mm);
 	expect_level(mm, THP_BASE, LEAF_PMD, "THP always, write fault");
-	pmd = (pmd_t){leaf_at(mm, THP_BASE).entry};
+	pmd = (pmd_t){pt_walk(mm, THP_BASE).entry};
 	check_eq(pmd_trans_huge(pmd), true, "THP PMD %#lx", pmd.pmd);
 	check_eq(pmd_write(pmd) && pmd_dirty(pmd), true, "THP PMD %#lx after a write", pmd.pmd);
 	head = page_at(mm, THP_BASE);
@@ -377,7 +249,7 @@ static void test_mprotect_part_splits_pmd(void **state)
 	/* mprotect of the whole, aligned THP changes the PMD and keeps it. */
 	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, PROT_READ), 0, "mprotect the whole THP PROT_READ");
 	expect_level(mm, THP_BASE, LEAF_PMD, "mprotect of the whole THP");
-	check_eq(pmd_write((pmd_t){leaf_at(mm, THP_BASE).entry}), false, "PMD after PROT_READ");
+	check_eq(pmd_write((pmd_t){pt_walk(mm, THP_BASE).entry}), false, "PMD after PROT_READ");
 	check_eq(counts_now(mm).split_pmd, c0.split_pmd, "mprotect of the whole THP: no split");
 	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, RW), 0, "mprotect the whole THP back to RW");
 
@@ -388,7 +260,7 @@ static void test_mprotect_part_splits_pmd(void **state)
 	check_eq(c1.split_pmd - c0.split_pmd, 1, "mprotect of part of a THP: thp_split_pmd");
 	check_eq(mm->nr_vmas, 3, "mprotect of one subpage split the VMA in three");
 	expect_level(mm, THP_BASE, LEAF_PTE, "after mprotect of subpage 10");
-	check_eq(pte_write((pte_t){leaf_at(mm, THP_BASE + PG(10)).entry}), false, "PTE 10");
+	check_eq(pte_write((pte_t){pt_walk(mm, THP_BASE + PG(10)).entry}), false, "PTE 10");
 	check_eq(copy_to_user(THP_BASE + PG(10), &word, sizeof(word)), sizeof(word),
 		 "writing read-only subpage 10");
 	put_word(THP_BASE + PG(11), 0xb11, "writing subpage 11");
