@@ -1,23 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the GUP / FOLL_PIN conformance tests (tests/conformance/test_gup_*.c) share: the checks
- * of one page's pin accounting against the behaviour doc's section 10 notation, the fixtures
- * that boot a machine and run the test thread in a fresh mm, a page-table walker, and a way to
- * run a scenario in a forked child.
+ * What the GUP / FOLL_PIN conformance tests (tests/conformance/test_gup_*.c) share on top of
+ * tests/unit/test_mm_util.h (checks, fixtures that run the test thread in a fresh mm, mapping
+ * helpers, the page-table walker, run_in_child()): the checks of one page's pin accounting
+ * against the behaviour doc's section 10 notation, every get/pin entry point behind one
+ * signature, and the run-time budget.
  *
  * Notation (docs/linux-behaviour.md section 10): R = head refcount, P = exact pin count
  * (page[2].hpage_pinned_refcount, read with compound_pincount(); -1 here when the head has
  * none), MDP = page_maybe_dma_pinned(), A / Rel = deltas of nr_foll_pin_acquired /
  * nr_foll_pin_released, W = delta of pinmm_warn_count().
  *
- * Every check goes through gup_fail(): in the test process it is cmocka's fail_msg(); in a
- * child started by run_in_child() it sends the message to the parent, which fails the test
- * with it. So a scenario can run unchanged in either place. That is needed because the
- * argument checks are WARN_ON_ONCE sites, which report once per process: a scenario that
- * expects a WARN runs in a child, where its site is still armed.
- *
- * The Makefile does not know about this header: after editing it, rebuild the tests with
- * `touch tests/conformance/test_gup_*.c`.
+ * Every check goes through test_fail() (gup_fail() is its printf-style function form): in the
+ * test process it is cmocka's fail_msg(); in a child started by run_in_child() it sends the
+ * message to the parent, which fails the test with it. So a scenario can run unchanged in
+ * either place. That is needed because the argument checks are WARN_ON_ONCE sites, which
+ * report once per process: a scenario that expects a WARN runs in a child, where its site is
+ * still armed.
  */
 #ifndef PINMM_GUP_CONFORMANCE_H
 #define PINMM_GUP_CONFORMANCE_H
@@ -28,20 +27,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../unit/test_util.h"
-
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-#define SZ_2M (2UL << 20)
-#define SZ_1G (1UL << 30)
-#define GiB (1ULL << 30)
+#include "../unit/test_mm_util.h"
 
 /* ---- failing, in the test process or in a child ---- */
 
-/* The write end of the pipe to the parent when running in a run_in_child() child, else -1. */
-static int gup_child_fd = -1;
-
+/* test_fail() as a function (test_mm_util.h): the message is formatted here first. */
 static inline void gup_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static inline void gup_fail(const char *fmt, ...)
 {
@@ -51,45 +41,8 @@ static inline void gup_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (gup_child_fd >= 0) {
-		size_t len = strlen(msg);
-
-		if (write(gup_child_fd, msg, len) != (ssize_t)len)
-			_exit(3);
-		_exit(1);
-	}
-	fail_msg("%s", msg);
+	test_fail("%s", msg);
 }
-
-static char gup_scenario_buf[768];
-
-static inline const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static inline const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(gup_scenario_buf, sizeof(gup_scenario_buf), fmt, ap);
-	va_end(ap);
-	return gup_scenario_buf;
-}
-
-/* Fail, naming the scenario (printf arguments), unless actual == expected. */
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			gup_fail("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-/* Fail, naming the scenario, unless cond holds. */
-#define check_true(cond, ...)                                                                      \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			gup_fail("%s: expected %s, found it false", scenario_text(__VA_ARGS__),    \
-				 #cond);                                                           \
-	} while (0)
 
 /* ---- one page's pin accounting ---- */
 
@@ -101,16 +54,6 @@ struct pin_state {
 	long A, Rel;  /* nr_foll_pin_acquired / nr_foll_pin_released, absolute */
 	unsigned long W; /* pinmm_warn_count(), absolute */
 };
-
-static inline long nr_acquired(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-}
-
-static inline long nr_released(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
-}
 
 /* The exact pin count of page's head read straight from page[2], -1 if it has none. Also
  * checks that compound_pincount(), the public reader, agrees. */
@@ -208,55 +151,24 @@ static inline void expect_pages_untouched(struct page **pages, unsigned long n, 
 
 /* ---- fixtures ---- */
 
-/* Boot cfg (NULL: the default 1 GiB machine, THP always) and run this thread in a new mm. */
+/* test_mm_util.h's: boot cfg (NULL: the default 1 GiB machine, THP always) and run this
+ * thread in a new mm; teardown_mm() undoes it. */
 static inline int gup_setup_with(void **state, const struct pinmm_config *cfg)
 {
-	struct mm_struct *mm;
-
-	if (boot_with(cfg))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
+	return boot_with_mm(state, cfg);
 }
 
 static inline int gup_setup(void **state)
 {
-	return gup_setup_with(state, NULL);
+	return setup_mm(state);
 }
 
 static inline int gup_teardown(void **state)
 {
-	struct mm_struct *mm = *state;
-
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
+	return teardown_mm(state);
 }
 
 #define gup_test(f) cmocka_unit_test_setup_teardown(f, gup_setup, gup_teardown)
-
-static inline unsigned long map(unsigned long addr, unsigned long len, unsigned long prot,
-			 unsigned long flags, const char *what)
-{
-	unsigned long ret = vm_mmap(NULL, addr, len, prot, flags, 0);
-
-	if (IS_ERR_VALUE(ret))
-		gup_fail("%s: vm_mmap(%#lx, %#lx, prot %#lx, flags %#lx) failed with %ld", what,
-			 addr, len, prot, flags, (long)ret);
-	return ret;
-}
-
-static inline void unmap(unsigned long addr, unsigned long len, const char *what)
-{
-	int ret = vm_munmap(addr, len);
-
-	if (ret)
-		gup_fail("%s: vm_munmap(%#lx, %#lx) failed with %d", what, addr, len, ret);
-}
 
 /* Write one byte (val) to each of the n pages from addr: faults them in, writable. */
 static inline void touch_write(unsigned long addr, unsigned long n, unsigned char val,
@@ -277,46 +189,15 @@ static inline void touch_read(unsigned long addr, unsigned long n, const char *w
 			gup_fail("%s: copy_from_user(%#lx) failed", what, addr + PG(i));
 }
 
-/* ---- page-table walker (the test thread owns the mm; no locks needed) ---- */
+/* ---- page tables (test_mm_util.h's walker; the test thread owns the mm) ---- */
 
 /* The leaf entry mapping addr (a PTE, or a PMD / PUD leaf) and its size; 0 if none. */
 static inline unsigned long leaf_at(struct mm_struct *mm, unsigned long addr, unsigned long *size)
 {
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
+	struct leaf l = pt_walk(mm, addr);
 
-	*size = 0;
-	if (pgd_none(pgd))
-		return 0;
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return 0;
-	if (pud_leaf(pud)) {
-		*size = PUD_SIZE;
-		return pud.pud;
-	}
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return 0;
-	if (pmd_leaf(pmd)) {
-		*size = PMD_SIZE;
-		return pmd.pmd;
-	}
-	*size = PAGE_SIZE;
-	return ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr)).pte;
-}
-
-/* The (sub)page mapped at addr by a present, non-special entry, or NULL. */
-static inline struct page *page_at(struct mm_struct *mm, unsigned long addr)
-{
-	unsigned long size;
-	unsigned long e = leaf_at(mm, addr, &size);
-
-	if (!(e & _PAGE_PRESENT) || (e & _PAGE_SPECIAL))
-		return NULL;
-	return pfn_to_page(((e & PTE_PFN_MASK) >> PAGE_SHIFT) +
-			   ((addr & (size - 1)) >> PAGE_SHIFT));
+	*size = l.size;
+	return l.entry;
 }
 
 /* page_at(), failing the scenario when nothing is mapped there. */
@@ -479,80 +360,6 @@ static inline void gup_variant_release(const struct gup_variant *v, struct page 
 	}
 	for (unsigned long i = 0; i < n; i++)
 		put_page(pages[i]);
-}
-
-/* ---- running a scenario in a forked child ---- */
-
-/* The child's log so far (WARN lines), as a static string. */
-static inline const char *child_log(void)
-{
-	static char buf[8192];
-	FILE *log = pinmm_log_stream();
-	long len;
-
-	fflush(log);
-	len = ftell(log);
-	rewind(log);
-	if (len < 0)
-		len = 0;
-	if ((size_t)len >= sizeof(buf))
-		len = (long)sizeof(buf) - 1;
-	buf[fread(buf, 1, (size_t)len, log)] = '\0';
-	fseek(log, 0, SEEK_END);
-	return buf;
-}
-
-/*
- * Run fn(arg) in a forked child (its own WARN_ONCE sites still armed, its own copy of the
- * machine), with a fresh log file. The child then checks that `warns` WARNs were reported in
- * all, and, if `needle` is not NULL, that the log contains it. Any failure in the child fails
- * the test here, with the child's message. The child never shuts the machine down: it exits.
- */
-static inline void run_in_child(const char *scenario, void (*fn)(void *), void *arg,
-				unsigned long warns, const char *needle)
-{
-	char msg[2048];
-	int fds[2], status;
-	ssize_t len;
-	pid_t pid;
-
-	if (pipe(fds))
-		fail_msg("%s: pipe() failed", scenario);
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		fail_msg("%s: fork() failed", scenario);
-	if (pid == 0) {
-		FILE *log = tmpfile();
-		unsigned long w0;
-
-		close(fds[0]);
-		gup_child_fd = fds[1];
-		if (!log)
-			gup_fail("%s: tmpfile() failed in the child", scenario);
-		pinmm_set_log_stream(log);
-		w0 = pinmm_warn_count();
-		fn(arg);
-		if (pinmm_warn_count() - w0 != warns)
-			gup_fail("%s: %lu WARN(s) in the child, expected %lu; log:\n%.1500s",
-				 scenario, pinmm_warn_count() - w0, warns, child_log());
-		if (needle && !strstr(child_log(), needle))
-			gup_fail("%s: the log should contain \"%s\"; it was:\n%.1500s", scenario,
-				 needle, child_log());
-		_exit(0);
-	}
-	close(fds[1]);
-	len = read(fds[0], msg, sizeof(msg) - 1);
-	close(fds[0]);
-	if (waitpid(pid, &status, 0) != pid)
-		fail_msg("%s: waitpid() failed", scenario);
-	if (len > 0) {
-		msg[len] = '\0';
-		fail_msg("%s", msg);
-	}
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		fail_msg("%s: the child process died or failed silently (wait status %#x)",
-			 scenario, status);
 }
 
 /* ---- run-time budget ---- */

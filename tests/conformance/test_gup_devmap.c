@@ -23,11 +23,8 @@
 #include <errno.h>
 #include <fcntl.h>
 
-#include "../unit/test_util.h"
+#include "gup_conformance.h"
 
-#define PG(n) ((unsigned long)(n) * PAGE_SIZE)
-#define RW (PROT_READ | PROT_WRITE)
-#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
 #define SECTION 512UL                      /* memremap_pages() granularity, pages */
 #define DEVICE_PAGES 4096UL                /* 16 MiB of device pfns */
 #define BIAS ((int)GUP_PIN_COUNTING_BIAS)
@@ -35,54 +32,6 @@
  * page tables). */
 #define DAX_BASE 0x40000000UL
 #define DAX_BASE2 0x80000000UL
-
-/* ---- checks: every failure says scenario, what was expected and what was found ---- */
-
-static char scenario_buf[512];
-
-static const char *scenario_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static const char *scenario_text(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(scenario_buf, sizeof(scenario_buf), fmt, ap);
-	va_end(ap);
-	return scenario_buf;
-}
-
-#define check_eq(actual, expected, ...)                                                            \
-	do {                                                                                       \
-		long long a__ = (long long)(actual), e__ = (long long)(expected);                  \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %lld (%#llx), expected %lld (%#llx)",                  \
-				 scenario_text(__VA_ARGS__), #actual, a__, a__, e__, e__);         \
-	} while (0)
-
-#define check_true(cond, ...)                                                                      \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			fail_msg("%s: expected %s, found it false", scenario_text(__VA_ARGS__),     \
-				 #cond);                                                           \
-	} while (0)
-
-#define check_ptr(actual, expected, ...)                                                           \
-	do {                                                                                       \
-		const void *a__ = (actual), *e__ = (expected);                                     \
-		if (a__ != e__)                                                                    \
-			fail_msg("%s: %s is %p, expected %p", scenario_text(__VA_ARGS__), #actual, \
-				 a__, e__);                                                        \
-	} while (0)
-
-static long nr_acquired(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_ACQUIRED);
-}
-
-static long nr_released(void)
-{
-	return global_node_page_state(NR_FOLL_PIN_RELEASED);
-}
 
 /* ---- the driver side: pagemaps and their page_free() callback ---- */
 
@@ -202,31 +151,14 @@ static void reset_driver(void)
 static int devmap_setup(void **state)
 {
 	struct pinmm_config cfg = device_config();
-	struct mm_struct *mm;
 
 	reset_driver();
-	if (boot_with(&cfg))
-		return -1;
-	mm = mm_alloc();
-	if (!mm)
-		return -1;
-	kthread_use_mm(mm);
-	*state = mm;
-	return 0;
+	return boot_with_mm(state, &cfg);
 }
 
-static int devmap_teardown(void **state)
-{
-	struct mm_struct *mm = *state;
+#define devmap_test(f) cmocka_unit_test_setup_teardown(f, devmap_setup, teardown_mm)
 
-	kthread_unuse_mm(mm);
-	mmput(mm);
-	return shutdown_clean(state);
-}
-
-#define devmap_test(f) cmocka_unit_test_setup_teardown(f, devmap_setup, devmap_teardown)
-
-/* ---- mappings and the page-table walker (the test thread is alone in its mm) ---- */
+/* ---- mappings and their page-table entries (the test thread is alone in its mm) ---- */
 
 static unsigned long map_file(struct file *file, unsigned long addr, unsigned long len,
 			      unsigned long flags, unsigned long pgoff, const char *what)
@@ -249,42 +181,6 @@ static struct file *dax_file(unsigned long pfn, unsigned long nr, const char *wh
 		fail_msg("%s: dax_file_setup(%#lx, %lu) is %ld, expected a file", what, pfn, nr,
 			 PTR_ERR(file));
 	return file;
-}
-
-static void unmap(unsigned long addr, unsigned long len, const char *what)
-{
-	int ret = vm_munmap(addr, len);
-
-	if (ret)
-		fail_msg("%s: vm_munmap(%#lx, %#lx) is %d, expected 0", what, addr, len, ret);
-}
-
-/* The leaf entry mapping addr (PTE, PMD or PUD leaf) and its size; 0 (size 0) if none. */
-static unsigned long leaf_at(struct mm_struct *mm, unsigned long addr, unsigned long *size)
-{
-	pgd_t pgd = pgdp_get((pgd_t *)page_address(mm->pgd_page) + pgd_index(addr));
-	pud_t pud;
-	pmd_t pmd;
-
-	*size = 0;
-	if (pgd_none(pgd))
-		return 0;
-	pud = pudp_get((pud_t *)page_address(pfn_to_page(pgd_pfn(pgd))) + pud_index(addr));
-	if (pud_none(pud))
-		return 0;
-	if (pud_leaf(pud)) {
-		*size = PUD_SIZE;
-		return pud.pud;
-	}
-	pmd = pmdp_get((pmd_t *)page_address(pfn_to_page(pud_pfn(pud))) + pmd_index(addr));
-	if (pmd_none(pmd))
-		return 0;
-	if (pmd_leaf(pmd)) {
-		*size = PMD_SIZE;
-		return pmd.pmd;
-	}
-	*size = PAGE_SIZE;
-	return ptep_get((pte_t *)page_address(pfn_to_page(pmd_pfn(pmd))) + pte_index(addr)).pte;
 }
 
 /* addr is mapped by a devmap PMD leaf of pfn (the 2 MiB-aligned block's first pfn). */
@@ -331,30 +227,6 @@ static unsigned char read_byte(unsigned long addr, const char *what)
 	if (copy_from_user(&v, addr, 1))
 		fail_msg("%s: copy_from_user(%#lx) failed", what, addr);
 	return v;
-}
-
-static long pin_locked(unsigned long start, unsigned long nr, unsigned int flags,
-		       struct page **pages)
-{
-	struct mm_struct *mm = current_mm();
-	long ret;
-
-	mmap_read_lock(mm);
-	ret = pin_user_pages(start, nr, flags, pages);
-	mmap_read_unlock(mm);
-	return ret;
-}
-
-static long get_locked(unsigned long start, unsigned long nr, unsigned int flags,
-		       struct page **pages)
-{
-	struct mm_struct *mm = current_mm();
-	long ret;
-
-	mmap_read_lock(mm);
-	ret = get_user_pages(start, nr, flags, pages);
-	mmap_read_unlock(mm);
-	return ret;
 }
 
 static void put_pages(struct page **pages, unsigned long n)
@@ -794,42 +666,6 @@ static void get_put_round(const char *how, long (*call)(unsigned long, unsigned 
 	check_eq(nr_released() - r0, 0, "S39 %s: Rel", how);
 	free(before);
 	free(pages);
-}
-
-static long v_pin_fast(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	return pin_user_pages_fast(s, (int)n, f, p);
-}
-
-static long v_pin_fast_only(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	return pin_user_pages_fast_only(s, (int)n, f, p);
-}
-
-static long v_pin_unlocked(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	return pin_user_pages_unlocked(s, n, p, f);
-}
-
-static long v_pin_remote(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	struct mm_struct *mm = current_mm();
-	long ret;
-
-	mmap_read_lock(mm);
-	ret = pin_user_pages_remote(mm, s, n, f, p, NULL);
-	mmap_read_unlock(mm);
-	return ret;
-}
-
-static long v_get_fast(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	return get_user_pages_fast(s, (int)n, f, p);
-}
-
-static long v_get_fast_only(unsigned long s, unsigned long n, unsigned int f, struct page **p)
-{
-	return get_user_pages_fast_only(s, (int)n, f, p);
 }
 
 /* Devmap PTEs (a 16-page mapping: never a PMD). */
