@@ -83,7 +83,9 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 	ptl = huge_pte_lockptr(vma, entry);
 	pthread_spin_lock(ptl);
 	v = pt_entry_read(entry);
-	if ((v & _PAGE_PRESENT) &&
+	/* A PROT_NONE entry is still a mapping (x86's pte_present()): FOLL_FORCE may follow it,
+	 * as check_vma_flags() allowed. */
+	if ((v & (_PAGE_PRESENT | _PAGE_PROTNONE)) &&
 	    (!(flags & FOLL_WRITE) ||
 	     can_follow_write(v & _PAGE_RW, v & _PAGE_DIRTY, flags))) {
 		page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & mask) >> PAGE_SHIFT));

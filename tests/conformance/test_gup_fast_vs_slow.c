@@ -28,7 +28,7 @@
  * scenarios once per path through struct gup_path (a pin and a get function pointer), so both
  * paths meet the same written expectations. test_where_linux_paths_differ pins down the one
  * place where Linux's paths are meant to answer differently (the fast path's own range check).
- * test_library_bug_force_read_of_prot_none_hugetlb shows a slow-path bug that both paths share
+ * test_force_read_of_prot_none_hugetlb shows a slow-path bug that both paths share
  * (the fast path falls back to it): it fails until the bug is fixed.
  */
 #include <fcntl.h>
@@ -925,7 +925,7 @@ static void test_fast_vs_slow_hugetlb(void **state)
 }
 
 /*
- * LIBRARY BUG, suspected at src/gup/gup.c:86 (follow_hugetlb(): "if ((v & _PAGE_PRESENT) &&").
+ * A fixed bug (follow_hugetlb() used to follow only entries with _PAGE_PRESENT).
  *
  * A FOLL_FORCE read of a PROT_NONE hugetlb mapping. check_vma_flags() lets it through
  * (VM_MAYREAD), as 5.7 does, but follow_hugetlb() only follows an entry with _PAGE_PRESENT,
@@ -935,8 +935,8 @@ static void test_fast_vs_slow_hugetlb(void **state)
  * true for PROTNONE on x86, so it is neither absent nor is_swap_pte()) and returns the pages,
  * as pinmm's own slow path does for a PROT_NONE PTE (follow_page_pte) and a PROT_NONE THP
  * PMD (the FOLL_FORCE rows of the table pass). The fast path declines PROT_NONE leaves and
- * falls back to that slow path, so both paths agree with each other (the comparison passes)
- * and both return -EFAULT where Linux returns 16. The 1 GiB page goes the same way.
+ * falls back to that slow path, so both paths agreed with each other (the comparison passed)
+ * and both returned -EFAULT where Linux returns 16. The 1 GiB page went the same way.
  */
 static const struct scenario bug_scenarios[] = {
 	{"PROT_NONE 2 MiB hugetlb: FOLL_FORCE read", M_HUGETLB, su_huge2m_protnone, 0, 16,
@@ -945,7 +945,7 @@ static const struct scenario bug_scenarios[] = {
 	 FOLL_FORCE, 16},
 };
 
-static void test_library_bug_force_read_of_prot_none_hugetlb(void **state)
+static void test_force_read_of_prot_none_hugetlb(void **state)
 {
 	unsigned long n;
 
@@ -953,7 +953,7 @@ static void test_library_bug_force_read_of_prot_none_hugetlb(void **state)
 	n = compare_rows(bug_scenarios, sizeof(bug_scenarios) / sizeof(bug_scenarios[0]),
 			 M_HUGETLB);
 	if (n)
-		fail_msg("LIBRARY BUG (src/gup/gup.c:86, follow_hugetlb ignores _PAGE_PROTNONE): "
+		fail_msg("regression (src/gup/gup.c follow_hugetlb ignoring _PAGE_PROTNONE): "
 			 "%lu problem(s) listed above for a FOLL_FORCE read of a PROT_NONE hugetlb "
 			 "page, which Linux 5.7 pins",
 			 n);
@@ -1537,7 +1537,7 @@ int main(void)
 		fvs_huge_test(test_fast_vs_slow_hugetlb),
 		fvs_test(test_section10_through_both_paths),
 		fvs_test(test_where_linux_paths_differ),
-		fvs_huge_test(test_library_bug_force_read_of_prot_none_hugetlb),
+		fvs_huge_test(test_force_read_of_prot_none_hugetlb),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
