@@ -107,21 +107,15 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 	return head;
 }
 
-struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
-				bool speculative)
-{
-	struct page *head = __grab_compound_head(page, refs, flags, speculative);
-
-	if (head && (flags & FOLL_PIN))
-		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
-	return head;
-}
-
 bool try_grab_page(struct page *page, unsigned int flags)
 {
 	if (!(flags & (FOLL_GET | FOLL_PIN)))
 		return true;
-	return grab_compound_head(page, 1, flags, false) != NULL;
+	if (!__grab_compound_head(page, 1, flags, false))
+		return false;
+	if (flags & FOLL_PIN)
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, 1);
+	return true;
 }
 
 /* Release refs references or pins on head, without counting nr_foll_pin_released. */

@@ -7,11 +7,9 @@
 #include "../vm/internal.h"
 
 /* grab.c: __grab_compound_head() leaves nr_foll_pin_acquired to the caller (the fast path
- * counts once per call); grab_compound_head() counts. */
+ * counts once per call); try_grab_page() (the slow path, one page) counts. */
 struct page *__grab_compound_head(struct page *page, int refs, unsigned int flags,
 				  bool speculative);
-struct page *grab_compound_head(struct page *page, int refs, unsigned int flags,
-				bool speculative);
 bool try_grab_page(struct page *page, unsigned int flags);
 void put_compound_head(struct page *head, int refs, unsigned int flags);
 

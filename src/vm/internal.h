@@ -67,6 +67,9 @@ pte_t *pte_alloc(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
  * a leaf. */
 pud_t *pud_lookup(struct mm_struct *mm, unsigned long addr);
 pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr);
+/* The PTE for addr with its table's lock taken (*ptl set; the caller unlocks), or NULL when
+ * there is no PTE table there (nothing mapped, or a huge leaf). */
+pte_t *pte_lookup_lock(struct mm_struct *mm, unsigned long addr, pthread_spinlock_t **ptl);
 
 /* Deposit / withdraw a preallocated PTE table for splitting the PMD leaf at pmd later. PMD
  * table's ptl held. */

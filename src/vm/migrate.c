@@ -25,16 +25,11 @@ static bool set_migration_entry(struct page *page, struct vm_area_struct *vma, u
 				void *arg)
 {
 	struct remap_args *r = arg;
-	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
-	pmd_t v = pmd ? pmdp_get(pmd) : (pmd_t){0};
 	pthread_spinlock_t *ptl;
-	pte_t *pte, old;
+	pte_t *pte = pte_lookup_lock(vma->vm_mm, addr, &ptl), old;
 
-	if (pmd_none(v) || pmd_leaf(v))
+	if (!pte)
 		return true;
-	pte = pte_offset(v, addr);
-	ptl = entry_ptl(pte);
-	pthread_spin_lock(ptl);
 	old = ptep_get(pte);
 	if (pte_present(old) && pte_pfn(old) == page_to_pfn(page)) {
 		set_pte(pte, (pte_t){(old.pte & ~(_PAGE_PRESENT | _PAGE_PROTNONE)) |
@@ -54,17 +49,12 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 				 unsigned long addr, void *arg)
 {
 	struct remap_args *r = arg;
-	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
-	pmd_t v = pmd ? pmdp_get(pmd) : (pmd_t){0};
 	pthread_spinlock_t *ptl;
-	pte_t *pte, old;
+	pte_t *pte = pte_lookup_lock(vma->vm_mm, addr, &ptl), old;
 
 	(void)page;
-	if (pmd_none(v) || pmd_leaf(v))
+	if (!pte)
 		return true;
-	pte = pte_offset(v, addr);
-	ptl = entry_ptl(pte);
-	pthread_spin_lock(ptl);
 	old = ptep_get(pte);
 	if (is_migration_entry(old) && pte_pfn(old) == page_to_pfn(r->from)) {
 		unsigned long bits = old.pte & ~(PTE_PFN_MASK | _PAGE_MIGRATION);

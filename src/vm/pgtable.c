@@ -204,6 +204,20 @@ pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr)
 	return pmd_offset(pudv, addr);
 }
 
+pte_t *pte_lookup_lock(struct mm_struct *mm, unsigned long addr, pthread_spinlock_t **ptl)
+{
+	pmd_t *pmd = pmd_lookup(mm, addr);
+	pmd_t v = pmd ? pmdp_get(pmd) : (pmd_t){0};
+	pte_t *pte;
+
+	if (pmd_none(v) || pmd_leaf(v))
+		return NULL;
+	pte = pte_offset(v, addr);
+	*ptl = entry_ptl(pte);
+	pthread_spin_lock(*ptl);
+	return pte;
+}
+
 /* ---- deposited tables for THP splits ---- */
 
 void pgtable_trans_huge_deposit(pmd_t *pmd, struct page *table)

@@ -271,21 +271,12 @@ void rmap_walk(struct page *page,
 static pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma,
 				  unsigned long addr, pthread_spinlock_t **ptl)
 {
-	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
-	pmd_t v;
 	pte_t *pte;
 
-	if (!pmd)
+	split_huge_pmd_address(vma, addr);
+	pte = pte_lookup_lock(vma->vm_mm, addr, ptl);
+	if (!pte)
 		return NULL;
-	v = pmdp_get(pmd);
-	if (pmd_trans_huge(v))
-		split_huge_pmd_address(vma, addr);
-	v = pmdp_get(pmd);
-	if (pmd_none(v) || pmd_leaf(v))
-		return NULL;
-	pte = pte_offset(v, addr);
-	*ptl = entry_ptl(pte);
-	pthread_spin_lock(*ptl);
 	if (pte_present(ptep_get(pte)) && pte_pfn(ptep_get(pte)) == page_to_pfn(page))
 		return pte;
 	pthread_spin_unlock(*ptl);
