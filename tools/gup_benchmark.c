@@ -61,9 +61,6 @@ int main(int argc, char **argv)
 		case 'n':
 			nr_pages = atoi(optarg);
 			break;
-		case 'f':
-			req.file = optarg;
-			break;
 		case 'a':
 			cmd = PIN_FAST_BENCHMARK;
 			break;
@@ -82,20 +79,9 @@ int main(int argc, char **argv)
 		case 'w':
 			write = 1;
 			break;
-		case 't':
-			req.thp = 1;
-			break;
-		case 'T':
-			req.thp = 0;
-			break;
-		case 'S':
-			req.map_flags = (req.map_flags & ~MAP_PRIVATE) | MAP_SHARED;
-			break;
-		case 'H':
-			req.map_flags |= MAP_HUGETLB | MAP_ANONYMOUS;
-			break;
 		default:
-			return -1;
+			if (!gup_tool_mapping_option(opt, optarg, &req))
+				return -1;
 		}
 	}
 	if (nr_pages < 1) {

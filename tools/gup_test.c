@@ -203,12 +203,6 @@ int main(int argc, char **argv)
 			if (nr_pages < 0)
 				nr_pages = (int)(size / PAGE_SIZE);
 			break;
-		case 't':
-			req.thp = 1;
-			break;
-		case 'T':
-			req.thp = 0;
-			break;
 		case 'U':
 			cmd = GUP_BASIC_TEST;
 			break;
@@ -221,17 +215,9 @@ int main(int argc, char **argv)
 		case 'W':
 			write = 0;
 			break;
-		case 'f':
-			req.file = optarg;
-			break;
-		case 'S':
-			req.map_flags = (req.map_flags & ~MAP_PRIVATE) | MAP_SHARED;
-			break;
-		case 'H':
-			req.map_flags |= MAP_HUGETLB | MAP_ANONYMOUS;
-			break;
 		default: /* including 'z', which today's tool lists but no longer handles */
-			bail_out("Wrong argument");
+			if (!gup_tool_mapping_option(opt, optarg, &req))
+				bail_out("Wrong argument");
 		}
 	}
 	/* Page indexes to dump, 0-based here, 1-based in the request. */

@@ -244,8 +244,10 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 		{ZONE_NORMAL, MIGRATE_UNMOVABLE},
 		{ZONE_NORMAL, MIGRATE_CMA},
 	};
-	unsigned int tries = (gfp & __GFP_MOVABLE) ? 3 : 1;
+	/* Movable requests try the whole list (CMA last, unless this thread must stay out of
+	 * it); the others only ZONE_NORMAL outside CMA. */
 	unsigned int first = (gfp & __GFP_MOVABLE) ? 0 : 1;
+	unsigned int last = !(gfp & __GFP_MOVABLE) ? 2 : nocma ? 2 : 3;
 
 	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
 		return NULL;
@@ -257,9 +259,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: order %u >= MAX_ORDER", order);
 		return NULL;
 	}
-	if (nocma && tries == 3)
-		tries = 2;
-	for (unsigned int i = first; i < first + tries && i < 3; i++) {
+	for (unsigned int i = first; i < last; i++) {
 		struct zone *zone = &machine.zones[movable_order[i].zone];
 		struct page *page = rmqueue(zone, order, movable_order[i].mt);
 

@@ -217,3 +217,25 @@ void gup_tool_print_time(FILE *out, const char *prefix, uint64_t get_usec, uint6
 	fprintf(out, "%sTime: get:%lld put:%lld us%s\n", prefix, (long long)get_usec,
 		(long long)put_usec, truncated);
 }
+
+bool gup_tool_mapping_option(int opt, const char *arg, struct gup_tool_request *req)
+{
+	switch (opt) {
+	case 't':
+		req->thp = 1;
+		return true;
+	case 'T':
+		req->thp = 0;
+		return true;
+	case 'S':
+		req->map_flags = (req->map_flags & ~MAP_PRIVATE) | MAP_SHARED;
+		return true;
+	case 'H':
+		req->map_flags |= MAP_HUGETLB | MAP_ANONYMOUS;
+		return true;
+	case 'f':
+		req->file = arg;
+		return true;
+	}
+	return false;
+}

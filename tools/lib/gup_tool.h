@@ -13,6 +13,7 @@
 #ifndef PINMM_TOOLS_GUP_TOOL_H
 #define PINMM_TOOLS_GUP_TOOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -49,6 +50,10 @@ struct gup_tool {
  * Call gup_tool_finish() whatever this returns.
  */
 int gup_tool_start(struct gup_tool *t, const struct gup_tool_request *req);
+
+/* The options both tools share that describe the mapping: -t / -T (thp), -S (MAP_SHARED),
+ * -H (MAP_HUGETLB), -f FILE. Returns true if opt was one of them (req updated). */
+bool gup_tool_mapping_option(int opt, const char *arg, struct gup_tool_request *req);
 
 /* Undo gup_tool_start() and shut the machine down. Returns 0, or -EBUSY with t->failed =
  * "shutdown" when pages were left allocated or pinned (reported on the log stream). */
