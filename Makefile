@@ -14,8 +14,11 @@ BUILD ?= build
 CC ?= cc
 OPT ?= -O2
 SANITIZE ?=
+# HOOKS=1 (the default) builds the named race points and allocation-failure sites of
+# <pinmm/inject.h> in; HOOKS=0 compiles them out.
+HOOKS ?= 1
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE $(if $(filter 1,$(HOOKS)),-DPINMM_HOOKS)
 CFLAGS += -std=c11 $(OPT) -g -fPIC -pthread $(WARNINGS) $(SANITIZE)
 LDFLAGS += -pthread $(SANITIZE)
 LIBS := -lurcu

@@ -14,6 +14,7 @@
 #include "gfp.h"
 #include "gup.h"
 #include "hugetlb.h"
+#include "inject.h"
 #include "mm.h"
 #include "memremap.h"
 #include "mm_types.h"

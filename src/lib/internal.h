@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bottom layer's internals, which every other layer may include: the named points of
+ * <pinmm/inject.h>. A race point is race_point("file:what just happened"); an allocation site
+ * asks should_fail("alloc:what") before allocating and returns its documented error when told
+ * to. Both compile to nothing without PINMM_HOOKS.
+ */
+#ifndef PINMM_LIB_INTERNAL_H
+#define PINMM_LIB_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <pinmm/bug.h>
+#include <pinmm/inject.h>
+
+#ifdef PINMM_HOOKS
+/* Non-zero while a hook or fault injection is registered; read relaxed on every point, so a
+ * point that races with registration may miss it (registration happens before the scenario). */
+extern atomic_int inject_armed;
+
+void __race_point(const char *point);
+bool __should_fail(const char *site);
+
+static inline void race_point(const char *point)
+{
+	if (__builtin_expect(atomic_load_explicit(&inject_armed, memory_order_relaxed), 0))
+		__race_point(point);
+}
+
+static inline bool should_fail(const char *site)
+{
+	if (__builtin_expect(atomic_load_explicit(&inject_armed, memory_order_relaxed), 0))
+		return __should_fail(site);
+	return false;
+}
+#else
+static inline void race_point(const char *point)
+{
+	(void)point;
+}
+
+static inline bool should_fail(const char *site)
+{
+	(void)site;
+	return false;
+}
+#endif
+
+#endif /* PINMM_LIB_INTERNAL_H */
