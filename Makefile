@@ -33,6 +33,8 @@ TOOL_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/lib/*.c))
 TEST_SRCS := $(wildcard tests/unit/*.c tests/conformance/*.c)
 TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRCS))))
 HEADERS := $(wildcard include/pinmm/*.h)
+# The tools' ioctl contracts (the kernel sides in src/debugfs/): installed, not in the umbrella.
+DEBUGFS_HEADERS := $(wildcard include/pinmm/debugfs/*.h)
 
 STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
@@ -47,7 +49,7 @@ $(DEPS_OK): scripts/ensure-deps.sh
 	@bash scripts/ensure-deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/%.o: %.c $(HEADERS) $(wildcard src/*/*.h) | $(DEPS_OK)
+$(BUILD)/%.o: %.c $(HEADERS) $(DEBUGFS_HEADERS) $(wildcard src/*/*.h) | $(DEPS_OK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -104,8 +106,9 @@ check-clang:
 	$(MAKE) BUILD=build-clang CC=clang all
 
 install: $(STATIC_LIB) $(SHARED_LIB)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pinmm
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pinmm/debugfs
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/pinmm/
+	install -m 644 $(DEBUGFS_HEADERS) $(DESTDIR)$(INCLUDEDIR)/pinmm/debugfs/
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(SHARED_LIB) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpinmm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpinmm.so.$(SOVERSION)

@@ -2,7 +2,7 @@
 /*
  * gup_benchmark: Linux 5.7's tools/testing/selftests/vm/gup_benchmark, run on a simulated
  * machine that it boots for itself (sized for the request, see tools/lib/gup_tool.h). It maps
- * the memory, writes one byte per page, then runs one gup_benchmark command (<pinmm/
+ * the memory, writes one byte per page, then runs one gup_benchmark command (<pinmm/debugfs/
  * gup_benchmark.h>) on it once per repeat and prints, as the original does,
  *
  *     Time: get:<usec> put:<usec> us[, truncated (size: <bytes>)]
@@ -26,7 +26,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include <pinmm/gup_benchmark.h>
+#include <pinmm/debugfs/gup_benchmark.h>
 
 #include "lib/gup_tool.h"
 

@@ -2,7 +2,7 @@
 /*
  * gup_test: Linux's tools/testing/selftests/mm/gup_test (5.11+), run on a simulated machine
  * that it boots for itself (sized for the request, see tools/lib/gup_tool.h). It maps the
- * memory, writes one byte per page, then runs one gup_test command (<pinmm/gup_test.h>) in
+ * memory, writes one byte per page, then runs one gup_test command (<pinmm/debugfs/gup_test.h>) in
  * each of -j threads, every thread on its own copy of the request and as a CPU of the same mm,
  * and reports in kselftest's TAP format:
  *
@@ -38,7 +38,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <pinmm/gup_test.h>
+#include <pinmm/debugfs/gup_test.h>
 
 #include "lib/gup_tool.h"
 

@@ -105,15 +105,4 @@ struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
 int set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
 
-/* Before writing a page back: write-protect and clean every PTE that maps it (page_mkclean),
- * then clear PG_dirty. Returns 1 if the page was dirty. Page locked. */
-int clear_page_dirty_for_io(struct page *page);
-
-/* Write every dirty page of mapping back to the host file (PG_writeback while it is written)
- * and wait for it. Returns 0 or the first write error (-EIO ...). shmem: 0, nothing written. */
-int filemap_write_and_wait(struct address_space *mapping);
-
-/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync. */
-int vfs_fsync(struct file *file, int datasync);
-
 #endif /* PINMM_FS_H */

@@ -25,6 +25,7 @@
 
 #include <stdbool.h>
 
+#include "mm.h"
 #include "mm_types.h"
 
 #define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault if not */
@@ -47,8 +48,6 @@
 #define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP into PTEs before returning */
 #define FOLL_PIN 0x40000u     /* pages must be released with unpin_user_page*() */
 #define FOLL_FAST_ONLY 0x80000u /* the fast path only: never fault, never fall back (5.8) */
-
-#define GUP_PIN_COUNTING_BIAS (1U << 10)
 
 /* ---- the slow path: caller holds mmap_read_lock(current mm) ---- */
 
@@ -119,18 +118,5 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
 
 /* The same for npages physically consecutive pages starting at page (5.12). */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
-
-/* ---- asking ---- */
-
-/* Does the page's head use the exact pin count (compound and order > 1)? */
-bool hpage_pincount_available(const struct page *page);
-
-/* The exact pin count of page's compound page; WARNs and returns 0 if it has none. */
-int compound_pincount(const struct page *page);
-
-/* May a device be writing this page? Exact for compound pages of order > 1; otherwise
- * "refcount >= GUP_PIN_COUNTING_BIAS", read unsigned so that an overflowed count still reads
- * as pinned. */
-bool page_maybe_dma_pinned(const struct page *page);
 
 #endif /* PINMM_GUP_H */

@@ -115,4 +115,23 @@ bool get_page_unless_zero(struct page *page);
  * on a refused count. Returns true if taken. */
 bool try_get_page(struct page *page);
 
+/*
+ * Asking about pins. GUP takes and releases them (<pinmm/gup.h> says how a pin is counted); the
+ * answers live here, beside the references, because every layer asks them (writeback,
+ * migration, the fork and COW rules), as Linux keeps page_maybe_dma_pinned() in mm.h. A pin of
+ * an order-0 or order-1 page adds GUP_PIN_COUNTING_BIAS to the head's refcount.
+ */
+#define GUP_PIN_COUNTING_BIAS (1U << 10)
+
+/* Does the page's head use the exact pin count (compound and order > 1)? */
+bool hpage_pincount_available(const struct page *page);
+
+/* The exact pin count of page's compound page; WARNs and returns 0 if it has none. */
+int compound_pincount(const struct page *page);
+
+/* May a device be writing this page? Exact for compound pages of order > 1; otherwise
+ * "refcount >= GUP_PIN_COUNTING_BIAS", read unsigned so that an overflowed count still reads
+ * as pinned. */
+bool page_maybe_dma_pinned(const struct page *page);
+
 #endif /* PINMM_MM_H */

@@ -28,5 +28,6 @@
 #include "rmap.h"
 #include "uaccess.h"
 #include "vmstat.h"
+#include "writeback.h"
 
 #endif /* PINMM_PINMM_H */

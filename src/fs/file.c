@@ -101,8 +101,10 @@ static void __fput(struct file *file)
 
 	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
 	/* Linux writes dirty pages back later, from the flusher; pinmm has no flusher, so the
-	 * last chance is now. An error here has nobody left to report to, as in Linux. */
-	filemap_write_and_wait(mapping);
+	 * last chance is now. An error here has nobody left to report to, as in Linux. No PTE
+	 * maps these pages any more (zap moved their dirty bits to the pages), so clearing
+	 * PG_dirty alone is enough: filemap_write_and_wait() would walk an empty rmap. */
+	write_dirty_pages(mapping, test_clear_page_dirty);
 	truncate_inode_pages(mapping, 0);
 	if (mapping->host_fd >= 0)
 		close(mapping->host_fd);

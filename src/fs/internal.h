@@ -105,4 +105,17 @@ void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
 /* A page leaves the cache: clear PG_dirty without writing it (truncation). Page locked. */
 void cancel_dirty_page(struct page *page);
 
+/* Clear PG_dirty, paying back nr_dirty if this call cleared it; 1 if it was set. Page locked.
+ * The PTEs are not looked at: enough only for a page that nothing maps. */
+int test_clear_page_dirty(struct page *page);
+
+/*
+ * Write every dirty page of mapping to the host file: lock each, and write it (PG_writeback
+ * around the write) if clear_dirty(page) says it was dirty. Returns 0, the first write error
+ * (-EIO, -ENOSPC), or -EIO for an error another writeback met since the last call. shmem: 0.
+ * clear_dirty is clear_page_dirty_for_io() (src/writeback) while the file may be mapped, or
+ * test_clear_page_dirty() once it cannot be (the last fput()).
+ */
+int write_dirty_pages(struct address_space *mapping, int (*clear_dirty)(struct page *page));
+
 #endif /* PINMM_FS_INTERNAL_H */

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Dirty pages and writing them back: set_page_dirty() and its accounting, the clean-before-
- * write step clear_page_dirty_for_io() (which write-protects the PTEs through rmap.c's
- * page_mkclean(), so that the next write through a mapping faults and dirties the page again),
- * and the synchronous writeback of filemap_write_and_wait() and vfs_fsync().
+ * Dirty pages and writing them to the host file: set_page_dirty() and its accounting, the
+ * test-and-clear of PG_dirty that pays the count back, and the write of a mapping's dirty pages
+ * (write_dirty_pages()). Cleaning the PTEs that map a page before it is written
+ * (clear_page_dirty_for_io(), through rmap's page_mkclean()) is the writeback layer's, above
+ * the address spaces (src/writeback/writeback.c); this file only writes what its caller has
+ * cleaned, so the last fput(), which finds no mapping left, writes back without rmap.
  *
  * Only host-file pages count in nr_dirty: shmem pages just carry PG_dirty (tmpfs has no dirty
  * accounting in Linux) and anonymous pages too.
@@ -16,8 +18,6 @@
  */
 #include <errno.h>
 #include <unistd.h>
-
-#include <pinmm/rmap.h>
 
 #include "internal.h"
 
@@ -60,8 +60,7 @@ int set_page_dirty_lock(struct page *page)
 	return ret;
 }
 
-/* Take PG_dirty away, paying back the count if this call cleared it. */
-static int test_clear_page_dirty(struct page *page)
+int test_clear_page_dirty(struct page *page)
 {
 	struct address_space *mapping = page_file_mapping(page);
 
@@ -75,16 +74,6 @@ static int test_clear_page_dirty(struct page *page)
 void cancel_dirty_page(struct page *page)
 {
 	test_clear_page_dirty(page);
-}
-
-int clear_page_dirty_for_io(struct page *page)
-{
-	VM_BUG_ON(!PageLocked(page));
-	/* A PTE that was writable may have dirtied the page without PG_dirty (the hardware
-	 * dirty bit); move that to the page before clearing it, as Linux does. */
-	if (page_mkclean(page))
-		set_page_dirty(page);
-	return test_clear_page_dirty(page);
 }
 
 /* The host's error as Linux reports writeback errors (mapping_set_error()): -ENOSPC, or -EIO
@@ -142,7 +131,7 @@ static int writepage(struct address_space *mapping, struct page *page)
 	return writeback_error(err);
 }
 
-int filemap_write_and_wait(struct address_space *mapping)
+int write_dirty_pages(struct address_space *mapping, int (*clear_dirty)(struct page *page))
 {
 	struct page *pages[PAGEVEC_SIZE];
 	pgoff_t index = 0;
@@ -158,7 +147,7 @@ int filemap_write_and_wait(struct address_space *mapping)
 
 			if (PageDirty(page)) {
 				lock_page(page);
-				if (page->mapping == mapping && clear_page_dirty_for_io(page))
+				if (page->mapping == mapping && clear_dirty(page))
 					ret = writepage(mapping, page);
 				unlock_page(page);
 			}
@@ -170,19 +159,5 @@ int filemap_write_and_wait(struct address_space *mapping)
 	/* Errors of writebacks that others ran since the last check are reported once. */
 	if (atomic_exchange(&mapping->writeback_errors, 0) && !err)
 		err = -EIO;
-	return err;
-}
-
-int vfs_fsync(struct file *file, int datasync)
-{
-	struct address_space *mapping = file->f_mapping;
-	int err = filemap_write_and_wait(mapping);
-	int ret;
-
-	if (mapping->shmem)
-		return err;
-	ret = datasync ? fdatasync(mapping->host_fd) : fsync(mapping->host_fd);
-	if (ret < 0 && !err)
-		err = -errno;
 	return err;
 }

@@ -14,31 +14,6 @@
 
 #include "internal.h"
 
-bool hpage_pincount_available(const struct page *page)
-{
-	const struct page *head = compound_head(page);
-
-	return PageHead(head) && compound_order(head) > 1;
-}
-
-int compound_pincount(const struct page *page)
-{
-	struct page *head = compound_head(page);
-
-	if (WARN_ON_ONCE(!hpage_pincount_available(head)))
-		return 0;
-	return atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
-}
-
-bool page_maybe_dma_pinned(const struct page *page)
-{
-	struct page *head = compound_head(page);
-
-	if (hpage_pincount_available(head))
-		return atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed) > 0;
-	return (unsigned int)page_ref_count(head) >= GUP_PIN_COUNTING_BIAS;
-}
-
 /* Add n to the exact pin count unless that would pass INT_MAX. */
 static bool pincount_add(struct page *head, int n)
 {

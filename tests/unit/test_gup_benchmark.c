@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include <pinmm/gup_benchmark.h>
+#include <pinmm/debugfs/gup_benchmark.h>
 
 #include "test_mm_util.h"
 
-#include "gup/bench_walk.h" /* gup_bench_check_pinned(): the WARN path no real pin can reach */
+#include "debugfs/bench_walk.h" /* gup_bench_check_pinned(): the WARN path no real pin can reach */
 
 #define MiB (1UL << 20)
 

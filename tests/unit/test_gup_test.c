@@ -13,7 +13,7 @@
 #include <pthread.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
-#include <pinmm/gup_test.h>
+#include <pinmm/debugfs/gup_test.h>
 
 #include "test_mm_util.h"
 

@@ -2,11 +2,11 @@
 /*
  * gup_benchmark_ioctl(): Linux 5.7's mm/gup_benchmark.c command table on the shared timed walk
  * (bench_walk.c). Only FOLL_WRITE reaches the GUP calls; the PIN commands are checked with
- * page_maybe_dma_pinned() between the two timed spans. Contract: <pinmm/gup_benchmark.h>.
+ * page_maybe_dma_pinned() between the two timed spans. Contract: <pinmm/debugfs/gup_benchmark.h>.
  */
 #include <errno.h>
 
-#include <pinmm/gup_benchmark.h>
+#include <pinmm/debugfs/gup_benchmark.h>
 
 #include "bench_walk.h"
 

@@ -4,9 +4,11 @@
  * "gup_benchmark"): time get_user_pages*() or pin_user_pages*() over a range of the calling
  * thread's current mm, check the pins, and time the release. tools/gup_benchmark drives it.
  *
- * Not included by <pinmm/pinmm.h>: <pinmm/gup_test.h>, the interface that replaced this one in
- * Linux 5.11, gives some of the same command names other numbers, so a program includes the one
- * it speaks. The command values are Linux's ioctl numbers (type 'g', _IOWR on the struct).
+ * Not included by <pinmm/pinmm.h>: <pinmm/debugfs/gup_test.h>, the interface that replaced
+ * this one in Linux 5.11, gives some of the same command names other numbers, so a program
+ * includes the one it speaks. The tools' ioctl headers live in include/pinmm/debugfs/, apart
+ * from the library's API. The command values are Linux's ioctl numbers (type 'g', _IOWR on the
+ * struct).
  */
 #ifndef PINMM_GUP_BENCHMARK_H
 #define PINMM_GUP_BENCHMARK_H
@@ -48,7 +50,7 @@ struct gup_benchmark {
  *
  * Returns 0 (*gup updated), or, with *gup unchanged:
  *   -EINVAL  cmd is not one of the five commands above (any other number, including the
- *            <pinmm/gup_test.h> commands); size does not fit in an unsigned long
+ *            <pinmm/debugfs/gup_test.h> commands); size does not fit in an unsigned long
  *   -EFAULT  gup is NULL (Linux: the copy of the struct from user space faulted)
  *   -ENOMEM  no memory for the array of size / PAGE_SIZE page pointers
  *   -ESRCH   the calling thread has no current mm (Linux: a process always has one)

@@ -3,11 +3,11 @@
  * gup_test_ioctl(): Linux's mm/gup_test.c command table on the shared timed walk
  * (bench_walk.c), and the DUMP_USER_PAGES_TEST page dump. gup_flags reach the GUP calls
  * unfiltered, so a caller can provoke the calls' own WARNs and errors. Contract:
- * <pinmm/gup_test.h>.
+ * <pinmm/debugfs/gup_test.h>.
  */
 #include <errno.h>
 
-#include <pinmm/gup_test.h>
+#include <pinmm/debugfs/gup_test.h>
 
 #include "bench_walk.h"
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The kernel side of Linux's gup_test (mm/gup_test.c and mm/gup_test.h, the debugfs file
- * "gup_test", Linux 5.11+): the benchmarks of <pinmm/gup_benchmark.h> renumbered, plus basic
- * GUP/pin tests and a dump_page() of chosen pages. tools/gup_test drives it.
+ * "gup_test", Linux 5.11+): the benchmarks of <pinmm/debugfs/gup_benchmark.h> renumbered, plus
+ * basic GUP/pin tests and a dump_page() of chosen pages. tools/gup_test drives it.
  *
- * Not included by <pinmm/pinmm.h>: <pinmm/gup_benchmark.h>, the 5.7 interface, gives some of
- * the same command names other numbers, so a program includes the one it speaks. The command
- * values are Linux's ioctl numbers (type 'g', _IOWR on the struct). The long-term pin session
- * commands of Linux 6.2+ (PIN_LONGTERM_TEST_START/STOP/READ, 7-9) are not provided.
+ * Not included by <pinmm/pinmm.h>: <pinmm/debugfs/gup_benchmark.h>, the 5.7 interface, gives
+ * some of the same command names other numbers, so a program includes the one it speaks. The
+ * command values are Linux's ioctl numbers (type 'g', _IOWR on the struct). The long-term pin
+ * session commands of Linux 6.2+ (PIN_LONGTERM_TEST_START/STOP/READ, 7-9) are not provided.
  */
 #ifndef PINMM_GUP_TEST_H
 #define PINMM_GUP_TEST_H
@@ -61,7 +61,7 @@ struct gup_test {
  *
  * Returns 0 (*gup updated), or, with *gup unchanged:
  *   -EINVAL  cmd is not one of the six commands above (any other number, including the
- *            <pinmm/gup_benchmark.h> commands); addr + size overflows
+ *            <pinmm/debugfs/gup_benchmark.h> commands); addr + size overflows
  *   -EFAULT  gup is NULL (Linux: the copy of the struct from user space faulted)
  *   -ENOMEM  no memory for the array of size / PAGE_SIZE page pointers
  *   -ESRCH   the calling thread has no current mm (Linux: a process always has one)
