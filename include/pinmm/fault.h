@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page faults and the shared zero page.
+ * Page faults.
  *
  * handle_mm_fault() is what a CPU does when an access finds no usable PTE: it maps the zero
  * page for an anonymous read, allocates on an anonymous write, copies on write for private
  * mappings (reusing the page when it is mapped only here, 5.7's rule: page_mapcount() == 1,
  * pins not considered), maps a THP on a PMD when the THP mode allows it, takes hugetlb pages from
- * the pools, and reads file pages through the VMA's vm_ops.
+ * the pools, and reads file pages through the VMA's vm_ops. The zero page itself is the
+ * physical memory layer's (<pinmm/mm.h>).
  */
 #ifndef PINMM_FAULT_H
 #define PINMM_FAULT_H
 
+#include "mm.h"
 #include "mm_types.h"
-#include "pgtable.h"
 
 typedef unsigned int vm_fault_t;
 
@@ -52,18 +53,5 @@ struct vm_fault {
  * it writable.
  */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
-
-/* The shared zero page (one 4 KiB page, PG_reserved, mapped read-only by special PTEs). */
-struct page *ZERO_PAGE(unsigned long addr);
-unsigned long zero_pfn(void);
-
-static inline bool is_zero_pfn(unsigned long pfn)
-{
-	return pfn == zero_pfn();
-}
-
-/* The struct page that a present PTE maps, or NULL for a special mapping (the zero page,
- * PFN maps) that has none to reference. */
-struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
 
 #endif /* PINMM_FAULT_H */

@@ -13,7 +13,15 @@
 #include "page-flags.h"
 #include "page_ref.h"
 
-/* The running machine's frame array and its host memory; valid while booted. */
+/*
+ * The running machine's layout, API for reading only, valid between pinmm_boot() and
+ * pinmm_shutdown(); the library writes them at boot and nobody else may. mem_map (the array of
+ * struct page) and pinmm_ram (the frames' host memory) are what the inline pfn_to_page(),
+ * page_to_pfn(), page_address() and virt_to_page() below compute with, as Linux's flat memory
+ * model does; max_pfn bounds the frames of RAM (a user walking every frame, as /proc/kpageflags
+ * readers do, stops there); device_end_pfn bounds pfn_valid(). The rest of the machine
+ * (zones, pools, counters) is reached through functions only.
+ */
 extern struct page *mem_map;
 extern unsigned long max_pfn;        /* end of RAM */
 extern unsigned long device_end_pfn; /* end of the ZONE_DEVICE pfn space (>= max_pfn) */
@@ -99,6 +107,15 @@ static inline bool page_mapped(const struct page *page)
 static inline int page_count(const struct page *page)
 {
 	return page_ref_count(compound_head(page));
+}
+
+/* The shared zero page, set up at boot (one 4 KiB page, PG_reserved, mapped read-only by special PTEs). */
+struct page *ZERO_PAGE(unsigned long addr);
+unsigned long zero_pfn(void);
+
+static inline bool is_zero_pfn(unsigned long pfn)
+{
+	return pfn == zero_pfn();
 }
 
 /* Take a reference. The caller must already hold one (count > 0); WARNs otherwise. */

@@ -12,10 +12,12 @@
 #ifndef PINMM_FS_INTERNAL_H
 #define PINMM_FS_INTERNAL_H
 
-#include <pinmm/pinmm.h>
-#include <pinmm/err.h>
+/* fault.h for the vm_operations contract only (struct vm_fault, vm_fault_t): the address-space
+ * layer calls filemap_fault() and shmem's ->fault through vm_ops, a call that points down. */
 #include <pinmm/fault.h>
 #include <pinmm/fs.h>
+
+#include "mm/internal.h"
 
 /*
  * PG_uptodate publishes a page's contents: whoever fills the page sets the bit with release

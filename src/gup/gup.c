@@ -82,7 +82,7 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 		return no_page_table(vma, flags);
 	ptl = huge_pte_lockptr(vma, entry);
 	pthread_spin_lock(ptl);
-	v = pt_entry_read(entry);
+	v = pt_entry_load_acquire(entry);
 	/* A PROT_NONE entry is still a mapping (x86's pte_present()): FOLL_FORCE may follow it,
 	 * as check_vma_flags() allowed. */
 	if ((v & (_PAGE_PRESENT | _PAGE_PROTNONE)) &&

@@ -116,7 +116,7 @@ static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, un
 		mark_page_referenced(page);
 		pages[(*nr)++] = page;
 	}
-	if (pt_entry_read_acquire(entry) != v) {
+	if (pt_entry_load_acquire(entry) != v) {
 		undo_dev_pagemap(nr, nr_start, flags, pages);
 		goto out;
 	}
@@ -143,7 +143,7 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	head = fast_grab(page, refs, flags);
 	if (!head)
 		return false;
-	if (pt_entry_read_acquire(entry) != v) {
+	if (pt_entry_load_acquire(entry) != v) {
 		fast_undo(head, refs, flags);
 		return false;
 	}

@@ -4,7 +4,10 @@
 #ifndef PINMM_GUP_INTERNAL_H
 #define PINMM_GUP_INTERNAL_H
 
-#include "../vm/internal.h"
+#include <pinmm/gup.h>
+#include <pinmm/uaccess.h>
+
+#include "vm/internal.h"
 
 /* grab.c: __grab_compound_head() leaves nr_foll_pin_acquired to the caller (the fast path
  * counts once per call); try_grab_page() (the slow path, one page) counts. */

@@ -6,7 +6,22 @@
 #ifndef PINMM_MM_INTERNAL_H
 #define PINMM_MM_INTERNAL_H
 
-#include <pinmm/pinmm.h>
+/* This layer's public pieces, and the reports layer below it; nothing from a layer above. */
+#include <pinmm/boot.h>
+#include <pinmm/err.h>
+#include <pinmm/gfp.h>
+#include <pinmm/hugetlb.h>
+#include <pinmm/memremap.h>
+#include <pinmm/mm.h>
+#include <pinmm/mm_types.h>
+#include <pinmm/mmdebug.h>
+#include <pinmm/mmzone.h>
+#include <pinmm/page-flags.h>
+#include <pinmm/page_ref.h>
+#include <pinmm/pagemap.h>
+#include <pinmm/vmstat.h>
+
+#include "lib/internal.h"
 
 struct pinmm_machine {
 	struct pinmm_config cfg;

@@ -64,7 +64,7 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 static int copy_huge_entry(void *src_entry, unsigned long addr, struct copy_args *c)
 {
 	unsigned long *dst = huge_pte_offset(c->dst, addr, true);
-	unsigned long v = pt_entry_read(src_entry);
+	unsigned long v = pt_entry_load_acquire(src_entry);
 	struct page *head = pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT);
 	pthread_spinlock_t *dst_ptl;
 
@@ -72,13 +72,13 @@ static int copy_huge_entry(void *src_entry, unsigned long addr, struct copy_args
 		return -ENOMEM;
 	if (is_cow_mapping(c->src->vm_flags) && (v & _PAGE_RW)) {
 		v &= ~_PAGE_RW;
-		pt_entry_write(src_entry, v);
+		pt_entry_store_release(src_entry, v);
 	}
 	get_page(head);
 	page_dup_rmap(head, true);
 	dst_ptl = huge_pte_lockptr(c->dst, dst);
 	pthread_spin_lock(dst_ptl);
-	pt_entry_write(dst, v);
+	pt_entry_store_release(dst, v);
 	pthread_spin_unlock(dst_ptl);
 	return 0;
 }

@@ -66,13 +66,13 @@ static vm_fault_t hugetlb_no_page(struct vm_area_struct *vma, unsigned long *ent
 		return VM_FAULT_SIGBUS;
 	clear_huge_page(page, huge_page_size(h));
 	pthread_spin_lock(ptl);
-	if (pt_entry_read(entry)) {
+	if (pt_entry_load_acquire(entry)) {
 		pthread_spin_unlock(ptl);
 		put_page(page);
 		return 0;
 	}
 	page_add_new_anon_rmap(page, vma, haddr, true);
-	pt_entry_write(entry, make_huge_entry(page, vma, write));
+	pt_entry_store_release(entry, make_huge_entry(page, vma, write));
 	pthread_spin_unlock(ptl);
 	return 0;
 }
@@ -87,12 +87,12 @@ static vm_fault_t hugetlb_cow(struct vm_area_struct *vma, unsigned long *entry,
 	struct page *new;
 
 	pthread_spin_lock(ptl);
-	if (pt_entry_read(entry) != orig) {
+	if (pt_entry_load_acquire(entry) != orig) {
 		pthread_spin_unlock(ptl);
 		return 0;
 	}
 	if (compound_mapcount(old) == 1) {
-		pt_entry_write(entry, orig | _PAGE_DIRTY | _PAGE_ACCESSED |
+		pt_entry_store_release(entry, orig | _PAGE_DIRTY | _PAGE_ACCESSED |
 					      ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0));
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_WRITE;
@@ -106,11 +106,11 @@ static vm_fault_t hugetlb_cow(struct vm_area_struct *vma, unsigned long *entry,
 	}
 	memcpy(page_address(new), page_address(old), huge_page_size(h));
 	pthread_spin_lock(ptl);
-	if (pt_entry_read(entry) == orig) {
+	if (pt_entry_load_acquire(entry) == orig) {
 		page_remove_rmap(old, true);
 		put_page(old); /* the mapping's */
 		page_add_new_anon_rmap(new, vma, haddr, true);
-		pt_entry_write(entry, make_huge_entry(new, vma, true));
+		pt_entry_store_release(entry, make_huge_entry(new, vma, true));
 		new = NULL;
 	}
 	pthread_spin_unlock(ptl);
@@ -129,7 +129,7 @@ vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsi
 
 	if (!entry)
 		return VM_FAULT_OOM;
-	v = pt_entry_read(entry);
+	v = pt_entry_load_acquire(entry);
 	if (!v)
 		return hugetlb_no_page(vma, entry, haddr, flags, h);
 	if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW))

@@ -11,9 +11,13 @@
 #ifndef PINMM_VM_INTERNAL_H
 #define PINMM_VM_INTERNAL_H
 
-#include <pinmm/pinmm.h>
+#include <pinmm/fault.h>
+#include <pinmm/mman.h>
+#include <pinmm/pgtable.h>
+#include <pinmm/rmap.h>
 
-#include "../mm/internal.h"
+#include "fs/internal.h"
+#include "vm/pgtable.h"
 
 struct anon_vma {
 	atomic_int refcount;
@@ -22,6 +26,10 @@ struct anon_vma {
 };
 
 /* ---- page tables (pgtable.c) ---- */
+/* The struct page that a present PTE maps, or NULL for a special mapping (the zero page,
+ * PFN maps) that has none to reference. */
+struct page *vm_normal_page(struct vm_area_struct *vma, unsigned long addr, pte_t pte);
+
 
 static inline pgd_t *pgd_offset(struct mm_struct *mm, unsigned long addr)
 {

@@ -135,14 +135,14 @@ static bool entry_populate(struct mm_struct *mm, void *entry, pthread_spinlock_t
 {
 	struct page *table;
 
-	if (pt_entry_read(entry))
+	if (pt_entry_load_acquire(entry))
 		return true;
 	table = pgtable_alloc(mm);
 	if (!table)
 		return false;
 	pthread_spin_lock(lock);
-	if (!pt_entry_read(entry)) {
-		pt_entry_write(entry, (page_to_pfn(table) << PAGE_SHIFT) | _PAGE_TABLE);
+	if (!pt_entry_load_acquire(entry)) {
+		pt_entry_store_release(entry, (page_to_pfn(table) << PAGE_SHIFT) | _PAGE_TABLE);
 		table = NULL;
 	}
 	pthread_spin_unlock(lock);
@@ -364,12 +364,12 @@ static bool free_uncovered(struct mm_struct *mm, void *entry, unsigned long star
 			   unsigned long size, pthread_spinlock_t *lock,
 			   struct pgtable_batch **batch)
 {
-	unsigned long v = pt_entry_read(entry);
+	unsigned long v = pt_entry_load_acquire(entry);
 
 	if (!v || (v & _PAGE_PSE) || range_has_vma(mm, start, start + size))
 		return false;
 	pthread_spin_lock(lock);
-	pt_entry_write(entry, 0);
+	pt_entry_store_release(entry, 0);
 	pthread_spin_unlock(lock);
 	pgtable_free_deferred(mm, batch, pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT));
 	return true;
@@ -411,7 +411,7 @@ static void free_table_tree(struct mm_struct *mm, struct page *table, int level)
 	unsigned long *entries = page_address(table);
 
 	for (int i = 0; level > 1 && i < 512; i++) {
-		unsigned long v = pt_entry_read(&entries[i]);
+		unsigned long v = pt_entry_load_acquire(&entries[i]);
 
 		if (v && !(v & _PAGE_PSE))
 			free_table_tree(mm, pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT), level - 1);

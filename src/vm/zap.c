@@ -17,7 +17,7 @@ struct zap_args {
 /* A hugetlb entry: hugetlb pages are not counted in the mm's rss, as in Linux. */
 static void zap_huge_entry(unsigned long *entry)
 {
-	unsigned long v = pt_entry_xchg(entry, 0);
+	unsigned long v = pt_entry_xchg_acq_rel(entry, 0);
 	struct page *head = pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT);
 
 	page_remove_rmap(head, true);
@@ -107,7 +107,7 @@ static unsigned long new_prot_bits(unsigned long old, struct prot_args *p)
 
 static int prot_huge(void *entry, struct prot_args *p)
 {
-	pt_entry_write(entry, new_prot_bits(pt_entry_read(entry), p));
+	pt_entry_store_release(entry, new_prot_bits(pt_entry_load_acquire(entry), p));
 	return 0;
 }
 

@@ -9,7 +9,6 @@
 
 #include <pinmm/writeback.h>
 
-#include "fs/internal.h"
 #include "gup/internal.h"
 
 #endif /* PINMM_WRITEBACK_INTERNAL_H */

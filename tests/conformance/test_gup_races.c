@@ -53,6 +53,7 @@
 #include <urcu.h> /* rcu_barrier(): let the deferred page-table frees run */
 
 #include "../unit/test_util.h"
+#include "vm/pgtable.h" /* the races build and read raw page-table entries */
 
 #define PG(n) ((unsigned long)(n) * PAGE_SIZE)
 #define RW (PROT_READ | PROT_WRITE)

@@ -14,6 +14,7 @@
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
 #include "test_mm_util.h"
+#include "vm/internal.h" /* vm_normal_page(): it takes a raw PTE, internal to the library */
 
 #define BASE 0x10000000UL
 

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "test_util.h"
+/* Internals: the walker reads raw page-table entries, which are not part of the API. */
+#include "vm/pgtable.h"
 
 #define PG(n) ((unsigned long)(n) * PAGE_SIZE)
 #define RW (PROT_READ | PROT_WRITE)

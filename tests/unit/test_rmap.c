@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "test_util.h"
+#include "vm/pgtable.h" /* the test walks the page tables and reads raw entries */
 
 struct found {
 	int n;
