@@ -40,7 +40,7 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo bench check check-tools check-asan check-tsan check-sanitize check-clang install \
+.PHONY: all demo bench check check-layers check-tools check-asan check-tsan check-sanitize check-clang install \
 	uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
@@ -84,8 +84,12 @@ bench: $(BUILD)/tools/pinmm_bench
 	$(BUILD)/tools/pinmm_bench -o $(BUILD)/bench.csv -g $(BUILD)/bench.svg
 
 # The tools' runs go ahead even when a unit test failed; either failing fails check.
-check: all
+check: all check-layers
 	@bash tests/run.sh $(BUILD)/tests; s=$$?; bash tools/run_vmtests.sh $(BUILD)/tools && exit $$s
+
+# The layer order of docs/design.md: no object calls up, no source includes up.
+check-layers: $(LIB_OBJS)
+	@bash scripts/check-layers.sh $(BUILD)
 
 # The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh).
 check-tools: $(TOOLS)

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# check-layers.sh BUILD_DIR: enforce the layer order of docs/design.md on the built objects and
+# on the sources. Run by `make check-layers` (and so by `make check`).
+#
+# The layers, bottom first; each may call only its own and the ones before it:
+#
+#   lib -> mm -> fs -> vm -> gup -> writeback -> debugfs
+#
+# 1. Calls (from nm): an object of src/<layer>/ that references a symbol defined only in a
+#    higher layer's objects is an upward call. Each one is printed as
+#        src/<layer>/<file>.o -> <symbol>, defined in src/<higher>/<file>.o (<higher>)
+# 2. Includes (from the sources): a file of src/<layer>/ must not include a higher layer's
+#    internal header ("<higher>/...", "../<higher>/..."), nor a public header that a higher
+#    layer owns (the table below), nor the umbrella <pinmm/pinmm.h>, which is for users.
+#
+# A directory of src/ that is not in the order fails the check too: a new layer gets a place
+# here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
+set -euo pipefail
+
+LAYERS=(lib mm fs vm gup writeback debugfs)
+
+# Public headers owned by a layer above lib (the rest belong to the bottom two and may be
+# included anywhere). fs implements the vm_operations callbacks, whose types fault.h declares:
+# the address-space layer calls down into fs through them, so fs may include fault.h.
+declare -A HEADER_OWNER=(
+	[fs.h]=fs
+	[fault.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
+	[gup.h]=gup [uaccess.h]=gup
+	[writeback.h]=writeback
+	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs
+)
+declare -A HEADER_ALLOWED=([fs:fault.h]=1)
+
+build=${1:-}
+if [[ -z $build || ! -d $build/src ]]; then
+	echo "usage: $0 BUILD_DIR (with the library's objects built in BUILD_DIR/src)" >&2
+	exit 2
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+declare -A RANK=()
+for i in "${!LAYERS[@]}"; do
+	RANK[${LAYERS[$i]}]=$i
+done
+
+bad=0
+report() {
+	echo "check-layers: $*"
+	bad=$((bad + 1))
+}
+
+for dir in "$root"/src/*/; do
+	layer=$(basename "$dir")
+	[[ -n ${RANK[$layer]+x} ]] || report "src/$layer/ has no place in the layer order (scripts/check-layers.sh, docs/design.md)"
+done
+
+# ---- 1. calls ----
+# One line per global symbol: "D <rank> <object> <symbol>" for a definition, "U ..." for a
+# reference, from nm's portable output (name, type, ...). Weak undefined (w, v) are references.
+symtab=$(mktemp)
+trap 'rm -f "$symtab"' EXIT
+nobj=0
+for layer in "${LAYERS[@]}"; do
+	# The objects of today's sources only: a stale object of a moved file must not count.
+	for src in "$root"/src/"$layer"/*.c; do
+		[[ -e $src ]] || continue
+		rel=src/$layer/$(basename "${src%.c}").o
+		obj=$build/$rel
+		if [[ ! -e $obj ]]; then
+			echo "check-layers: $obj is missing: build the library first" >&2
+			exit 2
+		fi
+		nobj=$((nobj + 1))
+		nm -P -g "$obj" | awk -v r="${RANK[$layer]}" -v o="$rel" '
+			$2 == "U" || $2 == "w" || $2 == "v" { print "U", r, o, $1; next }
+			{ print "D", r, o, $1 }'
+	done
+done >"$symtab"
+if ((nobj == 0)); then
+	echo "check-layers: no objects under $build/src: build the library first" >&2
+	exit 2
+fi
+
+# A reference is upward when the symbol's lowest defining layer is above the referencing one
+# (a symbol defined in the referencing layer or below is never upward, whoever else has it).
+upward=$(awk -v names="${LAYERS[*]}" '
+	BEGIN { n = split(names, layer, " ") }
+	$1 == "D" {
+		if (!($4 in low) || $2 < low[$4]) { low[$4] = $2; where[$4] = $3 }
+		next
+	}
+	{ ref[NR] = $0 }
+	END {
+		for (i in ref) {
+			split(ref[i], f, " ")
+			if ((f[4] in low) && low[f[4]] > f[2])
+				printf "%s -> %s, defined in %s (%s, above %s)\n", f[3], f[4],
+				       where[f[4]], layer[low[f[4]] + 1], layer[f[2] + 1]
+		}
+	}' "$symtab" | sort)
+if [[ -n $upward ]]; then
+	while IFS= read -r line; do
+		report "upward call: $line"
+	done <<<"$upward"
+fi
+
+# ---- 2. includes ----
+# One line per #include of a source of src/: "<rank> <layer> <file>:<line> <target>".
+incs=$(for layer in "${LAYERS[@]}"; do
+	for src in "$root"/src/"$layer"/*.[ch]; do
+		[[ -e $src ]] || continue
+		awk -v r="${RANK[$layer]}" -v l="$layer" -v f="${src#"$root"/}" '
+			/^[ \t]*#[ \t]*include[ \t]*[<"]/ {
+				t = $0
+				sub(/^[^<"]*[<"]/, "", t)
+				sub(/[>"].*$/, "", t)
+				print r, l, f ":" FNR, t
+			}' "$src"
+	done
+done)
+while read -r r layer where target; do
+	case $target in
+	pinmm/pinmm.h)
+		report "$where includes <pinmm/pinmm.h>: the umbrella is for users; include the layer's own headers"
+		continue ;;
+	pinmm/*)
+		h=${target#pinmm/}
+		owner=${HEADER_OWNER[$h]:-}
+		if [[ -n $owner && ${RANK[$owner]} -gt $r && -z ${HEADER_ALLOWED[$layer:$h]:-} ]]; then
+			report "$where includes <$target>, the public header of $owner (above $layer)"
+		fi
+		continue ;;
+	esac
+	t=${target#../}
+	other=${t%%/*}
+	if [[ $t == */* && -n ${RANK[$other]+x} ]] && ((RANK[$other] > r)); then
+		report "$where includes \"$target\", a header of $other (above $layer)"
+	fi
+done <<<"$incs"
+
+if ((bad)); then
+	echo "check-layers: $bad violation(s) of the order ${LAYERS[*]} (docs/design.md, Layers)"
+	exit 1
+fi
+echo "check-layers: $nobj objects, layers ${LAYERS[*]}: every call and include points down"
