@@ -1,8 +1,12 @@
 # pinmm build. `make` builds the libraries, tools and tests; `make bench` runs the main job (the
 # GUP benchmark matrix); `make demo` boots a machine and shows pages, vmstat and buddyinfo;
-# `make check` runs the tests; `make check-asan` / `make check-tsan` rerun them under
-# ASan+UBSan / TSan in their own build directories; `make install` honours PREFIX and DESTDIR.
+# `make check` checks the layers and runs every tier of tests briefly, then the tools;
+# `make check-stress DURATION=<seconds>` runs the stress (and fault) tiers long;
+# `make check-asan` / `make check-tsan` rerun the checks under ASan+UBSan / TSan in their own
+# build directories; `make install` honours PREFIX and DESTDIR.
 # The first build installs missing Debian packages when run as root (scripts/ensure-deps.sh).
+# Every object records the headers it includes (-MMD -MP, BUILD/**/*.d): a change to a header
+# recompiles what includes it and relinks what links it, nothing else.
 
 VERSION := 0.1.0
 SOVERSION := 0
@@ -30,8 +34,19 @@ TOOL_SRCS := $(wildcard tools/*.c)
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
 # Code the tools share (tools/lib/), linked into every tool.
 TOOL_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/lib/*.c))
-TEST_SRCS := $(wildcard tests/unit/*.c tests/conformance/*.c)
+# Test tiers: every directory tests/<tier>/ with C files is one (unit, conformance, stress, ...);
+# tests/lib holds the fixtures they share (headers, and C files linked into every test). Each
+# tests/<tier>/test_x.c is one binary, BUILD/tests/test_x.
+TEST_LIB_SRCS := $(wildcard tests/lib/*.c)
+TEST_LIB_OBJS := $(TEST_LIB_SRCS:%.c=$(BUILD)/%.o)
+TEST_SRCS := $(filter-out tests/lib/%,$(wildcard tests/*/*.c))
+TEST_TIERS := $(sort $(patsubst tests/%/,%,$(dir $(TEST_SRCS))))
 TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir $(TEST_SRCS))))
+# The tiers that `make check-stress` runs long.
+STRESS_TIERS := stress fault
+STRESS_TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir \
+	$(filter $(addsuffix /%,$(addprefix tests/,$(STRESS_TIERS))),$(TEST_SRCS)))))
+DURATION ?= 60
 HEADERS := $(wildcard include/pinmm/*.h)
 # The tools' ioctl contracts (the kernel sides in src/debugfs/): installed, not in the umbrella.
 DEBUGFS_HEADERS := $(wildcard include/pinmm/debugfs/*.h)
@@ -40,8 +55,8 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo bench check check-layers check-tools check-asan check-tsan check-sanitize check-clang install \
-	uninstall clean
+.PHONY: all demo bench check check-layers check-stress check-tools check-asan check-tsan \
+	check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
 
@@ -49,9 +64,16 @@ $(DEPS_OK): scripts/ensure-deps.sh
 	@bash scripts/ensure-deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/%.o: %.c $(HEADERS) $(DEBUGFS_HEADERS) $(wildcard src/*/*.h) | $(DEPS_OK)
+# Every object: the library's, the tools' and the tests'. Its .d lists the headers it read;
+# an object without one (built before it existed, or interrupted) is rebuilt.
+$(BUILD)/%.o: %.c $(BUILD)/%.d | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/%.d: ;
+.PRECIOUS: $(BUILD)/%.d
+
+$(BUILD)/tests/%.o: CPPFLAGS += -Itests/lib
 
 $(STATIC_LIB): $(LIB_OBJS)
 	rm -f $@
@@ -62,19 +84,18 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libpinmm.so.$(VERSION) $(BUILD)/libpinmm.so.$(SOVERSION)
 	ln -sf libpinmm.so.$(SOVERSION) $(BUILD)/libpinmm.so
 
-$(TOOL_LIB_OBJS): $(wildcard tools/lib/*.h)
+$(TOOLS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(TOOL_LIB_OBJS) $(STATIC_LIB)
+	$(CC) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
 
-$(BUILD)/tools/%: tools/%.c $(TOOL_LIB_OBJS) $(STATIC_LIB) $(HEADERS) $(wildcard tools/lib/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
+# A test binary from its object, wherever its tier is.
+define test_binary
+$(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(TEST_LIB_OBJS) $(STATIC_LIB)
+	$$(CC) $$< $(TEST_LIB_OBJS) -o $$@ $$(LDFLAGS) $(STATIC_LIB) $$(LIBS) $$(TEST_LIBS)
+endef
+$(foreach t,$(TEST_SRCS),$(eval $(call test_binary,$(t))))
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h tests/unit/test_mm_util.h $(STATIC_LIB) $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
-
-$(BUILD)/tests/%: tests/conformance/%.c tests/unit/test_util.h tests/unit/test_mm_util.h $(wildcard tests/conformance/*.h) $(STATIC_LIB) $(HEADERS)
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(TEST_LIBS)
+-include $(patsubst %.o,%.d,$(LIB_OBJS) $(TOOL_LIB_OBJS) $(TEST_LIB_OBJS) \
+	$(TOOLS:=.o) $(addprefix $(BUILD)/,$(TEST_SRCS:.c=.o)))
 
 demo: $(BUILD)/tools/pinmm_demo
 	$(BUILD)/tools/pinmm_demo
@@ -90,6 +111,10 @@ check: all check-layers
 # The layer order of docs/design.md: no object calls up, no source includes up.
 check-layers: $(LIB_OBJS)
 	@bash scripts/check-layers.sh $(BUILD)
+
+# The stress tiers, each test case running DURATION seconds (tests/lib/test_stress.h).
+check-stress: $(STRESS_TESTS)
+	@PINMM_STRESS_SECONDS=$(DURATION) bash tests/run.sh $(STRESS_TESTS)
 
 # The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh).
 check-tools: $(TOOLS)

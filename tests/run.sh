@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Run every unit-test binary in the given directory; each prints cmocka's own report. The last
-# line adds them up: "tests: N passed, N failed".
+# run.sh BUILD/tests | TEST...: run every test binary in the directory (all tiers), or the ones
+# named; each prints cmocka's own report. The last line adds them up:
+# "tests: N passed, N failed".
 set -u
-dir=${1:?usage: run.sh BUILD/tests}
+[ $# -gt 0 ] || { echo "usage: run.sh BUILD/tests | TEST..." >&2; exit 2; }
+if [ $# -eq 1 ] && [ -d "$1" ]; then
+	set -- "$1"/*
+fi
 passed=0
 failed=0
 status=0
-for t in "$dir"/*; do
-	[ -x "$t" ] || continue
+for t in "$@"; do
+	[ -f "$t" ] && [ -x "$t" ] || continue
 	out=$("$t" 2>&1)
 	rc=$?
 	printf '%s\n' "$out"

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "test_mm_util.h"
+#include "test_stress.h"
 
 #define NR_THREADS 2
 #define SLOTS 24
@@ -132,10 +133,12 @@ static bool take_block(struct worker *w, struct held *h)
 static void *worker_run(void *arg)
 {
 	struct worker *w = arg;
+	struct stress_clock clock;
 
 	if (w->start)
 		pthread_barrier_wait(w->start); /* all threads begin together */
-	for (int it = 0; it < w->iterations; it++) {
+	stress_start(&clock);
+	for (long it = 0; stress_more(&clock, it, w->iterations); it++) {
 		struct held *h = &w->slot[next_rand(&w->seed) % SLOTS];
 
 		if (h->page)

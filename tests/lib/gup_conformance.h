@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the GUP / FOLL_PIN conformance tests (tests/conformance/test_gup_*.c) share on top of
- * tests/unit/test_mm_util.h (checks, fixtures that run the test thread in a fresh mm, mapping
+ * What the GUP / FOLL_PIN conformance and stress tests (tests/conformance/test_gup_*.c,
+ * tests/stress/test_gup_*.c) share on top of tests/lib/test_mm_util.h (checks, fixtures that run the test thread in a fresh mm, mapping
  * helpers, the page-table walker, run_in_child()): the checks of one page's pin accounting
  * against the behaviour doc's section 10 notation, every get/pin entry point behind one
  * signature, and the run-time budget.
@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../unit/test_mm_util.h"
+#include "test_mm_util.h"
 
 /* ---- failing, in the test process or in a child ---- */
 

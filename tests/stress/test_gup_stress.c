@@ -14,7 +14,8 @@
  * pinner was handed is the number of grabs undone (never negative), and after unmapping, the
  * shutdown finds every page freed (no reference or pin leaked, none dropped twice).
  *
- * Bounded by time: 400 ms of mixing (the same under TSan, where fewer iterations fit).
+ * Bounded by time: 400 ms of mixing (the same under TSan, where fewer iterations fit), or
+ * PINMM_STRESS_SECONDS (make check-stress DURATION=<seconds>).
  *
  * Two bugs this test found, both fixed, both regression cases now: the fast path's speculative
  * grab chose between the bias and the exact count before its reference landed, so a frame freed
@@ -29,11 +30,12 @@
 #include <urcu.h> /* rcu_barrier(): let deferred page-table frees run */
 
 #include "gup_conformance.h"
+#include "test_stress.h"
 
 #define REGION 0x40000000UL          /* 2 MiB aligned */
 #define REGION_LEN (4 * SZ_2M)      /* 4 THPs' worth: some PMD-mapped, some split */
 #define REGION_PAGES (REGION_LEN / PAGE_SIZE)
-#define RUN_NS 400000000L
+#define RUN_SECONDS 0.4 /* make check; PINMM_STRESS_SECONDS for longer */
 #define MAX_BATCH 16
 
 struct stress {
@@ -64,7 +66,8 @@ static bool time_up(const struct timespec *t0)
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000000000L + (t.tv_nsec - t0->tv_nsec) >= RUN_NS;
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9 >=
+	       stress_seconds(RUN_SECONDS);
 }
 
 static void *pinner(void *arg)

@@ -52,7 +52,8 @@
 #include <time.h>
 #include <urcu.h> /* rcu_barrier(): let the deferred page-table frees run */
 
-#include "../unit/test_util.h"
+#include "test_stress.h"
+#include "test_util.h"
 #include "vm/pgtable.h" /* the races build and read raw page-table entries */
 
 #define PG(n) ((unsigned long)(n) * PAGE_SIZE)
@@ -106,6 +107,7 @@ struct race {
 	struct mm_struct *mm;
 	unsigned long iters;         /* the pinner's iterations, at least */
 	unsigned long iters_done;    /* ... and how many it ran */
+	struct stress_clock clock;   /* more than iters while PINMM_STRESS_SECONDS lasts */
 	atomic_bool stop;            /* the pinner is done, or a check failed */
 	atomic_bool ready;           /* the pinner has set the range up */
 	bool cow;                    /* race 3: the other thread writes (COW) after each fork */
@@ -178,7 +180,7 @@ static bool pinner_continues(struct race *r, unsigned long it)
 		while (!__atomic_load_n(&r->progress, __ATOMIC_RELAXED) && !stopped(r))
 			sched_yield();
 	if (!stopped(r) &&
-	    (it < r->iters ||
+	    (stress_more(&r->clock, (long)it, (long)r->iters) ||
 	     (__atomic_load_n(&r->progress, __ATOMIC_RELAXED) < MIN_OVERLAP && it < 20 * r->iters)))
 		return true;
 	r->iters_done = it;
@@ -200,17 +202,18 @@ static void *thread_main(void *p)
 	return NULL;
 }
 
-/* A race that has not finished after a minute is stuck (bug D below can leave a
- * thread spinning on a lock word that is not a lock): say so and stop, rather than hang
- * `make check`. */
+/* A race that has not finished a minute after its stress duration is stuck (bug D below can
+ * leave a thread spinning on a lock word that is not a lock): say so and stop, rather than
+ * hang `make check`. */
 static void join_or_abort(pthread_t t, const char *name)
 {
 	struct timespec deadline;
 
 	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += 60;
+	deadline.tv_sec += 60 + (time_t)stress_duration();
 	if (pthread_timedjoin_np(t, NULL, &deadline) != 0) {
-		fprintf(stderr, "%s: a thread is still running after 60 s: stuck; aborting\n", name);
+		fprintf(stderr, "%s: a thread is still running 60 s after its duration: stuck; "
+			"aborting\n", name);
 		abort();
 	}
 }
@@ -234,6 +237,7 @@ static void run_race(struct race *r, void (*pinner)(struct race *), void (*other
 	r->rng[1] = 0x7f4a7c15u;
 	r->mm = mm_alloc();
 	assert_non_null(r->mm);
+	stress_start(&r->clock);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&t[i], NULL, thread_main, &args[i]), 0);
 	for (int i = 0; i < 2; i++)
@@ -911,7 +915,7 @@ static double seconds_now(void)
 /* The child: 0 if nothing went wrong in the time given, 1 with a report on stderr if not. */
 static int dontneed_lookup_child(void)
 {
-	const double budget = 2.0;
+	const double budget = stress_seconds(2.0);
 	const unsigned long iters = 3000;
 	double start = seconds_now();
 	unsigned long round;

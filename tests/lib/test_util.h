@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Shared fixtures for the unit tests (cmocka).
+ * Shared fixtures for every tier of tests (cmocka): tests/lib holds what the tiers share
+ * (this file, test_mm_util.h, gup_conformance.h, test_stress.h), the Makefile puts it on the
+ * tests' include path. Tests that poke the library's internals include its internal headers
+ * from src/ ("vm/pgtable.h", "gup/internal.h") and say why.
  *
  * Every test that needs a machine boots one in its setup and shuts it down in its teardown;
  * the teardown fails the test if shutdown finds anything leaked. The log stream (WARN,

@@ -26,6 +26,7 @@
 #include <unistd.h> /* test_util.h uses ftruncate() */
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
+#include "test_stress.h"
 #include "test_util.h"
 
 #define NR_WORKERS 2
@@ -277,13 +278,15 @@ static void step(struct worker *w)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct stress_clock clock;
 
 	kthread_use_mm(w->mm);
 	step_mmap(w, 0, REGION_PAGES);
 	/* Fault both 2 MiB blocks in whole first: THPs for the later steps to split. */
 	step_write(w, 0, 1);
 	step_write(w, REGION_PAGES / 2, 1);
-	for (w->iter = 0; w->iter < ITERATIONS && !w->failure[0]; w->iter++)
+	stress_start(&clock);
+	for (w->iter = 0; stress_more(&clock, w->iter, ITERATIONS) && !w->failure[0]; w->iter++)
 		step(w);
 	step_read(w, 0, MAX_RANGE);
 	step_munmap(w, 0, REGION_PAGES);
@@ -394,11 +397,13 @@ static void test_thp_pte_unmap_races_last_pmd_unmap(void **state)
 	struct mm_struct *mm = mm_alloc();
 	struct racer r;
 	unsigned long word = 1;
+	struct stress_clock clock;
 
 	(void)state;
 	assert_non_null(mm);
 	kthread_use_mm(mm);
-	for (int round = 0; round < RACE_ROUNDS; round++) {
+	stress_start(&clock);
+	for (int round = 0; stress_more(&clock, round, RACE_ROUNDS); round++) {
 		long anon0 = global_node_page_state(NR_ANON_MAPPED), anon1;
 		pthread_t t;
 
