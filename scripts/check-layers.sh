@@ -14,6 +14,7 @@
 # 2. Includes (from the sources): a file of src/<layer>/ must not include a higher layer's
 #    internal header ("<higher>/...", "../<higher>/..."), nor a public header that a higher
 #    layer owns (the table below), nor the umbrella <pinmm/pinmm.h>, which is for users.
+#    A public header must not include one that a higher layer owns (the umbrella aside).
 #
 # A directory of src/ that is not in the order fails the check too: a new layer gets a place
 # here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
@@ -139,6 +140,28 @@ while read -r r layer where target; do
 		report "$where includes \"$target\", a header of $other (above $layer)"
 	fi
 done <<<"$incs"
+
+# Public headers: one owned by a layer (physical memory when the table does not say) includes
+# only headers of its layer or below. Their includes are relative ("mm.h", "../mm_types.h").
+for hdr in "$root"/include/pinmm/*.h "$root"/include/pinmm/*/*.h; do
+	[[ -e $hdr ]] || continue
+	h=${hdr#"$root"/include/pinmm/}
+	[[ $h == pinmm.h ]] && continue
+	owner=${HEADER_OWNER[$h]:-mm}
+	while IFS=: read -r lineno target; do
+		case $target in
+		../*) t=${target#../} ;;
+		*/*) t=$target ;;
+		*) t=$(dirname "$h")/$target; t=${t#./} ;;
+		esac
+		towner=${HEADER_OWNER[$t]:-mm}
+		if [[ -e $root/include/pinmm/$t ]] && ((RANK[$towner] > RANK[$owner])); then
+			report "include/pinmm/$h:$lineno includes \"$target\", the public header of $towner (above $owner)"
+		fi
+	done < <(awk '/^[ \t]*#[ \t]*include[ \t]*"/ {
+			t = $0; sub(/^[^"]*"/, "", t); sub(/".*$/, "", t); print FNR ":" t
+		}' "$hdr")
+done
 
 if ((bad)); then
 	echo "check-layers: $bad violation(s) of the order ${LAYERS[*]} (docs/design.md, Layers)"
