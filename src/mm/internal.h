@@ -68,7 +68,7 @@ void memalloc_nocma_restore(bool old);
  * lru.next, and page[1]'s order byte lies in lru.prev), so these lists store their pointers
  * with atomic (relaxed) stores; reading them plainly under the list's lock is fine.
  */
-static inline void lru_store(struct cds_list_head **field, struct cds_list_head *v)
+static inline void lru_store_relaxed(struct cds_list_head **field, struct cds_list_head *v)
 {
 	__atomic_store_n(field, v, __ATOMIC_RELAXED);
 }
@@ -77,20 +77,20 @@ static inline void page_list_add(struct page *page, struct cds_list_head *head)
 {
 	struct cds_list_head *next = head->next;
 
-	lru_store(&next->prev, &page->lru);
-	lru_store(&page->lru.next, next);
-	lru_store(&page->lru.prev, head);
-	lru_store(&head->next, &page->lru);
+	lru_store_relaxed(&next->prev, &page->lru);
+	lru_store_relaxed(&page->lru.next, next);
+	lru_store_relaxed(&page->lru.prev, head);
+	lru_store_relaxed(&head->next, &page->lru);
 }
 
 static inline void page_list_del(struct page *page)
 {
 	struct cds_list_head *next = page->lru.next, *prev = page->lru.prev;
 
-	lru_store(&next->prev, prev);
-	lru_store(&prev->next, next);
-	lru_store(&page->lru.next, NULL);
-	lru_store(&page->lru.prev, NULL);
+	lru_store_relaxed(&next->prev, prev);
+	lru_store_relaxed(&prev->next, next);
+	lru_store_relaxed(&page->lru.next, NULL);
+	lru_store_relaxed(&page->lru.prev, NULL);
 }
 
 /* page_ref.c: free a head page whose refcount has just reached zero. */

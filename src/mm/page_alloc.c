@@ -131,7 +131,7 @@ void init_page_state(struct page *page)
 {
 	atomic_store_explicit(&page->flags, 0, memory_order_relaxed);
 	atomic_store_explicit(&page->compound_head, 0, memory_order_relaxed);
-	lru_store(&page->lru.prev, NULL);
+	lru_store_relaxed(&page->lru.prev, NULL);
 	page->mapping = NULL;
 	page->index = 0;
 	page->private = 0;
