@@ -6,7 +6,11 @@
 #
 # The layers, bottom first; each may call only its own and the ones before it:
 #
-#   lib -> mm -> fs -> vm -> gup -> writeback -> debugfs
+#   lib -> mm -> fs -> vm -> gup -> writeback -> check -> debugfs
+#
+# (check: the whole-machine invariant walk, src/check/, which reads every layer and which the
+# library reaches only through a callback registered with shutdown; a layer without a directory
+# yet is simply empty.)
 #
 # 1. Calls (from nm): an object of src/<layer>/ that references a symbol defined only in a
 #    higher layer's objects is an upward call. Each one is printed as
@@ -20,7 +24,7 @@
 # here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
 set -euo pipefail
 
-LAYERS=(lib mm fs vm gup writeback debugfs)
+LAYERS=(lib mm fs vm gup writeback check debugfs)
 
 # Public headers owned by a layer above lib (the rest belong to the bottom two and may be
 # included anywhere). fs implements the vm_operations callbacks, whose types fault.h declares:
