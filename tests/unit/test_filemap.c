@@ -689,6 +689,35 @@ static void test_map_shared_write_reaches_host(void **state)
 	fput(file);
 }
 
+/*
+ * A write through a shared mapping that nobody fsyncs: munmap moves the dirty state to the page
+ * and the last fput() writes it back. That writeback runs in the files layer without the
+ * reverse map (no mapping is left to clean), so it must still find and write the page.
+ */
+static void test_unmapped_write_reaches_host_at_last_fput(void **state)
+{
+	const char *path = make_temp_file(2 * PAGE_SIZE);
+	struct file *file = open_ok(path, O_RDWR);
+	struct mm_struct *mm = enter_mm();
+	unsigned long addr = mmap_ok(file, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED);
+	long free_before;
+
+	(void)state;
+	check_eq(copy_to_user(addr + 3, "bye", 3), 0, "writing the mapping");
+	check_eq(node_state(NR_FILE_DIRTY), 1, "nr_dirty after the write");
+	check_eq(vm_munmap(addr, 2 * PAGE_SIZE), 0, "munmap");
+	leave_mm(mm);
+	check_eq(node_state(NR_FILE_DIRTY), 1, "still dirty after munmap: nothing wrote it");
+	check_eq(host_byte(path, 3), pattern(3), "not written before the last fput");
+	free_before = global_zone_page_state(NR_FREE_PAGES);
+	fput(file);
+	check_eq(host_byte(path, 3), 'b', "the last fput wrote the mapped write back");
+	check_eq(host_byte(path, 5), 'e', "the last byte of it");
+	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty after the last fput");
+	check_eq(node_state(NR_FILE_PAGES), 0, "nr_file_pages after the last fput");
+	check_eq(global_zone_page_state(NR_FREE_PAGES), free_before + 1, "the page was freed");
+}
+
 static void test_map_private_write_stays_private(void **state)
 {
 	const char *path = make_temp_file(PAGE_SIZE);
@@ -830,6 +859,7 @@ int main(void)
 		fs_test(test_concurrent_read_same_index),
 		fs_test(test_sparse_shmem),
 		fs_test(test_map_shared_write_reaches_host),
+		fs_test(test_unmapped_write_reaches_host_at_last_fput),
 		fs_test(test_map_private_write_stays_private),
 		fs_test(test_mmap_hooks),
 		fs_test(test_fault_beyond_eof),
