@@ -66,23 +66,40 @@ done
 # reference, from nm's portable output (name, type, ...). Weak undefined (w, v) are references.
 symtab=$(mktemp)
 trap 'rm -f "$symtab"' EXIT
-nobj=0
+objs=()
+ranks=()
 for layer in "${LAYERS[@]}"; do
 	# The objects of today's sources only: a stale object of a moved file must not count.
 	for src in "$root"/src/"$layer"/*.c; do
 		[[ -e $src ]] || continue
-		rel=src/$layer/$(basename "${src%.c}").o
-		obj=$build/$rel
+		src=${src##*/}
+		obj=$build/src/$layer/${src%.c}.o
 		if [[ ! -e $obj ]]; then
 			echo "check-layers: $obj is missing: build the library first" >&2
 			exit 2
 		fi
-		nobj=$((nobj + 1))
-		nm -P -g "$obj" | awk -v r="${RANK[$layer]}" -v o="$rel" '
-			$2 == "U" || $2 == "w" || $2 == "v" { print "U", r, o, $1; next }
-			{ print "D", r, o, $1 }'
+		objs+=("$obj")
+		ranks+=("$obj=${RANK[$layer]}")
 	done
-done >"$symtab"
+done
+nobj=${#objs[@]}
+# One nm for all of them: -A prefixes each line with "<object>: ".
+if ((nobj)); then
+	nm -A -P -g "${objs[@]}" | awk -v b="$build/" -v map="${ranks[*]}" '
+		BEGIN {
+			n = split(map, m, " ")
+			for (i = 1; i <= n; i++) {
+				k = m[i]
+				sub(/=[0-9]+$/, "", k)
+				r[k] = substr(m[i], length(k) + 2)
+			}
+		}
+		{
+			o = $1; sub(/:$/, "", o)
+			rel = substr(o, length(b) + 1)
+			print ($3 == "U" || $3 == "w" || $3 == "v") ? "U" : "D", r[o], rel, $2
+		}' >"$symtab"
+fi
 if ((nobj == 0)); then
 	echo "check-layers: no objects under $build/src: build the library first" >&2
 	exit 2
