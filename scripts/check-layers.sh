@@ -58,7 +58,9 @@ report() {
 
 for dir in "$root"/src/*/; do
 	layer=$(basename "$dir")
-	[[ -n ${RANK[$layer]+x} ]] || report "src/$layer/ has no place in the layer order (scripts/check-layers.sh, docs/design.md)"
+	[[ -n ${RANK[$layer]+x} ]] ||
+		report "src/$layer/ has no place in the layer order" \
+			"(scripts/check-layers.sh, docs/design.md)"
 done
 
 # ---- 1. calls ----
@@ -145,7 +147,8 @@ done)
 while read -r r layer where target; do
 	case $target in
 	pinmm/pinmm.h)
-		report "$where includes <pinmm/pinmm.h>: the umbrella is for users; include the layer's own headers"
+		report "$where includes <pinmm/pinmm.h>: the umbrella is for users;" \
+			"include the layer's own headers"
 		continue ;;
 	pinmm/*)
 		h=${target#pinmm/}
@@ -177,7 +180,8 @@ for hdr in "$root"/include/pinmm/*.h "$root"/include/pinmm/*/*.h; do
 		esac
 		towner=${HEADER_OWNER[$t]:-mm}
 		if [[ -e $root/include/pinmm/$t ]] && ((RANK[$towner] > RANK[$owner])); then
-			report "include/pinmm/$h:$lineno includes \"$target\", the public header of $towner (above $owner)"
+			report "include/pinmm/$h:$lineno includes \"$target\"," \
+				"the public header of $towner (above $owner)"
 		fi
 	done < <(awk '/^[ \t]*#[ \t]*include[ \t]*"/ {
 			t = $0; sub(/^[^"]*"/, "", t); sub(/".*$/, "", t); print FNR ":" t
