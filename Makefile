@@ -75,9 +75,12 @@ $(BUILD)/%.d: ;
 
 $(BUILD)/tests/%.o: CPPFLAGS += -Itests/lib
 
+# One relocatable object in the archive: linking anything of the library links all of it, so
+# its constructors (src/check/ registering with shutdown) run, as a built-in kernel's initcalls.
 $(STATIC_LIB): $(LIB_OBJS)
 	rm -f $@
-	ar rcs $@ $^
+	$(CC) -r -nostdlib -o $(BUILD)/libpinmm.o $^
+	ar rcs $@ $(BUILD)/libpinmm.o
 
 $(SHARED_LIB): $(LIB_OBJS)
 	$(CC) -shared -Wl,-soname,libpinmm.so.$(SOVERSION) $(LDFLAGS) -o $@ $^ $(LIBS)

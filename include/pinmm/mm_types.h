@@ -173,6 +173,7 @@ struct mm_struct {
 	atomic_long pgtables_bytes;
 	atomic_long rss_stat[NR_MM_COUNTERS];
 	atomic_ulong flags; /* MMF_* bits */
+	struct cds_list_head mmlist; /* on the list of every mm (src/vm/mm.c) */
 };
 
 #endif /* PINMM_MM_TYPES_H */

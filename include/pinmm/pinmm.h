@@ -8,6 +8,7 @@
 
 #include "boot.h"
 #include "bug.h"
+#include "check.h"
 #include "err.h"
 #include "fault.h"
 #include "fs.h"

@@ -21,7 +21,21 @@
 struct file_alloc {
 	struct file file;
 	struct address_space i_data;
+	struct cds_list_head node; /* on all_files, as an inode on its super_block's s_inodes */
 };
+
+static pthread_mutex_t all_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static CDS_LIST_HEAD(all_files);
+
+void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg), void *arg)
+{
+	struct file_alloc *fa;
+
+	pthread_mutex_lock(&all_files_lock);
+	cds_list_for_each_entry(fa, &all_files, node)
+		fn(&fa->i_data, arg);
+	pthread_mutex_unlock(&all_files_lock);
+}
 
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
 			const struct file_operations *fop)
@@ -51,6 +65,9 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 	fa->file.f_mode = f_mode;
 	fa->file.f_op = fop;
 	fa->file.f_mapping = mapping;
+	pthread_mutex_lock(&all_files_lock);
+	cds_list_add(&fa->node, &all_files);
+	pthread_mutex_unlock(&all_files_lock);
 	return &fa->file;
 }
 
@@ -97,6 +114,7 @@ struct file *get_file(struct file *file)
 /* The last reference is gone: write back, drop the cache, close the host file. */
 static void __fput(struct file *file)
 {
+	struct file_alloc *fa = caa_container_of(file, struct file_alloc, file);
 	struct address_space *mapping = file->f_mapping;
 
 	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
@@ -111,7 +129,10 @@ static void __fput(struct file *file)
 	page_cache_destroy(mapping->i_pages);
 	pthread_rwlock_destroy(&mapping->i_rwsem);
 	pthread_rwlock_destroy(&mapping->i_mmap_rwsem);
-	free(caa_container_of(file, struct file_alloc, file));
+	pthread_mutex_lock(&all_files_lock);
+	cds_list_del(&fa->node);
+	pthread_mutex_unlock(&all_files_lock);
+	free(fa);
 }
 
 void fput(struct file *file)

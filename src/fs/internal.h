@@ -82,6 +82,10 @@ unsigned int find_get_pages(struct address_space *mapping, pgoff_t *start,
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
 			const struct file_operations *fop);
 
+/* Call fn on the address_space of every open file, under the lock of the list of files (fn
+ * may take the page cache's lock, never open or close a file). */
+void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg), void *arg);
+
 static inline void i_size_write(struct address_space *mapping, loff_t size)
 {
 	/* seq_cst, paired with the loads in i_size_read(): see truncate.c for the race with

@@ -22,6 +22,12 @@ unsigned long max_pfn;
 unsigned long device_end_pfn;
 char *pinmm_ram;
 static struct page *zero_page;
+static unsigned long (*shutdown_check)(void);
+
+void pinmm_set_shutdown_check(unsigned long (*check)(void))
+{
+	shutdown_check = check;
+}
 
 #define MB (1ULL << 20)
 #define BLOCK_BYTES (MAX_ORDER_NR_PAGES * PAGE_SIZE)
@@ -146,12 +152,17 @@ int pinmm_boot(const struct pinmm_config *cfg)
 
 int pinmm_shutdown(void)
 {
-	unsigned long left;
+	unsigned long left, violations = 0;
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
 	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
 	rcu_barrier();
+#ifdef PINMM_HOOKS
+	/* The debug build checks the whole machine while it is still whole. */
+	if (shutdown_check)
+		violations = shutdown_check();
+#endif
 	hugetlb_teardown();
 	if (page_ref_count(zero_page) == 1) {
 		ClearPageReserved(zero_page);
@@ -169,7 +180,7 @@ int pinmm_shutdown(void)
 	vmstat_reset();
 	zones_teardown();
 	release_arena();
-	return left ? -EBUSY : 0;
+	return left || violations ? -EBUSY : 0;
 }
 
 bool pinmm_booted(void)

@@ -119,8 +119,15 @@ void free_huge_page(struct page *head);
 /* memremap.c: report pagemaps still in use at shutdown and forget them all; returns the number
  * of device pages still referenced. */
 unsigned long memremap_teardown(void);
+/* Call fn on every live pagemap, under the pagemap lock. */
+void for_each_dev_pagemap(void (*fn)(struct dev_pagemap *pgmap, void *arg), void *arg);
 /* The driver callback when a device page's count comes back to 1. */
 void free_devmap_managed_page(struct page *page);
+
+/* boot.c: a check that a higher layer registers (src/check/), run by pinmm_shutdown() in
+ * builds with PINMM_HOOKS before anything is torn down; it returns the number of problems it
+ * reported. NULL unregisters. */
+void pinmm_set_shutdown_check(unsigned long (*check)(void));
 
 /* vmstat.c */
 void vmstat_reset(void);

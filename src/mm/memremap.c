@@ -147,6 +147,14 @@ struct dev_pagemap *get_dev_pagemap(unsigned long pfn, struct dev_pagemap *cache
 	return pgmap;
 }
 
+void for_each_dev_pagemap(void (*fn)(struct dev_pagemap *pgmap, void *arg), void *arg)
+{
+	pthread_mutex_lock(&pgmap_lock);
+	for (struct dev_pagemap *p = pgmaps; p; p = p->next)
+		fn(p, arg);
+	pthread_mutex_unlock(&pgmap_lock);
+}
+
 void put_dev_pagemap(struct dev_pagemap *pgmap)
 {
 	if (pgmap)

@@ -109,6 +109,11 @@ void free_all_pgtables(struct mm_struct *mm);
 void pgtable_walk_begin(void);
 void pgtable_walk_end(void);
 
+/* ---- mm.c ---- */
+/* Call fn on every mm that has users, under the lock of the list of mms (fn may take an mm's
+ * mmap lock, never create or drop an mm). */
+void for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg);
+
 /* ---- VMAs (vma.c) ---- */
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);

@@ -15,6 +15,22 @@
 
 static _Thread_local struct mm_struct *this_thread_mm;
 
+/* Every mm_struct alive (mm_count > 0), for walks over the whole machine (Linux's init_mm.mmlist
+ * links only mms with swap; pinmm links them all). */
+static pthread_mutex_t mmlist_lock = PTHREAD_MUTEX_INITIALIZER;
+static CDS_LIST_HEAD(mmlist);
+
+void for_each_mm(void (*fn)(struct mm_struct *mm, void *arg), void *arg)
+{
+	struct mm_struct *mm;
+
+	pthread_mutex_lock(&mmlist_lock);
+	cds_list_for_each_entry(mm, &mmlist, mmlist)
+		if (atomic_load(&mm->mm_users) > 0)
+			fn(mm, arg);
+	pthread_mutex_unlock(&mmlist_lock);
+}
+
 struct mm_struct *mm_alloc(void)
 {
 	struct mm_struct *mm;
@@ -33,6 +49,9 @@ struct mm_struct *mm_alloc(void)
 	pthread_spin_init(&mm->page_table_lock, PTHREAD_PROCESS_PRIVATE);
 	atomic_init(&mm->mm_users, 1);
 	atomic_init(&mm->mm_count, 1);
+	pthread_mutex_lock(&mmlist_lock);
+	cds_list_add(&mm->mmlist, &mmlist);
+	pthread_mutex_unlock(&mmlist_lock);
 	return mm;
 }
 
@@ -40,6 +59,9 @@ static void mmdrop(struct mm_struct *mm)
 {
 	if (atomic_fetch_sub(&mm->mm_count, 1) != 1)
 		return;
+	pthread_mutex_lock(&mmlist_lock);
+	cds_list_del(&mm->mmlist);
+	pthread_mutex_unlock(&mmlist_lock);
 	pthread_rwlock_destroy(&mm->mmap_lock);
 	pthread_spin_destroy(&mm->page_table_lock);
 	free(mm->vmas);

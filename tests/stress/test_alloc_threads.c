@@ -221,6 +221,7 @@ static void test_two_threads_alloc_free(void **state)
 	for (int i = 0; i < NR_THREADS; i++)
 		assert_int_equal(pthread_join(t[i], NULL), 0);
 	pthread_barrier_destroy(&start);
+	assert_int_equal(pinmm_check_invariants(), 0);
 	for (int i = 0; i < NR_THREADS; i++) {
 		expect_worker_ok(&w[i]);
 		if (w[i].nr_allocs < ITERATIONS / 4)

@@ -230,7 +230,7 @@ static void run_race(struct race *r, void (*pinner)(struct race *), void (*other
 	long r0 = global_node_page_state(NR_FOLL_PIN_RELEASED);
 	struct thread_arg args[2] = {{r, pinner}, {r, other}};
 	pthread_t t[2];
-	long da, dr;
+	long da, dr, bad;
 
 	pthread_mutex_init(&r->lock, NULL);
 	r->rng[0] = 0x9e3779b9u;
@@ -242,11 +242,21 @@ static void run_race(struct race *r, void (*pinner)(struct race *), void (*other
 		assert_int_equal(pthread_create(&t[i], NULL, thread_main, &args[i]), 0);
 	for (int i = 0; i < 2; i++)
 		join_or_abort(t[i], r->name);
+	/* The round's end state, mm still alive. Race 4's sentinel is the test's own page, which
+	 * nothing maps or pins: the check rightly counts it as unreachable. */
+	bad = pinmm_check_invariants() - (r->sentinel != NULL);
 	mmput(r->mm);
 	rcu_barrier();
 	pthread_mutex_destroy(&r->lock);
 	if (r->failure[0])
 		fail_msg("%s", r->failure);
+	if (bad)
+		fail_msg("%s: after the race, pinmm_check_invariants() found %+ld violations "
+			 "(log above), expected none", r->name, bad);
+	bad = pinmm_check_invariants() - (r->sentinel != NULL);
+	if (bad)
+		fail_msg("%s: with the mm gone, pinmm_check_invariants() found %+ld "
+			 "violations, expected none", r->name, bad);
 
 	da = global_node_page_state(NR_FOLL_PIN_ACQUIRED) - a0;
 	dr = global_node_page_state(NR_FOLL_PIN_RELEASED) - r0;
@@ -937,6 +947,11 @@ static int dontneed_lookup_child(void)
 		pthread_create(&t[1], NULL, dl_zap, &d);
 		pthread_join(t[0], NULL);
 		pthread_join(t[1], NULL);
+		if (pinmm_check_invariants() != 0) {
+			fprintf(stderr, "round %lu: pinmm_check_invariants() found violations\n",
+				round);
+			return 1;
+		}
 		mmput(d.mm);
 		rcu_barrier();
 		ret = pinmm_shutdown();

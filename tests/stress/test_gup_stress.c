@@ -194,6 +194,7 @@ static void test_pin_while_the_region_changes(void **state)
 	atomic_store(&st.stop, true);
 	pthread_join(t[0], NULL);
 	pthread_join(t[1], NULL);
+	check_eq(pinmm_check_invariants(), 0, "stress: the invariant check after the run");
 
 	undone = (nr_acquired() - a0) - st.pins_returned;
 	print_message("      %ld calls (%ld failed), %ld pins and %ld references handed out, "
@@ -235,6 +236,7 @@ static void test_pins_outlive_their_mappings(void **state)
 	unmap(REGION, PG(N), "outlive: unmap the pinned pages");
 	rcu_barrier(); /* the page tables are freed after a grace period: not counted below */
 	free0 = (unsigned long)global_zone_page_state(NR_FREE_PAGES);
+	check_eq(pinmm_check_invariants(), 0, "outlive: the invariant check, pinned and unmapped");
 	for (int i = 0; i < N; i++) {
 		check_eq(page_ref_count(pages[i]), GUP_PIN_COUNTING_BIAS,
 			 "outlive: R of unmapped pinned page %d: the pin alone", i);
@@ -246,6 +248,7 @@ static void test_pins_outlive_their_mappings(void **state)
 		 "outlive: the last unpin frees each of the %d pages", N);
 	check_eq(nr_acquired() - a0, N, "outlive: A");
 	check_eq(nr_released() - r0, N, "outlive: Rel");
+	check_eq(pinmm_check_invariants(), 0, "outlive: the invariant check after the unpins");
 	(void)mm;
 }
 

@@ -321,6 +321,8 @@ static void test_two_threads_fault_unmap_remap_fork(void **state)
 	}
 	for (unsigned int i = 0; i < NR_WORKERS; i++)
 		assert_int_equal(pthread_join(threads[i], NULL), 0);
+	if (pinmm_check_invariants() != 0)
+		fail_msg("after the workers: pinmm_check_invariants() found violations (log above)");
 
 	for (unsigned int i = 0; i < NR_WORKERS; i++) {
 		if (workers[i].failure[0])
@@ -423,6 +425,8 @@ static void test_thp_pte_unmap_races_last_pmd_unmap(void **state)
 		atomic_store(&r.go, 1);
 		assert_int_equal(vm_munmap(RACE_BASE + PAGE_SIZE, PMD_SIZE - PAGE_SIZE), 0);
 		assert_int_equal(pthread_join(t, NULL), 0);
+		if (pinmm_check_invariants() != 0)
+			fail_msg("round %d: pinmm_check_invariants() found violations", round);
 		anon1 = global_node_page_state(NR_ANON_MAPPED);
 		if (anon1 != anon0) {
 			kthread_unuse_mm(mm);

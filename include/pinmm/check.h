@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The expensive invariant check: a walk over the whole machine that finds state no correct
+ * sequence of calls can produce (mimalloc's mi_assert_expensive level; Linux has pieces of it in
+ * CONFIG_DEBUG_VM and check_pages at free, but no single walk).
+ */
+#ifndef PINMM_CHECK_H
+#define PINMM_CHECK_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Walk every frame, page table, page cache, hugetlb pool and free list and check that:
+ *   - every allocated frame is reachable: mapped by a page table, in a page cache or a hugetlb
+ *     pool, pinned, or a known kernel user (a page table of a live mm, a PTE table deposited
+ *     for a THP split, the zero page); a frame held only by a FOLL_GET reference counts as
+ *     unreachable, so call it when the caller holds no such reference;
+ *   - refcount >= mappings + the page cache's reference + pins, per counting scheme (pins are
+ *     GUP_PIN_COUNTING_BIAS each on order-0/1 pages, 1 each plus page[2]'s exact count on
+ *     compound pages of order > 1); the exact count is never negative;
+ *   - tail pages point at their head and have refcount 0;
+ *   - the page tables and the reverse map agree: each subpage's _mapcount and each compound
+ *     page's compound_mapcount equal the PTE and PMD/PUD entries that map it; every present
+ *     entry lies inside a VMA of its mm; every PMD table holds one deposited PTE table per THP
+ *     leaf; every page table belongs to its mm;
+ *   - nr_foll_pin_acquired - nr_foll_pin_released equals the pins the counts show (on
+ *     order-0/1 pages: what the refcount holds beyond mappings and the cache, in whole
+ *     biases);
+ *   - the free lists hold only free blocks of their order and migrate type, their counts are
+ *     right, every free block is on one, and the hugetlb pools hold only unused huge pages;
+ *   - no page is locked or under writeback (nothing is in flight).
+ * Each violation is reported on the log stream with a one-line reason ("pinmm: check: ...")
+ * and dump_page() (the first 64 of them; a line says how many more there were).
+ *
+ * The machine must be quiescent: booted, and no other thread using it during the call (counts
+ * in flight would read as violations). The walk takes the locks Linux would (each mm's mmap
+ * lock for read, the page-table locks, the page cache, pool and zone locks), so a stray thread
+ * cannot corrupt anything, only make the answer wrong. It waits for deferred page-table frees
+ * first (rcu_barrier()), so the caller must not be inside an RCU read-side section.
+ *
+ * Returns the number of violations (0: all held), or -ENODEV when the machine is not booted,
+ * -ENOMEM when the host has no memory for the walk's bookkeeping.
+ *
+ * pinmm_shutdown() runs it in the debug build (PINMM_HOOKS, the default).
+ */
+long pinmm_check_invariants(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PINMM_CHECK_H */

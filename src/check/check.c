@@ -1,0 +1,554 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pinmm_check_invariants(): one walk over the whole machine that compares what every structure
+ * says about every frame (see <pinmm/check.h> for the list of invariants).
+ *
+ * It sits above every layer because it reads all of them: page tables and VMAs (src/vm), page
+ * caches (src/fs), pools, free lists and vmstat (src/mm). It registers itself with
+ * pinmm_shutdown() through a callback (pinmm_set_shutdown_check()), so the machine's lowest
+ * layer never calls up.
+ *
+ * How it works: first everything that refers to frames is walked, with the locks Linux would
+ * take, and what it saw is tallied per pfn (PTE and PMD/PUD mappings, page-cache membership, pool
+ * and free-list membership, page-table use); then one pass over mem_map compares each page's own
+ * counts with the tally. The rule that is easy to break: the tally only means something on a
+ * quiescent machine, so nothing here may take a reference that it keeps, and the page-cache walk
+ * (which takes one per page) subtracts its own.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <urcu.h>
+
+#include "../fs/internal.h"
+#include "../vm/internal.h"
+
+/* The pages whose dump_page() is printed; the rest are counted. */
+#define MAX_DUMPS 64
+
+enum {
+	SEEN_FREE = 1,   /* the head of a block on a free list */
+	SEEN_TABLE = 2,  /* a page table of a live mm (linked or deposited) */
+	SEEN_CACHE = 4,  /* in a page cache */
+	SEEN_POOL = 8,   /* on a hugetlb pool's free list */
+};
+
+/* What the walks saw of one frame of RAM. */
+struct seen {
+	unsigned int pte_maps;  /* PTEs mapping this 4 KiB page */
+	unsigned int huge_maps; /* PMD/PUD leaves mapping the compound page headed here */
+	unsigned int what;      /* SEEN_* */
+};
+
+struct check {
+	struct seen *seen; /* one per pfn below max_pfn */
+	long violations;
+	long pins;         /* pins the counts show */
+};
+
+static void violation(struct check *c, struct page *page, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void violation(struct check *c, struct page *page, const char *fmt, ...)
+{
+	char reason[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (c->violations++ < MAX_DUMPS) {
+		pinmm_log("pinmm: check: %s\n", reason);
+		if (page)
+			dump_page(page, reason);
+	}
+}
+
+static struct seen *seen_of(struct check *c, unsigned long pfn)
+{
+	return pfn < max_pfn ? &c->seen[pfn] : NULL;
+}
+
+/* ---- page tables ---- */
+
+struct mm_walk_state {
+	struct check *c;
+	struct mm_struct *mm;
+};
+
+static void see_table(struct check *c, struct mm_struct *mm, struct page *table)
+{
+	struct seen *s = seen_of(c, page_to_pfn(table));
+
+	if (!s) {
+		violation(c, table, "a page table outside RAM");
+		return;
+	}
+	if (!PageTable(table) || table->pt_mm != mm)
+		violation(c, table, "a table of mm %p that is not marked as one of its tables",
+			  (void *)mm);
+	if (s->what & SEEN_TABLE)
+		violation(c, table, "a page table linked twice");
+	s->what |= SEEN_TABLE;
+}
+
+static void entry_outside_vma(struct check *c, struct mm_struct *mm, unsigned long addr,
+			      unsigned long entry)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, addr);
+
+	if (!vma)
+		violation(c, NULL, "mm %p maps %#lx (entry %#lx) outside every VMA", (void *)mm,
+			  addr, entry);
+}
+
+static void see_pte(struct check *c, struct mm_struct *mm, unsigned long addr, pte_t pte)
+{
+	unsigned long pfn = pte_pfn(pte);
+	struct seen *s;
+
+	entry_outside_vma(c, mm, addr, pte.pte);
+	if (is_migration_entry(pte)) {
+		violation(c, NULL, "mm %p: a migration entry at %#lx on a quiescent machine",
+			  (void *)mm, addr);
+		return;
+	}
+	if (pte_special(pte)) {
+		if (pfn < max_pfn && !is_zero_pfn(pfn))
+			violation(c, pfn_to_page(pfn), "a special PTE at %#lx on a RAM page", addr);
+		return;
+	}
+	if (pte_devmap(pte) || pfn >= max_pfn)
+		return;
+	s = seen_of(c, pfn);
+	s->pte_maps++;
+}
+
+static void walk_pte_table(struct check *c, struct mm_struct *mm, struct page *table,
+			   unsigned long base)
+{
+	pte_t *ptes = page_address(table);
+
+	see_table(c, mm, table);
+	pthread_spin_lock(&table->ptl);
+	for (unsigned long i = 0; i < PTRS_PER_PTE; i++) {
+		pte_t pte = ptep_get(&ptes[i]);
+
+		if (!pte_none(pte))
+			see_pte(c, mm, base + (i << PAGE_SHIFT), pte);
+	}
+	pthread_spin_unlock(&table->ptl);
+}
+
+/* A PMD or PUD leaf mapping the compound page at pfn. */
+static void see_huge_leaf(struct check *c, struct mm_struct *mm, unsigned long addr,
+			  unsigned long entry, unsigned long pfn, bool devmap)
+{
+	struct page *head;
+
+	entry_outside_vma(c, mm, addr, entry);
+	if (devmap || pfn >= max_pfn)
+		return;
+	head = pfn_to_page(pfn);
+	if (!PageHead(head)) {
+		violation(c, head, "a huge leaf at %#lx maps a page that is no compound head", addr);
+		return;
+	}
+	seen_of(c, pfn)->huge_maps++;
+}
+
+static void walk_pmd_table(struct check *c, struct mm_struct *mm, struct page *table,
+			   unsigned long base)
+{
+	pmd_t *pmds = page_address(table);
+	unsigned long thp_leaves = 0, deposited = 0;
+
+	see_table(c, mm, table);
+	pthread_spin_lock(&table->ptl);
+	for (unsigned long i = 0; i < PTRS_PER_PMD; i++) {
+		unsigned long addr = base + i * PMD_SIZE;
+		pmd_t pmd = pmdp_get(&pmds[i]);
+
+		if (pmd_none(pmd))
+			continue;
+		if (pmd_leaf(pmd)) {
+			see_huge_leaf(c, mm, addr, pmd.pmd, pmd_pfn(pmd), pmd_devmap(pmd));
+			if (pmd_trans_huge(pmd) && pmd_pfn(pmd) < max_pfn &&
+			    !PageHuge(pfn_to_page(pmd_pfn(pmd))))
+				thp_leaves++;
+		} else if (!pmd_present(pmd)) {
+			violation(c, table, "mm %p: a PMD entry %#lx at %#lx is neither a table nor a leaf",
+				  (void *)mm, pmd.pmd, addr);
+		} else {
+			walk_pte_table(c, mm, pfn_to_page(pmd_pfn(pmd)), addr);
+		}
+	}
+	for (struct page *dep = table->pmd_huge_pte; dep; dep = dep->pmd_huge_pte) {
+		see_table(c, mm, dep);
+		deposited++;
+	}
+	pthread_spin_unlock(&table->ptl);
+	if (deposited != thp_leaves)
+		violation(c, table, "mm %p: %lu PTE tables deposited for %lu THP leaves", (void *)mm,
+			  deposited, thp_leaves);
+}
+
+/* mm->page_table_lock held: it covers PGD and PUD entries. */
+static void walk_pud_table(struct check *c, struct mm_struct *mm, struct page *table,
+			   unsigned long base)
+{
+	pud_t *puds = page_address(table);
+
+	see_table(c, mm, table);
+	for (unsigned long i = 0; i < PTRS_PER_PUD; i++) {
+		unsigned long addr = base + i * PUD_SIZE;
+		pud_t pud = pudp_get(&puds[i]);
+
+		if (pud_none(pud))
+			continue;
+		if (pud_leaf(pud))
+			see_huge_leaf(c, mm, addr, pud.pud, pud_pfn(pud), pud_devmap(pud));
+		else
+			walk_pmd_table(c, mm, pfn_to_page(pud_pfn(pud)), addr);
+	}
+}
+
+static void walk_mm(struct mm_struct *mm, void *arg)
+{
+	struct check *c = arg;
+	pgd_t *pgds;
+
+	mmap_read_lock(mm);
+	pthread_spin_lock(&mm->page_table_lock);
+	see_table(c, mm, mm->pgd_page);
+	pgds = page_address(mm->pgd_page);
+	/* User addresses only: the upper half of the PGD is never populated. */
+	for (unsigned long i = 0; i < PTRS_PER_PGD / 2; i++) {
+		pgd_t pgd = pgdp_get(&pgds[i]);
+
+		if (!pgd_none(pgd))
+			walk_pud_table(c, mm, pfn_to_page(pgd_pfn(pgd)), i * PGDIR_SIZE);
+	}
+	pthread_spin_unlock(&mm->page_table_lock);
+	mmap_read_unlock(mm);
+}
+
+/* ---- page caches, pools, free lists ---- */
+
+static void walk_mapping(struct address_space *mapping, void *arg)
+{
+	struct check *c = arg;
+	struct page *pages[PAGEVEC_SIZE];
+	pgoff_t start = 0;
+	unsigned int nr;
+
+	if (!mapping->i_pages)
+		return;
+	while ((nr = find_get_pages(mapping, &start, PAGEVEC_SIZE, pages))) {
+		for (unsigned int i = 0; i < nr; i++) {
+			struct seen *s = seen_of(c, page_to_pfn(pages[i]));
+
+			if (!s || PageCompound(pages[i]))
+				violation(c, pages[i], "a page cache holds a page that is not an "
+						       "order-0 RAM page");
+			else if (pages[i]->mapping != mapping)
+				violation(c, pages[i], "a page cache holds a page of another mapping");
+			else
+				s->what |= SEEN_CACHE;
+			put_page(pages[i]);
+		}
+	}
+}
+
+static void walk_pools(struct check *c)
+{
+	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
+		struct hstate *h = &machine.hstates[i];
+		unsigned long n = 0;
+		struct page *page;
+
+		if (!h->order)
+			continue;
+		pthread_mutex_lock(&h->lock);
+		cds_list_for_each_entry(page, &h->hugepage_freelist, lru) {
+			n++;
+			if (!PageHead(page) || !PageHuge(page) || compound_order(page) != h->order ||
+			    page_ref_count(page) != 0) {
+				violation(c, page, "a hugetlb pool of order %u holds a page that is not "
+						   "a free huge page of that order", h->order);
+				continue;
+			}
+			seen_of(c, page_to_pfn(page))->what |= SEEN_POOL;
+		}
+		if (n != h->free_huge_pages)
+			violation(c, NULL, "the hugetlb pool of order %u lists %lu pages, counts %lu",
+				  h->order, n, h->free_huge_pages);
+		pthread_mutex_unlock(&h->lock);
+	}
+}
+
+static void walk_free_lists(struct check *c)
+{
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.zones[z];
+
+		if (!zone->spanned_pages)
+			continue;
+		pthread_mutex_lock(&zone->lock);
+		for (unsigned int o = 0; o < MAX_ORDER; o++) {
+			unsigned long n = 0;
+
+			for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+				struct page *page;
+
+				cds_list_for_each_entry(page, &zone->free_area[o].free_list[mt], lru) {
+					unsigned long pfn = page_to_pfn(page);
+
+					n++;
+					if (pfn < zone->zone_start_pfn || pfn >= zone_end_pfn(zone) ||
+					    !PageBuddy(page) || page->private != o ||
+					    page_ref_count(page) != 0 ||
+					    (int)get_pageblock_migratetype(page) != mt) {
+						violation(c, page, "zone %s's free list of order %u, "
+								   "type %d, holds a page that is not a "
+								   "free block of them", zone->name, o, mt);
+					}
+					/* On a list, good or bad: reported once. */
+					if (pfn < max_pfn)
+						seen_of(c, pfn)->what |= SEEN_FREE;
+				}
+			}
+			if (n != zone->free_area[o].nr_free)
+				violation(c, NULL, "zone %s: %lu free blocks of order %u listed, %lu counted",
+					  zone->name, n, o, zone->free_area[o].nr_free);
+		}
+		pthread_mutex_unlock(&zone->lock);
+	}
+}
+
+/* ---- the pass over every frame ---- */
+
+static bool in_flight(struct check *c, struct page *head)
+{
+	if (PageLocked(head)) {
+		violation(c, head, "locked on a quiescent machine");
+		return true;
+	}
+	if (PageWriteback(head)) {
+		violation(c, head, "under writeback on a quiescent machine");
+		return true;
+	}
+	return false;
+}
+
+/* A page that is neither free nor a compound page: order 0, a page table or the zero page. */
+static void check_small(struct check *c, unsigned long pfn)
+{
+	struct page *page = pfn_to_page(pfn);
+	struct seen *s = &c->seen[pfn];
+	int ref = page_ref_count(page);
+	long expected, extra;
+
+	if (s->what & (SEEN_FREE | SEEN_POOL))
+		violation(c, page, "on a free list but not free");
+	if (PageTable(page) || (s->what & SEEN_TABLE)) {
+		if (!(s->what & SEEN_TABLE))
+			violation(c, page, "a page table that no live mm links");
+		else if (ref != 1)
+			violation(c, page, "a page table with refcount %d (must be 1)", ref);
+		return;
+	}
+	if (s->huge_maps)
+		violation(c, page, "mapped by %u huge leaves but not a compound page", s->huge_maps);
+	if (ref == 0) {
+		violation(c, page, "neither free nor referenced");
+		return;
+	}
+	in_flight(c, page);
+	if (page_mapcount(page) != (int)s->pte_maps)
+		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
+			  s->pte_maps);
+	expected = s->pte_maps + !!(s->what & SEEN_CACHE) + is_zero_pfn(pfn);
+	extra = ref - expected;
+	if (extra < 0) {
+		violation(c, page, "refcount %d below its %ld mappings and cache references", ref,
+			  expected);
+		return;
+	}
+	c->pins += extra / GUP_PIN_COUNTING_BIAS;
+	if (expected == 0 && extra < GUP_PIN_COUNTING_BIAS)
+		violation(c, page, "allocated but reachable from nothing (refcount %d: leaked, or "
+				   "held by a FOLL_GET reference)", ref);
+}
+
+static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
+{
+	struct page *head = pfn_to_page(pfn);
+	struct seen *s = &c->seen[pfn];
+	int ref = page_ref_count(head);
+	long maps = s->huge_maps, expected, extra, pincount = 0;
+
+	for (unsigned long i = 0; i < nr; i++) {
+		struct page *page = head + i;
+		struct seen *t = &c->seen[pfn + i];
+		int mapcount = atomic_load_explicit(&page->_mapcount, memory_order_relaxed) + 1;
+
+		if (i && (compound_head(page) != head || !PageTail(page)))
+			violation(c, page, "tail %lu of a compound page does not point at its head", i);
+		if (i && page_ref_count(page) != 0)
+			violation(c, page, "tail %lu has refcount %d (must be 0)", i,
+				  page_ref_count(page));
+		if (i && (t->huge_maps || (t->what & ~SEEN_TABLE)))
+			violation(c, page, "tail %lu is listed, cached or huge-mapped on its own", i);
+		if (t->what & SEEN_TABLE)
+			violation(c, page, "a page table inside a compound page");
+		if (mapcount != (int)t->pte_maps)
+			violation(c, page, "subpage %lu: _mapcount says %d PTE mappings, %u PTEs map it",
+				  i, mapcount, t->pte_maps);
+		maps += t->pte_maps;
+	}
+	if (compound_mapcount(head) != (int)s->huge_maps)
+		violation(c, head, "compound_mapcount %d, but %u huge leaves map it",
+			  compound_mapcount(head), s->huge_maps);
+	if (s->what & SEEN_POOL) {
+		if (maps || ref)
+			violation(c, head, "in a hugetlb pool but mapped or referenced");
+		return;
+	}
+	if (s->what & SEEN_FREE)
+		violation(c, head, "on a free list but a compound page");
+	if (ref == 0) {
+		violation(c, head, PageHuge(head) ? "a free hugetlb page outside its pool"
+						  : "a compound page that is neither free nor referenced");
+		return;
+	}
+	in_flight(c, head);
+	if (compound_order(head) > 1) {
+		pincount = atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
+		if (pincount < 0) {
+			violation(c, head, "exact pincount %ld is negative", pincount);
+			pincount = 0;
+		}
+	}
+	expected = maps + !!(s->what & SEEN_CACHE) + pincount;
+	extra = ref - expected;
+	if (extra < 0) {
+		violation(c, head, "refcount %d below its %ld mappings, cache references and pins",
+			  ref, expected);
+		return;
+	}
+	if (compound_order(head) > 1)
+		c->pins += pincount;
+	else
+		c->pins += extra / GUP_PIN_COUNTING_BIAS;
+	if (expected == 0 && (compound_order(head) > 1 || extra < GUP_PIN_COUNTING_BIAS))
+		violation(c, head, "allocated but reachable from nothing (refcount %d: leaked, or "
+				   "held by a FOLL_GET reference)", ref);
+}
+
+static void check_frames(struct check *c)
+{
+	for (unsigned long pfn = 0; pfn < max_pfn;) {
+		struct page *page = pfn_to_page(pfn);
+		unsigned long nr;
+
+		if (PageBuddy(page)) {
+			if (!(c->seen[pfn].what & SEEN_FREE))
+				violation(c, page, "a free block on no free list");
+			if (c->seen[pfn].pte_maps || c->seen[pfn].huge_maps)
+				violation(c, page, "a free block that page tables map");
+			pfn += 1UL << page->private;
+			continue;
+		}
+		/* Quarantined by a bad free, which reported it then; shutdown reports it again. */
+		if (PageHWPoison(page)) {
+			pfn++;
+			continue;
+		}
+		if (PageTail(page)) {
+			violation(c, page, "a tail page outside its compound page");
+			pfn++;
+			continue;
+		}
+		if (!PageHead(page)) {
+			check_small(c, pfn++);
+			continue;
+		}
+		nr = compound_nr(page);
+		if (pfn + nr > max_pfn || pfn % nr) {
+			violation(c, page, "a compound page of order %u that is not aligned in RAM",
+				  compound_order(page));
+			pfn++;
+			continue;
+		}
+		check_compound(c, pfn, nr);
+		pfn += nr;
+	}
+}
+
+/* Device pages are idle at refcount 1 and mappings take no reference: what is above 1 is gets
+ * and pins. */
+static void walk_pagemap(struct dev_pagemap *pgmap, void *arg)
+{
+	struct check *c = arg;
+
+	for (unsigned long i = 0; i < pgmap->nr_pages; i++) {
+		struct page *page = pfn_to_page(pgmap->start_pfn + i);
+		int ref = page_ref_count(page);
+
+		if (ref < 1)
+			violation(c, page, "a device page with refcount %d (idle is 1)", ref);
+		else
+			c->pins += (ref - 1) / GUP_PIN_COUNTING_BIAS;
+	}
+}
+
+static void check_pin_stats(struct check *c)
+{
+	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	long released = global_node_page_state(NR_FOLL_PIN_RELEASED);
+
+	if (acquired - released != c->pins)
+		violation(c, NULL, "nr_foll_pin_acquired %ld - nr_foll_pin_released %ld = %ld, but "
+				   "the counts show %ld pins", acquired, released, acquired - released,
+			  c->pins);
+}
+
+long pinmm_check_invariants(void)
+{
+	struct check c = {0};
+
+	if (!pinmm_booted())
+		return -ENODEV;
+	/* calloc of a large array is lazily zeroed host memory: only the frames that the walks
+	 * reach cost anything. */
+	c.seen = calloc(max_pfn, sizeof(*c.seen));
+	if (!c.seen)
+		return -ENOMEM;
+	rcu_barrier();
+	walk_free_lists(&c);
+	walk_pools(&c);
+	for_each_mm(walk_mm, &c);
+	for_each_address_space(walk_mapping, &c);
+	for_each_dev_pagemap(walk_pagemap, &c);
+	check_frames(&c);
+	check_pin_stats(&c);
+	if (c.violations > MAX_DUMPS)
+		pinmm_log("pinmm: check: %ld more violations not shown\n", c.violations - MAX_DUMPS);
+	free(c.seen);
+	return c.violations;
+}
+
+static unsigned long shutdown_check(void)
+{
+	long n = pinmm_check_invariants();
+
+	return n > 0 ? (unsigned long)n : 0;
+}
+
+/* Linux would make this an initcall; a constructor runs when the library is loaded. */
+__attribute__((constructor)) static void check_init(void)
+{
+	pinmm_set_shutdown_check(shutdown_check);
+}
