@@ -55,7 +55,7 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo bench check check-layers check-stress check-tools check-asan check-tsan \
+.PHONY: all demo bench check check-fault check-layers check-stress check-tools check-asan check-tsan \
 	check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
@@ -118,6 +118,10 @@ check-layers: $(LIB_OBJS)
 # The stress tiers, each test case running DURATION seconds (tests/lib/test_stress.h).
 check-stress: $(STRESS_TESTS)
 	@PINMM_STRESS_SECONDS=$(DURATION) bash tests/run.sh $(STRESS_TESTS)
+
+# The fault tier alone, long: each scenario's sweep, then DURATION seconds of random failures.
+check-fault: $(filter $(BUILD)/tests/test_fault_%,$(TESTS))
+	@PINMM_STRESS_SECONDS=$(DURATION) bash tests/run.sh $^
 
 # The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh).
 check-tools: $(TOOLS)

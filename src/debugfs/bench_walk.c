@@ -90,7 +90,7 @@ int gup_bench_get(struct gup_bench *b)
 		return -ESRCH;
 	/* malloc + memset, not calloc: like the kernel's kvcalloc(), the array is written before
 	 * the clock starts, so the host's first-touch faults on it are not timed as GUP. */
-	b->pages = malloc((nr_pages ? nr_pages : 1) * sizeof(*b->pages));
+	b->pages = kmalloc((nr_pages ? nr_pages : 1) * sizeof(*b->pages));
 	if (!b->pages)
 		return -ENOMEM;
 	memset(b->pages, 0, (nr_pages ? nr_pages : 1) * sizeof(*b->pages));

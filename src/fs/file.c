@@ -40,7 +40,7 @@ void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg)
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
 			const struct file_operations *fop)
 {
-	struct file_alloc *fa = calloc(1, sizeof(*fa));
+	struct file_alloc *fa = kzalloc(sizeof(*fa));
 	struct address_space *mapping;
 
 	if (!fa)

@@ -30,8 +30,9 @@ static int readpage(struct address_space *mapping, struct page *page)
 	if (!mapping->shmem) {
 		ClearPageError(page);
 		while (done < PAGE_SIZE) {
-			ssize_t n = pread(mapping->host_fd, buf + done, PAGE_SIZE - done,
-					  pos + (off_t)done);
+			ssize_t n = should_fail("io:read") ? (errno = EIO, -1)
+						: pread(mapping->host_fd, buf + done, PAGE_SIZE - done,
+							pos + (off_t)done);
 
 			if (n < 0 && errno == EINTR)
 				continue;

@@ -87,7 +87,7 @@ static int writeback_error(int err)
 static int host_write(int fd, const char *buf, size_t len, off_t pos)
 {
 	while (len) {
-		ssize_t n = pwrite(fd, buf, len, pos);
+		ssize_t n = should_fail("io:write") ? (errno = EIO, -1) : pwrite(fd, buf, len, pos);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -75,7 +75,7 @@ static int pc_extend(struct page_cache *cache, pgoff_t index)
 		return 0;
 	}
 	while (index > pc_max_index(cache->height)) {
-		struct pc_node *node = calloc(1, sizeof(*node));
+		struct pc_node *node = kzalloc(sizeof(*node));
 
 		if (!node)
 			return -ENOMEM;
@@ -101,7 +101,7 @@ static int pc_insert(struct page_cache *cache, pgoff_t index, struct page *page)
 		struct pc_node *node = *slot;
 
 		if (!node) {
-			node = calloc(1, sizeof(*node));
+			node = kzalloc(sizeof(*node));
 			if (!node)
 				return -ENOMEM;
 			*slot = node;
@@ -186,7 +186,7 @@ static struct page *pc_next(struct page_cache *cache, pgoff_t start, pgoff_t *fo
 
 struct page_cache *page_cache_create(void)
 {
-	struct page_cache *cache = calloc(1, sizeof(*cache));
+	struct page_cache *cache = kzalloc(sizeof(*cache));
 
 	if (cache)
 		pthread_mutex_init(&cache->lock, NULL);

@@ -38,7 +38,7 @@ long check_and_migrate_cma_pages(struct mm_struct *mm, unsigned long start,
 	struct page **heads;
 	long nr = (long)nr_pages;
 
-	heads = malloc(nr_pages * sizeof(*heads));
+	heads = kmalloc(nr_pages * sizeof(*heads));
 	if (!heads) {
 		gup_release_pages(pages, nr_pages, gup_flags);
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 
 #include <pinmm/bug.h>
 #include <pinmm/inject.h>
@@ -46,5 +47,27 @@ static inline bool should_fail(const char *site)
 	return false;
 }
 #endif
+
+/*
+ * The library's own structures (mm_struct, VMAs, anon_vmas, files, page-cache nodes, ...) come
+ * from these, Linux's slab entry points, so that fault injection can fail every one of them
+ * ("alloc:kmalloc"). They are the host's malloc underneath and free() releases them; unlike
+ * Linux's they take no gfp flags (nothing here allocates in atomic context). NULL: no memory.
+ */
+static inline void *kmalloc(size_t size)
+{
+	return should_fail("alloc:kmalloc") ? NULL : malloc(size);
+}
+
+static inline void *kzalloc(size_t size)
+{
+	return should_fail("alloc:kmalloc") ? NULL : calloc(1, size);
+}
+
+/* On failure p is untouched and still owned by the caller. */
+static inline void *krealloc(void *p, size_t size)
+{
+	return should_fail("alloc:kmalloc") ? NULL : realloc(p, size);
+}
 
 #endif /* PINMM_LIB_INTERNAL_H */

@@ -96,6 +96,10 @@ struct page *dequeue_huge_page(struct hstate *h)
 {
 	struct page *head = NULL;
 
+	/* A pool page is this layer's allocation of a huge page: it can be made to fail like
+	 * the page allocator (as an empty pool). */
+	if (should_fail("alloc:hugetlb"))
+		return NULL;
 	pthread_mutex_lock(&h->lock);
 	if (!cds_list_empty(&h->hugepage_freelist)) {
 		head = cds_list_entry(h->hugepage_freelist.next, struct page, lru);

@@ -259,6 +259,8 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 		WARN_ONCE(!(gfp & __GFP_NOWARN), "alloc_pages: order %u >= MAX_ORDER", order);
 		return NULL;
 	}
+	if (should_fail("alloc:pages"))
+		return NULL;
 	for (unsigned int i = first; i < last; i++) {
 		struct zone *zone = &machine.zones[movable_order[i].zone];
 		struct page *page = rmqueue(zone, order, movable_order[i].mt);

@@ -37,7 +37,7 @@ struct mm_struct *mm_alloc(void)
 
 	if (WARN_ON_ONCE(!pinmm_booted()))
 		return NULL;
-	mm = calloc(1, sizeof(*mm));
+	mm = kzalloc(sizeof(*mm));
 	if (!mm)
 		return NULL;
 	mm->pgd_page = pgtable_alloc(mm);

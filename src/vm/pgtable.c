@@ -37,7 +37,11 @@ void __tsan_release(void *addr);
 
 struct page *pgtable_alloc(struct mm_struct *mm)
 {
-	struct page *page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
+	struct page *page;
+
+	if (should_fail("alloc:pgtable"))
+		return NULL;
+	page = alloc_page(GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN);
 
 	if (!page)
 		return NULL;
@@ -117,7 +121,7 @@ static void pgtable_free_deferred(struct mm_struct *mm, struct pgtable_batch **b
 	if (!*bp || (*bp)->nr == sizeof((*bp)->tables) / sizeof((*bp)->tables[0])) {
 		if (*bp)
 			pgtable_batch_flush(*bp);
-		*bp = calloc(1, sizeof(**bp));
+		*bp = kzalloc(sizeof(**bp));
 		if (!*bp) {
 			synchronize_rcu();
 			pgtable_release(table);

@@ -16,7 +16,7 @@
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
-	struct vm_area_struct *vma = calloc(1, sizeof(*vma));
+	struct vm_area_struct *vma = kzalloc(sizeof(*vma));
 
 	if (!vma)
 		return NULL;
@@ -73,7 +73,7 @@ int vma_insert(struct mm_struct *mm, struct vm_area_struct *vma)
 
 	if (mm->nr_vmas == mm->vmas_cap) {
 		unsigned long cap = mm->vmas_cap ? mm->vmas_cap * 2 : 16;
-		struct vm_area_struct **v = realloc(mm->vmas, cap * sizeof(*v));
+		struct vm_area_struct **v = krealloc(mm->vmas, cap * sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;

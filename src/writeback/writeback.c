@@ -40,7 +40,10 @@ int vfs_fsync(struct file *file, int datasync)
 
 	if (mapping->shmem)
 		return err;
-	ret = datasync ? fdatasync(mapping->host_fd) : fsync(mapping->host_fd);
+	if (should_fail("io:write"))
+		ret = -1, errno = EIO;
+	else
+		ret = datasync ? fdatasync(mapping->host_fd) : fsync(mapping->host_fd);
 	if (ret < 0 && !err)
 		err = -errno;
 	return err;
