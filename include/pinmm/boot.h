@@ -55,7 +55,8 @@ void pinmm_config_default(struct pinmm_config *cfg);
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
  *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode. Nothing is reserved.
  *   -EBUSY   the machine is already booted.
- *   -ENOMEM  the host refused the address-space reservation.
+ *   -ENOMEM  the host refused the address-space reservation, or there was no memory for the
+ *            zero page or the hugetlb pools; nothing is left booted.
  * Not thread-safe against a concurrent pinmm_boot()/pinmm_shutdown().
  */
 int pinmm_boot(const struct pinmm_config *cfg);

@@ -50,6 +50,9 @@ void pinmm_hook_yield(const char *point, void *arg);
 struct pinmm_fail_attr {
 	const char *sites;        /* pattern of the allocation sites that may fail; NULL = all */
 	unsigned long nth;        /* fail the nth matching call (1 = the next one); 0 = no count */
+	bool persistent;          /* with nth: fail the nth and every matching call after it
+				   * (SQLite's persistent mode: error paths under lasting
+				   * pressure) */
 	unsigned int probability; /* per million matching calls, 0..1000000 */
 	unsigned long seed;       /* for probability: the same seed and call order fail alike */
 	unsigned long times;      /* at most this many failures, then disarm; 0 = no limit */

@@ -156,7 +156,8 @@ static bool fail_this_call(void)
 	bool by_count, by_chance;
 
 	fail.calls++;
-	by_count = fail.attr.nth && fail.calls == fail.attr.nth;
+	by_count = fail.attr.nth && (fail.attr.persistent ? fail.calls >= fail.attr.nth
+							  : fail.calls == fail.attr.nth);
 	by_chance = fail.attr.probability &&
 		    mix(fail.attr.seed + fail.calls) % 1000000 < fail.attr.probability;
 	if (!by_count && !by_chance)

@@ -141,6 +141,13 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	zones_init();
 	atomic_store(&machine_booted, true);
 	zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!zero_page) {
+		/* Nothing else is set up yet: undo the zones and the arena. */
+		atomic_store(&machine_booted, false);
+		zones_teardown();
+		release_arena();
+		return -ENOMEM;
+	}
 	SetPageReserved(zero_page);
 	ret = hugetlb_init();
 	if (ret) {

@@ -508,12 +508,15 @@ static int teardown_run(void **state)
 
 static unsigned long total_runs, total_injected;
 
-static void sweep(const struct scenario *s)
+/* For N = 1, 2, ...: the Nth allocation fails (one-shot), or it and every later one
+ * (persistent), until a run reaches no Nth allocation. */
+static void sweep(const struct scenario *s, bool persistent)
 {
 	unsigned long n, injected, runs = 0, failed = 0;
 
 	for (n = 1;; n++) {
-		struct pinmm_fail_attr attr = {.nth = n, .times = 1};
+		struct pinmm_fail_attr attr = {.nth = n, .times = persistent ? 0 : 1,
+					       .persistent = persistent};
 
 		injected = run_once(s, &attr, n);
 		runs++;
@@ -523,7 +526,9 @@ static void sweep(const struct scenario *s)
 	}
 	total_runs += runs;
 	total_injected += failed;
-	print_message("      %s: %lu runs, %lu injected failures\n", s->name, runs, failed);
+	print_message("      %s, %s: %lu runs, %lu injected failures\n", s->name,
+		      persistent ? "the Nth allocation and all after it" : "the Nth allocation",
+		      runs, failed);
 }
 
 static double now(void)
@@ -565,18 +570,57 @@ static void test_corpus_entry(void **state)
 {
 	const struct scenario *s = *state;
 
-	sweep(s);
+	sweep(s, false);
+	sweep(s, true);
 	random_mode(s);
+}
+
+/* Boot itself allocates (the zero page, the hugetlb pools): each failure is -ENOMEM with
+ * nothing left booted, and the next boot works. */
+static void test_boot(void **state)
+{
+	struct pinmm_config cfg = cfg_of(64 << 20, 8 << 20, 8 << 20);
+	unsigned long n, runs = 0, failed = 0;
+
+	(void)state;
+	cfg.nr_hugepages_2m = 2;
+	for (n = 1;; n++) {
+		struct pinmm_fail_attr attr = {.nth = n, .times = 1};
+		unsigned long injected = pinmm_fail_injected();
+		int ret;
+
+		assert_int_equal(pinmm_fail_set(&attr), 0);
+		ret = pinmm_boot(&cfg);
+		pinmm_fail_set(NULL);
+		injected = pinmm_fail_injected() - injected;
+		runs++;
+		failed += injected;
+		if (ret) {
+			if (ret != -ENOMEM || pinmm_booted() || !injected)
+				fail_msg("boot, allocation %lu failing: pinmm_boot() = %d, booted %d; "
+					 "expected -ENOMEM and not booted", n, ret, pinmm_booted());
+			continue;
+		}
+		if (pinmm_check_invariants() != 0 || pinmm_shutdown() != 0)
+			fail_msg("boot, allocation %lu failing: the machine booted with damage or "
+				 "leaks", n);
+		if (!injected)
+			break;
+	}
+	total_runs += runs;
+	total_injected += failed;
+	print_message("      boot: %lu runs, %lu injected failures\n", runs, failed);
 }
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof(corpus) / sizeof(corpus[0])];
+	struct CMUnitTest tests[sizeof(corpus) / sizeof(corpus[0]) + 1];
 	int ret;
 
+	tests[0] = (struct CMUnitTest){"boot", test_boot, NULL, teardown_run, NULL};
 	for (size_t i = 0; i < sizeof(corpus) / sizeof(corpus[0]); i++)
-		tests[i] = (struct CMUnitTest){corpus[i].name, test_corpus_entry, NULL,
-					       teardown_run, (void *)&corpus[i]};
+		tests[i + 1] = (struct CMUnitTest){corpus[i].name, test_corpus_entry, NULL,
+						   teardown_run, (void *)&corpus[i]};
 	ret = cmocka_run_group_tests(tests, log_to_stderr, NULL);
 	printf("fault injection: %lu runs, %lu injected failures\n", total_runs, total_injected);
 	return ret;
