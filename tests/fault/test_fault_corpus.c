@@ -48,6 +48,7 @@ struct ctx {
 
 /* The run's context; global so that a failed test's teardown can release it. */
 static struct ctx ctx;
+static struct dev_pagemap dax_pgmap; /* the DAX scenario's device range */
 
 /* The site of each injected failure, for the messages: a hook runs at every site reached. */
 static unsigned long sites_reached;
@@ -390,27 +391,128 @@ static int sc_files(struct ctx *c)
 	return 0;
 }
 
+static int sc_mapping_ops(struct ctx *c)
+{
+	unsigned long word = 13, a, b, ro;
+	struct page *p[2];
+	long err, ret;
+
+	TRY(c, start_mm(c), "mm_alloc", ENOMEM, ENOMEM, ENOMEM);
+	/* MAP_POPULATE ignores faulting errors, as Linux does. */
+	a = vm_mmap(NULL, 0, PG(16), RW, ANON | MAP_POPULATE, 0);
+	TRY(c, mmap_ret(a), "vm_mmap(MAP_POPULATE)", ENOMEM, ENOMEM, ENOMEM);
+	TRY(c, do_madvise(c->mm, a, PG(16), MADV_NOHUGEPAGE), "madvise", ENOMEM, ENOMEM, ENOMEM);
+	b = map_area(c, PG(8), ANON, &err);
+	if (err)
+		return err;
+	TRY(c, do_madvise(c->mm, b, PG(8), MADV_POPULATE_WRITE), "MADV_POPULATE_WRITE", ENOMEM,
+	    EFAULT, ENOMEM);
+	/* MAP_FIXED over the middle of a live mapping: an implicit munmap that splits it. */
+	TRY(c, mmap_ret(vm_mmap(NULL, a + PG(4), PG(2), RW, ANON | MAP_FIXED, 0)),
+	    "vm_mmap(MAP_FIXED over a mapping)", ENOMEM, ENOMEM, ENOMEM);
+	TRY(c, vm_mprotect(a + PG(8), PG(2), PROT_READ), "mprotect of the middle", ENOMEM, ENOMEM,
+	    ENOMEM);
+	TRY(c, do_madvise(c->mm, a + PG(10), PG(2), MADV_DONTNEED), "MADV_DONTNEED", ENOMEM,
+	    ENOMEM, ENOMEM);
+	TRY(c, do_madvise(c->mm, b, PG(4), MADV_DONTFORK), "MADV_DONTFORK", ENOMEM, ENOMEM,
+	    ENOMEM);
+	ret = pin_user_pages_fast(b, 2, FOLL_WRITE, p);
+	TRY(c, took(c, ret, p, true, 2, "pin in a DONTFORK VMA"), "pin in a DONTFORK VMA", ENOMEM,
+	    EFAULT, ENOMEM);
+	TRY(c, do_fork(c), "fork", ENOMEM, ENOMEM, ENOMEM);
+	/* ptrace-like: a forced write into the child's read-only private page breaks COW. */
+	ro = a + PG(8);
+	if (access_remote_vm(c->child, ro, &word, sizeof(word), FOLL_WRITE | FOLL_FORCE) !=
+	    sizeof(word))
+		return -EFAULT;
+	TRY_COPY(c, copy_to_user(a + PG(12), &word, sizeof(word)), "COW after fork");
+	mmput(c->child);
+	c->child = NULL;
+	TRY(c, vm_munmap(a + PG(1), PG(14)), "munmap across VMAs", ENOMEM, ENOMEM, ENOMEM);
+	return 0;
+}
+
+static int sc_hugetlb_1g(struct ctx *c)
+{
+	struct page *p[1];
+	unsigned long word = 17, addr;
+	long err, ret;
+
+	TRY(c, start_mm(c), "mm_alloc", ENOMEM, ENOMEM, ENOMEM);
+	addr = map_area(c, SZ_1G, ANON | MAP_HUGETLB | (30 << MAP_HUGE_SHIFT), &err);
+	if (err)
+		return err;
+	TRY_COPY(c, copy_to_user(addr + PG(3), &word, sizeof(word)), "1 GiB hugetlb fault");
+	ret = pin_user_pages_fast(addr + SZ_2M, 1, FOLL_WRITE | FOLL_LONGTERM, p);
+	TRY(c, took(c, ret, p, true, 1, "long-term pin of a 1 GiB page"),
+	    "long-term pin of a 1 GiB page", ENOMEM, EFAULT, ENOMEM);
+	TRY(c, do_fork(c), "fork", ENOMEM, ENOMEM, ENOMEM);
+	mmput(c->child);
+	c->child = NULL;
+	return 0;
+}
+
+static int sc_dax(struct ctx *c)
+{
+	struct page *p[2];
+	unsigned long word = 19, addr;
+	struct file *f;
+	long ret;
+
+	memset(&dax_pgmap, 0, sizeof(dax_pgmap));
+	dax_pgmap.type = MEMORY_DEVICE_FS_DAX;
+	dax_pgmap.nr_pages = 1024;
+	TRY(c, memremap_pages(&dax_pgmap), "memremap_pages", ENOMEM, ENOMEM, ENOMEM);
+	f = dax_file_setup(dax_pgmap.start_pfn, 1024);
+	TRY(c, IS_ERR(f) ? PTR_ERR(f) : 0, "dax_file_setup", ENOMEM, ENOMEM, ENOMEM);
+	c->files[0] = f;
+	TRY(c, start_mm(c), "mm_alloc", ENOMEM, ENOMEM, ENOMEM);
+	addr = vm_mmap(f, 0, PG(1024), RW, MAP_SHARED, 0);
+	TRY(c, mmap_ret(addr), "vm_mmap(DAX)", ENOMEM, ENOMEM, ENOMEM);
+	TRY_COPY(c, copy_to_user(addr + PG(3), &word, sizeof(word)), "DAX fault");
+	ret = pin_user_pages_fast(addr + PG(3), 2, FOLL_WRITE, p);
+	TRY(c, took(c, ret, p, true, 2, "pin of device pages"), "pin of device pages", ENOMEM,
+	    EFAULT, ENOMEM);
+	ret = pin_user_pages_fast(addr + PG(700), 1, FOLL_WRITE | FOLL_LONGTERM, p);
+	if (ret != -EOPNOTSUPP)
+		TRY(c, took(c, ret, p, true, 1, "long-term pin of DAX"), "long-term pin of DAX",
+		    ENOMEM, EFAULT, ENOMEM);
+	TRY(c, do_fork(c), "fork", ENOMEM, ENOMEM, ENOMEM);
+	mmput(c->child);
+	c->child = NULL;
+	return 0;
+}
+
 /* ---- the driver ---- */
 
 struct scenario {
 	const char *name;
 	unsigned long long ram, movable, cma;
-	unsigned long nr_2m;
+	unsigned long nr_2m, nr_1g;
+	unsigned long long device;
 	int (*setup)(struct ctx *c); /* not injected; 0 or -1 */
 	int (*run)(struct ctx *c);
 };
 
+#define MB(n) ((unsigned long long)(n) << 20)
+
 static const struct scenario corpus[] = {
-	{"anonymous faults, COW, fork, mprotect, munmap", 64 << 20, 8 << 20, 8 << 20, 0, NULL,
+	{"anonymous faults, COW, fork, mprotect, munmap", MB(64), MB(8), MB(8), 0, 0, 0, NULL,
 	 sc_anon_cow_fork},
-	{"THP fault, fork, COW of a shared THP, split by munmap", 64 << 20, 8 << 20, 8 << 20, 0,
+	{"THP fault, fork, COW of a shared THP, split by munmap", MB(64), MB(8), MB(8), 0, 0, 0,
 	 NULL, sc_thp},
-	{"hugetlb fault, pin, fork, COW", 64 << 20, 8 << 20, 8 << 20, 3, NULL, sc_hugetlb},
-	{"pins of every kind", 64 << 20, 8 << 20, 8 << 20, 0, NULL, sc_pins},
-	{"long-term pin migrating out of CMA", 32 << 20, 4 << 20, 8 << 20, 0, setup_cma,
+	{"hugetlb fault, pin, fork, COW", MB(64), MB(8), MB(8), 3, 0, 0, NULL, sc_hugetlb},
+	{"1 GiB hugetlb fault, long-term pin, fork", MB(2048), MB(8), MB(8), 0, 1, 0, NULL,
+	 sc_hugetlb_1g},
+	{"pins of every kind", MB(64), MB(8), MB(8), 0, 0, 0, NULL, sc_pins},
+	{"long-term pin migrating out of CMA", MB(32), MB(4), MB(8), 0, 0, 0, setup_cma,
 	 sc_longterm_migration},
-	{"file and shmem mappings, pin, fork, fsync, truncate", 64 << 20, 8 << 20, 8 << 20, 0,
+	{"file and shmem mappings, pin, fork, fsync, truncate", MB(64), MB(8), MB(8), 0, 0, 0,
 	 NULL, sc_files},
+	{"populate, MAP_FIXED, mprotect, madvise, DONTFORK, forced remote write", MB(64), MB(8),
+	 MB(8), 0, 0, 0, NULL, sc_mapping_ops},
+	{"DAX file on device pages: map, pin, fork", MB(64), MB(8), MB(8), 0, 0, MB(8), NULL,
+	 sc_dax},
 };
 
 /* Tear down whatever the scenario built (nothing here allocates). */
@@ -436,6 +538,8 @@ static void ctx_release(struct ctx *c)
 	for (int i = 0; i < 2; i++)
 		if (c->files[i])
 			fput(c->files[i]);
+	if (dax_pgmap.start_pfn && memunmap_pages(&dax_pgmap))
+		ctx_fail(c, "memunmap_pages() failed after everything was released");
 	c->nr_pins = c->nr_gets = 0;
 	c->child = c->mm = NULL;
 	c->files[0] = c->files[1] = NULL;
@@ -456,6 +560,8 @@ static unsigned long run_once(const struct scenario *s, const struct pinmm_fail_
 	c->scenario = s->name;
 	c->n = n;
 	cfg.nr_hugepages_2m = s->nr_2m;
+	cfg.nr_hugepages_1g = s->nr_1g;
+	cfg.device_bytes = s->device;
 	if (pinmm_boot(&cfg))
 		fail_msg("%s: pinmm_boot failed", s->name);
 	if (s->setup && s->setup(c))
