@@ -66,8 +66,8 @@ int pinmm_boot(const struct pinmm_config *cfg);
  * referenced (a leak), or that a bad free quarantined, is reported on the log stream with
  * dump_page(); the machine is torn down all the same, so a later pinmm_boot() works.
  * The debug build (PINMM_HOOKS, the default; not `make HOOKS=0`) first runs
- * pinmm_check_invariants() (<pinmm/check.h>) on the machine as it stands, and counts what it
- * reports as left over.
+ * pinmm_check_invariants() (<pinmm/check.h>) on the machine as it stands and names every
+ * mm_struct and file still alive (leaked: nobody put them), and counts all of it as left over.
  * Returns 0 if nothing was left, -EBUSY if anything was reported, -ENODEV if not booted.
  * The caller must be the only thread using the machine.
  */
