@@ -45,6 +45,10 @@ struct check {
 	struct seen *seen; /* one per pfn below max_pfn */
 	long violations;
 	long pins;         /* pins the counts show */
+	long free_pages[MAX_NR_ZONES]; /* in blocks on the free lists */
+	long tables;       /* page tables seen, deposited ones included */
+	long cache_pages;  /* pages seen in page caches */
+	long shmem_pages;
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -72,11 +76,6 @@ static struct seen *seen_of(struct check *c, unsigned long pfn)
 
 /* ---- page tables ---- */
 
-struct mm_walk_state {
-	struct check *c;
-	struct mm_struct *mm;
-};
-
 static void see_table(struct check *c, struct mm_struct *mm, struct page *table)
 {
 	struct seen *s = seen_of(c, page_to_pfn(table));
@@ -91,6 +90,7 @@ static void see_table(struct check *c, struct mm_struct *mm, struct page *table)
 	if (s->what & SEEN_TABLE)
 		violation(c, table, "a page table linked twice");
 	s->what |= SEEN_TABLE;
+	c->tables++;
 }
 
 static void entry_outside_vma(struct check *c, struct mm_struct *mm, unsigned long addr,
@@ -217,6 +217,7 @@ static void walk_pud_table(struct check *c, struct mm_struct *mm, struct page *t
 static void walk_mm(struct mm_struct *mm, void *arg)
 {
 	struct check *c = arg;
+	long tables = c->tables;
 	pgd_t *pgds;
 
 	mmap_read_lock(mm);
@@ -231,6 +232,10 @@ static void walk_mm(struct mm_struct *mm, void *arg)
 			walk_pud_table(c, mm, pfn_to_page(pgd_pfn(pgd)), i * PGDIR_SIZE);
 	}
 	pthread_spin_unlock(&mm->page_table_lock);
+	tables = c->tables - tables;
+	if (atomic_load(&mm->pgtables_bytes) != tables * (long)PAGE_SIZE)
+		violation(c, mm->pgd_page, "mm %p: pgtables_bytes %ld, but it has %ld tables",
+			  (void *)mm, atomic_load(&mm->pgtables_bytes), tables);
 	mmap_read_unlock(mm);
 }
 
@@ -242,10 +247,12 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 	struct page *pages[PAGEVEC_SIZE];
 	pgoff_t start = 0;
 	unsigned int nr;
+	long found = 0;
 
 	if (!mapping->i_pages)
 		return;
 	while ((nr = find_get_pages(mapping, &start, PAGEVEC_SIZE, pages))) {
+		found += nr;
 		for (unsigned int i = 0; i < nr; i++) {
 			struct seen *s = seen_of(c, page_to_pfn(pages[i]));
 
@@ -259,6 +266,12 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 			put_page(pages[i]);
 		}
 	}
+	if (atomic_load(&mapping->nrpages) != found)
+		violation(c, NULL, "a page cache counts %ld pages (nrpages) and holds %ld",
+			  atomic_load(&mapping->nrpages), found);
+	c->cache_pages += found;
+	if (mapping->shmem)
+		c->shmem_pages += found;
 }
 
 static void walk_pools(struct check *c)
@@ -317,6 +330,7 @@ static void walk_free_lists(struct check *c)
 					/* On a list, good or bad: reported once. */
 					if (pfn < max_pfn)
 						seen_of(c, pfn)->what |= SEEN_FREE;
+					c->free_pages[z] += 1L << o;
 				}
 			}
 			if (n != zone->free_area[o].nr_free)
@@ -504,6 +518,32 @@ static void walk_pagemap(struct dev_pagemap *pgmap, void *arg)
 	}
 }
 
+/* The counters that say how many pages are in each state, against what the walks saw. */
+static void check_counters(struct check *c)
+{
+	static const struct {
+		enum node_stat_item item;
+		const char *name;
+	} node[] = {{NR_FILE_PAGES, "nr_file_pages"}, {NR_SHMEM, "nr_shmem"}};
+	const long seen[] = {c->cache_pages, c->shmem_pages};
+
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		struct zone *zone = &machine.zones[z];
+
+		if (zone->spanned_pages && zone_page_state(zone, NR_FREE_PAGES) != c->free_pages[z])
+			violation(c, NULL, "zone %s: nr_free_pages %ld, but its free lists hold %ld",
+				  zone->name, zone_page_state(zone, NR_FREE_PAGES),
+				  c->free_pages[z]);
+	}
+	if (global_zone_page_state(NR_PAGETABLE) != c->tables)
+		violation(c, NULL, "nr_page_table_pages %ld, but live mms have %ld tables",
+			  global_zone_page_state(NR_PAGETABLE), c->tables);
+	for (size_t i = 0; i < sizeof(node) / sizeof(node[0]); i++)
+		if (global_node_page_state(node[i].item) != seen[i])
+			violation(c, NULL, "%s %ld, but the page caches hold %ld", node[i].name,
+				  global_node_page_state(node[i].item), seen[i]);
+}
+
 static void check_pin_stats(struct check *c)
 {
 	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
@@ -533,6 +573,7 @@ long pinmm_check_invariants(void)
 	for_each_address_space(walk_mapping, &c);
 	for_each_dev_pagemap(walk_pagemap, &c);
 	check_frames(&c);
+	check_counters(&c);
 	check_pin_stats(&c);
 	if (c.violations > MAX_DUMPS)
 		pinmm_log("pinmm: check: %ld more violations not shown\n", c.violations - MAX_DUMPS);

@@ -391,6 +391,42 @@ static void test_entry_outside_vma(void **state)
 	expect_clean("undone");
 }
 
+static void test_counters_disagree(void **state)
+{
+	struct file *file = shmem_file_setup("count", PG(4), 0);
+	unsigned long addr;
+
+	(void)state;
+	(void)faulted_small_page(&addr);
+	assert_false(IS_ERR(file));
+	addr = vm_mmap(file, 0, PG(4), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(addr));
+	put_word(addr, 1, "shmem write");
+
+	mod_zone_page_state(pinmm_zone(ZONE_NORMAL), NR_FREE_PAGES, 1);
+	expect_one_no_page("nr_free_pages one too high", "but its free lists hold");
+	mod_zone_page_state(pinmm_zone(ZONE_NORMAL), NR_FREE_PAGES, -1);
+
+	mod_zone_page_state(pinmm_zone(ZONE_NORMAL), NR_PAGETABLE, 1);
+	expect_one_no_page("nr_page_table_pages one too high", "but live mms have");
+	mod_zone_page_state(pinmm_zone(ZONE_NORMAL), NR_PAGETABLE, -1);
+
+	atomic_fetch_add(&current_mm()->pgtables_bytes, (long)PAGE_SIZE);
+	expect_one("an mm's pgtables_bytes a table too high", "pgtables_bytes");
+	atomic_fetch_sub(&current_mm()->pgtables_bytes, (long)PAGE_SIZE);
+
+	atomic_fetch_add(&file->f_mapping->nrpages, 1);
+	expect_one_no_page("a page cache's nrpages one too high", "(nrpages) and holds 1");
+	atomic_fetch_sub(&file->f_mapping->nrpages, 1);
+
+	mod_node_page_state(NR_SHMEM, -1);
+	expect_one_no_page("nr_shmem one too low", "nr_shmem 0, but the page caches hold 1");
+	mod_node_page_state(NR_SHMEM, 1);
+	expect_clean("undone");
+	unmap(addr, PG(4), "unmap shmem");
+	fput(file);
+}
+
 /* The debug build's shutdown runs the check (HOOKS=0 leaves it out). */
 static void test_shutdown_reports_violations(void **state)
 {
@@ -457,6 +493,7 @@ int main(void)
 		test_with_mm(test_free_list_damage),
 		test_with_mm(test_locked_page),
 		test_with_mm(test_entry_outside_vma),
+		test_with_mm(test_counters_disagree),
 		test_with_mm(test_shutdown_reports_violations),
 		cmocka_unit_test_setup(test_shutdown_reports_leaked_mm_and_file, setup_mm),
 	};
