@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <urcu.h>
 
 #include "../fs/internal.h"
@@ -558,13 +559,17 @@ static void check_pin_stats(struct check *c)
 long pinmm_check_invariants(void)
 {
 	struct check c = {0};
+	size_t seen_len;
 
 	if (!pinmm_booted())
 		return -ENODEV;
-	/* calloc of a large array is lazily zeroed host memory: only the frames that the walks
-	 * reach cost anything. */
-	c.seen = calloc(max_pfn, sizeof(*c.seen));
-	if (!c.seen)
+	/* Lazily zeroed host memory: only the frames that the walks reach cost anything, and
+	 * munmap gives it all back (a malloc'd block may stay in the process, which a 64 GiB
+	 * machine's walk would notice). */
+	seen_len = max_pfn * sizeof(*c.seen);
+	c.seen = mmap(NULL, seen_len, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (c.seen == MAP_FAILED)
 		return -ENOMEM;
 	rcu_barrier();
 	walk_free_lists(&c);
@@ -577,7 +582,7 @@ long pinmm_check_invariants(void)
 	check_pin_stats(&c);
 	if (c.violations > MAX_DUMPS)
 		pinmm_log("pinmm: check: %ld more violations not shown\n", c.violations - MAX_DUMPS);
-	free(c.seen);
+	munmap(c.seen, seen_len);
 	return c.violations;
 }
 
