@@ -432,6 +432,8 @@ struct page *alloc_contig_pages(unsigned long nr_pages, gfp_t gfp)
 	if (WARN_ON(!gfp_ok(gfp)) || WARN_ON(nr_pages < MAX_ORDER_NR_PAGES) ||
 	    WARN_ON(nr_pages & (nr_pages - 1)))
 		return NULL;
+	if (should_fail("alloc:pages"))
+		return NULL;
 	while ((1UL << order) < nr_pages)
 		order++;
 	for (int z = (gfp & __GFP_MOVABLE) ? ZONE_MOVABLE : ZONE_NORMAL; z >= 0; z--) {

@@ -301,9 +301,15 @@ static int setup_cma(struct ctx *c)
 			c->hoard[c->nr_hoard++] = p;
 		}
 	}
-	for (int i = 1; i < 5; i++)
+	for (int i = 1; i < 5; i++) {
+		struct page *page;
+
 		if (copy_to_user(c->addr + PG(i), &word, sizeof(word)))
 			return -1;
+		page = page_at(c->mm, c->addr + PG(i));
+		if (!page || !is_migrate_cma_page(page))
+			return -1; /* the scenario would not migrate anything */
+	}
 	/* Room outside CMA for the copies: one ZONE_NORMAL block back. */
 	for (int i = 0; i < c->nr_hoard && !given; i++)
 		if (page_zonenum(c->hoard[i]) == ZONE_NORMAL) {
@@ -681,15 +687,16 @@ static void test_corpus_entry(void **state)
 	random_mode(s);
 }
 
-/* Boot itself allocates (the zero page, the hugetlb pools): each failure is -ENOMEM with
- * nothing left booted, and the next boot works. */
+/* Boot itself allocates (the zero page, the hugetlb pools, 1 GiB pages cut out of the free
+ * lists): each failure is -ENOMEM with nothing left booted, and the next boot works. */
 static void test_boot(void **state)
 {
-	struct pinmm_config cfg = cfg_of(64 << 20, 8 << 20, 8 << 20);
+	struct pinmm_config cfg = cfg_of(MB(2048), MB(8), MB(8));
 	unsigned long n, runs = 0, failed = 0;
 
 	(void)state;
 	cfg.nr_hugepages_2m = 2;
+	cfg.nr_hugepages_1g = 1;
 	for (n = 1;; n++) {
 		struct pinmm_fail_attr attr = {.nth = n, .times = 1};
 		unsigned long injected = pinmm_fail_injected();
