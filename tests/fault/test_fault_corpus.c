@@ -9,7 +9,8 @@
  *   - leak nothing: pinmm_shutdown() is 0 (ASan's leak check covers the library's own
  *     structures in `make check-asan`).
  * With PINMM_FAULT_SECONDS=S in the environment, each scenario then runs for S more seconds
- * failing allocations at random (2% of them, seed after seed): `make check-fault`.
+ * failing allocations at random (2% of them, seed after seed), and the slow scenarios (1 GiB
+ * pages, each fault clearing a gigabyte) run too: `make check-fault`.
  *
  * A scenario stops at the first call that fails and returns that error; the corpus's own
  * teardown (unpin, put, mmput, fput) never allocates, so it runs with injection disarmed.
@@ -496,29 +497,33 @@ struct scenario {
 	unsigned long long ram, movable, cma;
 	unsigned long nr_2m, nr_1g;
 	unsigned long long device;
+	bool slow;                   /* long runs only (each fault clears a 1 GiB page) */
 	int (*setup)(struct ctx *c); /* not injected; 0 or -1 */
 	int (*run)(struct ctx *c);
 };
 
 #define MB(n) ((unsigned long long)(n) << 20)
 
+/* name; RAM, ZONE_MOVABLE, CMA; 2 MiB and 1 GiB pool pages; device bytes; slow; set-up; run */
 static const struct scenario corpus[] = {
-	{"anonymous faults, COW, fork, mprotect, munmap", MB(64), MB(8), MB(8), 0, 0, 0, NULL,
-	 sc_anon_cow_fork},
-	{"THP fault, fork, COW of a shared THP, split by munmap", MB(64), MB(8), MB(8), 0, 0, 0,
-	 NULL, sc_thp},
-	{"hugetlb fault, pin, fork, COW", MB(64), MB(8), MB(8), 3, 0, 0, NULL, sc_hugetlb},
-	{"1 GiB hugetlb fault, long-term pin, fork", MB(2048), MB(8), MB(8), 0, 1, 0, NULL,
-	 sc_hugetlb_1g},
-	{"pins of every kind", MB(64), MB(8), MB(8), 0, 0, 0, NULL, sc_pins},
-	{"long-term pin migrating out of CMA", MB(32), MB(4), MB(8), 0, 0, 0, setup_cma,
-	 sc_longterm_migration},
-	{"file and shmem mappings, pin, fork, fsync, truncate", MB(64), MB(8), MB(8), 0, 0, 0,
-	 NULL, sc_files},
-	{"populate, MAP_FIXED, mprotect, madvise, DONTFORK, forced remote write", MB(64), MB(8),
-	 MB(8), 0, 0, 0, NULL, sc_mapping_ops},
-	{"DAX file on device pages: map, pin, fork", MB(64), MB(8), MB(8), 0, 0, MB(8), NULL,
-	 sc_dax},
+	{"anonymous faults, COW, fork, mprotect, munmap",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_anon_cow_fork},
+	{"THP fault, fork, COW of a shared THP, split by munmap",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_thp},
+	{"hugetlb fault, pin, fork, COW",
+	 MB(64), MB(8), MB(8), 3, 0, 0, false, NULL, sc_hugetlb},
+	{"1 GiB hugetlb fault, long-term pin, fork",
+	 MB(2048), MB(8), MB(8), 0, 1, 0, true, NULL, sc_hugetlb_1g},
+	{"pins of every kind",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_pins},
+	{"long-term pin migrating out of CMA",
+	 MB(32), MB(4), MB(8), 0, 0, 0, false, setup_cma, sc_longterm_migration},
+	{"file and shmem mappings, pin, fork, fsync, truncate",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_files},
+	{"populate, MAP_FIXED, mprotect, madvise, DONTFORK, forced remote write",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_mapping_ops},
+	{"DAX file on device pages: map, pin, fork",
+	 MB(64), MB(8), MB(8), 0, 0, MB(8), false, NULL, sc_dax},
 };
 
 /* Tear down whatever the scenario built (nothing here allocates). */
@@ -682,6 +687,10 @@ static void test_corpus_entry(void **state)
 {
 	const struct scenario *s = *state;
 
+	if (s->slow && !getenv("PINMM_FAULT_SECONDS")) {
+		print_message("      %s: left to the long run (make check-fault)\n", s->name);
+		return;
+	}
 	sweep(s, false);
 	sweep(s, true);
 	random_mode(s);
