@@ -22,8 +22,7 @@
 #include <sys/mman.h>
 #include <urcu.h>
 
-#include "../fs/internal.h"
-#include "../vm/internal.h"
+#include "internal.h"
 
 /* The pages whose dump_page() is printed; the rest are counted. */
 #define MAX_DUMPS 64

@@ -8,9 +8,10 @@
  *     still built and again after it is torn down,
  *   - leak nothing: pinmm_shutdown() is 0 (ASan's leak check covers the library's own
  *     structures in `make check-asan`).
- * With PINMM_FAULT_SECONDS=S in the environment, each scenario then runs for S more seconds
+ * With PINMM_STRESS_SECONDS=S in the environment (`make check-fault DURATION=S`, or `make
+ * check-stress`), each scenario then runs for S more seconds
  * failing allocations at random (2% of them, seed after seed), and the slow scenarios (1 GiB
- * pages, each fault clearing a gigabyte) run too: `make check-fault`.
+ * pages, each fault clearing a gigabyte) run too.
  *
  * A scenario stops at the first call that fails and returns that error; the corpus's own
  * teardown (unpin, put, mmput, fput) never allocates, so it runs with injection disarmed.
@@ -25,7 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../unit/test_mm_util.h"
+#include "test_mm_util.h"
+#include "test_stress.h"
 
 #define MAX_PAGES 64
 #define MAX_BLOCKS 4096
@@ -656,11 +658,10 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* PINMM_FAULT_SECONDS: random failures, seed after seed, for that long per scenario. */
+/* PINMM_STRESS_SECONDS: random failures, seed after seed, for that long per scenario. */
 static void random_mode(const struct scenario *s)
 {
-	const char *env = getenv("PINMM_FAULT_SECONDS");
-	double seconds = env ? atof(env) : 0, start = now();
+	double seconds = stress_duration(), start = now();
 	unsigned long seed, failed = 0;
 
 	if (seconds <= 0)
@@ -687,7 +688,7 @@ static void test_corpus_entry(void **state)
 {
 	const struct scenario *s = *state;
 
-	if (s->slow && !getenv("PINMM_FAULT_SECONDS")) {
+	if (s->slow && !stress_duration()) {
 		print_message("      %s: left to the long run (make check-fault)\n", s->name);
 		return;
 	}
