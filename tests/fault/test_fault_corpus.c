@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pinmm/debugfs/gup_test.h>
+
 #include "test_mm_util.h"
 #include "test_stress.h"
 
@@ -492,6 +494,32 @@ static int sc_dax(struct ctx *c)
 	return 0;
 }
 
+/* The tools' kernel side: GUP failures inside a walk shorten it, as in Linux; only the
+ * page array's allocation is an error of the ioctl. (The dump walks with no page to dump:
+ * dump_page() output would only fill the log.) */
+static int sc_gup_test(struct ctx *c)
+{
+	static const unsigned int cmds[] = {PIN_FAST_BENCHMARK, GUP_FAST_BENCHMARK,
+					    PIN_LONGTERM_BENCHMARK, PIN_BASIC_TEST,
+					    DUMP_USER_PAGES_TEST};
+	unsigned long addr;
+	long err;
+
+	TRY(c, start_mm(c), "mm_alloc", ENOMEM, ENOMEM, ENOMEM);
+	addr = map_area(c, PG(64), ANON, &err);
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		struct gup_test gup = {.addr = addr, .size = PG(64), .nr_pages_per_call = 16,
+				       .gup_flags = FOLL_WRITE};
+
+		if (cmds[i] == DUMP_USER_PAGES_TEST)
+			gup.test_flags = GUP_TEST_FLAG_DUMP_PAGES_USE_PIN;
+		TRY(c, gup_test_ioctl(cmds[i], &gup), "gup_test_ioctl", ENOMEM, ENOMEM, ENOMEM);
+	}
+	return 0;
+}
+
 /* ---- the driver ---- */
 
 struct scenario {
@@ -526,6 +554,8 @@ static const struct scenario corpus[] = {
 	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_mapping_ops},
 	{"DAX file on device pages: map, pin, fork",
 	 MB(64), MB(8), MB(8), 0, 0, MB(8), false, NULL, sc_dax},
+	{"gup_test ioctls: fast, long-term and basic walks, page dumps",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_gup_test},
 };
 
 /* Tear down whatever the scenario built (nothing here allocates). */
