@@ -31,8 +31,9 @@ extern "C" {
  *   - the free lists hold only free blocks of their order and migrate type, their counts are
  *     right, every free block is on one, and the hugetlb pools hold only unused huge pages;
  *   - the counters agree with what was found: each zone's nr_free_pages with its free lists,
- *     nr_page_table_pages and each mm's pgtables_bytes with the tables, each page cache's
- *     nrpages and nr_file_pages / nr_shmem with the cached pages;
+ *     nr_page_table_pages and each mm's pgtables_bytes with the tables, each mm's rss_stat
+ *     with what its entries map (a THP's PMD counts all its pages, hugetlb none), each page
+ *     cache's nrpages and nr_file_pages / nr_shmem with the cached pages;
  *   - no page is locked or under writeback (nothing is in flight).
  * Each violation is reported on the log stream with a one-line reason ("pinmm: check: ...")
  * and dump_page() (the first 64 of them; a line says how many more there were).

@@ -19,6 +19,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <urcu.h>
 
@@ -49,6 +50,7 @@ struct check {
 	long tables;       /* page tables seen, deposited ones included */
 	long cache_pages;  /* pages seen in page caches */
 	long shmem_pages;
+	long rss[NR_MM_COUNTERS]; /* of the mm being walked: what its entries map */
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -103,6 +105,16 @@ static void entry_outside_vma(struct check *c, struct mm_struct *mm, unsigned lo
 			  addr, entry);
 }
 
+/* The rss_stat member a mapped RAM page counts in (mm_counter()). */
+static int rss_member(struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	if (PageAnon(head))
+		return MM_ANONPAGES;
+	return PageSwapBacked(head) ? MM_SHMEMPAGES : MM_FILEPAGES;
+}
+
 static void see_pte(struct check *c, struct mm_struct *mm, unsigned long addr, pte_t pte)
 {
 	unsigned long pfn = pte_pfn(pte);
@@ -123,6 +135,7 @@ static void see_pte(struct check *c, struct mm_struct *mm, unsigned long addr, p
 		return;
 	s = seen_of(c, pfn);
 	s->pte_maps++;
+	c->rss[rss_member(pfn_to_page(pfn))]++;
 }
 
 static void walk_pte_table(struct check *c, struct mm_struct *mm, struct page *table,
@@ -156,6 +169,9 @@ static void see_huge_leaf(struct check *c, struct mm_struct *mm, unsigned long a
 		return;
 	}
 	seen_of(c, pfn)->huge_maps++;
+	/* A THP's PMD counts all its pages; hugetlb pages are not in rss (as Linux). */
+	if (!PageHuge(head))
+		c->rss[rss_member(head)] += (long)compound_nr(head);
 }
 
 static void walk_pmd_table(struct check *c, struct mm_struct *mm, struct page *table,
@@ -216,9 +232,13 @@ static void walk_pud_table(struct check *c, struct mm_struct *mm, struct page *t
 
 static void walk_mm(struct mm_struct *mm, void *arg)
 {
+	static const char *const rss_names[NR_MM_COUNTERS] = {"MM_FILEPAGES", "MM_ANONPAGES",
+							      "MM_SHMEMPAGES"};
 	struct check *c = arg;
 	long tables = c->tables;
 	pgd_t *pgds;
+
+	memset(c->rss, 0, sizeof(c->rss));
 
 	mmap_read_lock(mm);
 	pthread_spin_lock(&mm->page_table_lock);
@@ -236,6 +256,11 @@ static void walk_mm(struct mm_struct *mm, void *arg)
 	if (atomic_load(&mm->pgtables_bytes) != tables * (long)PAGE_SIZE)
 		violation(c, mm->pgd_page, "mm %p: pgtables_bytes %ld, but it has %ld tables",
 			  (void *)mm, atomic_load(&mm->pgtables_bytes), tables);
+	for (int i = 0; i < NR_MM_COUNTERS; i++)
+		if (atomic_load(&mm->rss_stat[i]) != c->rss[i])
+			violation(c, NULL, "mm %p: rss %s %ld, but its page tables map %ld",
+				  (void *)mm, rss_names[i], atomic_load(&mm->rss_stat[i]),
+				  c->rss[i]);
 	mmap_read_unlock(mm);
 }
 

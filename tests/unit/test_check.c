@@ -419,6 +419,15 @@ static void test_counters_disagree(void **state)
 	expect_one_no_page("a page cache's nrpages one too high", "(nrpages) and holds 1");
 	atomic_fetch_sub(&file->f_mapping->nrpages, 1);
 
+	atomic_fetch_add(&current_mm()->rss_stat[MM_ANONPAGES], 1);
+	expect_one_no_page("an mm's anonymous rss one too high",
+			   "rss MM_ANONPAGES 2, but its page tables map 1");
+	atomic_fetch_sub(&current_mm()->rss_stat[MM_ANONPAGES], 1);
+	atomic_fetch_sub(&current_mm()->rss_stat[MM_SHMEMPAGES], 1);
+	expect_one_no_page("an mm's shmem rss one too low",
+			   "rss MM_SHMEMPAGES 0, but its page tables map 1");
+	atomic_fetch_add(&current_mm()->rss_stat[MM_SHMEMPAGES], 1);
+
 	mod_node_page_state(NR_SHMEM, -1);
 	expect_one_no_page("nr_shmem one too low", "nr_shmem 0, but the page caches hold 1");
 	mod_node_page_state(NR_SHMEM, 1);
