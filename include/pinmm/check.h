@@ -33,7 +33,8 @@ extern "C" {
  *   - the counters agree with what was found: each zone's nr_free_pages with its free lists,
  *     nr_page_table_pages and each mm's pgtables_bytes with the tables, each mm's rss_stat
  *     with what its entries map (a THP's PMD counts all its pages, hugetlb none), each page
- *     cache's nrpages and nr_file_pages / nr_shmem with the cached pages;
+ *     cache's nrpages and nr_file_pages / nr_shmem with the cached pages, nr_anon_pages,
+ *     nr_mapped and nr_anon_transparent_hugepages with the mapped pages;
  *   - no page is locked or under writeback (nothing is in flight).
  * Each violation is reported on the log stream with a one-line reason ("pinmm: check: ...")
  * and dump_page() (the first 64 of them; a line says how many more there were).

@@ -51,6 +51,9 @@ struct check {
 	long cache_pages;  /* pages seen in page caches */
 	long shmem_pages;
 	long rss[NR_MM_COUNTERS]; /* of the mm being walked: what its entries map */
+	long anon_mapped;  /* anonymous 4 KiB pages mapped (nr_anon_pages) */
+	long file_mapped;  /* file pages mapped by PTEs (nr_mapped) */
+	long anon_thps;    /* THPs mapped by a PMD (nr_anon_transparent_hugepages) */
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -400,6 +403,10 @@ static void check_small(struct check *c, unsigned long pfn)
 	}
 	if (s->huge_maps)
 		violation(c, page, "mapped by %u huge leaves but not a compound page", s->huge_maps);
+	if (s->pte_maps && PageAnon(page))
+		c->anon_mapped++;
+	else if (s->pte_maps)
+		c->file_mapped++;
 	if (ref == 0) {
 		violation(c, page, "neither free nor referenced");
 		return;
@@ -408,6 +415,7 @@ static void check_small(struct check *c, unsigned long pfn)
 	if (page_mapcount(page) != (int)s->pte_maps)
 		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
 			  s->pte_maps);
+
 	expected = s->pte_maps + !!(s->what & SEEN_CACHE) + is_zero_pfn(pfn);
 	extra = ref - expected;
 	if (extra < 0) {
@@ -426,7 +434,7 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 	struct page *head = pfn_to_page(pfn);
 	struct seen *s = &c->seen[pfn];
 	int ref = page_ref_count(head);
-	long maps = s->huge_maps, expected, extra, pincount = 0;
+	long maps = s->huge_maps, expected, extra, pincount = 0, subpages_mapped = 0;
 
 	for (unsigned long i = 0; i < nr; i++) {
 		struct page *page = head + i;
@@ -446,6 +454,13 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 			violation(c, page, "subpage %lu: _mapcount says %d PTE mappings, %u PTEs map it",
 				  i, mapcount, t->pte_maps);
 		maps += t->pte_maps;
+		subpages_mapped += t->pte_maps > 0;
+	}
+	/* What rmap.c accounts for a THP: all of it while a PMD maps it, else its subpages that
+	 * PTEs map; hugetlb pages count in neither. */
+	if (PageAnon(head) && !PageHuge(head)) {
+		c->anon_mapped += s->huge_maps ? (long)nr : subpages_mapped;
+		c->anon_thps += s->huge_maps > 0;
 	}
 	if (compound_mapcount(head) != (int)s->huge_maps)
 		violation(c, head, "compound_mapcount %d, but %u huge leaves map it",
@@ -549,8 +564,13 @@ static void check_counters(struct check *c)
 	static const struct {
 		enum node_stat_item item;
 		const char *name;
-	} node[] = {{NR_FILE_PAGES, "nr_file_pages"}, {NR_SHMEM, "nr_shmem"}};
-	const long seen[] = {c->cache_pages, c->shmem_pages};
+	} node[] = {{NR_FILE_PAGES, "nr_file_pages"},
+		    {NR_SHMEM, "nr_shmem"},
+		    {NR_ANON_MAPPED, "nr_anon_pages"},
+		    {NR_FILE_MAPPED, "nr_mapped"},
+		    {NR_ANON_THPS, "nr_anon_transparent_hugepages"}};
+	const long seen[] = {c->cache_pages, c->shmem_pages, c->anon_mapped, c->file_mapped,
+			     c->anon_thps};
 
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = &machine.zones[z];
@@ -565,7 +585,7 @@ static void check_counters(struct check *c)
 			  global_zone_page_state(NR_PAGETABLE), c->tables);
 	for (size_t i = 0; i < sizeof(node) / sizeof(node[0]); i++)
 		if (global_node_page_state(node[i].item) != seen[i])
-			violation(c, NULL, "%s %ld, but the page caches hold %ld", node[i].name,
+			violation(c, NULL, "%s %ld, but the walk found %ld", node[i].name,
 				  global_node_page_state(node[i].item), seen[i]);
 }
 

@@ -428,8 +428,19 @@ static void test_counters_disagree(void **state)
 			   "rss MM_SHMEMPAGES 0, but its page tables map 1");
 	atomic_fetch_add(&current_mm()->rss_stat[MM_SHMEMPAGES], 1);
 
+	mod_node_page_state(NR_ANON_MAPPED, 1);
+	expect_one_no_page("nr_anon_pages one too high", "nr_anon_pages 2, but the walk found 1");
+	mod_node_page_state(NR_ANON_MAPPED, -1);
+	mod_node_page_state(NR_FILE_MAPPED, 1);
+	expect_one_no_page("nr_mapped one too high", "nr_mapped 2, but the walk found 1");
+	mod_node_page_state(NR_FILE_MAPPED, -1);
+	mod_node_page_state(NR_ANON_THPS, 1);
+	expect_one_no_page("nr_anon_transparent_hugepages one too high",
+			   "nr_anon_transparent_hugepages 1, but the walk found 0");
+	mod_node_page_state(NR_ANON_THPS, -1);
+
 	mod_node_page_state(NR_SHMEM, -1);
-	expect_one_no_page("nr_shmem one too low", "nr_shmem 0, but the page caches hold 1");
+	expect_one_no_page("nr_shmem one too low", "nr_shmem 0, but the walk found 1");
 	mod_node_page_state(NR_SHMEM, 1);
 	expect_clean("undone");
 	unmap(addr, PG(4), "unmap shmem");
