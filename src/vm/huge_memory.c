@@ -15,6 +15,7 @@
 #include <errno.h>
 
 #include "internal.h"
+#include "lib/internal.h"
 
 bool transparent_hugepage_enabled(const struct vm_area_struct *vma, unsigned long haddr)
 {
@@ -110,7 +111,10 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 
 void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long haddr)
 {
-	pmd_t old = pmdp_get_and_clear(pmd);
+	/* Not cleared: invalidated. A walker under the read lock (MADV_DONTNEED, GUP, a fault)
+	 * that read none here would skip a THP that is about to be mapped again by PTEs; an
+	 * invalidated PMD sends it to the ptl, which it gets once the table is in. */
+	pmd_t old = pmdp_invalidate(pmd);
 	struct page *head = pfn_to_page(pmd_pfn(old));
 	struct page *table = pgtable_trans_huge_withdraw(pmd);
 	pte_t *ptes = page_address(table);
@@ -118,6 +122,7 @@ void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long
 
 	(void)haddr;
 	(void)vma;
+	race_point("huge_memory:split_pmd_invalidated");
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
 		set_pte(&ptes[i], (pte_t){((pmd_pfn(old) + i) << PAGE_SHIFT) | bits});
 		page_add_anon_rmap(head + i);

@@ -75,6 +75,10 @@ pte_t *pte_alloc(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
  * a leaf. */
 pud_t *pud_lookup(struct mm_struct *mm, unsigned long addr);
 pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr);
+/* The PMD's value once any split in progress is over: a PMD that pmdp_invalidate() left
+ * not-present is waited for (under its ptl) and read again. Any other value is returned as
+ * read, without the lock. */
+pmd_t pmd_read_settled(pmd_t *pmd);
 /* The PTE for addr with its table's lock taken (*ptl set; the caller unlocks), or NULL when
  * there is no PTE table there (nothing mapped, or a huge leaf). */
 pte_t *pte_lookup_lock(struct mm_struct *mm, unsigned long addr, pthread_spinlock_t **ptl);
