@@ -27,6 +27,17 @@ enum pinmm_thp_mode {
 	PINMM_THP_NEVER,
 };
 
+/* What a write fault does to an anonymous THP that is mapped more than once (one decision in
+ * do_huge_pmd_wp_page(); zero, the default, is Linux 5.7's rule). */
+enum pinmm_thp_cow {
+	/* Linux 5.7: copy the whole THP into a newly allocated one (thp_fault_alloc); when no THP
+	 * can be had, copy all 512 subpages into small pages (thp_fault_fallback). */
+	PINMM_THP_COW_COPY_HUGE,
+	/* Linux 5.8 (commit 3917c80280c9, "thp: change CoW semantics for anon-THP"): split the
+	 * PMD and let the PTE fault copy the one 4 KiB subpage written to. */
+	PINMM_THP_COW_SPLIT_PMD,
+};
+
 struct pinmm_config {
 	unsigned long long ram_bytes;     /* simulated RAM; multiple of 4 MiB, 16 MiB .. 256 GiB */
 	unsigned long long movable_bytes; /* top of RAM given to ZONE_MOVABLE; multiple of 4 MiB */
@@ -36,6 +47,7 @@ struct pinmm_config {
 	unsigned long long device_bytes;  /* ZONE_DEVICE pfn space after RAM for memremap_pages();
 					   * a multiple of 2 MiB, at most 64 GiB */
 	enum pinmm_thp_mode thp;
+	enum pinmm_thp_cow thp_cow;       /* default PINMM_THP_COW_COPY_HUGE (5.7) */
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -45,7 +57,7 @@ struct pinmm_config {
 #define PINMM_MIN_NORMAL_FREE (8ULL << 20)
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
- * 64 MiB CMA, no hugetlb pages, THP always. */
+ * 64 MiB CMA, no hugetlb pages, THP always, 5.7's THP copy-on-write. */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*
@@ -53,7 +65,8 @@ void pinmm_config_default(struct pinmm_config *cfg);
  * Returns 0, or:
  *   -EINVAL  a size is zero, not a multiple of 4 MiB (device_bytes: 2 MiB) or out of range; movable + CMA leave
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
- *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode. Nothing is reserved.
+ *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode, or thp_cow not a
+ *            pinmm_thp_cow. Nothing is reserved.
  *   -EBUSY   the machine is already booted.
  *   -ENOMEM  the host refused the address-space reservation.
  * Not thread-safe against a concurrent pinmm_boot()/pinmm_shutdown().

@@ -35,6 +35,7 @@ void pinmm_config_default(struct pinmm_config *cfg)
 		.nr_hugepages_2m = 0,
 		.nr_hugepages_1g = 0,
 		.thp = PINMM_THP_ALWAYS,
+		.thp_cow = PINMM_THP_COW_COPY_HUGE,
 	};
 }
 
@@ -68,6 +69,8 @@ static int config_check(const struct pinmm_config *cfg)
 		return -EINVAL;
 	if (cfg->thp != PINMM_THP_ALWAYS && cfg->thp != PINMM_THP_MADVISE &&
 	    cfg->thp != PINMM_THP_NEVER)
+		return -EINVAL;
+	if (cfg->thp_cow != PINMM_THP_COW_COPY_HUGE && cfg->thp_cow != PINMM_THP_COW_SPLIT_PMD)
 		return -EINVAL;
 	return 0;
 }

@@ -8,11 +8,21 @@
  * Every PMD leaf has a PTE table deposited beside it (in the PMD table page), so a split never
  * needs to allocate and cannot fail.
  *
+ * A write to a THP mapped more than once follows 5.7's rule: copy it whole into a new THP, or
+ * into 512 small pages when no THP can be had; 5.8's rule (split the PMD, copy one subpage) is
+ * the other value of one decision, thp_cow_splits_pmd().
+ *
+ * The rule that is easy to break: a PMD leaf never reads as none while it is replaced. A split
+ * invalidates it (pmdp_invalidate(): not present, still a huge PMD) until the table is in, and
+ * walkers that meet an invalidated PMD wait on its ptl; a copy replaces the leaf in one store.
+ *
  * Not done (Linux does): the huge zero page (a read fault here maps a real THP), splitting the
  * compound page itself (split_huge_page) and the deferred split queue; a partly unmapped THP
  * stays whole until its last mapping and reference go.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "lib/internal.h"
@@ -85,28 +95,149 @@ static bool thp_exclusive(struct page *head)
 	return true;
 }
 
+/* The rule for a write to a shared THP, decided here and nowhere else: 5.7 copies it (whole,
+ * or subpage by subpage when no THP can be had); 5.8 splits the PMD. */
+static bool thp_cow_splits_pmd(void)
+{
+	return pinmm_machine_config()->thp_cow == PINMM_THP_COW_SPLIT_PMD;
+}
+
+/* 5.7's do_huge_pmd_wp_page_fallback(): no THP for the copy, so copy the 512 subpages into
+ * small pages and map those by PTEs in the deposited table. We hold a reference on page.
+ * Returns VM_FAULT_WRITE, 0 (the PMD changed: retry) or VM_FAULT_OOM. */
+static vm_fault_t do_huge_pmd_wp_page_fallback(struct vm_area_struct *vma, pmd_t *pmd,
+					       unsigned long haddr, pmd_t orig, struct page *page)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pmd);
+	struct page **pages = calloc(HPAGE_PMD_NR, sizeof(*pages));
+	struct page *table;
+	pte_t *ptes;
+	unsigned long i;
+
+	if (!pages)
+		return VM_FAULT_OOM;
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		pages[i] = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!pages[i])
+			goto free;
+		memcpy(page_address(pages[i]), page_address(page + i), PAGE_SIZE);
+	}
+	pthread_spin_lock(ptl);
+	if (pmdp_get(pmd).pmd != orig.pmd) {
+		pthread_spin_unlock(ptl);
+		i = HPAGE_PMD_NR;
+		goto free;
+	}
+	/* The table is filled before anyone can see it and replaces the PMD leaf in one store,
+	 * so the PMD never reads as none (5.7 clears it first, for the TLB flush). */
+	table = pgtable_trans_huge_withdraw(pmd);
+	ptes = page_address(table);
+	for (i = 0; i < HPAGE_PMD_NR; i++) {
+		pte_t entry = pte_mkdirty(pfn_pte(page_to_pfn(pages[i]), vm_get_page_prot(vma)));
+
+		page_add_new_anon_rmap(pages[i], vma, haddr + i * PAGE_SIZE, false);
+		set_pte(&ptes[i], (vma->vm_flags & VM_WRITE) ? pte_mkwrite(entry) : entry);
+	}
+	set_pmd(pmd, (pmd_t){(page_to_pfn(table) << PAGE_SHIFT) | _PAGE_TABLE});
+	page_remove_rmap(page, true);
+	put_page(page); /* the PMD's reference */
+	pthread_spin_unlock(ptl);
+	free(pages);
+	return VM_FAULT_WRITE;
+free:
+	while (i-- > 0)
+		put_page(pages[i]);
+	free(pages);
+	return pmdp_get(pmd).pmd == orig.pmd ? VM_FAULT_OOM : 0;
+}
+
+/* 5.7's copy of a shared THP: into a new THP if one can be had, else into small pages. We hold
+ * a reference on page, which this drops. */
+static vm_fault_t wp_huge_copy(struct vm_area_struct *vma, pmd_t *pmd, unsigned long haddr,
+			       pmd_t orig, struct page *page)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pmd);
+	struct page *new = NULL;
+	vm_fault_t ret;
+
+	if (transparent_hugepage_enabled(vma, haddr))
+		new = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER);
+	if (!new) {
+		ret = do_huge_pmd_wp_page_fallback(vma, pmd, haddr, orig, page);
+		if (ret & VM_FAULT_OOM) {
+			/* As 5.7: split, and let the PTE fault try with one small page. */
+			split_huge_pmd_address(vma, haddr);
+			ret |= VM_FAULT_FALLBACK;
+		}
+		put_page(page);
+		count_vm_event(THP_FAULT_FALLBACK);
+		return ret;
+	}
+	set_compound_page_dtor(new, TRANSHUGE_PAGE_DTOR);
+	CDS_INIT_LIST_HEAD(&new[2].deferred_list);
+	count_vm_event(THP_FAULT_ALLOC);
+	memcpy(page_address(new), page_address(page), HPAGE_PMD_SIZE);
+	pthread_spin_lock(ptl);
+	put_page(page); /* ours; the PMD still holds one if it is unchanged */
+	if (pmdp_get(pmd).pmd != orig.pmd) {
+		pthread_spin_unlock(ptl);
+		put_page(new);
+		return 0;
+	}
+	page_add_new_anon_rmap(new, vma, haddr, true);
+	/* One store replaces the old leaf: the deposited table stays with the PMD. */
+	set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(pmd_mkhuge(
+				pfn_pmd(page_to_pfn(new), vm_get_page_prot(vma))))), vma));
+	page_remove_rmap(page, true);
+	put_page(page); /* the old PMD's reference */
+	pthread_spin_unlock(ptl);
+	return VM_FAULT_WRITE;
+}
+
 vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address)
 {
 	pthread_spinlock_t *ptl = entry_ptl(pmd);
-	pmd_t v;
-	vm_fault_t ret = VM_FAULT_FALLBACK;
+	unsigned long haddr = address & PMD_MASK;
+	struct page *page;
+	pmd_t orig;
 
 	pthread_spin_lock(ptl);
-	v = pmdp_get(pmd);
-	if (!pmd_trans_huge(v)) {
+	orig = pmdp_get(pmd);
+	if (!pmd_trans_huge(orig)) {
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_FALLBACK;
 	}
-	if (thp_exclusive(pfn_to_page(pmd_pfn(v)))) {
-		set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(v)), vma));
-		ret = VM_FAULT_WRITE;
-	} else {
-		/* 5.7 copies a shared THP one subpage at a time: split the mapping and let the
-		 * PTE fault copy the subpage written to. */
-		split_huge_pmd_locked(vma, pmd, address & PMD_MASK);
+	page = pfn_to_page(pmd_pfn(orig));
+	/* The reuse test runs under the page lock, as 5.7's reuse_swap_page() does. */
+	if (!trylock_page(page)) {
+		get_page(page);
+		pthread_spin_unlock(ptl);
+		lock_page(page);
+		pthread_spin_lock(ptl);
+		if (pmdp_get(pmd).pmd != orig.pmd) {
+			pthread_spin_unlock(ptl);
+			unlock_page(page);
+			put_page(page);
+			return 0;
+		}
+		put_page(page);
 	}
+	if (thp_exclusive(page)) {
+		set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(orig)), vma));
+		unlock_page(page);
+		pthread_spin_unlock(ptl);
+		return VM_FAULT_WRITE;
+	}
+	unlock_page(page);
+	if (thp_cow_splits_pmd()) {
+		/* 5.8: split the mapping; the PTE fault copies the subpage written to. */
+		split_huge_pmd_locked(vma, pmd, haddr);
+		pthread_spin_unlock(ptl);
+		return VM_FAULT_FALLBACK;
+	}
+	get_page(page);
 	pthread_spin_unlock(ptl);
-	return ret;
+	return wp_huge_copy(vma, pmd, haddr, orig, page);
 }
 
 void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long haddr)

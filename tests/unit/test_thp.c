@@ -539,6 +539,41 @@ static void test_split_pmd_by_rmap_vs_fork(void **state)
 	unmap(THP_BASE, PMD_SIZE, what);
 }
 
+/* The race as first seen, under 5.8's rule: a write to a THP shared with a child splits the
+ * PMD while a MADV_DONTNEED of the whole THP runs; the old contents must not stay mapped. */
+static int setup_thp_cow_split(void **state)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.thp_cow = PINMM_THP_COW_SPLIT_PMD;
+	return boot_with_mm(state, &cfg);
+}
+
+static void split_by_cow_write(struct split_race *r)
+{
+	(void)r;
+	put_word(THP_BASE, 0x5ee, "the parent's write to subpage 0 (5.8: splits the PMD)");
+}
+
+static void test_split_pmd_by_cow_write_vs_dontneed(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct split_race r = {.mm = mm, .op = op_dontneed_all};
+	const char *what = "5.8 rule: a COW write (split) vs MADV_DONTNEED of the THP";
+
+	r.head = map_tagged_thp(mm);
+	child = pinmm_fork(mm);
+	assert_false(IS_ERR_OR_NULL(child));
+	split_race_run(&r, split_by_cow_write, what);
+	check_eq(r.ret, 0, "%s: the other thread's MADV_DONTNEED", what);
+	/* Subpage 0 holds the write or nothing, depending on which came last; the rest is gone. */
+	for (unsigned long i = 1; i < HPAGE_PMD_NR; i++)
+		check_eq(get_word(THP_BASE + PG(i), what), 0, "%s: word of subpage %lu", what, i);
+	check_eq(remote_word(child, THP_BASE + PG(1), what), 0x7001, "%s: the child's THP", what);
+	mmput(child);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +597,8 @@ int main(void)
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_split_pmd_gup_and_fault_wait, setup_always,
 						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_split_pmd_by_cow_write_vs_dontneed,
+						setup_thp_cow_split, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_split_pmd_by_rmap_vs_fork,
 						setup_always, teardown_mm),
 	};
