@@ -28,26 +28,50 @@
 #include "mm.h"
 #include "mm_types.h"
 
-#define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault if not */
+/*
+ * The FOLL_* flags, Linux 5.7's values. Each does what it does in 5.7, or is refused with a
+ * WARN and -EINVAL by the slow path (the fast path accepts only FOLL_WRITE, FOLL_LONGTERM and
+ * FOLL_FORCE, as 5.7's does); none is ignored.
+ */
+#define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault (COW) if not */
 #define FOLL_TOUCH 0x02u      /* mark the page accessed (and dirty with FOLL_WRITE) */
 #define FOLL_GET 0x04u        /* take a reference on the page */
 #define FOLL_DUMP 0x08u       /* an error rather than a page for holes and the zero page */
 #define FOLL_FORCE 0x10u      /* ignore the VMA's read/write permission (ptrace) */
-#define FOLL_NOWAIT 0x20u     /* do not wait for I/O (no effect: pinmm never waits) */
-#define FOLL_POPULATE 0x40u   /* fault in, no page returned */
+/* Do not wait for I/O or a page lock in a fault (5.7: the fault returns VM_FAULT_RETRY).
+ * Refused: pinmm's faults have no retry-without-waiting path. */
+#define FOLL_NOWAIT 0x20u
+/* Fault in (populate_vma_page_range()); 5.7 only tests it together with FOLL_MLOCK, so alone
+ * it changes nothing: accepted. */
+#define FOLL_POPULATE 0x40u
+/* Split a THP (PMD- or PTE-mapped) with split_huge_page() before returning its subpage; the
+ * call fails with split_huge_page()'s error (-EBUSY: the THP is pinned or otherwise referenced)
+ * when it cannot be split. hugetlb and device pages are not THPs and are returned whole, as in
+ * 5.7. */
 #define FOLL_SPLIT 0x80u
 #define FOLL_HWPOISON 0x100u  /* -EHWPOISON rather than -EFAULT for poisoned pages */
+/* Internal to 5.7's GUP (added unless FOLL_FORCE: do not follow NUMA-hinting PROT_NONE
+ * entries). Refused: pinmm has no NUMA balancing, and GUP already follows a PROT_NONE entry only
+ * for FOLL_FORCE. */
 #define FOLL_NUMA 0x200u
+/* Wait for a migration entry in the lookup rather than in the fault: accepted (the same
+ * outcome: the page once it has moved). */
 #define FOLL_MIGRATION 0x400u
+/* Internal: a retry after a fault dropped the mmap lock. Refused: pinmm never drops it. */
 #define FOLL_TRIED 0x800u
+/* mlock the pages of VM_LOCKED VMAs. Refused: pinmm has no mlock. */
 #define FOLL_MLOCK 0x1000u
-#define FOLL_REMOTE 0x2000u   /* internal: not the current mm */
-#define FOLL_COW 0x4000u      /* internal: a COW happened for this lookup */
+#define FOLL_REMOTE 0x2000u   /* not the current mm (FAULT_FLAG_REMOTE); set by the _remote calls */
+/* Internal: a COW happened for this lookup, so a dirty read-only PTE is ours. Refused from
+ * callers: it would let a FOLL_FORCE write through a PTE still shared with a fork. */
+#define FOLL_COW 0x4000u
 #define FOLL_ANON 0x8000u     /* anonymous VMAs only */
 #define FOLL_LONGTERM 0x10000u /* an indefinite pin (RDMA, VFIO): never in CMA, never fsdax */
-#define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP into PTEs before returning */
+#define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP's mapping into PTEs before returning */
 #define FOLL_PIN 0x40000u     /* pages must be released with unpin_user_page*() */
-#define FOLL_FAST_ONLY 0x80000u /* the fast path only: never fault, never fall back (5.8) */
+/* The fast path only: never fault, never fall back (5.8). Internal to the *_fast_only calls;
+ * refused by the slow path. */
+#define FOLL_FAST_ONLY 0x80000u
 
 /* ---- the slow path: caller holds mmap_read_lock(current mm) ---- */
 
@@ -58,7 +82,10 @@
  * (VM_IO/VM_PFNMAP, write without FOLL_FORCE, FOLL_FORCE write to a shared mapping, read of
  * PROT_NONE, FOLL_ANON on a file VMA) or SIGBUS/SIGSEGV at fault; -ENOMEM when memory or a
  * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
- * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory. nr_pages 0 returns 0.
+ * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory; -EBUSY with FOLL_SPLIT for a THP that
+ * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NOWAIT, FOLL_NUMA,
+ * FOLL_TRIED, FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY). nr_pages 0 returns 0. Every get/pin call
+ * below has the same errors.
  */
 long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages);

@@ -16,13 +16,19 @@
  * invalidates it (pmdp_invalidate(): not present, still a huge PMD) until the table is in, and
  * walkers that meet an invalidated PMD wait on its ptl; a copy replaces the leaf in one store.
  *
- * Not done (Linux does): the huge zero page (a read fault here maps a real THP), splitting the
- * compound page itself (split_huge_page) and the deferred split queue; a partly unmapped THP
- * stays whole until its last mapping and reference go.
+ * split_huge_page() takes the compound page itself apart (5.7's refcount freeze): its mappings
+ * become migration entries while the refcount is frozen at the caller's reference, so a pin
+ * taken before the unmap refuses the split, and a lookup after it waits on the entries.
+ *
+ * Not done (Linux does): the huge zero page (a read fault here maps a real THP) and the
+ * deferred split queue; a partly unmapped THP stays whole until its last mapping and reference
+ * go, or until split_huge_page().
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <pinmm/huge_mm.h>
 
 #include "internal.h"
 #include "lib/internal.h"
@@ -316,5 +322,106 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	pgtable_trans_huge_deposit(dst, table);
 	set_pmd(dst, pmd_mkold(v));
 	pthread_spin_unlock(dst_ptl);
+	return 0;
+}
+
+/* ---- split_huge_page: the compound page itself ---- */
+
+static bool split_pmd_one(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+			  void *arg)
+{
+	(void)page;
+	(void)arg;
+	split_huge_pmd_address(vma, addr);
+	return true;
+}
+
+/* Mappings of the THP, each of which holds one reference: PMDs and PTEs alike. */
+static int total_mapcount(struct page *head)
+{
+	int n = compound_mapcount(head);
+
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		n += atomic_load_explicit(&head[i]._mapcount, memory_order_relaxed) + 1;
+	return n;
+}
+
+/* Flags a subpage inherits from the head when the THP is split (5.7's list, without swap). */
+#define SPLIT_PAGE_FLAGS                                                                           \
+	(1UL << PG_locked | 1UL << PG_referenced | 1UL << PG_uptodate | 1UL << PG_dirty |           \
+	 1UL << PG_swapbacked | 1UL << PG_active | 1UL << PG_workingset | 1UL << PG_unevictable |  \
+	 1UL << PG_mlocked)
+
+/* Turn the frozen, unmapped THP at head into 512 order-0 pages, each with refcount 1 and the
+ * head's anon_vma, index and flags; every subpage is left locked. */
+static void __split_huge_page(struct page *head)
+{
+	unsigned long flags = atomic_load_explicit(&head->flags, memory_order_relaxed) &
+			      SPLIT_PAGE_FLAGS;
+
+	for (unsigned long i = 1; i < HPAGE_PMD_NR; i++) {
+		struct page *tail = head + i;
+
+		/* page[1] and page[2] carry the compound fields in these words: clear them. */
+		tail->lru.prev = NULL;
+		tail->mapping = head->mapping;
+		tail->index = head->index + i;
+		tail->private = 0;
+		atomic_fetch_or_explicit(&tail->flags, flags, memory_order_relaxed);
+		/* The tail is a page of its own only once the words above are: release. */
+		atomic_store_explicit(&tail->compound_head, 0, memory_order_release);
+		page_ref_unfreeze(tail, 1);
+	}
+	ClearPageHead(head);
+	page_ref_unfreeze(head, 1);
+	count_vm_event(THP_SPLIT_PAGE);
+}
+
+int split_huge_page(struct page *page)
+{
+	struct page *head = compound_head(page);
+	struct anon_vma *av = NULL;
+
+	if (WARN_ON_ONCE(!PageLocked(head)) || WARN_ON_ONCE(page_ref_count(head) <= 0))
+		return -EINVAL;
+	if (!PageHead(head) || PageHuge(head) || compound_order(head) != HPAGE_PMD_ORDER ||
+	    page_compound_dtor(head) != TRANSHUGE_PAGE_DTOR)
+		return -EINVAL;
+	if (!PageAnon(head))
+		return -EBUSY; /* 5.7: a THP no longer in any anon_vma or file */
+	/* Every reference but the caller's must be a mapping's (5.7's can_split_huge_page()). */
+	if (total_mapcount(head) != page_count(head) - 1)
+		return -EBUSY;
+	if (page_mapped(head)) {
+		av = page_get_anon_vma(head);
+		if (!av)
+			return -EBUSY;
+		/* unmap_page(): PMDs become PTEs, and every PTE a migration entry. */
+		rmap_walk_anon_vma(av, head, split_pmd_one, NULL);
+		for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+			set_migration_ptes(av, head + i);
+	}
+	race_point("huge_memory:split_page_unmapped");
+	/* Only the caller's reference may be left: a pin or a GUP reference taken before the
+	 * unmap keeps the THP whole. */
+	if (page_mapped(head) || !page_ref_freeze(head, 1)) {
+		for (unsigned long i = 0; av && i < HPAGE_PMD_NR; i++)
+			remove_migration_ptes(av, head + i, head + i);
+		if (av)
+			page_put_anon_vma(av);
+		return -EBUSY;
+	}
+	__split_huge_page(head);
+	for (unsigned long i = 0; av && i < HPAGE_PMD_NR; i++)
+		remove_migration_ptes(av, head + i, head + i);
+	if (av)
+		page_put_anon_vma(av);
+	/* The caller keeps its reference and the lock on page; the others are dropped. */
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		if (head + i == page)
+			continue;
+		unlock_page(head + i);
+		put_page(head + i);
+	}
 	return 0;
 }

@@ -197,6 +197,12 @@ pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *
  * caller still holds its reference. */
 int migrate_anon_page(struct page *page, gfp_t gfp);
 void migration_entry_wait(pte_t entry);
+/* Replace every PTE of av's VMAs that maps page by a migration entry, dropping the mapping's
+ * reference and mapcount (page locked, av held). Returns how many were replaced. */
+unsigned long set_migration_ptes(struct anon_vma *av, struct page *page);
+/* Turn every migration entry for old back into a present PTE mapping new, which gains a
+ * reference and a mapcount for each (old may be new). Returns how many. */
+unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struct page *new);
 
 /* uaccess / populate: fault in addr for the access (FAULT_FLAG_WRITE for writes) unless the
  * entry already allows it. Returns 0 or a negative errno. mmap lock held. */
