@@ -457,6 +457,15 @@ static void op_write_fault(struct split_race *r)
 	r->ret = (long)copy_to_user(THP_BASE + PG(200), &val, sizeof(val));
 }
 
+static void op_try_to_unmap(struct split_race *r)
+{
+	get_page(r->head);
+	lock_page(r->head);
+	r->ret = try_to_unmap(r->head);
+	unlock_page(r->head);
+	put_page(r->head);
+}
+
 static void op_fork(struct split_race *r)
 {
 	r->child = pinmm_fork(r->mm);
@@ -479,7 +488,7 @@ static void test_split_pmd_never_reads_none(void **state)
 		check_eq(get_word(THP_BASE + PG(i), what), 0, "%s: word of subpage %lu", what, i);
 }
 
-static void test_split_pmd_gup_and_fault_wait(void **state)
+static void test_split_pmd_gup_rmap_and_fault_wait(void **state)
 {
 	struct mm_struct *mm = *state;
 	struct split_race r = {.mm = mm};
@@ -501,6 +510,14 @@ static void test_split_pmd_gup_and_fault_wait(void **state)
 	split_race_run(&r, split_by_dontneed, what);
 	check_eq(r.ret, 0, "%s: an invalidated PMD is no page to the lockless walk", what);
 	check_eq(compound_pincount(r.head), 0, "%s: the THP's pincount", what);
+	unmap(THP_BASE, PMD_SIZE, what);
+
+	what = "rmap: MADV_DONTNEED of subpage 0 (split) vs try_to_unmap of the THP";
+	r = (struct split_race){.mm = mm, .op = op_try_to_unmap};
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, true, "%s: try_to_unmap() unmapped it all", what);
+	check_eq(rss_anon(mm), 0, "%s: rss once both are done", what);
 	unmap(THP_BASE, PMD_SIZE, what);
 
 	what = "fault: MADV_DONTNEED of subpage 0 (split) vs a write to subpage 200";
@@ -595,7 +612,7 @@ int main(void)
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_split_pmd_never_reads_none, setup_always,
 						teardown_mm),
-		cmocka_unit_test_setup_teardown(test_split_pmd_gup_and_fault_wait, setup_always,
+		cmocka_unit_test_setup_teardown(test_split_pmd_gup_rmap_and_fault_wait, setup_always,
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_split_pmd_by_cow_write_vs_dontneed,
 						setup_thp_cow_split, teardown_mm),
