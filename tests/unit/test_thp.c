@@ -5,6 +5,9 @@
  * MADV_HUGEPAGE, give 4 KiB pages; MADV_HUGEPAGE / MADV_NOHUGEPAGE; a range with no aligned
  * 2 MiB block falls back to 4 KiB; munmap or mprotect of part of a THP splits its PMD (the
  * other subpages stay mapped, with their data, by PTEs); and unmapping all of it frees it.
+ * While a PMD is being split it never reads as none: a hook on the split's race point runs a
+ * competing walker (MADV_DONTNEED, GUP slow and fast, the rmap, a fault, fork) at exactly that
+ * moment, and each must wait for the split (or, lockless, leave the page to the slow path).
  *
  * Each test boots a machine in the THP mode it needs and runs in a fresh mm. Page tables are
  * read with test_mm_util.h's walker (expect_level, page_at).
