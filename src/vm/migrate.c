@@ -58,10 +58,14 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 	old = ptep_get(pte);
 	if (is_migration_entry(old) && pte_pfn(old) == page_to_pfn(r->from)) {
 		unsigned long bits = old.pte & ~(PTE_PFN_MASK | _PAGE_MIGRATION);
+		/* The entry forgot whether it was PROT_NONE; the VMA says (as Linux rebuilds the
+		 * PTE from vm_page_prot). */
+		unsigned long present = (vma->vm_flags & VM_ACCESS_FLAGS) ? _PAGE_PRESENT
+									   : _PAGE_PROTNONE;
 
 		get_page(r->to);
 		page_add_anon_rmap(r->to);
-		set_pte(pte, (pte_t){bits | _PAGE_PRESENT | (page_to_pfn(r->to) << PAGE_SHIFT)});
+		set_pte(pte, (pte_t){bits | present | (page_to_pfn(r->to) << PAGE_SHIFT)});
 		r->found++;
 	}
 	pthread_spin_unlock(ptl);

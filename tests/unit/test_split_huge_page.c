@@ -191,6 +191,33 @@ static void test_split_bad_arguments(void **state)
 	run_in_child("split_huge_page() of an unlocked THP", split_unlocked, head, 1, "WARNING");
 }
 
+/* A THP in a PROT_NONE VMA: the split's migration entries must come back as PROT_NONE
+ * entries, not as accessible ones. */
+static void test_split_prot_none_thp_stays_prot_none(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *head = map_tagged_thp(mm);
+	const char *what = "split_huge_page() of a THP mapped PROT_NONE";
+
+	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, PROT_NONE), 0, "%s: mprotect", what);
+	get_page(head);
+	check_eq(split_locked(head), 0, "%s", what);
+	unlock_page(head);
+	put_page(head);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i += 17) {
+		struct leaf l = pt_walk(mm, THP_BASE + PG(i));
+
+		check_eq(l.level, LEAF_PTE, "%s: subpage %lu's mapping", what, i);
+		check_eq(l.entry & (_PAGE_PRESENT | _PAGE_PROTNONE), _PAGE_PROTNONE,
+			 "%s: subpage %lu's PTE %#lx is PROT_NONE", what, i, l.entry);
+		check_eq(l.entry & PTE_PFN_MASK, page_to_pfn(head + i) << PAGE_SHIFT,
+			 "%s: subpage %lu's pfn", what, i);
+	}
+	check_eq(vm_mprotect(THP_BASE, PMD_SIZE, PROT_READ), 0, "%s: mprotect back", what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i += 17)
+		check_eq(get_word(THP_BASE + PG(i), what), 0x7000 + i, "%s: subpage %lu", what, i);
+}
+
 /* ---- FOLL_SPLIT ---- */
 
 static void test_foll_split_splits_thp(void **state)
@@ -362,6 +389,7 @@ int main(void)
 		test_with_mm(test_split_pte_mapped_thp),
 		test_with_mm(test_split_refused_while_pinned),
 		test_with_mm(test_split_bad_arguments),
+		test_with_mm(test_split_prot_none_thp_stays_prot_none),
 		test_with_mm(test_foll_split_splits_thp),
 		test_with_mm(test_foll_split_fails_when_pinned),
 		test_with_mm(test_lookup_waits_for_split),
