@@ -38,8 +38,9 @@
 #define FOLL_GET 0x04u        /* take a reference on the page */
 #define FOLL_DUMP 0x08u       /* an error rather than a page for holes and the zero page */
 #define FOLL_FORCE 0x10u      /* ignore the VMA's read/write permission (ptrace) */
-/* Do not wait for I/O or a page lock in a fault (5.7: the fault returns VM_FAULT_RETRY).
- * Refused: pinmm's faults have no retry-without-waiting path. */
+/* Do not wait in a fault: a file page that is not cached and uptodate, or whose lock is
+ * taken, ends the call there (5.7: VM_FAULT_RETRY from filemap_fault()), which then returns
+ * the pages done so far, or 0. */
 #define FOLL_NOWAIT 0x20u
 /* Fault in (populate_vma_page_range()); 5.7 only tests it together with FOLL_MLOCK, so alone
  * it changes nothing: accepted. */
@@ -83,9 +84,9 @@
  * PROT_NONE, FOLL_ANON on a file VMA) or SIGBUS/SIGSEGV at fault; -ENOMEM when memory or a
  * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
  * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory; -EBUSY with FOLL_SPLIT for a THP that
- * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NOWAIT, FOLL_NUMA,
- * FOLL_TRIED, FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY). nr_pages 0 returns 0. Every get/pin call
- * below has the same errors.
+ * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NUMA, FOLL_TRIED,
+ * FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY). nr_pages 0 returns 0; so does FOLL_NOWAIT when the
+ * first page would need a fault that waits. Every get/pin call below has the same errors.
  */
 long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages);

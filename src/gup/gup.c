@@ -261,7 +261,8 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	return follow_page_pte(vma, v, addr, flags);
 }
 
-/* Fault addr in for the lookup; 0 to retry, else the error. */
+/* Fault addr in for the lookup; 0 to retry, else the error (-EBUSY: FOLL_NOWAIT and the fault
+ * would have had to wait). */
 static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned int *flags)
 {
 	unsigned int fault_flags = 0;
@@ -271,7 +272,11 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned
 		fault_flags |= FAULT_FLAG_WRITE;
 	if (*flags & FOLL_REMOTE)
 		fault_flags |= FAULT_FLAG_REMOTE;
+	if (*flags & FOLL_NOWAIT)
+		fault_flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT;
 	ret = handle_mm_fault(vma, addr, fault_flags);
+	if (ret & VM_FAULT_RETRY)
+		return -EBUSY; /* FOLL_NOWAIT: the fault would have waited */
 	if (ret & VM_FAULT_ERROR) {
 		if (ret & VM_FAULT_OOM)
 			return -ENOMEM;
@@ -315,8 +320,11 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			if (ret)
 				break;
 		}
-		if (!page)
+		if (!page) {
+			if (ret == -EBUSY)
+				ret = 0; /* FOLL_NOWAIT: 5.7 returns the pages so far, or 0 */
 			break;
+		}
 		if (IS_ERR(page)) {
 			ret = (int)PTR_ERR(page);
 			break;
@@ -332,8 +340,7 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 
 /* Flags the slow path refuses (WARN, -EINVAL): Linux's internals, and what needs what pinmm
  * does not have (include/pinmm/gup.h says why for each). */
-#define GUP_REFUSED_FLAGS (FOLL_NOWAIT | FOLL_NUMA | FOLL_TRIED | FOLL_MLOCK | FOLL_COW | \
-			   FOLL_FAST_ONLY)
+#define GUP_REFUSED_FLAGS (FOLL_NUMA | FOLL_TRIED | FOLL_MLOCK | FOLL_COW | FOLL_FAST_ONLY)
 
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			     struct page **pages, unsigned int gup_flags)

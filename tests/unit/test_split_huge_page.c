@@ -4,8 +4,8 @@
  * a PMD-mapped THP, one shared with a fork and a PTE-mapped one become 512 order-0 pages with
  * their data, mappings, counts and anon state; a pinned THP is refused with -EBUSY and stays
  * whole; bad arguments are refused; FOLL_SPLIT splits through GUP or fails with the split's
- * error; a lookup during the split waits for it; and the FOLL_* flags pinmm cannot honour are
- * refused with a WARN.
+ * error; a lookup during the split waits for it; FOLL_NOWAIT stops where a file fault would
+ * wait; and the FOLL_* flags pinmm cannot honour are refused with a WARN.
  *
  * Each test boots the default machine (THP always) and runs in a fresh mm; page tables are read
  * with test_mm_util.h's walker.
@@ -339,6 +339,67 @@ static void test_lookup_waits_for_split(void **state)
 	}
 }
 
+/* ---- FOLL_NOWAIT ---- */
+
+/* A file mapping: a lookup that would have to read the file, or wait for a page lock, ends the
+ * call with the pages done so far (or 0), as 5.7's VM_FAULT_RETRY does. */
+static void test_foll_nowait_stops_where_a_fault_would_wait(void **state)
+{
+	struct mm_struct *mm = *state;
+	char path[] = "/tmp/pinmm-nowait-XXXXXX";
+	unsigned long data[2] = {0xf11e0, 0xf11e1}, addr, maj0;
+	struct page *pages[2] = {NULL, NULL}, *cached;
+	struct file *file;
+	long ret;
+	int fd = mkstemp(path);
+	const char *what = "get_user_pages(FOLL_NOWAIT) of a 2-page file mapping";
+
+	assert_true(fd >= 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pwrite(fd, &data[i], sizeof(data[i]), (off_t)PG(i)),
+				 (ssize_t)sizeof(data[i]));
+	assert_int_equal(ftruncate(fd, (off_t)PG(2)), 0);
+	close(fd);
+	file = filp_open(path, O_RDONLY, 0);
+	unlink(path);
+	assert_false(IS_ERR(file));
+	addr = vm_mmap(file, 0, PG(2), PROT_READ, MAP_PRIVATE, 0);
+	assert_false(IS_ERR_VALUE(addr));
+
+	maj0 = global_vm_event_count(PGMAJFAULT);
+	mmap_read_lock(mm);
+	ret = get_user_pages(addr, 2, FOLL_NOWAIT, pages);
+	mmap_read_unlock(mm);
+	check_eq(ret, 0, "%s, nothing cached", what);
+	check_eq(global_vm_event_count(PGMAJFAULT), maj0, "%s: no read from the file", what);
+
+	check_eq(get_word(addr, what), 0xf11e0, "%s: an ordinary read of page 0", what);
+	mmap_read_lock(mm);
+	ret = get_user_pages(addr, 2, FOLL_NOWAIT, pages);
+	mmap_read_unlock(mm);
+	check_eq(ret, 1, "%s, page 0 mapped and page 1 not cached", what);
+	put_page(pages[0]);
+
+	/* Page 1 cached (read_mapping_page) but locked: no waiting either. */
+	cached = read_mapping_page(file->f_mapping, 1);
+	assert_false(IS_ERR(cached));
+	lock_page(cached);
+	mmap_read_lock(mm);
+	ret = get_user_pages(addr + PG(1), 1, FOLL_NOWAIT, pages);
+	mmap_read_unlock(mm);
+	check_eq(ret, 0, "%s, page 1 cached and locked", what);
+	unlock_page(cached);
+	mmap_read_lock(mm);
+	ret = get_user_pages(addr + PG(1), 1, FOLL_NOWAIT, pages);
+	mmap_read_unlock(mm);
+	check_eq(ret, 1, "%s, page 1 cached and unlocked", what);
+	check_ptr(pages[0], cached, "%s: the cached page", what);
+	put_page(pages[0]);
+	put_page(cached);
+	unmap(addr, PG(2), what);
+	fput(file);
+}
+
 /* ---- the FOLL_* flags the slow path refuses ---- */
 
 struct refused {
@@ -363,9 +424,8 @@ static void gup_with_refused_flag(void *arg)
 static void test_refused_foll_flags(void **state)
 {
 	static const struct refused flags[] = {
-		{FOLL_NOWAIT, "FOLL_NOWAIT"}, {FOLL_NUMA, "FOLL_NUMA"},
-		{FOLL_TRIED, "FOLL_TRIED"},   {FOLL_MLOCK, "FOLL_MLOCK"},
-		{FOLL_COW, "FOLL_COW"},       {FOLL_FAST_ONLY, "FOLL_FAST_ONLY"},
+		{FOLL_NUMA, "FOLL_NUMA"}, {FOLL_TRIED, "FOLL_TRIED"},         {FOLL_MLOCK, "FOLL_MLOCK"},
+		{FOLL_COW, "FOLL_COW"},   {FOLL_FAST_ONLY, "FOLL_FAST_ONLY"},
 	};
 	struct page *page;
 	long ret;
@@ -393,6 +453,7 @@ int main(void)
 		test_with_mm(test_foll_split_splits_thp),
 		test_with_mm(test_foll_split_fails_when_pinned),
 		test_with_mm(test_lookup_waits_for_split),
+		test_with_mm(test_foll_nowait_stops_where_a_fault_would_wait),
 		test_with_mm(test_refused_foll_flags),
 	};
 
