@@ -48,6 +48,12 @@ struct pinmm_config {
 					   * a multiple of 2 MiB, at most 64 GiB */
 	enum pinmm_thp_mode thp;
 	enum pinmm_thp_cow thp_cow;       /* default PINMM_THP_COW_COPY_HUGE (5.7) */
+	/* Debug checks of caller misuse (true in pinmm_config_default()): an unpin that finds
+	 * fewer pins than it drops (never pinned, unpinned twice, a range past its compound
+	 * page), set_page_dirty() of a free page or of the zero page. Each WARNs, dump_page()s
+	 * the page and changes nothing. Off, those calls corrupt the counts in silence as Linux
+	 * without CONFIG_DEBUG_VM does: a choice for benchmarks (docs/performance.md). */
+	bool debug_checks;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -57,7 +63,7 @@ struct pinmm_config {
 #define PINMM_MIN_NORMAL_FREE (8ULL << 20)
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
- * 64 MiB CMA, no hugetlb pages, THP always, 5.7's THP copy-on-write. */
+ * 64 MiB CMA, no hugetlb pages, THP always, 5.7's THP copy-on-write, debug checks on. */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*

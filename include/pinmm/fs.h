@@ -101,7 +101,9 @@ struct page *find_get_page(struct address_space *mapping, pgoff_t index);
 struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
 
 /* Mark a page-cache page dirty (PG_dirty, nr_dirty, nr_dirtied). Returns 1 if it was clean.
- * Anonymous pages: sets PG_dirty only. set_page_dirty_lock() takes the page lock around it. */
+ * Anonymous pages: sets PG_dirty only. set_page_dirty_lock() takes the page lock around it.
+ * With the machine's debug checks on (boot.h), a free page (refcount 0) or the zero page
+ * WARNs, is dump_page()d and is left as it was: 0. */
 int set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
 

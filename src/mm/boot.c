@@ -21,6 +21,7 @@ struct page *mem_map;
 unsigned long max_pfn;
 unsigned long device_end_pfn;
 char *pinmm_ram;
+atomic_bool debug_checks_on;
 static struct page *zero_page;
 
 #define MB (1ULL << 20)
@@ -36,6 +37,7 @@ void pinmm_config_default(struct pinmm_config *cfg)
 		.nr_hugepages_1g = 0,
 		.thp = PINMM_THP_ALWAYS,
 		.thp_cow = PINMM_THP_COW_COPY_HUGE,
+		.debug_checks = true,
 	};
 }
 
@@ -136,6 +138,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 
 	vmstat_reset();
 	zones_init();
+	atomic_store_explicit(&debug_checks_on, cfg->debug_checks, memory_order_relaxed);
 	atomic_store(&machine_booted, true);
 	zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	SetPageReserved(zero_page);

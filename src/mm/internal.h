@@ -35,6 +35,26 @@ struct pinmm_machine {
 extern struct pinmm_machine machine;
 extern atomic_bool machine_booted;
 
+/* The machine's pinmm_config.debug_checks, read on the release paths (set at boot). */
+extern atomic_bool debug_checks_on;
+
+static inline bool debug_checks(void)
+{
+	return atomic_load_explicit(&debug_checks_on, memory_order_relaxed);
+}
+
+/* A misuse the debug checks caught: WARN at the caller's line and name the page, every time
+ * (each misuse is its own report, unlike the _ONCE macros). Evaluates to cond. */
+#define WARN_MISUSE_PAGE(cond, page, ...)                                                          \
+	({                                                                                         \
+		bool __misuse = !!(cond);                                                          \
+		if (__misuse) {                                                                    \
+			__pinmm_warn(__FILE__, __LINE__, __func__, __VA_ARGS__);                   \
+			dump_page(page, "misuse caught by the debug checks");                     \
+		}                                                                                  \
+		__misuse;                                                                          \
+	})
+
 /* Flags that must be clear when a page is freed (Linux's PAGE_FLAGS_CHECK_AT_FREE). */
 #define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
 	(1UL << PG_lru | 1UL << PG_locked | 1UL << PG_private | 1UL << PG_private_2 |             \
