@@ -80,10 +80,13 @@ void pinmm_config_default(struct pinmm_config *cfg);
 int pinmm_boot(const struct pinmm_config *cfg);
 
 /*
- * Shut the machine down and release the host memory. Every page that is still allocated or
- * referenced (a leak), or that a bad free quarantined, is reported on the log stream with
- * dump_page(); the machine is torn down all the same, so a later pinmm_boot() works.
- * Returns 0 if nothing was left, -EBUSY if anything was reported, -ENODEV if not booted.
+ * Shut the machine down and release the host memory. Reported on the log stream, each making
+ * the call return -EBUSY: every page that is still allocated or referenced (a leak), or that a
+ * bad free quarantined (with dump_page()); every free page whose refcount is not 0 (a put or
+ * unpin after the free); nr_foll_pin_acquired != nr_foll_pin_released over the machine's life
+ * (a pin never released, or released twice, or released as a plain reference). The machine is
+ * torn down all the same, so a later pinmm_boot() works.
+ * Returns 0 if nothing was reported, -EBUSY if anything was, -ENODEV if not booted.
  * The caller must be the only thread using the machine.
  */
 int pinmm_shutdown(void);

@@ -150,9 +150,24 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	return 0;
 }
 
+/* Every pin taken over the machine's life was released: nr_foll_pin_acquired ==
+ * nr_foll_pin_released (what the unfreed-page walk cannot see: a pin released as a plain
+ * reference, or a released pin that was never taken). */
+static unsigned long report_pin_balance(void)
+{
+	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	long released = global_node_page_state(NR_FOLL_PIN_RELEASED);
+
+	if (acquired == released)
+		return 0;
+	pinmm_log("pinmm: shutdown: nr_foll_pin_acquired %ld != nr_foll_pin_released %ld\n",
+		  acquired, released);
+	return 1;
+}
+
 int pinmm_shutdown(void)
 {
-	unsigned long left;
+	unsigned long left, unbalanced;
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
@@ -171,11 +186,12 @@ int pinmm_shutdown(void)
 	if (left)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
 			  left);
+	unbalanced = report_pin_balance();
 	atomic_store(&machine_booted, false);
 	vmstat_reset();
 	zones_teardown();
 	release_arena();
-	return left ? -EBUSY : 0;
+	return left || unbalanced ? -EBUSY : 0;
 }
 
 bool pinmm_booted(void)
