@@ -16,6 +16,19 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lib/internal.h"
+
+/* Every file from alloc_file() to its last fput(): a handle not in this set is stale, and is
+ * refused without reading the freed file. */
+static struct live_set live_files = LIVE_SET_INIT;
+
+int file_check(struct file *file)
+{
+	if (WARN(!live_set_has(&live_files, file),
+		 "file %p is not a live file (used after its last fput()?)", (void *)file))
+		return -EBADF;
+	return 0;
+}
 
 /* A file and its address_space, allocated together. */
 struct file_alloc {
@@ -33,7 +46,9 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 		return NULL;
 	mapping = &fa->i_data;
 	mapping->i_pages = page_cache_create();
-	if (!mapping->i_pages) {
+	if (!mapping->i_pages || live_set_add(&live_files, &fa->file)) {
+		if (mapping->i_pages)
+			page_cache_destroy(mapping->i_pages);
 		free(fa);
 		return NULL;
 	}
@@ -89,6 +104,8 @@ struct file *filp_open(const char *path, int flags, int mode)
 
 struct file *get_file(struct file *file)
 {
+	if (file_check(file))
+		return NULL;
 	/* Relaxed: a reference is only taken from another one, which orders it. */
 	atomic_fetch_add_explicit(&file->f_count, 1, memory_order_relaxed);
 	return file;
@@ -116,14 +133,19 @@ static void __fput(struct file *file)
 
 void fput(struct file *file)
 {
+	long old;
+
+	if (file_check(file))
+		return;
 	/* acq_rel: everything done through the other references (VMA list changes, dirtying)
 	 * happens before the teardown. */
-	long old = atomic_fetch_sub_explicit(&file->f_count, 1, memory_order_acq_rel);
-
+	old = atomic_fetch_sub_explicit(&file->f_count, 1, memory_order_acq_rel);
 	if (WARN_ON_ONCE(old <= 0))
 		return;
-	if (old == 1)
+	if (old == 1) {
+		live_set_del(&live_files, file);
 		__fput(file);
+	}
 }
 
 loff_t i_size_read(const struct address_space *mapping)

@@ -434,6 +434,8 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 {
 	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || !mm || check_locked(locked))
 		return -EINVAL;
+	if (mm_check(mm))
+		return -ESRCH;
 	gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
 	if (gup_flags & FOLL_LONGTERM) {
 		/* 5.7: a long-term pin may not drop the lock half-way. */
@@ -450,6 +452,8 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages) || !mm ||
 	    check_locked(locked))
 		return -EINVAL;
+	if (mm_check(mm))
+		return -ESRCH;
 	gup_flags |= FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE;
 	if (gup_flags & FOLL_LONGTERM) {
 		if (WARN_ON_ONCE(locked))

@@ -22,6 +22,8 @@ unsigned long max_pfn;
 unsigned long device_end_pfn;
 char *pinmm_ram;
 atomic_bool debug_checks_on;
+static atomic_ulong machine_gen;
+static unsigned long (*_Atomic shutdown_hook)(void);
 static struct page *zero_page;
 
 #define MB (1ULL << 20)
@@ -139,6 +141,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	vmstat_reset();
 	zones_init();
 	atomic_store_explicit(&debug_checks_on, cfg->debug_checks, memory_order_relaxed);
+	atomic_fetch_add(&machine_gen, 1);
 	atomic_store(&machine_booted, true);
 	zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	SetPageReserved(zero_page);
@@ -165,12 +168,26 @@ static unsigned long report_pin_balance(void)
 	return 1;
 }
 
+unsigned long machine_generation(void)
+{
+	return atomic_load_explicit(&machine_gen, memory_order_relaxed);
+}
+
+void set_shutdown_hook(unsigned long (*hook)(void))
+{
+	atomic_store(&shutdown_hook, hook);
+}
+
 int pinmm_shutdown(void)
 {
-	unsigned long left, unbalanced;
+	unsigned long left, unbalanced, live = 0;
+	unsigned long (*hook)(void) = atomic_load(&shutdown_hook);
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
+	/* First the address spaces still alive: their pages go back while the machine works. */
+	if (hook)
+		live = hook();
 	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
 	rcu_barrier();
 	hugetlb_teardown();
@@ -188,10 +205,11 @@ int pinmm_shutdown(void)
 			  left);
 	unbalanced = report_pin_balance();
 	atomic_store(&machine_booted, false);
+	atomic_fetch_add(&machine_gen, 1);
 	vmstat_reset();
 	zones_teardown();
 	release_arena();
-	return left || unbalanced ? -EBUSY : 0;
+	return left || unbalanced || live ? -EBUSY : 0;
 }
 
 bool pinmm_booted(void)

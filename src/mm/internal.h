@@ -35,6 +35,14 @@ struct pinmm_machine {
 extern struct pinmm_machine machine;
 extern atomic_bool machine_booted;
 
+/* boot.c: which machine is running. Odd while booted, bumped by each boot and each
+ * shutdown, so an object stamped with it is known to belong to an earlier machine. */
+unsigned long machine_generation(void);
+
+/* boot.c: the vm layer's part in pinmm_shutdown(), run first while the machine still works;
+ * returns the number of problems it reported. */
+void set_shutdown_hook(unsigned long (*hook)(void));
+
 /* The machine's pinmm_config.debug_checks, read on the release paths (set at boot). */
 extern atomic_bool debug_checks_on;
 

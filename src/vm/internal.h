@@ -19,6 +19,10 @@
 #include "fs/internal.h"
 #include "vm/pgtable.h"
 
+/* mm.c: 0 if mm is a live mm of the running machine; otherwise WARN and -ESRCH, having read
+ * nothing of a freed mm. For entry points that take an mm from their caller. */
+int mm_check(struct mm_struct *mm);
+
 struct anon_vma {
 	atomic_int refcount;
 	pthread_rwlock_t lock;   /* the list below */
