@@ -84,8 +84,12 @@ int pinmm_boot(const struct pinmm_config *cfg);
  * the call return -EBUSY: every page that is still allocated or referenced (a leak), or that a
  * bad free quarantined (with dump_page()); every free page whose refcount is not 0 (a put or
  * unpin after the free); nr_foll_pin_acquired != nr_foll_pin_released over the machine's life
- * (a pin never released, or released twice, or released as a plain reference). The machine is
- * torn down all the same, so a later pinmm_boot() works.
+ * (a pin never released, or released twice, or released as a plain reference); a calling
+ * thread still running in an mm (it is detached, as kthread_unuse_mm() would); every mm still
+ * alive (its address space is torn down: its holders keep an empty shell that every call
+ * refuses and that they may only release, see mman.h); the other threads still running in
+ * one (they cannot be detached from here). The machine is torn down all the same, so a later
+ * pinmm_boot() works.
  * Returns 0 if nothing was reported, -EBUSY if anything was, -ENODEV if not booted.
  * The caller must be the only thread using the machine.
  */

@@ -79,7 +79,10 @@ struct file *dax_file_setup(unsigned long start_pfn, unsigned long nr_pages);
 
 /* Take / drop a reference. The last fput() writes dirty pages back (host files), drops the
  * page cache's pages and closes the host file; pages still referenced elsewhere (mapped,
- * pinned) live on, detached from the file, until their last reference goes. */
+ * pinned) live on, detached from the file, until their last reference goes. A file after its
+ * last fput() is stale: every call here that takes a file refuses it with a WARN, without
+ * reading it (get_file: NULL; fput: nothing; vfs_truncate / vfs_fsync / vm_mmap: -EBADF). A
+ * freed file whose address the host allocator gave to a new file cannot be told from it. */
 struct file *get_file(struct file *file);
 void fput(struct file *file);
 
@@ -87,8 +90,8 @@ void fput(struct file *file);
 loff_t i_size_read(const struct address_space *mapping);
 
 /* Change a file's size (ftruncate): pages beyond the new end are dropped from the cache.
- * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), or the host's
- * error. */
+ * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), -EBADF (a
+ * stale file), or the host's error. */
 int vfs_truncate(struct file *file, loff_t size);
 
 /*

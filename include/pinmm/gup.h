@@ -99,7 +99,8 @@ long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
 /*
  * On any mm (mmap_read_lock(mm) held). locked may be NULL; if not, *locked must be 1 and stays
  * 1 (pinmm never drops the lock). get_: FOLL_PIN refused; FOLL_LONGTERM with a non-NULL
- * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required.
+ * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required. A stale mm
+ * (after its last mmput(), or of a machine shut down: mman.h) WARNs and gives -ESRCH.
  */
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked);
@@ -131,20 +132,33 @@ int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages);
 
-/* ---- releasing pins ---- */
+/* ---- releasing pins ----
+ *
+ * With the machine's debug checks on (pinmm_config.debug_checks, boot.h), a release of pins the
+ * page does not hold (a page never pinned, unpinned twice, the zero page without a pin, an
+ * entry or range past the end of its compound page) WARNs, dump_page()s the head and changes
+ * nothing on that page: not its counts, not PG_dirty, not nr_foll_pin_released. A dirty unpin
+ * of the zero page (pinned for reading) releases the pin but refuses to dirty it. With the
+ * checks off, such misuse corrupts the counts as it does in Linux. A put_page() that drops a
+ * pin looks like correct use to the counts of one page; pinmm_shutdown() reports the
+ * unbalanced nr_foll_pin_acquired / nr_foll_pin_released it leaves.
+ */
 
 /* Release one pin taken by a pin_user_pages*() call. */
 void unpin_user_page(struct page *page);
 
-/* Release the pins of pages[0 .. npages). An error-valued npages (e.g. (unsigned long)-EFAULT)
- * WARNs and releases nothing. */
+/* Release the pins of pages[0 .. npages) (NULL entries are skipped). An error-valued npages
+ * (e.g. (unsigned long)-EFAULT) WARNs and releases nothing. Each entry is its own pin: a
+ * refused entry (debug checks) does not stop the others. */
 void unpin_user_pages(struct page **pages, unsigned long npages);
 
 /* As unpin_user_pages(), but first, if make_dirty, mark each head dirty (under its page lock)
  * unless it already is: the device wrote the pages. */
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty);
 
-/* The same for npages physically consecutive pages starting at page (5.12). */
+/* The same for npages physically consecutive pages starting at page (5.12). With the debug
+ * checks on, the whole range is checked first: a compound page in it that lacks its pins
+ * refuses the call, which then changes nothing. */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
 
 #endif /* PINMM_GUP_H */
