@@ -8,6 +8,11 @@
  * INT_MAX), then to the exact pin count (refusing an overflow there too, after undoing the
  * refcount), and only then counts nr_foll_pin_acquired. Release does the reverse, and the last
  * reference frees the page through __put_page().
+ *
+ * With the machine's debug checks on (pinmm_config.debug_checks), a release never drops more
+ * than the page holds: misuse (an unpin of pins that are not there) WARNs, names the page and
+ * changes nothing, and nr_foll_pin_released counts only what was released. The grab is never
+ * checked beyond what Linux does: the fast path's hot loop stays as it is.
  */
 #include <errno.h>
 #include <limits.h>
@@ -132,52 +137,67 @@ static bool holds_refs(struct page *head, int refs, unsigned int flags)
 	return have >= need || refs_missing(head, refs, flags);
 }
 
-/*
- * Release refs references or pins on head, without counting nr_foll_pin_released. With the
- * debug checks on, a release that finds fewer than it drops (a page never pinned, unpinned
- * twice, a free neighbour past the end of a compound page) WARNs, names the page and changes
- * nothing: the counts move with compare-and-swap so that two racing double unpins cannot both
- * pass. Returns false then.
- */
-static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
+/* After the counts dropped to left: a device page is idle at 1 (the driver gets it back then,
+ * 5.7's unpin of a devmap-managed page); any other page is freed at 0. */
+static void put_compound_head_done(struct page *head, int left)
 {
-	bool check = debug_checks();
-	bool exact = (flags & FOLL_PIN) && hpage_pincount_available(head);
-	int n = (flags & FOLL_PIN) && !exact ? refs * (int)GUP_PIN_COUNTING_BIAS : refs;
-	int left;
-
-	if (exact) {
-		if (!check)
-			atomic_fetch_sub_explicit(compound_pincount_ptr(head), refs,
-						  memory_order_relaxed);
-		else if (sub_unless_below(compound_pincount_ptr(head), refs,
-					  memory_order_relaxed) < 0)
-			return refs_missing(head, refs, flags);
-	}
-	if (!check) {
-		VM_BUG_ON_PAGE(page_ref_count(head) < n, head);
-		left = page_ref_sub_return(head, n);
-	} else {
-		/* acq_rel as page_ref_sub_and_test(): see page_ref.h. */
-		left = sub_unless_below(&head->_refcount, n, memory_order_acq_rel);
-		if (left < 0) {
-			if (exact)
-				atomic_fetch_add_explicit(compound_pincount_ptr(head), refs,
-							  memory_order_relaxed);
-			return refs_missing(head, refs, flags);
-		}
-		left -= n;
-	}
 	if (__builtin_expect(is_zone_device_page(head), 0)) {
-		/* A device page is idle at 1: the driver gets it back then (5.7's unpin of a
-		 * devmap-managed page). */
 		if (left == 1 && page_is_devmap_managed(head))
 			free_devmap_managed_page(head);
 		WARN_ON_ONCE(left < 1);
-		return true;
+		return;
 	}
 	if (left == 0)
 		__put_page(head);
+}
+
+/*
+ * The debug checks' release: the counts move with compare-and-swap, never below what is
+ * dropped, so that a release finding fewer than it drops (a page never pinned, unpinned twice,
+ * a free neighbour past the end of a compound page) changes nothing, and two racing double
+ * unpins cannot both pass. WARNs, names the page and returns false then.
+ */
+static __attribute__((noinline)) bool put_compound_head_checked(struct page *head, int refs,
+								 unsigned int flags)
+{
+	bool exact = (flags & FOLL_PIN) && hpage_pincount_available(head);
+	int n = (flags & FOLL_PIN) && !exact ? refs * (int)GUP_PIN_COUNTING_BIAS : refs;
+	int old;
+
+	if (exact && sub_unless_below(compound_pincount_ptr(head), refs, memory_order_relaxed) < 0)
+		return refs_missing(head, refs, flags);
+	/* acq_rel as page_ref_sub_and_test(): see page_ref.h. */
+	old = sub_unless_below(&head->_refcount, n, memory_order_acq_rel);
+	if (old < 0) {
+		if (exact)
+			atomic_fetch_add_explicit(compound_pincount_ptr(head), refs,
+						  memory_order_relaxed);
+		return refs_missing(head, refs, flags);
+	}
+	put_compound_head_done(head, old - n);
+	return true;
+}
+
+/*
+ * Release refs references or pins on head, without counting nr_foll_pin_released. Returns
+ * false when the debug checks refused it (put_compound_head_checked()); without them this is
+ * 5.7's release, which trusts the caller.
+ */
+static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
+{
+	int n = refs;
+
+	if (debug_checks())
+		return put_compound_head_checked(head, refs, flags);
+	if (flags & FOLL_PIN) {
+		if (hpage_pincount_available(head))
+			atomic_fetch_sub_explicit(compound_pincount_ptr(head), refs,
+						  memory_order_relaxed);
+		else
+			n = refs * (int)GUP_PIN_COUNTING_BIAS;
+	}
+	VM_BUG_ON_PAGE(page_ref_count(head) < n, head);
+	put_compound_head_done(head, page_ref_sub_return(head, n));
 	return true;
 }
 
