@@ -88,7 +88,8 @@ int pinmm_boot(const struct pinmm_config *cfg);
  * thread still running in an mm (it is detached, as kthread_unuse_mm() would); every mm still
  * alive (its address space is torn down: its holders keep an empty shell that every call
  * refuses and that they may only release, see mman.h); the other threads still running in
- * one (they cannot be detached from here). The machine is torn down all the same, so a later
+ * one (they cannot be detached from here); every file still open (its dirty pages are written
+ * back and its page cache dropped; see fs.h). The machine is torn down all the same, so a later
  * pinmm_boot() works.
  * Returns 0 if nothing was reported, -EBUSY if anything was, -ENODEV if not booted.
  * The caller must be the only thread using the machine.

@@ -51,6 +51,7 @@ struct file {
 	unsigned int f_mode;  /* FMODE_READ / FMODE_WRITE */
 	const struct file_operations *f_op;
 	struct address_space *f_mapping;
+	unsigned long machine_gen; /* the machine it was opened in (see get_file()) */
 };
 
 /*
@@ -82,7 +83,10 @@ struct file *dax_file_setup(unsigned long start_pfn, unsigned long nr_pages);
  * pinned) live on, detached from the file, until their last reference goes. A file after its
  * last fput() is stale: every call here that takes a file refuses it with a WARN, without
  * reading it (get_file: NULL; fput: nothing; vfs_truncate / vfs_fsync / vm_mmap: -EBADF). A
- * freed file whose address the host allocator gave to a new file cannot be told from it. */
+ * freed file whose address the host allocator gave to a new file cannot be told from it.
+ * A file belongs to the machine it was opened in (or, opened while none runs, to the next):
+ * pinmm_shutdown() writes back and drops the cache of each file still open, and after it the
+ * same calls refuse the file, except fput(), which may release it (no WARN). */
 struct file *get_file(struct file *file);
 void fput(struct file *file);
 

@@ -15,19 +15,63 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../mm/internal.h"
 #include "internal.h"
 #include "lib/internal.h"
 
 /* Every file from alloc_file() to its last fput(): a handle not in this set is stale, and is
  * refused without reading the freed file. */
 static struct live_set live_files = LIVE_SET_INIT;
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static bool file_is_live(struct file *file)
+{
+	return !WARN(!live_set_has(&live_files, file),
+		     "file %p is not a live file (used after its last fput()?)", (void *)file);
+}
 
 int file_check(struct file *file)
 {
-	if (WARN(!live_set_has(&live_files, file),
-		 "file %p is not a live file (used after its last fput()?)", (void *)file))
+	if (!file_is_live(file))
+		return -EBADF;
+	if (WARN(file->machine_gen != machine_generation(),
+		 "file %p was opened in a machine that was shut down", (void *)file))
 		return -EBADF;
 	return 0;
+}
+
+/*
+ * pinmm_shutdown()'s part for files, after the address spaces are gone (so no VMA holds a
+ * file): every file of this machine still open is reported, its dirty pages are written back
+ * and its page cache dropped while the machine works. Its holders keep a file with an empty
+ * cache that every call refuses and that they may only fput(). Returns the number reported.
+ */
+static unsigned long files_shutdown(void)
+{
+	unsigned long reported = 0;
+	struct file **files;
+	size_t n = live_set_snapshot(&live_files, (void ***)&files);
+
+	for (size_t i = 0; files && i < n; i++) {
+		struct file *file = files[i];
+
+		if (file->machine_gen != machine_generation())
+			continue;
+		pinmm_log("pinmm: shutdown: file %p is still open (%ld reference(s)): its page "
+			  "cache is written back and dropped, its holders may only fput() it\n",
+			  (void *)file, atomic_load(&file->f_count));
+		/* The address spaces are gone, so no PTE maps these pages: as in __fput(). */
+		write_dirty_pages(file->f_mapping, test_clear_page_dirty);
+		truncate_inode_pages(file->f_mapping, 0);
+		reported++;
+	}
+	free(files);
+	return reported;
+}
+
+static void register_hook(void)
+{
+	set_shutdown_hook(SHUTDOWN_HOOK_FILES, files_shutdown);
 }
 
 /* A file and its address_space, allocated together. */
@@ -39,9 +83,11 @@ struct file_alloc {
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
 			const struct file_operations *fop)
 {
-	struct file_alloc *fa = calloc(1, sizeof(*fa));
+	struct file_alloc *fa;
 	struct address_space *mapping;
 
+	pthread_once(&hook_once, register_hook);
+	fa = calloc(1, sizeof(*fa));
 	if (!fa)
 		return NULL;
 	mapping = &fa->i_data;
@@ -66,6 +112,8 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 	fa->file.f_mode = f_mode;
 	fa->file.f_op = fop;
 	fa->file.f_mapping = mapping;
+	/* A file opened while no machine runs (even generation) belongs to the next one. */
+	fa->file.machine_gen = machine_generation() | 1;
 	return &fa->file;
 }
 
@@ -135,7 +183,9 @@ void fput(struct file *file)
 {
 	long old;
 
-	if (file_check(file))
+	/* A file of a machine shut down may be released: its cache is empty (files_shutdown()),
+	 * so the teardown touches no machine memory. */
+	if (!file_is_live(file))
 		return;
 	/* acq_rel: everything done through the other references (VMA list changes, dirtying)
 	 * happens before the teardown. */

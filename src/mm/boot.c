@@ -23,7 +23,7 @@ unsigned long device_end_pfn;
 char *pinmm_ram;
 atomic_bool debug_checks_on;
 static atomic_ulong machine_gen;
-static unsigned long (*_Atomic shutdown_hook)(void);
+static unsigned long (*_Atomic shutdown_hooks[NR_SHUTDOWN_HOOKS])(void);
 static struct page *zero_page;
 
 #define MB (1ULL << 20)
@@ -173,21 +173,25 @@ unsigned long machine_generation(void)
 	return atomic_load_explicit(&machine_gen, memory_order_relaxed);
 }
 
-void set_shutdown_hook(unsigned long (*hook)(void))
+void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void))
 {
-	atomic_store(&shutdown_hook, hook);
+	atomic_store(&shutdown_hooks[id], hook);
 }
 
 int pinmm_shutdown(void)
 {
 	unsigned long left, unbalanced, live = 0;
-	unsigned long (*hook)(void) = atomic_load(&shutdown_hook);
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
-	/* First the address spaces still alive: their pages go back while the machine works. */
-	if (hook)
-		live = hook();
+	/* First the address spaces and files still alive: their pages go back while the machine
+	 * works. */
+	for (int i = 0; i < NR_SHUTDOWN_HOOKS; i++) {
+		unsigned long (*hook)(void) = atomic_load(&shutdown_hooks[i]);
+
+		if (hook)
+			live += hook();
+	}
 	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
 	rcu_barrier();
 	hugetlb_teardown();

@@ -39,9 +39,16 @@ extern atomic_bool machine_booted;
  * shutdown, so an object stamped with it is known to belong to an earlier machine. */
 unsigned long machine_generation(void);
 
-/* boot.c: the vm layer's part in pinmm_shutdown(), run first while the machine still works;
- * returns the number of problems it reported. */
-void set_shutdown_hook(unsigned long (*hook)(void));
+/* boot.c: the higher layers' parts in pinmm_shutdown(), run first while the machine still
+ * works, in this order (address spaces go before the files their VMAs hold); each returns the
+ * number of problems it reported. */
+enum shutdown_hook_id {
+	SHUTDOWN_HOOK_MM,
+	SHUTDOWN_HOOK_FILES,
+	NR_SHUTDOWN_HOOKS,
+};
+
+void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void));
 
 /* The machine's pinmm_config.debug_checks, read on the release paths (set at boot). */
 extern atomic_bool debug_checks_on;

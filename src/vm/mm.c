@@ -32,7 +32,7 @@ static unsigned long mm_shutdown(void);
 
 static void register_hook(void)
 {
-	set_shutdown_hook(mm_shutdown);
+	set_shutdown_hook(SHUTDOWN_HOOK_MM, mm_shutdown);
 }
 
 /* Does mm belong to the running machine? mm must be a live mm (not freed). */

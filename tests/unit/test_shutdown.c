@@ -247,6 +247,55 @@ static void test_a_file_after_its_last_fput(void **state)
 	assert_int_equal(shutdown_clean(NULL), 0);
 }
 
+/* A file kept open across shutdown: its cache is dropped at shutdown (reported), and after the
+ * reboot every call refuses it without touching the new machine's pages; fput() releases it. */
+static void test_a_file_outlives_its_machine(void **state)
+{
+	struct mm_struct *mm;
+	struct file *file;
+	unsigned long addr, w0;
+	long free0;
+	char *log;
+
+	(void)state;
+	assert_int_equal(boot_with(NULL), 0);
+	mm = mm_alloc();
+	kthread_use_mm(mm);
+	file = shmem_file_setup("kept", (loff_t)PG(4), 0);
+	assert_false(IS_ERR(file));
+	addr = vm_mmap(file, 0, PG(4), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(addr));
+	put_word(addr, 0x77, "file across shutdown");
+	unmap(addr, PG(4), "file across shutdown");
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	check_eq(pinmm_shutdown(), -EBUSY, "shutdown with a file still open");
+	log = test_log_take();
+	if (!strstr(log, "is still open"))
+		test_fail("shutdown with an open file: expected it on the log; log:\n%s", log);
+	free(log);
+
+	assert_int_equal(pinmm_boot(NULL), 0);
+	mm = mm_alloc();
+	kthread_use_mm(mm);
+	free0 = nr_free();
+	w0 = pinmm_warn_count();
+	check_eq((long)vm_mmap(file, 0, PG(4), RW, MAP_SHARED, 0), -EBADF,
+		 "vm_mmap of a file of the machine shut down");
+	check_eq(vfs_truncate(file, 0), -EBADF, "vfs_truncate of a file of the machine shut down");
+	check_eq(vfs_fsync(file, 0), -EBADF, "vfs_fsync of a file of the machine shut down");
+	check_true(get_file(file) == NULL, "get_file of a file of the machine shut down");
+	check_eq(pinmm_warn_count() - w0, 4, "each of the 4 calls WARNs");
+	check_eq(nr_free(), free0, "no page of the new machine allocated or freed");
+	fput(file);
+	check_eq(pinmm_warn_count() - w0, 4, "fput() of a file of an earlier machine: no WARN");
+	check_eq(nr_free(), free0, "fput() of it touches no page of the new machine");
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	log_clear();
+	assert_int_equal(shutdown_clean(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +308,7 @@ int main(void)
 					  teardown_any),
 		cmocka_unit_test_teardown(test_an_mm_after_its_last_mmput, teardown_any),
 		cmocka_unit_test_teardown(test_a_file_after_its_last_fput, teardown_any),
+		cmocka_unit_test_teardown(test_a_file_outlives_its_machine, teardown_any),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
