@@ -31,7 +31,7 @@ LAYERS=(lib mm fs vm gup writeback check debugfs)
 # the address-space layer calls down into fs through them, so fs may include fault.h.
 declare -A HEADER_OWNER=(
 	[fs.h]=fs
-	[fault.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
+	[fault.h]=vm [huge_mm.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
 	[gup.h]=gup [uaccess.h]=gup
 	[writeback.h]=writeback
 	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs

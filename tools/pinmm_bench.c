@@ -8,8 +8,12 @@
  * page of the range (by the same number of threads). Writes the table to stdout, the figures
  * to a CSV file and a bar chart of ns/page to an SVG file.
  *
- * Usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q]
+ * Usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q] [-d]
  *   defaults: -s 1024 -r 5 -o bench.csv -g bench.svg
+ *
+ * The machine runs without its debug checks (pinmm_config.debug_checks), as Linux without
+ * CONFIG_DEBUG_VM: the checked release costs about 1 ns per 4 KiB page on the unpin rows
+ * (docs/performance.md). -d keeps them on, to measure that.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -312,7 +316,8 @@ static void write_svg(FILE *f, const struct result *res, int n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q]\n");
+	fprintf(stderr,
+		"usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q] [-d]\n");
 	exit(2);
 }
 
@@ -320,6 +325,7 @@ int main(int argc, char **argv)
 {
 	unsigned long mib = 1024;
 	int repeats = 5, opt, nres = 0;
+	bool debug_checks = false;
 	const char *csv = "bench.csv", *svg = "bench.svg";
 	struct result res[NR_BACKINGS * 2 * 2 * NR_MODES];
 	struct pinmm_config cfg;
@@ -327,7 +333,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "s:r:o:g:q")) != -1) {
+	while ((opt = getopt(argc, argv, "s:r:o:g:qd")) != -1) {
 		switch (opt) {
 		case 's':
 			mib = strtoul(optarg, &end, 0);
@@ -348,6 +354,9 @@ int main(int argc, char **argv)
 		case 'q':
 			pinmm_set_log_stream(fopen("/dev/null", "w"));
 			break;
+		case 'd':
+			debug_checks = true;
+			break;
 		default:
 			usage();
 		}
@@ -360,12 +369,15 @@ int main(int argc, char **argv)
 	cfg.nr_hugepages_2m = mib / 2;
 	cfg.nr_hugepages_1g = mib / 1024;
 	cfg.thp = PINMM_THP_MADVISE;
+	cfg.debug_checks = debug_checks;
 	if (pinmm_boot(&cfg)) {
 		fprintf(stderr, "pinmm_bench: cannot boot a %llu MiB machine\n", cfg.ram_bytes >> 20);
 		return 1;
 	}
-	printf("pinmm_bench: %lu MiB per range, best of %d, %d pages per call, %ld CPUs online\n",
-	       mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN));
+	printf("pinmm_bench: %lu MiB per range, best of %d, %d pages per call, %ld CPUs online, "
+	       "debug checks %s\n",
+	       mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN),
+	       debug_checks ? "on" : "off");
 	print_header();
 	mm = mm_alloc();
 	kthread_use_mm(mm);

@@ -27,6 +27,17 @@ enum pinmm_thp_mode {
 	PINMM_THP_NEVER,
 };
 
+/* What a write fault does to an anonymous THP that is mapped more than once (one decision in
+ * do_huge_pmd_wp_page(); zero, the default, is Linux 5.7's rule). */
+enum pinmm_thp_cow {
+	/* Linux 5.7: copy the whole THP into a newly allocated one (thp_fault_alloc); when no THP
+	 * can be had, copy all 512 subpages into small pages (thp_fault_fallback). */
+	PINMM_THP_COW_COPY_HUGE,
+	/* Linux 5.8 (commit 3917c80280c9, "thp: change CoW semantics for anon-THP"): split the
+	 * PMD and let the PTE fault copy the one 4 KiB subpage written to. */
+	PINMM_THP_COW_SPLIT_PMD,
+};
+
 struct pinmm_config {
 	unsigned long long ram_bytes;     /* simulated RAM; multiple of 4 MiB, 16 MiB .. 256 GiB */
 	unsigned long long movable_bytes; /* top of RAM given to ZONE_MOVABLE; multiple of 4 MiB */
@@ -36,6 +47,13 @@ struct pinmm_config {
 	unsigned long long device_bytes;  /* ZONE_DEVICE pfn space after RAM for memremap_pages();
 					   * a multiple of 2 MiB, at most 64 GiB */
 	enum pinmm_thp_mode thp;
+	enum pinmm_thp_cow thp_cow;       /* default PINMM_THP_COW_COPY_HUGE (5.7) */
+	/* Debug checks of caller misuse (true in pinmm_config_default()): an unpin that finds
+	 * fewer pins than it drops (never pinned, unpinned twice, a range past its compound
+	 * page), set_page_dirty() of a free page or of the zero page. Each WARNs, dump_page()s
+	 * the page and changes nothing. Off, those calls corrupt the counts in silence as Linux
+	 * without CONFIG_DEBUG_VM does: a choice for benchmarks (docs/performance.md). */
+	bool debug_checks;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -45,7 +63,7 @@ struct pinmm_config {
 #define PINMM_MIN_NORMAL_FREE (8ULL << 20)
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
- * 64 MiB CMA, no hugetlb pages, THP always. */
+ * 64 MiB CMA, no hugetlb pages, THP always, 5.7's THP copy-on-write, debug checks on. */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*
@@ -53,7 +71,8 @@ void pinmm_config_default(struct pinmm_config *cfg);
  * Returns 0, or:
  *   -EINVAL  a size is zero, not a multiple of 4 MiB (device_bytes: 2 MiB) or out of range; movable + CMA leave
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
- *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode. Nothing is reserved.
+ *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode, or thp_cow not a
+ *            pinmm_thp_cow. Nothing is reserved.
  *   -EBUSY   the machine is already booted.
  *   -ENOMEM  the host refused the address-space reservation, or there was no memory for the
  *            zero page or the hugetlb pools; nothing is left booted.
@@ -62,13 +81,20 @@ void pinmm_config_default(struct pinmm_config *cfg);
 int pinmm_boot(const struct pinmm_config *cfg);
 
 /*
- * Shut the machine down and release the host memory. Every page that is still allocated or
- * referenced (a leak), or that a bad free quarantined, is reported on the log stream with
- * dump_page(); the machine is torn down all the same, so a later pinmm_boot() works.
- * The debug build (PINMM_HOOKS, the default; not `make HOOKS=0`) first runs
- * pinmm_check_invariants() (<pinmm/check.h>) on the machine as it stands and names every
- * mm_struct and file still alive (leaked: nobody put them), and counts all of it as left over.
- * Returns 0 if nothing was left, -EBUSY if anything was reported, -ENODEV if not booted.
+ * Shut the machine down and release the host memory. Reported on the log stream, each making
+ * the call return -EBUSY: every page that is still allocated or referenced (a leak), or that a
+ * bad free quarantined (with dump_page()); every free page whose refcount is not 0 (a put or
+ * unpin after the free); nr_foll_pin_acquired != nr_foll_pin_released over the machine's life
+ * (a pin never released, or released twice, or released as a plain reference); a calling
+ * thread still running in an mm (it is detached, as kthread_unuse_mm() would); every mm still
+ * alive (its address space is torn down: its holders keep an empty shell that every call
+ * refuses and that they may only release, see mman.h); the other threads still running in
+ * one (they cannot be detached from here); every file still open (its dirty pages are written
+ * back and its page cache dropped; see fs.h). Before any of that, the debug build (PINMM_HOOKS,
+ * the default; not `make HOOKS=0`) runs pinmm_check_invariants() (<pinmm/check.h>) on the
+ * machine as the caller left it and counts each violation it reports. The machine is torn down
+ * all the same, so a later pinmm_boot() works.
+ * Returns 0 if nothing was reported, -EBUSY if anything was, -ENODEV if not booted.
  * The caller must be the only thread using the machine.
  */
 int pinmm_shutdown(void);

@@ -32,6 +32,10 @@ typedef unsigned int vm_fault_t;
 
 /* handle_mm_fault() flags. */
 #define FAULT_FLAG_WRITE 0x01u
+/* The fault may give up with VM_FAULT_RETRY rather than wait for I/O or a page lock (GUP's
+ * FOLL_NOWAIT passes both, as 5.7's faultin_page() does); only a file fault ever gives up. */
+#define FAULT_FLAG_ALLOW_RETRY 0x04u
+#define FAULT_FLAG_RETRY_NOWAIT 0x08u
 #define FAULT_FLAG_REMOTE 0x80u
 #define FAULT_FLAG_USER 0x40u
 

@@ -51,6 +51,7 @@ struct file {
 	unsigned int f_mode;  /* FMODE_READ / FMODE_WRITE */
 	const struct file_operations *f_op;
 	struct address_space *f_mapping;
+	unsigned long machine_gen; /* the machine it was opened in (see get_file()) */
 };
 
 /*
@@ -79,7 +80,13 @@ struct file *dax_file_setup(unsigned long start_pfn, unsigned long nr_pages);
 
 /* Take / drop a reference. The last fput() writes dirty pages back (host files), drops the
  * page cache's pages and closes the host file; pages still referenced elsewhere (mapped,
- * pinned) live on, detached from the file, until their last reference goes. */
+ * pinned) live on, detached from the file, until their last reference goes. A file after its
+ * last fput() is stale: every call here that takes a file refuses it with a WARN, without
+ * reading it (get_file: NULL; fput: nothing; vfs_truncate / vfs_fsync / vm_mmap: -EBADF). A
+ * freed file whose address the host allocator gave to a new file cannot be told from it.
+ * A file belongs to the machine it was opened in (or, opened while none runs, to the next):
+ * pinmm_shutdown() writes back and drops the cache of each file still open, and after it the
+ * same calls refuse the file, except fput(), which may release it (no WARN). */
 struct file *get_file(struct file *file);
 void fput(struct file *file);
 
@@ -87,8 +94,8 @@ void fput(struct file *file);
 loff_t i_size_read(const struct address_space *mapping);
 
 /* Change a file's size (ftruncate): pages beyond the new end are dropped from the cache.
- * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), or the host's
- * error. */
+ * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), -EBADF (a
+ * stale file), or the host's error. */
 int vfs_truncate(struct file *file, loff_t size);
 
 /*
@@ -101,7 +108,9 @@ struct page *find_get_page(struct address_space *mapping, pgoff_t index);
 struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
 
 /* Mark a page-cache page dirty (PG_dirty, nr_dirty, nr_dirtied). Returns 1 if it was clean.
- * Anonymous pages: sets PG_dirty only. set_page_dirty_lock() takes the page lock around it. */
+ * Anonymous pages: sets PG_dirty only. set_page_dirty_lock() takes the page lock around it.
+ * With the machine's debug checks on (boot.h), a free page (refcount 0) or the zero page
+ * WARNs, is dump_page()d and is left as it was: 0. */
 int set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
 

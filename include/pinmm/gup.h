@@ -28,26 +28,51 @@
 #include "mm.h"
 #include "mm_types.h"
 
-#define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault if not */
+/*
+ * The FOLL_* flags, Linux 5.7's values. Each does what it does in 5.7, or is refused with a
+ * WARN and -EINVAL by the slow path (the fast path accepts only FOLL_WRITE, FOLL_LONGTERM and
+ * FOLL_FORCE, as 5.7's does); none is ignored.
+ */
+#define FOLL_WRITE 0x01u      /* check the PTE is writable; write-fault (COW) if not */
 #define FOLL_TOUCH 0x02u      /* mark the page accessed (and dirty with FOLL_WRITE) */
 #define FOLL_GET 0x04u        /* take a reference on the page */
 #define FOLL_DUMP 0x08u       /* an error rather than a page for holes and the zero page */
 #define FOLL_FORCE 0x10u      /* ignore the VMA's read/write permission (ptrace) */
-#define FOLL_NOWAIT 0x20u     /* do not wait for I/O (no effect: pinmm never waits) */
-#define FOLL_POPULATE 0x40u   /* fault in, no page returned */
+/* Do not wait in a fault: a file page that is not cached and uptodate, or whose lock is
+ * taken, ends the call there (5.7: VM_FAULT_RETRY from filemap_fault()), which then returns
+ * the pages done so far, or 0. */
+#define FOLL_NOWAIT 0x20u
+/* Fault in (populate_vma_page_range()); 5.7 only tests it together with FOLL_MLOCK, so alone
+ * it changes nothing: accepted. */
+#define FOLL_POPULATE 0x40u
+/* Split a THP (PMD- or PTE-mapped) with split_huge_page() before returning its subpage; the
+ * call fails with split_huge_page()'s error (-EBUSY: the THP is pinned or otherwise referenced)
+ * when it cannot be split. hugetlb and device pages are not THPs and are returned whole, as in
+ * 5.7. */
 #define FOLL_SPLIT 0x80u
 #define FOLL_HWPOISON 0x100u  /* -EHWPOISON rather than -EFAULT for poisoned pages */
+/* Internal to 5.7's GUP (added unless FOLL_FORCE: do not follow NUMA-hinting PROT_NONE
+ * entries). Refused: pinmm has no NUMA balancing, and GUP already follows a PROT_NONE entry only
+ * for FOLL_FORCE. */
 #define FOLL_NUMA 0x200u
+/* Wait for a migration entry in the lookup rather than in the fault: accepted (the same
+ * outcome: the page once it has moved). */
 #define FOLL_MIGRATION 0x400u
+/* Internal: a retry after a fault dropped the mmap lock. Refused: pinmm never drops it. */
 #define FOLL_TRIED 0x800u
+/* mlock the pages of VM_LOCKED VMAs. Refused: pinmm has no mlock. */
 #define FOLL_MLOCK 0x1000u
-#define FOLL_REMOTE 0x2000u   /* internal: not the current mm */
-#define FOLL_COW 0x4000u      /* internal: a COW happened for this lookup */
+#define FOLL_REMOTE 0x2000u   /* not the current mm (FAULT_FLAG_REMOTE); set by the _remote calls */
+/* Internal: a COW happened for this lookup, so a dirty read-only PTE is ours. Refused from
+ * callers: it would let a FOLL_FORCE write through a PTE still shared with a fork. */
+#define FOLL_COW 0x4000u
 #define FOLL_ANON 0x8000u     /* anonymous VMAs only */
 #define FOLL_LONGTERM 0x10000u /* an indefinite pin (RDMA, VFIO): never in CMA, never fsdax */
-#define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP into PTEs before returning */
+#define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP's mapping into PTEs before returning */
 #define FOLL_PIN 0x40000u     /* pages must be released with unpin_user_page*() */
-#define FOLL_FAST_ONLY 0x80000u /* the fast path only: never fault, never fall back (5.8) */
+/* The fast path only: never fault, never fall back (5.8). Internal to the *_fast_only calls;
+ * refused by the slow path. */
+#define FOLL_FAST_ONLY 0x80000u
 
 /* ---- the slow path: caller holds mmap_read_lock(current mm) ---- */
 
@@ -58,7 +83,10 @@
  * (VM_IO/VM_PFNMAP, write without FOLL_FORCE, FOLL_FORCE write to a shared mapping, read of
  * PROT_NONE, FOLL_ANON on a file VMA) or SIGBUS/SIGSEGV at fault; -ENOMEM when memory or a
  * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
- * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory. nr_pages 0 returns 0.
+ * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory; -EBUSY with FOLL_SPLIT for a THP that
+ * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NUMA, FOLL_TRIED,
+ * FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY). nr_pages 0 returns 0; so does FOLL_NOWAIT when the
+ * first page would need a fault that waits. Every get/pin call below has the same errors.
  */
 long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages);
@@ -71,7 +99,8 @@ long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
 /*
  * On any mm (mmap_read_lock(mm) held). locked may be NULL; if not, *locked must be 1 and stays
  * 1 (pinmm never drops the lock). get_: FOLL_PIN refused; FOLL_LONGTERM with a non-NULL
- * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required.
+ * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required. A stale mm
+ * (after its last mmput(), or of a machine shut down: mman.h) WARNs and gives -ESRCH.
  */
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked);
@@ -103,20 +132,33 @@ int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages);
 
-/* ---- releasing pins ---- */
+/* ---- releasing pins ----
+ *
+ * With the machine's debug checks on (pinmm_config.debug_checks, boot.h), a release of pins the
+ * page does not hold (a page never pinned, unpinned twice, the zero page without a pin, an
+ * entry or range past the end of its compound page) WARNs, dump_page()s the head and changes
+ * nothing on that page: not its counts, not PG_dirty, not nr_foll_pin_released. A dirty unpin
+ * of the zero page (pinned for reading) releases the pin but refuses to dirty it. With the
+ * checks off, such misuse corrupts the counts as it does in Linux. A put_page() that drops a
+ * pin looks like correct use to the counts of one page; pinmm_shutdown() reports the
+ * unbalanced nr_foll_pin_acquired / nr_foll_pin_released it leaves.
+ */
 
 /* Release one pin taken by a pin_user_pages*() call. */
 void unpin_user_page(struct page *page);
 
-/* Release the pins of pages[0 .. npages). An error-valued npages (e.g. (unsigned long)-EFAULT)
- * WARNs and releases nothing. */
+/* Release the pins of pages[0 .. npages) (NULL entries are skipped). An error-valued npages
+ * (e.g. (unsigned long)-EFAULT) WARNs and releases nothing. Each entry is its own pin: a
+ * refused entry (debug checks) does not stop the others. */
 void unpin_user_pages(struct page **pages, unsigned long npages);
 
 /* As unpin_user_pages(), but first, if make_dirty, mark each head dirty (under its page lock)
  * unless it already is: the device wrote the pages. */
 void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool make_dirty);
 
-/* The same for npages physically consecutive pages starting at page (5.12). */
+/* The same for npages physically consecutive pages starting at page (5.12). With the debug
+ * checks on, the whole range is checked first: a compound page in it that lacks its pins
+ * refuses the call, which then changes nothing. */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
 
 #endif /* PINMM_GUP_H */

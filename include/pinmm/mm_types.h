@@ -173,7 +173,8 @@ struct mm_struct {
 	atomic_long pgtables_bytes;
 	atomic_long rss_stat[NR_MM_COUNTERS];
 	atomic_ulong flags; /* MMF_* bits */
-	struct cds_list_head mmlist; /* on the list of every mm (src/vm/mm.c) */
+	unsigned long machine_gen; /* the machine it belongs to (see mman.h) */
+	atomic_int nr_threads;     /* threads running in it (kthread_use_mm) */
 };
 
 #endif /* PINMM_MM_TYPES_H */

@@ -6,6 +6,16 @@
  *
  * Locking order (Linux's): mmap_lock -> page lock -> i_mmap_rwsem / anon_vma lock ->
  * mm->page_table_lock -> page-table locks.
+ *
+ * Stale mms. An mm belongs to the machine it was made in and lives until its last mmput().
+ * The calls below that take an mm refuse, with a WARN and -ESRCH (or what the call documents),
+ * an mm after its last mmput() (checked without reading it) and an mm of a machine that was
+ * shut down (pinmm_shutdown() tears its address space down; its holders may only release it,
+ * with mmput() / kthread_unuse_mm(), which then free host memory and WARN nothing). A thread
+ * whose current mm is such a shell has no current mm: current_mm() WARNs and returns NULL, so
+ * the calls on the current mm give -ESRCH. The mmap lock calls, find_vma() and vma_lookup()
+ * are not checked: their caller holds the mm already. A freed mm whose address the host
+ * allocator gave to a new mm cannot be told from it.
  */
 #ifndef PINMM_MMAN_H
 #define PINMM_MMAN_H
@@ -35,19 +45,23 @@
 /* A new, empty address space with mm_users 1, or NULL (no memory for its PGD, or not booted). */
 struct mm_struct *mm_alloc(void);
 
-/* Drop an mm_users reference; the last one unmaps everything and frees the page tables. */
+/* Drop an mm_users reference; the last one unmaps everything and frees the page tables. An mm
+ * after its last mmput() WARNs and is left alone. */
 void mmput(struct mm_struct *mm);
 
-/* Take another mm_users reference (the caller holds one). */
+/* Take another mm_users reference (the caller holds one). A stale mm WARNs, nothing taken. */
 void mmget(struct mm_struct *mm);
 
 /* Make mm the calling thread's current mm (this thread is now a CPU running in it), taking a
  * reference that kthread_unuse_mm() drops. WARNs and does nothing if the thread already uses
- * an mm. The thread is registered with RCU while it uses the mm. */
+ * an mm, or mm is stale. If the thread still runs in the shell of an mm of a machine that was
+ * shut down, it leaves that shell first (with a WARN). The thread is registered with RCU while
+ * it uses the mm. */
 void kthread_use_mm(struct mm_struct *mm);
 void kthread_unuse_mm(struct mm_struct *mm);
 
-/* The calling thread's current mm, or NULL. */
+/* The calling thread's current mm, or NULL (also, with a WARN, when it belongs to a machine
+ * that was shut down). */
 struct mm_struct *current_mm(void);
 
 void mmap_read_lock(struct mm_struct *mm);
@@ -75,6 +89,7 @@ struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
  *            MAP_ANONYMOUS
  *   -EACCES  the file's open mode does not allow the mapping (MAP_SHARED + PROT_WRITE on a
  *            read-only file)
+ *   -EBADF   file after its last fput() (with a WARN)
  *   -ENOMEM  no room in the address space; MAP_FIXED outside [MMAP_MIN_ADDR, TASK_SIZE); no
  *            memory for page tables or VMAs
  *   -EPERM   MAP_FIXED below MMAP_MIN_ADDR
@@ -97,15 +112,16 @@ int vm_mprotect(unsigned long start, size_t len, unsigned long prot);
 
 /* madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
  * MADV_POPULATE_READ / MADV_POPULATE_WRITE. Returns 0 or -EINVAL (misaligned start, unknown
- * advice, MADV_DONTNEED on a locked or PFN mapping), -ENOMEM (a hole in the range), -EFAULT
- * (populate hit a fault it could not serve: SIGSEGV/SIGBUS), -EHWPOISON. */
+ * advice, MADV_DONTNEED on a locked or PFN mapping; NULL mm), -ENOMEM (a hole in the range),
+ * -EFAULT (populate hit a fault it could not serve: SIGSEGV/SIGBUS), -EHWPOISON, -ESRCH (a stale
+ * mm, with a WARN). */
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice);
 
 /*
  * fork(): a new mm (mm_users 1) duplicated from mm the way fork does it: private anonymous
  * pages shared read-only for copy-on-write, shared mappings shared, VM_DONTCOPY
  * (MADV_DONTFORK) VMAs left out. Returns the mm or ERR_PTR(-EINVAL) for a NULL mm,
- * ERR_PTR(-ENOMEM) (nothing is left behind). The caller must not hold mm's mmap lock.
+ * ERR_PTR(-ESRCH) for a stale mm (with a WARN), ERR_PTR(-ENOMEM) (nothing is left behind). The caller must not hold mm's mmap lock.
  */
 struct mm_struct *pinmm_fork(struct mm_struct *mm);
 

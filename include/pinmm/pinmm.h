@@ -14,6 +14,7 @@
 #include "fs.h"
 #include "gfp.h"
 #include "gup.h"
+#include "huge_mm.h"
 #include "hugetlb.h"
 #include "inject.h"
 #include "mm.h"

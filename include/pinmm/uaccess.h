@@ -18,7 +18,8 @@ unsigned long copy_from_user(void *to, unsigned long uaddr, unsigned long n);
 
 /* Read (or, with FOLL_WRITE in gup_flags, write) len bytes at addr in mm, which need not be
  * the current mm; FOLL_FORCE lets a write reach a read-only private mapping (a COW copy), as
- * ptrace does. Returns the number of bytes copied (0 if the first page fails). */
+ * ptrace does. Returns the number of bytes copied (0 if the first page fails, and, with a
+ * WARN, for a stale mm: mman.h). */
 int access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf, int len,
 		     unsigned int gup_flags);
 

@@ -20,7 +20,8 @@ int clear_page_dirty_for_io(struct page *page);
  * and wait for it. Returns 0 or the first write error (-EIO ...). shmem: 0, nothing written. */
 int filemap_write_and_wait(struct address_space *mapping);
 
-/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync. */
+/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync. -EBADF (with a
+ * WARN): a stale file (after its last fput(), or of a machine shut down: fs.h). */
 int vfs_fsync(struct file *file, int datasync);
 
 

@@ -15,39 +15,98 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../mm/internal.h"
 #include "internal.h"
+#include "lib/internal.h"
+
+/* Every file from alloc_file() to its last fput(): a handle not in this set is stale, and is
+ * refused without reading the freed file. */
+static struct live_set live_files = LIVE_SET_INIT;
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+
+static bool file_is_live(struct file *file)
+{
+	return !WARN(!live_set_has(&live_files, file),
+		     "file %p is not a live file (used after its last fput()?)", (void *)file);
+}
+
+int file_check(struct file *file)
+{
+	if (!file_is_live(file))
+		return -EBADF;
+	if (WARN(file->machine_gen != machine_generation(),
+		 "file %p was opened in a machine that was shut down", (void *)file))
+		return -EBADF;
+	return 0;
+}
+
+/*
+ * pinmm_shutdown()'s part for files, after the address spaces are gone (so no VMA holds a
+ * file): every file of this machine still open is reported, its dirty pages are written back
+ * and its page cache dropped while the machine works. Its holders keep a file with an empty
+ * cache that every call refuses and that they may only fput(). Returns the number reported.
+ */
+static unsigned long files_shutdown(void)
+{
+	unsigned long reported = 0;
+	struct file **files;
+	size_t n = live_set_snapshot(&live_files, (void ***)&files);
+
+	for (size_t i = 0; files && i < n; i++) {
+		struct file *file = files[i];
+
+		if (file->machine_gen != machine_generation())
+			continue;
+		pinmm_log("pinmm: shutdown: file %p is still open (%ld reference(s)): its page "
+			  "cache is written back and dropped, its holders may only fput() it\n",
+			  (void *)file, atomic_load(&file->f_count));
+		/* The address spaces are gone, so no PTE maps these pages: as in __fput(). */
+		write_dirty_pages(file->f_mapping, test_clear_page_dirty);
+		truncate_inode_pages(file->f_mapping, 0);
+		reported++;
+	}
+	free(files);
+	return reported;
+}
+
+static void register_hook(void)
+{
+	set_shutdown_hook(SHUTDOWN_HOOK_FILES, files_shutdown);
+}
+
+void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg), void *arg)
+{
+	struct file **files;
+	size_t n = live_set_snapshot(&live_files, (void ***)&files);
+
+	/* The machine is quiescent (the caller's rule): nobody closes a file under us. */
+	for (size_t i = 0; files && i < n; i++)
+		if (files[i]->machine_gen == machine_generation())
+			fn(files[i]->f_mapping, arg);
+	free(files);
+}
 
 /* A file and its address_space, allocated together. */
 struct file_alloc {
 	struct file file;
 	struct address_space i_data;
-	struct cds_list_head node; /* on all_files, as an inode on its super_block's s_inodes */
 };
-
-static pthread_mutex_t all_files_lock = PTHREAD_MUTEX_INITIALIZER;
-static CDS_LIST_HEAD(all_files);
-
-void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg), void *arg)
-{
-	struct file_alloc *fa;
-
-	pthread_mutex_lock(&all_files_lock);
-	cds_list_for_each_entry(fa, &all_files, node)
-		fn(&fa->i_data, arg);
-	pthread_mutex_unlock(&all_files_lock);
-}
 
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,
 			const struct file_operations *fop)
 {
-	struct file_alloc *fa = kzalloc(sizeof(*fa));
+	struct file_alloc *fa;
 	struct address_space *mapping;
 
+	pthread_once(&hook_once, register_hook);
+	fa = kzalloc(sizeof(*fa));
 	if (!fa)
 		return NULL;
 	mapping = &fa->i_data;
 	mapping->i_pages = page_cache_create();
-	if (!mapping->i_pages) {
+	if (!mapping->i_pages || live_set_add(&live_files, &fa->file)) {
+		if (mapping->i_pages)
+			page_cache_destroy(mapping->i_pages);
 		free(fa);
 		return NULL;
 	}
@@ -65,9 +124,8 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 	fa->file.f_mode = f_mode;
 	fa->file.f_op = fop;
 	fa->file.f_mapping = mapping;
-	pthread_mutex_lock(&all_files_lock);
-	cds_list_add(&fa->node, &all_files);
-	pthread_mutex_unlock(&all_files_lock);
+	/* A file opened while no machine runs (even generation) belongs to the next one. */
+	fa->file.machine_gen = machine_generation() | 1;
 	return &fa->file;
 }
 
@@ -106,6 +164,8 @@ struct file *filp_open(const char *path, int flags, int mode)
 
 struct file *get_file(struct file *file)
 {
+	if (file_check(file))
+		return NULL;
 	/* Relaxed: a reference is only taken from another one, which orders it. */
 	atomic_fetch_add_explicit(&file->f_count, 1, memory_order_relaxed);
 	return file;
@@ -114,7 +174,6 @@ struct file *get_file(struct file *file)
 /* The last reference is gone: write back, drop the cache, close the host file. */
 static void __fput(struct file *file)
 {
-	struct file_alloc *fa = caa_container_of(file, struct file_alloc, file);
 	struct address_space *mapping = file->f_mapping;
 
 	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
@@ -129,22 +188,26 @@ static void __fput(struct file *file)
 	page_cache_destroy(mapping->i_pages);
 	pthread_rwlock_destroy(&mapping->i_rwsem);
 	pthread_rwlock_destroy(&mapping->i_mmap_rwsem);
-	pthread_mutex_lock(&all_files_lock);
-	cds_list_del(&fa->node);
-	pthread_mutex_unlock(&all_files_lock);
-	free(fa);
+	free(caa_container_of(file, struct file_alloc, file));
 }
 
 void fput(struct file *file)
 {
+	long old;
+
+	/* A file of a machine shut down may be released: its cache is empty (files_shutdown()),
+	 * so the teardown touches no machine memory. */
+	if (!file_is_live(file))
+		return;
 	/* acq_rel: everything done through the other references (VMA list changes, dirtying)
 	 * happens before the teardown. */
-	long old = atomic_fetch_sub_explicit(&file->f_count, 1, memory_order_acq_rel);
-
+	old = atomic_fetch_sub_explicit(&file->f_count, 1, memory_order_acq_rel);
 	if (WARN_ON_ONCE(old <= 0))
 		return;
-	if (old == 1)
+	if (old == 1) {
+		live_set_del(&live_files, file);
 		__fput(file);
+	}
 }
 
 loff_t i_size_read(const struct address_space *mapping)

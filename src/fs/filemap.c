@@ -103,11 +103,38 @@ struct page *read_mapping_page(struct address_space *mapping, pgoff_t index)
 	return page;
 }
 
+/* A fault that may not wait (FAULT_FLAG_RETRY_NOWAIT, GUP's FOLL_NOWAIT): the page if it is
+ * cached, uptodate and its lock free, else VM_FAULT_RETRY, as 5.7's filemap_fault() gives up
+ * instead of reading the file or sleeping on the lock. shmem pages need no I/O. */
+static vm_fault_t filemap_fault_nowait(struct vm_fault *vmf, struct address_space *mapping)
+{
+	struct page *page = find_get_page(mapping, vmf->pgoff);
+
+	if (!page)
+		return VM_FAULT_RETRY;
+	if (!trylock_page(page)) {
+		put_page(page);
+		return VM_FAULT_RETRY;
+	}
+	if (page->mapping != mapping || !PageUptodate(page) ||
+	    vmf->pgoff >= i_size_pages(mapping)) {
+		unlock_page(page);
+		put_page(page);
+		return VM_FAULT_RETRY;
+	}
+	vmf->page = page;
+	return VM_FAULT_LOCKED;
+}
+
 vm_fault_t filemap_fault(struct vm_fault *vmf)
 {
 	struct address_space *mapping = vmf->vma->vm_file->f_mapping;
 	bool major = false;
-	struct page *page = filemap_get_page(mapping, vmf->pgoff, &major);
+	struct page *page;
+
+	if ((vmf->flags & FAULT_FLAG_RETRY_NOWAIT) && !mapping->shmem)
+		return filemap_fault_nowait(vmf, mapping);
+	page = filemap_get_page(mapping, vmf->pgoff, &major);
 
 	if (IS_ERR(page))
 		return PTR_ERR(page) == -ENOMEM ? VM_FAULT_OOM : VM_FAULT_SIGBUS;

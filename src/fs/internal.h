@@ -77,6 +77,10 @@ unsigned int find_get_pages(struct address_space *mapping, pgoff_t *start,
 
 /* ---- file.c ---- */
 
+/* 0 if file is a live file (between alloc_file() and its last fput()); otherwise WARN and
+ * -EBADF, having read nothing of it. */
+int file_check(struct file *file);
+
 /* A new file with f_count 1 and an empty page cache of size bytes, or NULL (no memory).
  * host_fd is -1 for shmem; the file owns it from here on. */
 struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned int f_mode,

@@ -39,8 +39,17 @@ static struct address_space *page_file_mapping(const struct page *page)
 
 int set_page_dirty(struct page *page)
 {
-	struct address_space *mapping = page_file_mapping(page);
+	struct address_space *mapping;
 
+	/* Nobody may dirty a page they hold no reference to, nor the zero page (a dirty unpin of
+	 * a page pinned for reading): with the debug checks on, refuse and name the page. */
+	if (debug_checks() &&
+	    (WARN_MISUSE_PAGE(page_ref_count(compound_head(page)) <= 0, page,
+			      "set_page_dirty() of a free page") ||
+	     WARN_MISUSE_PAGE(is_zero_pfn(page_to_pfn(page)), page,
+			      "set_page_dirty() of the zero page")))
+		return 0;
+	mapping = page_file_mapping(page);
 	if (TestSetPageDirty(page))
 		return 0;
 	if (mapping && mapping_cap_account_dirty(mapping)) {

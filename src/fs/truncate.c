@@ -105,10 +105,13 @@ static int truncate_shrink(struct address_space *mapping, loff_t old, loff_t siz
 
 int vfs_truncate(struct file *file, loff_t size)
 {
-	struct address_space *mapping = file->f_mapping;
+	struct address_space *mapping;
 	loff_t old;
 	int err = 0;
 
+	if (file_check(file))
+		return -EBADF;
+	mapping = file->f_mapping;
 	if (size < 0)
 		return -EINVAL;
 	/* What ftruncate(2) says for a file not open for writing. */

@@ -8,6 +8,11 @@
  * INT_MAX), then to the exact pin count (refusing an overflow there too, after undoing the
  * refcount), and only then counts nr_foll_pin_acquired. Release does the reverse, and the last
  * reference frees the page through __put_page().
+ *
+ * With the machine's debug checks on (pinmm_config.debug_checks), a release never drops more
+ * than the page holds: misuse (an unpin of pins that are not there) WARNs, names the page and
+ * changes nothing, and nr_foll_pin_released counts only what was released. The grab is never
+ * checked beyond what Linux does: the fast path's hot loop stays as it is.
  */
 #include <errno.h>
 #include <limits.h>
@@ -93,11 +98,97 @@ bool try_grab_page(struct page *page, unsigned int flags)
 	return true;
 }
 
-/* Release refs references or pins on head, without counting nr_foll_pin_released. */
-static void __put_compound_head(struct page *head, int refs, unsigned int flags)
+/* Subtract n from *v unless it holds less than n (the debug checks' release). Returns the
+ * value it held, or -1 with *v unchanged. */
+static int sub_unless_below(atomic_int *v, int n, memory_order order)
+{
+	int old = atomic_load_explicit(v, memory_order_relaxed);
+
+	do {
+		if (old < n)
+			return -1;
+	} while (!atomic_compare_exchange_weak_explicit(v, &old, old - n, order,
+							 memory_order_relaxed));
+	return old;
+}
+
+/* A release found fewer pins or references than it drops: WARN and name the page. */
+static bool refs_missing(struct page *head, int refs, unsigned int flags)
+{
+	bool pin = flags & FOLL_PIN;
+
+	WARN_MISUSE_PAGE(true, head, "%s of %d %s the page does not hold%s (refcount %d)",
+			 pin ? "unpin" : "put", refs, pin ? "pin(s)" : "reference(s)",
+			 is_zero_pfn(page_to_pfn(head)) ? ", the zero page" : "",
+			 page_ref_count(head));
+	return false;
+}
+
+/* Debug checks: does head hold the refs pins (FOLL_PIN) or references a release is about to
+ * drop? If not, WARN and name the page: the caller then drops nothing. */
+static bool holds_refs(struct page *head, int refs, unsigned int flags)
+{
+	int have = page_ref_count(head), need = refs;
+
+	if ((flags & FOLL_PIN) && hpage_pincount_available(head))
+		have = atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
+	else if (flags & FOLL_PIN)
+		need = refs * (int)GUP_PIN_COUNTING_BIAS;
+	return have >= need || refs_missing(head, refs, flags);
+}
+
+/* After the counts dropped to left: a device page is idle at 1 (the driver gets it back then,
+ * 5.7's unpin of a devmap-managed page); any other page is freed at 0. */
+static void put_compound_head_done(struct page *head, int left)
+{
+	if (__builtin_expect(is_zone_device_page(head), 0)) {
+		if (left == 1 && page_is_devmap_managed(head))
+			free_devmap_managed_page(head);
+		WARN_ON_ONCE(left < 1);
+		return;
+	}
+	if (left == 0)
+		__put_page(head);
+}
+
+/*
+ * The debug checks' release: the counts move with compare-and-swap, never below what is
+ * dropped, so that a release finding fewer than it drops (a page never pinned, unpinned twice,
+ * a free neighbour past the end of a compound page) changes nothing, and two racing double
+ * unpins cannot both pass. WARNs, names the page and returns false then.
+ */
+static __attribute__((noinline)) bool put_compound_head_checked(struct page *head, int refs,
+								 unsigned int flags)
+{
+	bool exact = (flags & FOLL_PIN) && hpage_pincount_available(head);
+	int n = (flags & FOLL_PIN) && !exact ? refs * (int)GUP_PIN_COUNTING_BIAS : refs;
+	int old;
+
+	if (exact && sub_unless_below(compound_pincount_ptr(head), refs, memory_order_relaxed) < 0)
+		return refs_missing(head, refs, flags);
+	/* acq_rel as page_ref_sub_and_test(): see page_ref.h. */
+	old = sub_unless_below(&head->_refcount, n, memory_order_acq_rel);
+	if (old < 0) {
+		if (exact)
+			atomic_fetch_add_explicit(compound_pincount_ptr(head), refs,
+						  memory_order_relaxed);
+		return refs_missing(head, refs, flags);
+	}
+	put_compound_head_done(head, old - n);
+	return true;
+}
+
+/*
+ * Release refs references or pins on head, without counting nr_foll_pin_released. Returns
+ * false when the debug checks refused it (put_compound_head_checked()); without them this is
+ * 5.7's release, which trusts the caller.
+ */
+static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
 {
 	int n = refs;
 
+	if (debug_checks())
+		return put_compound_head_checked(head, refs, flags);
 	if (flags & FOLL_PIN) {
 		if (hpage_pincount_available(head))
 			atomic_fetch_sub_explicit(compound_pincount_ptr(head), refs,
@@ -106,25 +197,14 @@ static void __put_compound_head(struct page *head, int refs, unsigned int flags)
 			n = refs * (int)GUP_PIN_COUNTING_BIAS;
 	}
 	VM_BUG_ON_PAGE(page_ref_count(head) < n, head);
-	if (__builtin_expect(is_zone_device_page(head), 0)) {
-		/* A device page is idle at 1: the driver gets it back then (5.7's unpin of a
-		 * devmap-managed page). */
-		int left = page_ref_sub_return(head, n);
-
-		if (left == 1 && page_is_devmap_managed(head))
-			free_devmap_managed_page(head);
-		WARN_ON_ONCE(left < 1);
-		return;
-	}
-	if (page_ref_sub_and_test(head, n))
-		__put_page(head);
+	put_compound_head_done(head, page_ref_sub_return(head, n));
+	return true;
 }
 
 void put_compound_head(struct page *head, int refs, unsigned int flags)
 {
-	if (flags & FOLL_PIN)
+	if (__put_compound_head(head, refs, flags) && (flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
-	__put_compound_head(head, refs, flags);
 }
 
 void unpin_user_page(struct page *page)
@@ -147,8 +227,21 @@ static unsigned long head_run(struct page **pages, unsigned long i, unsigned lon
 	return j - i;
 }
 
+/* Mark head dirty before its pins go: the device wrote it. */
+static void unpin_dirty(struct page *head)
+{
+	if (!PageDirty(head))
+		set_page_dirty_lock(head);
+}
+
+/*
+ * The batched unpin. With the debug checks on, a run whose head does not hold the pins (see
+ * __put_compound_head()) is neither dirtied nor released, and the runs after it still are:
+ * each entry is its own pin, so a bad one says nothing about the others.
+ */
 static void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
 {
+	bool check = debug_checks();
 	long released = 0;
 
 	if (WARN_ON(IS_ERR_VALUE(npages)))
@@ -163,11 +256,14 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 		}
 		head = compound_head(pages[i]);
 		run = head_run(pages, i, npages, head);
-		if (make_dirty && !PageDirty(head))
-			set_page_dirty_lock(head);
-		__put_compound_head(head, (int)run, FOLL_PIN);
-		released += (long)run;
 		i += run;
+		if (make_dirty) {
+			if (check && !holds_refs(head, (int)run, FOLL_PIN))
+				continue;
+			unpin_dirty(head);
+		}
+		if (__put_compound_head(head, (int)run, FOLL_PIN))
+			released += (long)run;
 	}
 	__mod_node_page_state(NR_FOLL_PIN_RELEASED, released);
 }
@@ -182,18 +278,39 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
 	unpin_pages(pages, npages, make_dirty);
 }
 
+/* The run of the range [page + i, page + npages) that lies in one compound page. */
+static unsigned long range_run(struct page *page, unsigned long i, unsigned long npages,
+			       struct page **headp)
+{
+	struct page *head = compound_head(page + i);
+	unsigned long left = compound_nr(head) - (unsigned long)(page + i - head);
+
+	*headp = head;
+	return npages - i < left ? npages - i : left;
+}
+
+/*
+ * With the debug checks on, the whole range is checked before anything is released: one
+ * compound page of the range that lacks its pins (the range runs past the end of what was
+ * pinned, into a free neighbour) refuses the call, which then changes nothing.
+ */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty)
 {
+	struct page *head;
+
 	if (WARN_ON(IS_ERR_VALUE(npages)) || WARN_ON_ONCE(!page))
 		return;
-	for (unsigned long i = 0; i < npages;) {
-		struct page *head = compound_head(page + i);
-		unsigned long left = compound_nr(head) - (unsigned long)(page + i - head);
-		unsigned long run = npages - i < left ? npages - i : left;
-
-		if (make_dirty && !PageDirty(head))
-			set_page_dirty_lock(head);
+	if (debug_checks()) {
+		for (unsigned long i = 0, run; i < npages; i += run) {
+			run = range_run(page, i, npages, &head);
+			if (!holds_refs(head, (int)run, FOLL_PIN))
+				return;
+		}
+	}
+	for (unsigned long i = 0, run; i < npages; i += run) {
+		run = range_run(page, i, npages, &head);
+		if (make_dirty)
+			unpin_dirty(head);
 		put_compound_head(head, (int)run, FOLL_PIN);
-		i += run;
 	}
 }

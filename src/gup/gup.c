@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 
+#include <pinmm/huge_mm.h>
+
 #include "internal.h"
 
 static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
@@ -119,19 +121,42 @@ static struct page *follow_trans_huge_pmd(pmd_t *pmd, unsigned long addr, unsign
 	return page;
 }
 
+/* FOLL_SPLIT: split the THP page belongs to (5.7's follow_page_pte() and follow_pmd_mask()).
+ * We hold a reference on page, which this drops. 0 or split_huge_page()'s error. */
+static int follow_split(struct page *page)
+{
+	int ret;
+
+	lock_page(page);
+	ret = split_huge_page(page);
+	unlock_page(page);
+	put_page(page);
+	return ret;
+}
+
 static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsigned long addr,
 				    unsigned int flags)
 {
 	pte_t *ptep = pte_offset(pmdv, addr);
 	pthread_spinlock_t *ptl = entry_ptl(ptep);
-	struct page *page = NULL;
+	struct page *page;
 	pte_t pte;
+	int ret;
 
+retry:
+	page = NULL;
 	pthread_spin_lock(ptl);
 	pte = ptep_get(ptep);
+	if ((flags & FOLL_MIGRATION) && is_migration_entry(pte)) {
+		/* 5.7: wait here for the migration instead of leaving it to the fault. */
+		pthread_spin_unlock(ptl);
+		migration_entry_wait(pte);
+		goto retry;
+	}
 	if (!pte_present(pte))
 		goto out;
-	/* A PROT_NONE entry is only followed for FOLL_FORCE (5.7: FOLL_NUMA otherwise). */
+	/* A PROT_NONE entry is only followed for FOLL_FORCE (5.7: FOLL_NUMA, which GUP adds
+	 * without FOLL_FORCE, is what stops the others). */
 	if (pte_protnone(pte) && !(flags & FOLL_FORCE))
 		goto out;
 	if ((flags & FOLL_WRITE) && !can_follow_write(pte_write(pte), pte_dirty(pte), flags))
@@ -147,6 +172,14 @@ static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsi
 			goto out;
 		}
 		page = pfn_to_page(pte_pfn(pte));
+	}
+	if ((flags & FOLL_SPLIT) && PageCompound(page) && !PageHuge(page)) {
+		get_page(page);
+		pthread_spin_unlock(ptl);
+		ret = follow_split(page);
+		if (ret)
+			return ERR_PTR(ret);
+		goto retry;
 	}
 	if (!try_grab_page(page, flags)) {
 		page = ERR_PTR(-ENOMEM);
@@ -201,6 +234,18 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 		pthread_spin_lock(ptl);
 		v = pmdp_get(pmd);
 		if (pmd_trans_huge(v)) {
+			if (flags & FOLL_SPLIT) {
+				struct page *head = pfn_to_page(pmd_pfn(v));
+				int ret;
+
+				if (!try_get_page(head)) {
+					pthread_spin_unlock(ptl);
+					return ERR_PTR(-ENOMEM);
+				}
+				pthread_spin_unlock(ptl);
+				ret = follow_split(head);
+				return ret ? ERR_PTR(ret) : follow_page_mask(vma, addr, flags);
+			}
 			if (flags & FOLL_SPLIT_PMD)
 				split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
 			else
@@ -216,7 +261,8 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	return follow_page_pte(vma, v, addr, flags);
 }
 
-/* Fault addr in for the lookup; 0 to retry, else the error. */
+/* Fault addr in for the lookup; 0 to retry, else the error (-EBUSY: FOLL_NOWAIT and the fault
+ * would have had to wait). */
 static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned int *flags)
 {
 	unsigned int fault_flags = 0;
@@ -226,7 +272,11 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned
 		fault_flags |= FAULT_FLAG_WRITE;
 	if (*flags & FOLL_REMOTE)
 		fault_flags |= FAULT_FLAG_REMOTE;
+	if (*flags & FOLL_NOWAIT)
+		fault_flags |= FAULT_FLAG_ALLOW_RETRY | FAULT_FLAG_RETRY_NOWAIT;
 	ret = handle_mm_fault(vma, addr, fault_flags);
+	if (ret & VM_FAULT_RETRY)
+		return -EBUSY; /* FOLL_NOWAIT: the fault would have waited */
 	if (ret & VM_FAULT_ERROR) {
 		if (ret & VM_FAULT_OOM)
 			return -ENOMEM;
@@ -270,8 +320,11 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			if (ret)
 				break;
 		}
-		if (!page)
+		if (!page) {
+			if (ret == -EBUSY)
+				ret = 0; /* FOLL_NOWAIT: 5.7 returns the pages so far, or 0 */
 			break;
+		}
 		if (IS_ERR(page)) {
 			ret = (int)PTR_ERR(page);
 			break;
@@ -285,10 +338,16 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 	return i ? i : ret;
 }
 
+/* Flags the slow path refuses (WARN, -EINVAL): Linux's internals, and what needs what pinmm
+ * does not have (include/pinmm/gup.h says why for each). */
+#define GUP_REFUSED_FLAGS (FOLL_NUMA | FOLL_TRIED | FOLL_MLOCK | FOLL_COW | FOLL_FAST_ONLY)
+
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			     struct page **pages, unsigned int gup_flags)
 {
 	mmap_assert_locked(mm);
+	if (WARN_ON_ONCE(gup_flags & GUP_REFUSED_FLAGS))
+		return -EINVAL;
 	/* "Traditional behaviour": a pages array without FOLL_PIN means references. */
 	if (pages && !(gup_flags & FOLL_PIN))
 		gup_flags |= FOLL_GET;
@@ -375,6 +434,8 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 {
 	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || !mm || check_locked(locked))
 		return -EINVAL;
+	if (mm_check(mm))
+		return -ESRCH;
 	gup_flags |= FOLL_TOUCH | FOLL_REMOTE;
 	if (gup_flags & FOLL_LONGTERM) {
 		/* 5.7: a long-term pin may not drop the lock half-way. */
@@ -391,6 +452,8 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages) || !mm ||
 	    check_locked(locked))
 		return -EINVAL;
+	if (mm_check(mm))
+		return -ESRCH;
 	gup_flags |= FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE;
 	if (gup_flags & FOLL_LONGTERM) {
 		if (WARN_ON_ONCE(locked))

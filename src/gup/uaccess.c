@@ -61,7 +61,7 @@ unsigned long copy_from_user(void *to, unsigned long uaddr, unsigned long n)
 int access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf, int len,
 		     unsigned int gup_flags)
 {
-	if (!mm || len <= 0)
+	if (!mm || len <= 0 || mm_check(mm))
 		return 0;
 	return (int)access_vm(mm, addr, buf, (unsigned long)len,
 			      gup_flags & (FOLL_WRITE | FOLL_FORCE));

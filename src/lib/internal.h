@@ -8,8 +8,10 @@
 #ifndef PINMM_LIB_INTERNAL_H
 #define PINMM_LIB_INTERNAL_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include <pinmm/bug.h>
@@ -69,5 +71,22 @@ static inline void *krealloc(void *p, size_t size)
 {
 	return should_fail("alloc:kmalloc") ? NULL : realloc(p, size);
 }
+/* live_set.c: the set of live objects of one kind (see there). */
+struct live_set {
+	pthread_mutex_t lock;
+	const void **slots;
+	size_t cap, nr;
+};
+
+#define LIVE_SET_INIT {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0}
+
+/* Add p (not in the set). Returns 0, or -ENOMEM (the set is unchanged). */
+int live_set_add(struct live_set *set, const void *p);
+/* Remove p; false if it was not in the set. */
+bool live_set_del(struct live_set *set, const void *p);
+/* Is p in the set (NULL never is)? */
+bool live_set_has(struct live_set *set, const void *p);
+/* The members now, in a malloc'd array (*out; NULL if that failed): returns how many. */
+size_t live_set_snapshot(struct live_set *set, void ***out);
 
 #endif /* PINMM_LIB_INTERNAL_H */

@@ -21,6 +21,9 @@ struct page *mem_map;
 unsigned long max_pfn;
 unsigned long device_end_pfn;
 char *pinmm_ram;
+atomic_bool debug_checks_on;
+static atomic_ulong machine_gen;
+static unsigned long (*_Atomic shutdown_hooks[NR_SHUTDOWN_HOOKS])(void);
 static struct page *zero_page;
 static unsigned long (*shutdown_check)(void);
 
@@ -41,6 +44,8 @@ void pinmm_config_default(struct pinmm_config *cfg)
 		.nr_hugepages_2m = 0,
 		.nr_hugepages_1g = 0,
 		.thp = PINMM_THP_ALWAYS,
+		.thp_cow = PINMM_THP_COW_COPY_HUGE,
+		.debug_checks = true,
 	};
 }
 
@@ -74,6 +79,8 @@ static int config_check(const struct pinmm_config *cfg)
 		return -EINVAL;
 	if (cfg->thp != PINMM_THP_ALWAYS && cfg->thp != PINMM_THP_MADVISE &&
 	    cfg->thp != PINMM_THP_NEVER)
+		return -EINVAL;
+	if (cfg->thp_cow != PINMM_THP_COW_COPY_HUGE && cfg->thp_cow != PINMM_THP_COW_SPLIT_PMD)
 		return -EINVAL;
 	return 0;
 }
@@ -139,11 +146,15 @@ int pinmm_boot(const struct pinmm_config *cfg)
 
 	vmstat_reset();
 	zones_init();
+	atomic_store_explicit(&debug_checks_on, cfg->debug_checks, memory_order_relaxed);
+	atomic_fetch_add(&machine_gen, 1);
 	atomic_store(&machine_booted, true);
 	zero_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 	if (!zero_page) {
-		/* Nothing else is set up yet: undo the zones and the arena. */
+		/* Nothing else is set up yet: undo the zones and the arena, and end the
+		 * generation as shutdown does (an odd one means a machine runs). */
 		atomic_store(&machine_booted, false);
+		atomic_fetch_add(&machine_gen, 1);
 		zones_teardown();
 		release_arena();
 		return -ENOMEM;
@@ -157,19 +168,53 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	return 0;
 }
 
+/* Every pin taken over the machine's life was released: nr_foll_pin_acquired ==
+ * nr_foll_pin_released (what the unfreed-page walk cannot see: a pin released as a plain
+ * reference, or a released pin that was never taken). */
+static unsigned long report_pin_balance(void)
+{
+	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
+	long released = global_node_page_state(NR_FOLL_PIN_RELEASED);
+
+	if (acquired == released)
+		return 0;
+	pinmm_log("pinmm: shutdown: nr_foll_pin_acquired %ld != nr_foll_pin_released %ld\n",
+		  acquired, released);
+	return 1;
+}
+
+unsigned long machine_generation(void)
+{
+	return atomic_load_explicit(&machine_gen, memory_order_relaxed);
+}
+
+void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void))
+{
+	atomic_store(&shutdown_hooks[id], hook);
+}
+
 int pinmm_shutdown(void)
 {
-	unsigned long left, violations = 0;
+	unsigned long left, unbalanced, live = 0, violations = 0;
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
-	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
-	rcu_barrier();
 #ifdef PINMM_HOOKS
-	/* The debug build checks the whole machine while it is still whole. */
+	/* The debug build checks the whole machine as the caller left it, before anything is
+	 * torn down. */
 	if (shutdown_check)
 		violations = shutdown_check();
 #endif
+	/* Then the address spaces and files still alive: their pages go back while the machine
+	 * works. */
+	for (int i = 0; i < NR_SHUTDOWN_HOOKS; i++) {
+		unsigned long (*hook)(void) = atomic_load(&shutdown_hooks[i]);
+
+		if (hook)
+			live += hook();
+	}
+	/* Page tables unlinked by munmap are freed after a grace period: let those frees run. */
+	rcu_barrier();
 	hugetlb_teardown();
 	if (page_ref_count(zero_page) == 1) {
 		ClearPageReserved(zero_page);
@@ -183,11 +228,13 @@ int pinmm_shutdown(void)
 	if (left)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
 			  left);
+	unbalanced = report_pin_balance();
 	atomic_store(&machine_booted, false);
+	atomic_fetch_add(&machine_gen, 1);
 	vmstat_reset();
 	zones_teardown();
 	release_arena();
-	return left || violations ? -EBUSY : 0;
+	return left || unbalanced || live || violations ? -EBUSY : 0;
 }
 
 bool pinmm_booted(void)

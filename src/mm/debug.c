@@ -92,7 +92,10 @@ void dump_page(struct page *page, const char *reason)
 	struct page *head;
 	unsigned long flags;
 	char names[256];
-	char compound[160] = "";
+	struct page *real_head;
+	struct address_space *mapping;
+	char head_fields[160] = "";
+	bool compound;
 	int mapcount;
 
 	if (!in_mem_map(page)) {
@@ -100,28 +103,41 @@ void dump_page(struct page *page, const char *reason)
 		return;
 	}
 	head = compound_head(page);
-	if (!in_mem_map(head))
+	real_head = in_mem_map(head) ? head : page;
+	/* As 5.7's __dump_page(): a page before its head or MAX_ORDER_NR_PAGES or more past it
+	 * (the far subpages of a gigantic page) is printed as if it were not compound: its own
+	 * refcount and raw ->mapping, no head: fields and no head: lines. */
+	compound = real_head != page || PageHead(page);
+	if (page < real_head || page >= real_head + MAX_ORDER_NR_PAGES) {
 		head = page;
+		compound = false;
+		mapping = page->mapping;
+	} else {
+		head = real_head;
+		mapping = page_mapping_of(head);
+	}
 	/* As 5.7: a page_type page (buddy, table) shows its type word as a mapcount (-128 ...). */
 	mapcount = page_mapcount(page);
-	if (head != page || PageHead(page)) {
-		int n = snprintf(compound, sizeof(compound),
+	if (compound) {
+		int n = snprintf(head_fields, sizeof(head_fields),
 				 " head:%016lx order:%u compound_mapcount:%d", (unsigned long)head,
 				 compound_order(head), compound_mapcount(head));
 
 		if (compound_order(head) > 1)
-			snprintf(compound + n, sizeof(compound) - (size_t)n, " compound_pincount:%d",
+			snprintf(head_fields + n, sizeof(head_fields) - (size_t)n,
+				 " compound_pincount:%d",
 				 atomic_load_explicit(compound_pincount_ptr(head),
 						      memory_order_relaxed));
 	}
 	flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
 	format_flags(flags, names, sizeof(names));
 
-	/* mapping and index are page_mapping() and page_to_pgoff(), as 5.7 prints them. */
+	/* mapping and index are page_mapping() and page_to_pgoff(), as 5.7 prints them; the
+	 * index comes from the real head even for a far subpage (page_to_pgoff() does not care
+	 * how far it is). */
 	pinmm_log("page:%016lx refcount:%d mapcount:%d mapping:%016lx index:0x%lx%s\n",
-		  (unsigned long)page, page_ref_count(head), mapcount,
-		  (unsigned long)page_mapping_of(head),
-		  head->index + (unsigned long)(page - head), compound);
+		  (unsigned long)page, page_ref_count(head), mapcount, (unsigned long)mapping,
+		  real_head->index + (unsigned long)(page - real_head), head_fields);
 	pinmm_log("%sflags: 0x%lx(%s)%s\n", PageAnon(page) ? "anon " : "", flags, names,
 		  is_migrate_cma_page(page) ? " CMA" : "");
 	dump_raw("raw", page);

@@ -35,6 +35,41 @@ struct pinmm_machine {
 extern struct pinmm_machine machine;
 extern atomic_bool machine_booted;
 
+/* boot.c: which machine is running. Odd while booted, bumped by each boot and each
+ * shutdown, so an object stamped with it is known to belong to an earlier machine. */
+unsigned long machine_generation(void);
+
+/* boot.c: the higher layers' parts in pinmm_shutdown(), run first while the machine still
+ * works, in this order (address spaces go before the files their VMAs hold); each returns the
+ * number of problems it reported. */
+enum shutdown_hook_id {
+	SHUTDOWN_HOOK_MM,
+	SHUTDOWN_HOOK_FILES,
+	NR_SHUTDOWN_HOOKS,
+};
+
+void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void));
+
+/* The machine's pinmm_config.debug_checks, read on the release paths (set at boot). */
+extern atomic_bool debug_checks_on;
+
+static inline bool debug_checks(void)
+{
+	return atomic_load_explicit(&debug_checks_on, memory_order_relaxed);
+}
+
+/* A misuse the debug checks caught: WARN at the caller's line and name the page, every time
+ * (each misuse is its own report, unlike the _ONCE macros). Evaluates to cond. */
+#define WARN_MISUSE_PAGE(cond, page, ...)                                                          \
+	({                                                                                         \
+		bool __misuse = !!(cond);                                                          \
+		if (__misuse) {                                                                    \
+			__pinmm_warn(__FILE__, __LINE__, __func__, __VA_ARGS__);                   \
+			dump_page(page, "misuse caught by the debug checks");                     \
+		}                                                                                  \
+		__misuse;                                                                          \
+	})
+
 /* Flags that must be clear when a page is freed (Linux's PAGE_FLAGS_CHECK_AT_FREE). */
 #define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
 	(1UL << PG_lru | 1UL << PG_locked | 1UL << PG_private | 1UL << PG_private_2 |             \

@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -485,15 +486,51 @@ void free_contig_range(unsigned long pfn, unsigned long nr_pages)
 	free_pages_ok(page, (unsigned int)__builtin_ctzl(nr_pages));
 }
 
+/* Report one page of a free block whose refcount is not 0 (a put or unpin after the free). */
+static void report_bad_free_page(struct page *page, unsigned long *dumped)
+{
+	if ((*dumped)++ < 8)
+		dump_page(page, "free page with a non-zero refcount at shutdown");
+}
+
+/*
+ * The pages of the free block at pfn whose refcount is not 0. The struct pages of a block
+ * nobody touched since boot sit on host pages never faulted in (mem_map is reserved lazily):
+ * those read zero, so mincore() lets the walk skip them without faulting them in, and a large
+ * machine shuts down without reading its whole mem_map.
+ */
+static unsigned long check_free_block(unsigned long pfn, unsigned int order, unsigned long *dumped)
+{
+	unsigned long nr = 1UL << order, bad = 0;
+	struct page *first = pfn_to_page(pfn), *end = first + nr;
+	unsigned long lo = (unsigned long)first & ~(PAGE_SIZE - 1);
+	unsigned long hi = ((unsigned long)end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+
+	for (unsigned long host = lo; host < hi; host += PAGE_SIZE) {
+		struct page *from = (struct page *)host, *to = (struct page *)(host + PAGE_SIZE);
+		unsigned char resident = 1;
+
+		if (mincore((void *)host, PAGE_SIZE, &resident) == 0 && !(resident & 1))
+			continue;
+		for (struct page *page = from < first ? first : from; page < to && page < end; page++)
+			if (page_ref_count(page) != 0) {
+				report_bad_free_page(page, dumped);
+				bad++;
+			}
+	}
+	return bad;
+}
+
 unsigned long report_unfreed_pages(void)
 {
-	unsigned long left = 0, dumped = 0;
+	unsigned long left = 0, dumped = 0, bad_free = 0, bad_dumped = 0;
 
 	for (unsigned long pfn = 0; pfn < max_pfn;) {
 		struct page *page = pfn_to_page(pfn);
 		unsigned long step = 1;
 
 		if (PageBuddy(page)) {
+			bad_free += check_free_block(pfn, buddy_order(page), &bad_dumped);
 			pfn += 1UL << buddy_order(page);
 			continue;
 		}
@@ -509,7 +546,9 @@ unsigned long report_unfreed_pages(void)
 	}
 	if (dumped > 8)
 		pinmm_log("pinmm: shutdown: %lu more unfreed block(s) not dumped\n", dumped - 8);
-	return left;
+	if (bad_free)
+		pinmm_log("pinmm: shutdown: %lu free page(s) with a non-zero refcount\n", bad_free);
+	return left + bad_free;
 }
 
 int pinmm_buddyinfo_print(FILE *out)

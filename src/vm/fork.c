@@ -119,6 +119,8 @@ struct mm_struct *pinmm_fork(struct mm_struct *oldmm)
 
 	if (!oldmm)
 		return ERR_PTR(-EINVAL);
+	if (mm_check(oldmm))
+		return ERR_PTR(-ESRCH);
 	mm = mm_alloc();
 	if (!mm)
 		return ERR_PTR(-ENOMEM);

@@ -19,6 +19,10 @@
 #include "fs/internal.h"
 #include "vm/pgtable.h"
 
+/* mm.c: 0 if mm is a live mm of the running machine; otherwise WARN and -ESRCH, having read
+ * nothing of a freed mm. For entry points that take an mm from their caller. */
+int mm_check(struct mm_struct *mm);
+
 struct anon_vma {
 	atomic_int refcount;
 	pthread_rwlock_t lock;   /* the list below */
@@ -75,6 +79,10 @@ pte_t *pte_alloc(struct mm_struct *mm, pmd_t *pmd, unsigned long addr);
  * a leaf. */
 pud_t *pud_lookup(struct mm_struct *mm, unsigned long addr);
 pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr);
+/* The PMD's value once any split in progress is over: a PMD that pmdp_invalidate() left
+ * not-present is waited for (under its ptl) and read again. Any other value is returned as
+ * read, without the lock. */
+pmd_t pmd_read_settled(pmd_t *pmd);
 /* The PTE for addr with its table's lock taken (*ptl set; the caller unlocks), or NULL when
  * there is no PTE table there (nothing mapped, or a huge leaf). */
 pte_t *pte_lookup_lock(struct mm_struct *mm, unsigned long addr, pthread_spinlock_t **ptl);
@@ -198,6 +206,12 @@ pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *
  * caller still holds its reference. */
 int migrate_anon_page(struct page *page, gfp_t gfp);
 void migration_entry_wait(pte_t entry);
+/* Replace every PTE of av's VMAs that maps page by a migration entry, dropping the mapping's
+ * reference and mapcount (page locked, av held). Returns how many were replaced. */
+unsigned long set_migration_ptes(struct anon_vma *av, struct page *page);
+/* Turn every migration entry for old back into a present PTE mapping new, which gains a
+ * reference and a mapcount for each (old may be new). Returns how many. */
+unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struct page *new);
 
 /* uaccess / populate: fault in addr for the access (FAULT_FLAG_WRITE for writes) unless the
  * entry already allows it. Returns 0 or a negative errno. mmap lock held. */

@@ -328,7 +328,7 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 	pmd = pmd_alloc(vma->vm_mm, addr);
 	if (!pmd)
 		return VM_FAULT_OOM;
-	v = pmdp_get(pmd);
+	v = pmd_read_settled(pmd);
 	if (pmd_none(v) && transparent_hugepage_enabled(vma, addr & PMD_MASK)) {
 		ret = do_huge_pmd_anonymous_page(vma, pmd, addr);
 		if (!(ret & VM_FAULT_FALLBACK))

@@ -58,20 +58,39 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 	old = ptep_get(pte);
 	if (is_migration_entry(old) && pte_pfn(old) == page_to_pfn(r->from)) {
 		unsigned long bits = old.pte & ~(PTE_PFN_MASK | _PAGE_MIGRATION);
+		/* The entry forgot whether it was PROT_NONE; the VMA says (as Linux rebuilds the
+		 * PTE from vm_page_prot). */
+		unsigned long present = (vma->vm_flags & VM_ACCESS_FLAGS) ? _PAGE_PRESENT
+									   : _PAGE_PROTNONE;
 
 		get_page(r->to);
 		page_add_anon_rmap(r->to);
-		set_pte(pte, (pte_t){bits | _PAGE_PRESENT | (page_to_pfn(r->to) << PAGE_SHIFT)});
+		set_pte(pte, (pte_t){bits | present | (page_to_pfn(r->to) << PAGE_SHIFT)});
 		r->found++;
 	}
 	pthread_spin_unlock(ptl);
 	return true;
 }
 
+unsigned long set_migration_ptes(struct anon_vma *av, struct page *page)
+{
+	struct remap_args unmap = {.from = page};
+
+	rmap_walk_anon_vma(av, page, set_migration_entry, &unmap);
+	return unmap.found;
+}
+
+unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struct page *new)
+{
+	struct remap_args remap = {.from = old, .to = new};
+
+	rmap_walk_anon_vma(av, old, remove_migration_pte, &remap);
+	return remap.found;
+}
+
 int migrate_anon_page(struct page *page, gfp_t gfp)
 {
 	struct anon_vma *av;
-	struct remap_args unmap = {.from = page}, remap;
 	struct page *new;
 	int ret = 0;
 
@@ -86,11 +105,10 @@ int migrate_anon_page(struct page *page, gfp_t gfp)
 		ret = -EAGAIN;
 		goto out;
 	}
-	rmap_walk_anon_vma(av, page, set_migration_entry, &unmap);
+	set_migration_ptes(av, page);
 	/* Only the caller's reference may remain: anything else is a pin or a GUP reference. */
 	if (!page_ref_freeze(page, 1)) {
-		remap = (struct remap_args){.from = page, .to = page};
-		rmap_walk_anon_vma(av, page, remove_migration_pte, &remap);
+		remove_migration_ptes(av, page, page);
 		ret = -EAGAIN;
 		goto out_av;
 	}
@@ -100,8 +118,7 @@ int migrate_anon_page(struct page *page, gfp_t gfp)
 	atomic_fetch_or(&new->flags, atomic_load(&page->flags) &
 				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
 				      1UL << PG_uptodate));
-	remap = (struct remap_args){.from = page, .to = new};
-	rmap_walk_anon_vma(av, page, remove_migration_pte, &remap);
+	remove_migration_ptes(av, page, new);
 	/* The old frame is ours alone (refcount frozen at 0): give it back. */
 	unlock_page(page);
 	atomic_store(&page->flags, 0);

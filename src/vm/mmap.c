@@ -217,7 +217,7 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 		return (unsigned long)-ENOMEM;
 	len = (len + align - 1) & ~(align - 1);
 	if (file) {
-		ret = mmap_check_file(file, prot, flags);
+		ret = file_check(file) ?: mmap_check_file(file, prot, flags);
 		if (ret)
 			return (unsigned long)ret;
 		if (pgoff + (len >> PAGE_SHIFT) < pgoff)
@@ -390,6 +390,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 
 	if (!mm)
 		return -EINVAL;
+	if (mm_check(mm))
+		return -ESRCH;
 	ret = check_range(start, len, &end);
 	if (ret)
 		return ret;

@@ -208,10 +208,23 @@ pmd_t *pmd_lookup(struct mm_struct *mm, unsigned long addr)
 	return pmd_offset(pudv, addr);
 }
 
+pmd_t pmd_read_settled(pmd_t *pmd)
+{
+	pmd_t v = pmdp_get(pmd);
+
+	if (pmd_invalidated(v)) {
+		/* The splitter holds the ptl from the invalidation until the table is in. */
+		pthread_spin_lock(entry_ptl(pmd));
+		v = pmdp_get(pmd);
+		pthread_spin_unlock(entry_ptl(pmd));
+	}
+	return v;
+}
+
 pte_t *pte_lookup_lock(struct mm_struct *mm, unsigned long addr, pthread_spinlock_t **ptl)
 {
 	pmd_t *pmd = pmd_lookup(mm, addr);
-	pmd_t v = pmd ? pmdp_get(pmd) : (pmd_t){0};
+	pmd_t v = pmd ? pmd_read_settled(pmd) : (pmd_t){0};
 	pte_t *pte;
 
 	if (pmd_none(v) || pmd_leaf(v))
@@ -276,7 +289,7 @@ static int walk_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
 
 		if (next > end || next == 0)
 			next = end;
-		v = pmdp_get(pmd);
+		v = pmd_read_settled(pmd);
 		if (pmd_leaf(v) && ops->pmd_leaf) {
 			pthread_spinlock_t *ptl = entry_ptl(pmd);
 
@@ -287,7 +300,7 @@ static int walk_pmd_range(pud_t pud, unsigned long addr, unsigned long end,
 			pthread_spin_unlock(ptl);
 			if (ret < 0)
 				return ret;
-			v = pmdp_get(pmd);
+			v = pmd_read_settled(pmd);
 		}
 		if (!pmd_none(v) && !pmd_leaf(v) && ops->pte_entry) {
 			ret = walk_pte_range(v, addr, next, ops, arg);

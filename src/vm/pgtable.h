@@ -103,12 +103,9 @@ static inline pud_t pudp_get_and_clear(pud_t *pudp)
 }
 
 /* Bits, the same at every level. */
-#define PINMM_ENTRY_OPS(T, f)                                                                      \
+#define PINMM_ENTRY_OPS(T, f, present_bits)                                                        \
 	static inline bool T##_none(T##_t e) { return e.f == 0; }                                  \
-	static inline bool T##_present(T##_t e)                                                    \
-	{                                                                                          \
-		return (e.f & (_PAGE_PRESENT | _PAGE_PROTNONE)) != 0;                              \
-	}                                                                                          \
+	static inline bool T##_present(T##_t e) { return (e.f & (present_bits)) != 0; }            \
 	static inline bool T##_protnone(T##_t e)                                                   \
 	{                                                                                          \
 		return (e.f & (_PAGE_PRESENT | _PAGE_PROTNONE)) == _PAGE_PROTNONE;                 \
@@ -133,9 +130,12 @@ static inline pud_t pudp_get_and_clear(pud_t *pudp)
 		return (T##_t){keep | prot.pgprot};                                                \
 	}
 
-PINMM_ENTRY_OPS(pte, pte)
-PINMM_ENTRY_OPS(pmd, pmd)
-PINMM_ENTRY_OPS(pud, pud)
+/* A PMD counts as present with PSE alone, as x86's pmd_present() says: a huge PMD that
+ * pmdp_invalidate() made not-present while it is split is still a mapping to every walker
+ * (never "none"), which takes the PMD's ptl and finds the split done. */
+PINMM_ENTRY_OPS(pte, pte, _PAGE_PRESENT | _PAGE_PROTNONE)
+PINMM_ENTRY_OPS(pmd, pmd, _PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)
+PINMM_ENTRY_OPS(pud, pud, _PAGE_PRESENT | _PAGE_PROTNONE)
 
 static inline bool is_migration_entry(pte_t pte)
 {
@@ -164,6 +164,23 @@ static inline pud_t pud_mkhuge(pud_t pud) { return (pud_t){pud.pud | _PAGE_PSE};
 static inline bool pmd_leaf(pmd_t pmd) { return pmd_present(pmd) && (pmd.pmd & _PAGE_PSE); }
 static inline bool pud_leaf(pud_t pud) { return pud_present(pud) && (pud.pud & _PAGE_PSE); }
 static inline bool pmd_trans_huge(pmd_t pmd) { return pmd_leaf(pmd) && !pmd_devmap(pmd); }
+
+/* A huge PMD invalidated by pmdp_invalidate(): being split under its ptl. No access may go
+ * through it (neither PRESENT nor PROTNONE), yet it is not none. */
+static inline bool pmd_invalidated(pmd_t pmd)
+{
+	return (pmd.pmd & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_PSE)) == _PAGE_PSE;
+}
+
+/* Linux's pmdp_invalidate(): make a huge PMD not-present (x86's pmd_mknotpresent(), keeping
+ * PSE, the pfn and the other bits) and return what it was, in one atomic operation so that no
+ * update of the entry is lost. PMD table's ptl held. */
+static inline pmd_t pmdp_invalidate(pmd_t *pmdp)
+{
+	return (pmd_t){atomic_fetch_and_explicit((_Atomic unsigned long *)pmdp,
+						 ~(_PAGE_PRESENT | _PAGE_PROTNONE),
+						 memory_order_acq_rel)};
+}
 
 static inline bool pgd_none(pgd_t pgd) { return pgd.pgd == 0; }
 static inline unsigned long pgd_pfn(pgd_t pgd) { return (pgd.pgd & PTE_PFN_MASK) >> PAGE_SHIFT; }

@@ -34,9 +34,13 @@ int filemap_write_and_wait(struct address_space *mapping)
 
 int vfs_fsync(struct file *file, int datasync)
 {
-	struct address_space *mapping = file->f_mapping;
-	int err = filemap_write_and_wait(mapping);
-	int ret;
+	struct address_space *mapping;
+	int err, ret;
+
+	if (file_check(file))
+		return -EBADF;
+	mapping = file->f_mapping;
+	err = filemap_write_and_wait(mapping);
 
 	if (mapping->shmem)
 		return err;

@@ -122,8 +122,11 @@ static void *pinner(void *arg)
 				st->bad_mdp++;
 				st->bad_page_addr = addr + PG(i);
 			}
+		/* Only a write pin may be unpinned dirty: a read pin may hold the zero page,
+		 * which the debug checks refuse to dirty. */
 		if ((r >> 41) & 1)
-			unpin_user_pages_dirty_lock(pages, (unsigned long)ret, (r >> 42) & 1);
+			unpin_user_pages_dirty_lock(pages, (unsigned long)ret,
+						    (flags & FOLL_WRITE) && ((r >> 42) & 1));
 		else
 			for (long i = 0; i < ret; i++)
 				unpin_user_page(pages[i]);

@@ -469,29 +469,6 @@ static void test_shutdown_reports_violations(void **state)
 	assert_int_equal(setup_mm(state), 0);
 }
 
-/* An mm and a file nobody put: shutdown names them. They stay on the machine's lists after
- * it, so this test must be the binary's last. */
-static void test_shutdown_reports_leaked_mm_and_file(void **state)
-{
-	struct mm_struct *leaked = mm_alloc();
-	struct file *file = shmem_file_setup("leaked", PG(1), 0);
-	char *log;
-
-	assert_non_null(leaked);
-	assert_false(IS_ERR(file));
-	if (pinmm_fail_set(NULL) == -EOPNOTSUPP)
-		skip();
-	kthread_unuse_mm(*state);
-	mmput(*state);
-	assert_int_equal(pinmm_shutdown(), -EBUSY);
-	log = test_log_take();
-	if (!strstr(log, "still has 1 user(s)") || !strstr(log, "a shmem file is still open"))
-		test_fail("shutdown with an mm and a file leaked: the log does not name them:\n%s",
-			  log);
-	free(log);
-	test_log_stop();
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -515,7 +492,6 @@ int main(void)
 		test_with_mm(test_entry_outside_vma),
 		test_with_mm(test_counters_disagree),
 		test_with_mm(test_shutdown_reports_violations),
-		cmocka_unit_test_setup(test_shutdown_reports_leaked_mm_and_file, setup_mm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
  * order, the " CMA" suffix and the "anon " prefix; the raw: and head: hex lines; the reason
  * and mem_cgroup lines; pointers that are not pages of the machine. The last tests compare
  * details with what Linux 5.7 prints (page_mapping(), page_to_pgoff(), the mapcount of a free
- * page, the order of flag names); each guards a difference from 5.7 that was found and fixed.
+ * page, the order of flag names, a gigantic page's far subpage printed as not compound); each
+ * guards a difference from 5.7 that was found and fixed.
  */
 #include <stdbool.h>
 #include <unistd.h>
@@ -525,6 +526,60 @@ static void test_dump_flag_names_follow_linux_table(void **state)
 			 "0x10c(error|uptodate|dirty)\"; pinmm printed \"%s\"", line);
 }
 
+/*
+ * Linux 5.7's __dump_page() treats a page at or past head + MAX_ORDER_NR_PAGES as not compound
+ * (mem_map need not be contiguous that far): its own refcount, its raw ->mapping, no head:
+ * fields and no head: lines. A 1 GiB page's subpages 1024 and on are such pages; 1023 is not.
+ */
+static void test_dump_gigantic_far_subpage(void **state)
+{
+	struct hstate *h = size_to_hstate(1UL << 30);
+	struct page *head = h ? dequeue_huge_page(h) : NULL;
+	struct page *near, *far;
+	struct dump d;
+	char want[256];
+
+	(void)state;
+	if (!head)
+		fail_msg("a machine with one 1 GiB hugetlb page: dequeue_huge_page() gave none");
+	near = head + MAX_ORDER_NR_PAGES - 1;
+	take_dump(near, NULL, &d);
+	snprintf(want, sizeof(want), "page:%016lx refcount:1 mapcount:0 ", (unsigned long)near);
+	if (!starts_with(d.line[0], want) || !strstr(d.line[0], " head:"))
+		fail_msg("subpage %lu of a 1 GiB page (inside MAX_ORDER_NR_PAGES): expected the "
+			 "head's refcount 1 and head: fields; got\n%s",
+			 MAX_ORDER_NR_PAGES - 1, d.line[0]);
+	expect_line_count(&d, 6, "a near subpage of a 1 GiB page (raw: and head: lines)");
+	free_dump(&d);
+
+	for (unsigned long i = MAX_ORDER_NR_PAGES; i < (1UL << 18); i += 100000) {
+		far = head + i;
+		take_dump(far, "far", &d);
+		snprintf(want, sizeof(want),
+			 "page:%016lx refcount:0 mapcount:0 mapping:%016lx index:0x%lx",
+			 (unsigned long)far, (unsigned long)far->mapping, i);
+		if (strcmp(d.line[0], want) != 0)
+			fail_msg("subpage %lu of a 1 GiB page (past MAX_ORDER_NR_PAGES): expected, as "
+				 "5.7, a page that is not compound:\n%s\ngot\n%s",
+				 i, want, d.line[0]);
+		expect_line_count(&d, 5, "a far subpage of a 1 GiB page (no head: lines)");
+		expect_hex_lines(&d, 2, "raw", far);
+		free_dump(&d);
+	}
+	put_page(head);
+}
+
+static int boot_one_gigantic(void **state)
+{
+	struct pinmm_config cfg;
+
+	(void)state;
+	pinmm_config_default(&cfg);
+	cfg.ram_bytes = 2ULL << 30;
+	cfg.nr_hugepages_1g = 1;
+	return boot_with(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +597,8 @@ int main(void)
 		test_with_machine(test_dump_tail_index_is_page_to_pgoff),
 		test_with_machine(test_dump_free_page_mapcount),
 		test_with_machine(test_dump_flag_names_follow_linux_table),
+		cmocka_unit_test_setup_teardown(test_dump_gigantic_far_subpage, boot_one_gigantic,
+						shutdown_clean),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,9 +3,11 @@
  * fork (pinmm_fork(), Linux 5.7's dup_mmap rules): private anonymous pages are shared
  * read-only until one side writes (copy-on-write in both directions, reuse once the other side
  * has its own copy); MADV_DONTFORK ranges are left out of the child; MAP_SHARED|MAP_ANONYMOUS
- * memory stays shared both ways; a PMD-mapped THP is shared whole and a write splits only the
- * writer's PMD and copies one 4 KiB subpage; FOLL_FORCE writes after fork must not leak into
- * the child; pinmm_fork(NULL); and nothing is left behind once both mms are gone.
+ * memory stays shared both ways; a PMD-mapped THP is shared whole, and a write copies it whole
+ * into a new THP (5.7), or into 512 small pages when no THP can be had, and a write pin lands
+ * in the new THP; under 5.8's rule (PINMM_THP_COW_SPLIT_PMD) a write splits only the writer's
+ * PMD and copies one 4 KiB subpage; FOLL_FORCE writes after fork must not leak into the child;
+ * pinmm_fork(NULL); and nothing is left behind once both mms are gone.
  *
  * The parent is the mm the test thread uses; the child is reached with access_remote_vm() or
  * from a second thread that runs in it. Page tables are read with test_mm_util.h's walker
@@ -301,7 +303,175 @@ static struct page *map_tagged_thp(struct mm_struct *mm)
 	return pfn_to_page(pfn_at(mm, THP_BASE));
 }
 
-static void test_fork_thp_shares_then_copies_one_subpage(void **state)
+/* ---- THP copy-on-write, 5.7's rule ---- */
+
+struct thp_events {
+	unsigned long alloc, fallback, split_pmd;
+};
+
+static struct thp_events thp_events_now(void)
+{
+	return (struct thp_events){global_vm_event_count(THP_FAULT_ALLOC),
+				   global_vm_event_count(THP_FAULT_FALLBACK),
+				   global_vm_event_count(THP_SPLIT_PMD)};
+}
+
+static void expect_thp_events(struct thp_events e0, unsigned long alloc, unsigned long fallback,
+			      unsigned long split_pmd, const char *what)
+{
+	struct thp_events e1 = thp_events_now();
+
+	check_eq(e1.alloc - e0.alloc, alloc, "%s: thp_fault_alloc", what);
+	check_eq(e1.fallback - e0.fallback, fallback, "%s: thp_fault_fallback", what);
+	check_eq(e1.split_pmd - e0.split_pmd, split_pmd, "%s: thp_split_pmd", what);
+}
+
+/* The parent's new THP after its write to the shared one: checked and returned. */
+static struct page *expect_new_thp(struct mm_struct *mm, struct page *old, const char *what)
+{
+	struct page *new = pfn_to_page(pfn_at(mm, THP_BASE));
+
+	check_eq(pt_walk(mm, THP_BASE).level, LEAF_PMD, "%s: the parent's mapping", what);
+	check_eq(new != old && PageHead(new), true, "%s: the parent maps a new compound page",
+		 what);
+	check_eq(compound_order(new), HPAGE_PMD_ORDER, "%s: the new THP", what);
+	check_eq(compound_mapcount(new), 1, "%s: the new THP", what);
+	check_eq(writable_at(mm, THP_BASE), true, "%s: the parent's new PMD", what);
+	return new;
+}
+
+static void test_fork_thp_57_write_copies_whole_thp(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct page *head = map_tagged_thp(mm), *new;
+	struct thp_events e0;
+	long anon0;
+	const char *what = "5.7: the parent writes subpage 5 of the THP it shares with its child";
+
+	child = fork_mm(mm);
+	e0 = thp_events_now();
+	anon0 = nr_anon();
+	put_word(THP_BASE + PG(5), 0xbeef, what);
+	expect_thp_events(e0, 1, 0, 0, what);
+	new = expect_new_thp(mm, head, what);
+	check_eq(page_count(new), 1, "%s: the new THP", what);
+	check_eq(nr_anon() - anon0, HPAGE_PMD_NR, "%s: nr_anon_pages (a second THP)", what);
+	check_eq(rss_anon(mm), HPAGE_PMD_NR, "%s: the parent's rss", what);
+	check_eq(compound_mapcount(head), 1, "%s: the old THP (the child's PMD)", what);
+	check_eq(page_count(head), 1, "%s: the old THP", what);
+	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "%s: the child keeps the THP", what);
+	check_eq(get_word(THP_BASE + PG(5), what), 0xbeef, "%s: the parent's write", what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i += 73)
+		if (i != 5)
+			check_eq(get_word(THP_BASE + PG(i), what), 0x7000 + i,
+				 "%s: the parent's copy of subpage %lu", what, i);
+	check_eq(remote_word(child, THP_BASE + PG(5), what), 0x7005, "%s: the child's subpage 5",
+		 what);
+
+	/* The child is now alone on the old THP: its write reuses it. */
+	e0 = thp_events_now();
+	remote_put_word(child, THP_BASE + PG(7), 0xc0de, "5.7: the child writes after the copy");
+	expect_thp_events(e0, 0, 0, 0, "5.7: the child writes after the copy (reuse)");
+	check_eq(pfn_at(child, THP_BASE), page_to_pfn(head), "5.7: the child reuses its THP");
+	check_eq(writable_at(child, THP_BASE), true, "5.7: the child's PMD after its write");
+	check_eq(get_word(THP_BASE + PG(7), what), 0x7007, "%s: the parent's subpage 7", what);
+	put_child(child);
+}
+
+static void test_fork_thp_57_fallback_copies_every_subpage(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct page *head = map_tagged_thp(mm);
+	struct thp_events e0;
+	long anon0;
+	const char *what = "5.7, no THP to be had (MADV_NOHUGEPAGE): the parent writes subpage 5";
+
+	child = fork_mm(mm);
+	check_eq(do_madvise(mm, THP_BASE, PMD_SIZE, MADV_NOHUGEPAGE), 0, "%s: madvise", what);
+	e0 = thp_events_now();
+	anon0 = nr_anon();
+	put_word(THP_BASE + PG(5), 0xbeef, what);
+	expect_thp_events(e0, 0, 1, 0, what);
+	check_eq(pt_walk(mm, THP_BASE).level, LEAF_PTE, "%s: the parent's mapping", what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
+		struct page *p = pfn_to_page(pfn_at(mm, THP_BASE + PG(i)));
+
+		if (p >= head && p < head + HPAGE_PMD_NR)
+			fail_msg("%s: the parent's PTE %lu still maps the shared THP", what, i);
+		check_eq(PageCompound(p), false, "%s: the copy of subpage %lu", what, i);
+		check_eq(writable_at(mm, THP_BASE + PG(i)), true, "%s: PTE %lu", what, i);
+		check_eq(page_mapcount(head + i), 1, "%s: subpage %lu (the child's PMD)", what, i);
+	}
+	check_eq(nr_anon() - anon0, HPAGE_PMD_NR, "%s: nr_anon_pages (512 copies)", what);
+	check_eq(rss_anon(mm), HPAGE_PMD_NR, "%s: the parent's rss", what);
+	check_eq(compound_mapcount(head), 1, "%s: the old THP (the child's PMD)", what);
+	check_eq(page_count(head), 1, "%s: the old THP", what);
+	check_eq(get_word(THP_BASE + PG(5), what), 0xbeef, "%s: the parent's write", what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i += 73)
+		if (i != 5)
+			check_eq(get_word(THP_BASE + PG(i), what), 0x7000 + i,
+				 "%s: the parent's copy of subpage %lu", what, i);
+	check_eq(remote_word(child, THP_BASE + PG(5), what), 0x7005, "%s: the child's subpage 5",
+		 what);
+	put_child(child);
+}
+
+/* A write pin of a THP shared after fork: the COW gives the parent a new THP, and the pins are
+ * counted exactly on it (page[2]'s pincount), none on the THP the child keeps. */
+static void write_pin_after_fork(struct mm_struct *mm, bool fast, const char *what)
+{
+	static struct page *pages[HPAGE_PMD_NR];
+	struct page *head = map_tagged_thp(mm), *new;
+	struct mm_struct *child = fork_mm(mm);
+	struct thp_events e0 = thp_events_now();
+	long acq0 = nr_acquired(), ret;
+
+	if (fast) {
+		ret = pin_user_pages_fast(THP_BASE, HPAGE_PMD_NR, FOLL_WRITE, pages);
+	} else {
+		mmap_read_lock(mm);
+		ret = pin_user_pages(THP_BASE, HPAGE_PMD_NR, FOLL_WRITE, pages);
+		mmap_read_unlock(mm);
+	}
+	check_eq(ret, HPAGE_PMD_NR, "%s: pages pinned", what);
+	expect_thp_events(e0, 1, 0, 0, what);
+	new = expect_new_thp(mm, head, what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		check_ptr(pages[i], new + i, "%s: pages[%lu]", what, i);
+	check_eq(compound_pincount(new), HPAGE_PMD_NR, "%s: the new THP's exact pincount", what);
+	check_eq(page_count(new), 1 + HPAGE_PMD_NR, "%s: the new THP's refcount", what);
+	check_eq(compound_pincount(head), 0, "%s: the child's THP is not pinned", what);
+	check_eq(page_count(head), 1, "%s: the child's THP", what);
+	check_eq(nr_acquired() - acq0, HPAGE_PMD_NR, "%s: nr_foll_pin_acquired", what);
+	check_eq(*(unsigned long *)page_address(pages[9]), 0x7009, "%s: the pinned copy", what);
+	*(unsigned long *)page_address(pages[9]) = 0xd3a;
+	check_eq(get_word(THP_BASE + PG(9), what), 0xd3a, "%s: the device's write, parent", what);
+	check_eq(remote_word(child, THP_BASE + PG(9), what), 0x7009, "%s: the child's page", what);
+	unpin_user_pages(pages, HPAGE_PMD_NR);
+	check_eq(compound_pincount(new), 0, "%s: after unpin", what);
+	put_child(child);
+	unmap(THP_BASE, PMD_SIZE, what);
+}
+
+static void test_fork_thp_57_write_pin_lands_in_new_thp(void **state)
+{
+	write_pin_after_fork(*state, false, "5.7: pin_user_pages(FOLL_WRITE) of a THP after fork");
+	write_pin_after_fork(*state, true,
+			     "5.7: pin_user_pages_fast(FOLL_WRITE) of a THP after fork");
+}
+
+/* ---- THP copy-on-write, 5.8's rule (PINMM_THP_COW_SPLIT_PMD) ---- */
+
+static int setup_thp_cow_split(void **state)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.thp_cow = PINMM_THP_COW_SPLIT_PMD;
+	return boot_with_mm(state, &cfg);
+}
+
+static void test_fork_thp_58_split_copies_one_subpage(void **state)
 {
 	struct mm_struct *mm = *state, *child;
 	struct page *head = map_tagged_thp(mm);
@@ -350,7 +520,7 @@ static void test_fork_thp_shares_then_copies_one_subpage(void **state)
 	check_eq(page_count(head), HPAGE_PMD_NR - 1, "THP after the child's exit");
 }
 
-static void test_fork_thp_split_counts_anon_pages_once(void **state)
+static void test_fork_thp_58_split_counts_anon_pages_once(void **state)
 {
 	struct mm_struct *mm = *state, *child;
 	long anon0;
@@ -469,8 +639,13 @@ int main(void)
 		T(test_cow_child_writes_first),
 		T(test_madv_dontfork_range_absent_in_child),
 		T(test_shared_anonymous_memory_stays_shared),
-		T(test_fork_thp_shares_then_copies_one_subpage),
-		T(test_fork_thp_split_counts_anon_pages_once),
+		T(test_fork_thp_57_write_copies_whole_thp),
+		T(test_fork_thp_57_fallback_copies_every_subpage),
+		T(test_fork_thp_57_write_pin_lands_in_new_thp),
+		cmocka_unit_test_setup_teardown(test_fork_thp_58_split_copies_one_subpage,
+						setup_thp_cow_split, teardown_fork),
+		cmocka_unit_test_setup_teardown(test_fork_thp_58_split_counts_anon_pages_once,
+						setup_thp_cow_split, teardown_fork),
 		T(test_foll_force_write_after_fork_rw),
 		T(test_foll_force_write_after_fork_readonly),
 		T(test_fork_null_mm),

@@ -5,11 +5,16 @@
  * MADV_HUGEPAGE, give 4 KiB pages; MADV_HUGEPAGE / MADV_NOHUGEPAGE; a range with no aligned
  * 2 MiB block falls back to 4 KiB; munmap or mprotect of part of a THP splits its PMD (the
  * other subpages stay mapped, with their data, by PTEs); and unmapping all of it frees it.
+ * While a PMD is being split it never reads as none: a hook on the split's race point runs a
+ * competing walker (MADV_DONTNEED, GUP slow and fast, the rmap, a fault, fork) at exactly that
+ * moment, and each must wait for the split (or, lockless, leave the page to the slow path).
  *
  * Each test boots a machine in the THP mode it needs and runs in a fresh mm. Page tables are
  * read with test_mm_util.h's walker (expect_level, page_at).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
@@ -311,6 +316,284 @@ static void test_munmap_of_whole_thp_frees_it(void **state)
 	check_eq(global_zone_page_state(NR_FREE_PAGES), free0, "nr_free_pages after DONTNEED");
 }
 
+/* ---- a PMD being split never reads as none ---- */
+
+/*
+ * The race: split_huge_pmd_locked() used to clear the PMD, fill the PTE table and install it.
+ * A MADV_DONTNEED of the whole THP running at that moment (it holds the mmap lock for read, as
+ * the split's caller does) read the PMD as none and skipped it, and the THP came back mapped by
+ * the PTEs with its old contents. 5.7 invalidates the PMD instead (pmdp_invalidate()): a walker
+ * sees a huge PMD, takes its ptl and finds the table. The hook on the split's race point runs
+ * a competing walker in another thread at exactly that moment and gives it SPLIT_RACE_WAIT_MS
+ * to finish: a walker that takes locks must not finish (it waits for the ptl); the lockless
+ * one must finish without the page. Then each checks what it found.
+ */
+#define SPLIT_RACE_WAIT_MS 300
+
+struct split_race {
+	struct mm_struct *mm;
+	struct page *head;
+	void (*op)(struct split_race *r); /* the other thread's walk */
+	bool lockless;                    /* op takes no lock: it must finish in the window */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool go, done, done_in_window, fired;
+	long ret;                         /* op's result */
+	struct page *page;                /* op's page, if any */
+	struct mm_struct *child;          /* op's fork */
+};
+
+static void *split_race_other(void *p)
+{
+	struct split_race *r = p;
+
+	kthread_use_mm(r->mm);
+	pthread_mutex_lock(&r->lock);
+	while (!r->go)
+		pthread_cond_wait(&r->cond, &r->lock);
+	pthread_mutex_unlock(&r->lock);
+	r->op(r);
+	kthread_unuse_mm(r->mm);
+	pthread_mutex_lock(&r->lock);
+	r->done = true;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/* In the splitting thread, with the PMD invalidated and its ptl held (the first time only). */
+static void split_race_hook(const char *point, void *arg)
+{
+	struct split_race *r = arg;
+	struct timespec until;
+
+	(void)point;
+	pthread_mutex_lock(&r->lock);
+	if (r->fired) {
+		pthread_mutex_unlock(&r->lock);
+		return;
+	}
+	r->fired = true;
+	r->go = true;
+	pthread_cond_broadcast(&r->cond);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += SPLIT_RACE_WAIT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	while (!r->done && pthread_cond_timedwait(&r->cond, &r->lock, &until) == 0)
+		;
+	r->done_in_window = r->done;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Start the other thread, arm the hook, run split() in this thread, and collect the other. */
+static void split_race_run(struct split_race *r, void (*split)(struct split_race *r),
+			   const char *what)
+{
+	pthread_t t;
+
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cond, NULL);
+	assert_int_equal(pthread_create(&t, NULL, split_race_other, r), 0);
+	assert_int_equal(pinmm_hook_set("huge_memory:split_pmd_invalidated", split_race_hook, r), 0);
+	split(r);
+	pinmm_hook_clear_all();
+	pthread_mutex_lock(&r->lock);
+	if (!r->fired) { /* let the other thread go all the same, then fail */
+		r->go = true;
+		pthread_cond_broadcast(&r->cond);
+	}
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(t, NULL);
+	pthread_cond_destroy(&r->cond);
+	pthread_mutex_destroy(&r->lock);
+	check_true(r->fired, "%s: the split reached huge_memory:split_pmd_invalidated", what);
+	if (r->lockless)
+		check_eq(r->done_in_window, true,
+			 "%s: the lockless walk finished while the PMD was being split", what);
+	else
+		check_eq(r->done_in_window, false,
+			 "%s: the walk finished while the PMD was being split (it read the PMD as "
+			 "none instead of waiting for the split)", what);
+}
+
+/* The splits (this thread). */
+static void split_by_dontneed(struct split_race *r)
+{
+	check_eq(do_madvise(r->mm, THP_BASE, PAGE_SIZE, MADV_DONTNEED), 0,
+		 "MADV_DONTNEED of subpage 0 (splits the PMD)");
+}
+
+static void split_by_rmap(struct split_race *r)
+{
+	/* try_to_unmap() splits the PMD from the rmap walk, without the mmap lock, then unmaps
+	 * every subpage. The caller holds a reference and the page lock, as reclaim does. */
+	get_page(r->head);
+	lock_page(r->head);
+	check_true(try_to_unmap(r->head), "try_to_unmap() of the THP");
+	unlock_page(r->head);
+	put_page(r->head);
+}
+
+/* The walks (the other thread). */
+static void op_dontneed_all(struct split_race *r)
+{
+	r->ret = do_madvise(r->mm, THP_BASE, PMD_SIZE, MADV_DONTNEED);
+}
+
+static void op_pin_slow(struct split_race *r)
+{
+	mmap_read_lock(r->mm);
+	r->ret = pin_user_pages(THP_BASE + PG(100), 1, FOLL_WRITE, &r->page);
+	mmap_read_unlock(r->mm);
+}
+
+static void op_pin_fast_only(struct split_race *r)
+{
+	r->ret = pin_user_pages_fast_only(THP_BASE + PG(100), 1, FOLL_WRITE, &r->page);
+}
+
+static void op_write_fault(struct split_race *r)
+{
+	unsigned long val = 0xfeed;
+
+	r->ret = (long)copy_to_user(THP_BASE + PG(200), &val, sizeof(val));
+}
+
+static void op_try_to_unmap(struct split_race *r)
+{
+	get_page(r->head);
+	lock_page(r->head);
+	r->ret = try_to_unmap(r->head);
+	unlock_page(r->head);
+	put_page(r->head);
+}
+
+static void op_fork(struct split_race *r)
+{
+	r->child = pinmm_fork(r->mm);
+	r->ret = IS_ERR(r->child) ? PTR_ERR(r->child) : 0;
+}
+
+static void test_split_pmd_never_reads_none(void **state)
+{
+	struct mm_struct *mm = *state;
+	long anon0 = nr_anon();
+	struct split_race r = {.mm = mm, .op = op_dontneed_all};
+	const char *what = "zap: MADV_DONTNEED of subpage 0 (split) vs MADV_DONTNEED of the THP";
+
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, 0, "%s: the other thread's MADV_DONTNEED", what);
+	check_eq(rss_anon(mm), 0, "%s: rss once both are done", what);
+	check_eq(nr_anon(), anon0, "%s: nr_anon_pages once both are done", what);
+	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
+		check_eq(get_word(THP_BASE + PG(i), what), 0, "%s: word of subpage %lu", what, i);
+}
+
+static void test_split_pmd_gup_rmap_and_fault_wait(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct split_race r = {.mm = mm};
+	const char *what;
+
+	what = "GUP slow: MADV_DONTNEED of subpage 0 (split) vs pin_user_pages of subpage 100";
+	r.head = map_tagged_thp(mm);
+	r.op = op_pin_slow;
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, 1, "%s: pages pinned", what);
+	check_ptr(r.page, r.head + 100, "%s: the page pinned", what);
+	check_eq(compound_pincount(r.head), 1, "%s: the THP's pincount", what);
+	unpin_user_page(r.page);
+	unmap(THP_BASE, PMD_SIZE, what);
+
+	what = "GUP fast: MADV_DONTNEED of subpage 0 (split) vs pin_user_pages_fast_only";
+	r = (struct split_race){.mm = mm, .op = op_pin_fast_only, .lockless = true};
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, 0, "%s: an invalidated PMD is no page to the lockless walk", what);
+	check_eq(compound_pincount(r.head), 0, "%s: the THP's pincount", what);
+	unmap(THP_BASE, PMD_SIZE, what);
+
+	what = "rmap: MADV_DONTNEED of subpage 0 (split) vs try_to_unmap of the THP";
+	r = (struct split_race){.mm = mm, .op = op_try_to_unmap};
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, true, "%s: try_to_unmap() unmapped it all", what);
+	check_eq(rss_anon(mm), 0, "%s: rss once both are done", what);
+	unmap(THP_BASE, PMD_SIZE, what);
+
+	what = "fault: MADV_DONTNEED of subpage 0 (split) vs a write to subpage 200";
+	r = (struct split_race){.mm = mm, .op = op_write_fault};
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_dontneed, what);
+	check_eq(r.ret, 0, "%s: bytes left by copy_to_user", what);
+	check_ptr(page_at(mm, THP_BASE + PG(200)), r.head + 200,
+		 "%s: subpage 200 is still the THP's", what);
+	check_eq(get_word(THP_BASE + PG(200), what), 0xfeed, "%s: the write", what);
+	check_eq(get_word(THP_BASE + PG(201), what), 0x7000 + 201, "%s: subpage 201", what);
+	unmap(THP_BASE, PMD_SIZE, what);
+}
+
+/*
+ * fork holds the mmap lock for write, so only a split from the rmap (try_to_unmap(), no mmap
+ * lock) can be in progress when it walks; that unmaps the whole THP, so nothing of it may stay
+ * mapped in parent or child. (fork also waits for the anon_vma lock the rmap walk holds.
+ * mprotect, which walks under the write lock too, reads its PMDs the same way, through
+ * walk_page_range(); its race with an rmap walk over vm_flags is a matter of its own.)
+ */
+static void test_split_pmd_by_rmap_vs_fork(void **state)
+{
+	struct mm_struct *mm = *state;
+	long anon0 = nr_anon();
+	struct split_race r = {.mm = mm, .op = op_fork};
+	const char *what = "fork: try_to_unmap of the THP (split from the rmap) vs fork";
+
+	r.head = map_tagged_thp(mm);
+	split_race_run(&r, split_by_rmap, what);
+	check_eq(r.ret, 0, "%s: pinmm_fork()", what);
+	check_eq(rss_anon(r.child), 0, "%s: the child's rss", what);
+	check_eq(rss_anon(mm), 0, "%s: the parent's rss", what);
+	check_eq(nr_anon(), anon0, "%s: nr_anon_pages (the THP is gone)", what);
+	mmput(r.child);
+	unmap(THP_BASE, PMD_SIZE, what);
+}
+
+/* The race as first seen, under 5.8's rule: a write to a THP shared with a child splits the
+ * PMD while a MADV_DONTNEED of the whole THP runs; the old contents must not stay mapped. */
+static int setup_thp_cow_split(void **state)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.thp_cow = PINMM_THP_COW_SPLIT_PMD;
+	return boot_with_mm(state, &cfg);
+}
+
+static void split_by_cow_write(struct split_race *r)
+{
+	(void)r;
+	put_word(THP_BASE, 0x5ee, "the parent's write to subpage 0 (5.8: splits the PMD)");
+}
+
+static void test_split_pmd_by_cow_write_vs_dontneed(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct split_race r = {.mm = mm, .op = op_dontneed_all};
+	const char *what = "5.8 rule: a COW write (split) vs MADV_DONTNEED of the THP";
+
+	r.head = map_tagged_thp(mm);
+	child = pinmm_fork(mm);
+	assert_false(IS_ERR_OR_NULL(child));
+	split_race_run(&r, split_by_cow_write, what);
+	check_eq(r.ret, 0, "%s: the other thread's MADV_DONTNEED", what);
+	/* Subpage 0 holds the write or nothing, depending on which came last; the rest is gone. */
+	for (unsigned long i = 1; i < HPAGE_PMD_NR; i++)
+		check_eq(get_word(THP_BASE + PG(i), what), 0, "%s: word of subpage %lu", what, i);
+	check_eq(remote_word(child, THP_BASE + PG(1), what), 0x7001, "%s: the child's THP", what);
+	mmput(child);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +613,14 @@ int main(void)
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_munmap_of_whole_thp_frees_it, setup_always,
 						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_split_pmd_never_reads_none, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_split_pmd_gup_rmap_and_fault_wait, setup_always,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_split_pmd_by_cow_write_vs_dontneed,
+						setup_thp_cow_split, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_split_pmd_by_rmap_vs_fork,
+						setup_always, teardown_mm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -240,8 +240,8 @@ static void test_counts_from_threads_are_summed(void **state)
 	pthread_barrier_destroy(&c.counted);
 	pthread_barrier_destroy(&c.release);
 	mod_zone_page_state(pinmm_zone(ZONE_MOVABLE), NR_PAGETABLE, -2 * COUNTING_THREADS);
-	/* The pins counted above were made up: release them, or the invariant check at shutdown
-	 * rightly finds pins that no page holds. */
+	/* The threads counted pins nobody took: release them too, or shutdown reports
+	 * nr_foll_pin_acquired != nr_foll_pin_released. */
 	mod_node_page_state(NR_FOLL_PIN_RELEASED, 3 * COUNTING_THREADS);
 }
 
