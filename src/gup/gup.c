@@ -14,6 +14,7 @@
 #include <pinmm/huge_mm.h>
 
 #include "internal.h"
+#include "lib/internal.h"
 
 static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 {
@@ -312,13 +313,20 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			if (ret)
 				break;
 		}
-		for (int tries = 0;; tries++) {
+		/* As 5.7: fault and look again until the lookup finds the page or the fault
+		 * fails. A served fault whose page is gone again (MADV_DONTNEED, a migration
+		 * entry, a racing COW) is retried, however often: a mapped, accessible range
+		 * never yields -EFAULT. Only a fault's own error ends the loop. */
+		for (;;) {
 			page = follow_page_mask(vma, start, foll_flags);
 			if (page)
 				break;
-			ret = tries < 8 ? faultin_page(vma, start, &foll_flags) : -EFAULT;
+			ret = faultin_page(vma, start, &foll_flags);
 			if (ret)
 				break;
+			/* The fault is served; another CPU may take the page away again before
+			 * the lookup below finds it. */
+			race_point("gup:faultin_page_done");
 		}
 		if (!page) {
 			if (ret == -EBUSY)

@@ -300,8 +300,14 @@ static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsig
 		pthread_spin_unlock(ptl);
 		return 0;
 	}
-	if (pte_protnone(entry)) /* left from a PROT_NONE the VMA no longer has */
-		entry = pte_modify(entry, vm_get_page_prot(vma));
+	if (pte_protnone(entry) && (vma->vm_flags & VM_ACCESS_FLAGS)) {
+		/* Left from a PROT_NONE the VMA no longer has (5.7's do_numa_page() restores
+		 * the VMA's protection). Store the entry before working from it: the COW below
+		 * re-checks the PTE against the entry it is given. A PROT_NONE VMA keeps its
+		 * entry as it is (a FOLL_FORCE write COWs it as it stands, old or young). */
+		entry = pte_mkyoung(pte_modify(entry, vm_get_page_prot(vma)));
+		set_pte(pte, entry);
+	}
 	if ((flags & FAULT_FLAG_WRITE) && !pte_write(entry))
 		return do_wp_page(vma, pte, addr, entry);
 	entry = pte_mkyoung(entry);
