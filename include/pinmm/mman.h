@@ -90,8 +90,10 @@ struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
  *   -EACCES  the file's open mode does not allow the mapping (MAP_SHARED + PROT_WRITE on a
  *            read-only file)
  *   -EBADF   file after its last fput() (with a WARN)
- *   -ENOMEM  no room in the address space; MAP_FIXED outside [MMAP_MIN_ADDR, TASK_SIZE); no
- *            memory for page tables or VMAs
+ *   -ENOMEM  no room in the address space; MAP_FIXED outside [MMAP_MIN_ADDR, TASK_SIZE), or
+ *            over a hugetlb mapping that it would split at an address not aligned to that
+ *            mapping's page size (5.7's mmap_region() turns the munmap's -EINVAL into
+ *            -ENOMEM); no memory for page tables or VMAs
  *   -EPERM   MAP_FIXED below MMAP_MIN_ADDR
  *   -ESRCH   the calling thread has no current mm
  * MAP_FIXED replaces whatever was mapped there. MAP_POPULATE faults the range in (errors in
@@ -112,9 +114,10 @@ int vm_mprotect(unsigned long start, size_t len, unsigned long prot);
 
 /* madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
  * MADV_POPULATE_READ / MADV_POPULATE_WRITE. Returns 0 or -EINVAL (misaligned start, unknown
- * advice, MADV_DONTNEED on a locked or PFN mapping; NULL mm), -ENOMEM (a hole in the range),
- * -EFAULT (populate hit a fault it could not serve: SIGSEGV/SIGBUS), -EHWPOISON, -ESRCH (a stale
- * mm, with a WARN). */
+ * advice, MADV_DONTNEED on a locked, hugetlb or PFN mapping; for a hugetlb VMA, a range whose
+ * edges would split it at an address not aligned to its page size; NULL mm), -ENOMEM (a hole
+ * in the range), -EFAULT (populate hit a fault it could not serve: SIGSEGV/SIGBUS),
+ * -EHWPOISON, -ESRCH (a stale mm, with a WARN). */
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice);
 
 /*

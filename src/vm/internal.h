@@ -128,7 +128,9 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig);
 void vm_area_free(struct vm_area_struct *vma);
 int vma_insert(struct mm_struct *mm, struct vm_area_struct *vma);
 void vma_remove(struct mm_struct *mm, struct vm_area_struct *vma);
-/* Split vma at addr; the new VMA covers [addr, vm_end). Returns it or NULL (no memory). */
+/* Split vma at addr; the new VMA covers [addr, vm_end). Returns it, ERR_PTR(-ENOMEM), or
+ * ERR_PTR(-EINVAL) for a hugetlb VMA and an addr not aligned to its page size (Linux's
+ * hugetlb_vm_op_split()). */
 struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vma,
 				 unsigned long addr);
 /* Merge vma with its neighbours where Linux would (same flags, file and offset, anon_vma). */

@@ -67,16 +67,23 @@ static int check_huge_edges(struct mm_struct *mm, unsigned long start, unsigned 
 	return 0;
 }
 
-/* Split VMAs so that [start, end) begins and ends on VMA boundaries. */
+/* Split VMAs so that [start, end) begins and ends on VMA boundaries. Callers check the
+ * hugetlb edges first (check_huge_edges()), so that only a lack of memory stops half-way. */
 static int split_edges(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	struct vm_area_struct *vma = find_vma(mm, start);
+	struct vm_area_struct *vma = find_vma(mm, start), *new;
 
-	if (vma && vma->vm_start < start && vma->vm_end > start && !split_vma(mm, vma, start))
-		return -ENOMEM;
+	if (vma && vma->vm_start < start && vma->vm_end > start) {
+		new = split_vma(mm, vma, start);
+		if (IS_ERR(new))
+			return (int)PTR_ERR(new);
+	}
 	vma = find_vma(mm, end - 1);
-	if (vma && vma->vm_start < end && vma->vm_end > end && !split_vma(mm, vma, end))
-		return -ENOMEM;
+	if (vma && vma->vm_start < end && vma->vm_end > end) {
+		new = split_vma(mm, vma, end);
+		if (IS_ERR(new))
+			return (int)PTR_ERR(new);
+	}
 	return 0;
 }
 
@@ -235,9 +242,9 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 
 	mmap_write_lock(mm);
 	if (flags & MAP_FIXED) {
-		ret = check_huge_edges(mm, addr, addr + len);
-		if (!ret)
-			ret = do_munmap(mm, addr, addr + len);
+		/* 5.7's mmap_region(): whatever stops the old mappings from going (a hugetlb VMA
+		 * that may not be split there) fails the mmap with -ENOMEM. */
+		ret = do_munmap(mm, addr, addr + len) ? -ENOMEM : 0;
 	} else {
 		addr &= ~(align - 1);
 		if (addr < MMAP_MIN_ADDR || addr > TASK_SIZE - len || !range_free(mm, addr, len))
@@ -423,8 +430,14 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 		ret = madvise_dontneed(mm, start, end);
 	else if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
 		ret = populate_range(mm, start, end, advice == MADV_POPULATE_WRITE);
-	else
-		ret = apply_to_vmas(mm, start, end, madvise_flags_one, (unsigned long)advice);
+	else {
+		/* A hugetlb VMA is only split at its page size (Linux: -EINVAL from
+		 * hugetlb_vm_op_split()); checked before anything changes. */
+		ret = check_huge_edges(mm, start, end);
+		if (!ret)
+			ret = apply_to_vmas(mm, start, end, madvise_flags_one,
+					    (unsigned long)advice);
+	}
 out:
 	if (write_lock)
 		mmap_write_unlock(mm);

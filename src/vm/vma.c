@@ -127,16 +127,19 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 {
 	struct vm_area_struct *new;
 
+	/* hugetlb_vm_op_split(): a hugetlb VMA is only cut at its page size. */
+	if ((vma->vm_flags & VM_HUGETLB) && (addr & ((1UL << vma->vm_huge_shift) - 1)))
+		return ERR_PTR(-EINVAL);
 	if (addr & ~PMD_MASK)
 		split_huge_pmd_address(vma, addr);
 	new = vm_area_dup(vma);
 	if (!new)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	new->vm_start = addr;
 	new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	if (vma_insert(mm, new)) {
 		vm_area_free(new);
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	}
 	/* Both halves are in the array while vm_end changes; the order by vm_start holds. */
 	vma->vm_end = addr;
