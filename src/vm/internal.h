@@ -135,6 +135,11 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 				 unsigned long addr);
 /* Merge vma with its neighbours where Linux would (same flags, file and offset, anon_vma). */
 void vma_try_merge(struct mm_struct *mm, struct vm_area_struct *vma);
+/* Hold vma's i_mmap_rwsem and anon_vma lock for write around a change of its bounds, offset
+ * or flags (mmap lock held for write); vma_set_flags() changes vm_flags so. */
+void vma_rmap_lock(struct vm_area_struct *vma);
+void vma_rmap_unlock(struct vm_area_struct *vma);
+void vma_set_flags(struct vm_area_struct *vma, unsigned long vm_flags);
 /* Link a VMA into its file's i_mmap and its anon_vma. */
 void vma_link_rmap(struct vm_area_struct *vma);
 void vma_unlink_rmap(struct vm_area_struct *vma);
@@ -166,6 +171,10 @@ void rmap_walk_anon_vma(struct anon_vma *av, struct page *page,
 			void *arg);
 void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av);
 void anon_vma_unlink(struct vm_area_struct *vma);
+/* The same with av->lock held for write by the caller; __anon_vma_unlink() leaves vma's
+ * reference on av for the caller to drop (page_put_anon_vma()) after unlocking. */
+void __anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av);
+void __anon_vma_unlink(struct vm_area_struct *vma);
 
 /* ---- memory.c / huge_memory.c / hugetlb_fault.c ---- */
 /* Unmap every page of [start, end) in vma and drop the references. mmap lock held. */

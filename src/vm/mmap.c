@@ -327,7 +327,7 @@ static int apply_to_vmas(struct mm_struct *mm, unsigned long start, unsigned lon
 
 static void mprotect_one(struct vm_area_struct *vma, unsigned long prot)
 {
-	vma->vm_flags = (vma->vm_flags & ~VM_ACCESS_FLAGS) | calc_vm_prot_bits(prot);
+	vma_set_flags(vma, (vma->vm_flags & ~VM_ACCESS_FLAGS) | calc_vm_prot_bits(prot));
 	change_protection(vma, vma->vm_start, vma->vm_end);
 }
 
@@ -360,20 +360,23 @@ int vm_mprotect(unsigned long start, size_t len, unsigned long prot)
 
 static void madvise_flags_one(struct vm_area_struct *vma, unsigned long advice)
 {
+	unsigned long flags = vma->vm_flags;
+
 	switch (advice) {
 	case MADV_HUGEPAGE:
-		vma->vm_flags = (vma->vm_flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
+		flags = (flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE;
 		break;
 	case MADV_NOHUGEPAGE:
-		vma->vm_flags = (vma->vm_flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
+		flags = (flags & ~VM_HUGEPAGE) | VM_NOHUGEPAGE;
 		break;
 	case MADV_DONTFORK:
-		vma->vm_flags |= VM_DONTCOPY;
+		flags |= VM_DONTCOPY;
 		break;
 	case MADV_DOFORK:
-		vma->vm_flags &= ~VM_DONTCOPY;
+		flags &= ~VM_DONTCOPY;
 		break;
 	}
+	vma_set_flags(vma, flags);
 }
 
 static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned long end)

@@ -28,13 +28,24 @@ static struct anon_vma *anon_vma_alloc(void)
 	return av;
 }
 
-void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
+void __anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
 {
 	atomic_fetch_add(&av->refcount, 1);
-	pthread_rwlock_wrlock(&av->lock);
 	vma->anon_vma = av;
 	cds_list_add(&vma->anon_vma_node, &av->vmas);
+}
+
+void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
+{
+	pthread_rwlock_wrlock(&av->lock);
+	__anon_vma_link(vma, av);
 	pthread_rwlock_unlock(&av->lock);
+}
+
+void __anon_vma_unlink(struct vm_area_struct *vma)
+{
+	cds_list_del(&vma->anon_vma_node);
+	vma->anon_vma = NULL;
 }
 
 void anon_vma_unlink(struct vm_area_struct *vma)

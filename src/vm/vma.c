@@ -7,12 +7,18 @@
  * All of it runs under the mmap lock held for write. A split that cuts a PMD-mapped THP splits
  * the PMD mapping first, as Linux's vma_adjust_trans_huge() does, so that no huge leaf ever
  * straddles two VMAs.
+ *
+ * The rule that is easy to break: the mmap lock is not enough. Reverse-map walks (writeback's
+ * page_mkclean, try_to_unmap) read vm_start / vm_end / vm_pgoff / vm_flags under the file's
+ * i_mmap_rwsem or the anon_vma's lock alone, so every change of them holds those for write
+ * (vma_rmap_lock()), and a split or merge relinks the halves inside the same critical section.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
+#include "lib/internal.h"
 
 struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
 {
@@ -96,6 +102,44 @@ void vma_remove(struct mm_struct *mm, struct vm_area_struct *vma)
 	mm->nr_vmas--;
 }
 
+/*
+ * The locks of Linux's vma_prepare() / vma_complete(): a change of a VMA's bounds, offset or
+ * flags holds its file's i_mmap_rwsem and its anon_vma's lock for write (in that order), so that
+ * a reverse-map walk (page_mkclean, try_to_unmap: vma_address() under the read side) sees the
+ * VMA before or after the change, never half-way. The mmap lock is held for write as well.
+ */
+void vma_rmap_lock(struct vm_area_struct *vma)
+{
+	if (vma->vm_file)
+		pthread_rwlock_wrlock(&vma->vm_file->f_mapping->i_mmap_rwsem);
+	if (vma->anon_vma)
+		pthread_rwlock_wrlock(&vma->anon_vma->lock);
+}
+
+void vma_rmap_unlock(struct vm_area_struct *vma)
+{
+	if (vma->anon_vma)
+		pthread_rwlock_unlock(&vma->anon_vma->lock);
+	if (vma->vm_file)
+		pthread_rwlock_unlock(&vma->vm_file->f_mapping->i_mmap_rwsem);
+}
+
+void vma_set_flags(struct vm_area_struct *vma, unsigned long vm_flags)
+{
+	vma_rmap_lock(vma);
+	vma->vm_flags = vm_flags;
+	vma_rmap_unlock(vma);
+}
+
+/* Link a new VMA whose file and anon_vma are those of the VMA locked by vma_rmap_lock(). */
+static void __vma_link_rmap(struct vm_area_struct *vma)
+{
+	if (vma->vm_file)
+		cds_list_add(&vma->shared, &vma->vm_file->f_mapping->i_mmap);
+	if (vma->anon_vma)
+		__anon_vma_link(vma, vma->anon_vma);
+}
+
 void vma_link_rmap(struct vm_area_struct *vma)
 {
 	if (vma->vm_file) {
@@ -141,9 +185,13 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 		vm_area_free(new);
 		return ERR_PTR(-ENOMEM);
 	}
-	/* Both halves are in the array while vm_end changes; the order by vm_start holds. */
+	/* Both halves are in the array while vm_end changes; the order by vm_start holds. A
+	 * reverse-map walk sees either the whole VMA or both halves, never a hole. */
+	vma_rmap_lock(vma);
 	vma->vm_end = addr;
-	vma_link_rmap(new);
+	race_point("vma:split_adjusted");
+	__vma_link_rmap(new);
+	vma_rmap_unlock(vma);
 	return new;
 }
 
@@ -158,15 +206,25 @@ static bool can_merge(const struct vm_area_struct *a, const struct vm_area_struc
 	       a->vm_pgoff + ((a->vm_end - a->vm_start) >> PAGE_SHIFT) == b->vm_pgoff;
 }
 
-/* Fold b into a (a precedes b). */
+/* Fold b into a (a precedes b). b leaves the reverse map and a grows over its range in one
+ * step under the rmap locks, so a walk never finds b's pages unmapped by any VMA. */
 static void merge_into(struct mm_struct *mm, struct vm_area_struct *a, struct vm_area_struct *b)
 {
+	struct anon_vma *av = b->anon_vma;
+
 	/* b's pages point at b's anon_vma: the merged VMA must be reachable from it. */
-	if (!a->anon_vma && b->anon_vma)
-		anon_vma_link(a, b->anon_vma);
+	if (!a->anon_vma && av)
+		anon_vma_link(a, av);
 	vma_remove(mm, b);
-	vma_unlink_rmap(b);
+	vma_rmap_lock(a);
+	if (b->vm_file)
+		cds_list_del(&b->shared);
+	if (av)
+		__anon_vma_unlink(b);
 	a->vm_end = b->vm_end;
+	vma_rmap_unlock(a);
+	if (av)
+		page_put_anon_vma(av);
 	vm_area_free(b);
 }
 
