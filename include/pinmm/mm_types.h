@@ -155,6 +155,11 @@ struct vm_area_struct {
 	struct anon_vma *anon_vma;
 	struct cds_list_head anon_vma_node; /* on anon_vma->vmas */
 	struct cds_list_head shared;        /* on vm_file->f_mapping->i_mmap */
+	/* A private hugetlb mapping: its struct resv_map, or'ed with HPAGE_RESV_OWNER (the
+	 * process that called mmap and holds the reservations) and HPAGE_RESV_UNMAPPED (another
+	 * process's copy-on-write took the pages back: a fault here is SIGBUS), as Linux's
+	 * vm_private_data. The bits change under another mm's rmap walk: atomic. */
+	atomic_ulong vm_private_data;
 };
 
 /* mm_struct.rss_stat */

@@ -83,17 +83,20 @@ struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
  * Map len bytes at addr (a hint, or exact with MAP_FIXED) in the current mm. file NULL with
  * MAP_ANONYMOUS; otherwise the file's pages from byte offset pgoff << PAGE_SHIFT. Returns the
  * address, or a negative errno cast to unsigned long (test with IS_ERR_VALUE()):
- *   -EINVAL  len 0 or too large; addr or pgoff misaligned with MAP_FIXED; neither or both of
- *            MAP_PRIVATE / MAP_SHARED; unknown prot/flags bits; MAP_HUGETLB with a file, or
- *            with a size other than 2 MiB / 1 GiB or without a pool for it; no file and no
- *            MAP_ANONYMOUS
+ *   -EBADF   no file and no MAP_ANONYMOUS (checked before the flags, as Linux's fd lookup);
+ *            a file after its last fput() (with a WARN)
+ *   -EINVAL  len 0; addr misaligned with MAP_FIXED (to the huge page size with MAP_HUGETLB);
+ *            neither or both of MAP_PRIVATE / MAP_SHARED; unknown prot/flags bits;
+ *            MAP_HUGETLB with a file, with MAP_SHARED, or with a size other than 2 MiB / 1 GiB
  *   -EACCES  the file's open mode does not allow the mapping (MAP_SHARED + PROT_WRITE on a
- *            read-only file)
- *   -EBADF   file after its last fput() (with a WARN)
+ *            read-only file, or a file not open for reading)
+ *   -EOVERFLOW  pgoff + len overflows the file offset
  *   -ENOMEM  no room in the address space; MAP_FIXED outside [MMAP_MIN_ADDR, TASK_SIZE), or
  *            over a hugetlb mapping that it would split at an address not aligned to that
  *            mapping's page size (5.7's mmap_region() turns the munmap's -EINVAL into
- *            -ENOMEM); no memory for page tables or VMAs
+ *            -ENOMEM); MAP_HUGETLB without MAP_NORESERVE when the pool cannot reserve every
+ *            page of the mapping (free pages not already reserved: HugePages_Free -
+ *            HugePages_Rsvd); len too large; no memory for page tables or VMAs
  *   -EPERM   MAP_FIXED below MMAP_MIN_ADDR
  *   -ESRCH   the calling thread has no current mm
  * MAP_FIXED replaces whatever was mapped there. MAP_POPULATE faults the range in (errors in

@@ -10,11 +10,15 @@
 
 #include "internal.h"
 
-static void enqueue_huge_page(struct hstate *h, struct page *head)
+/* Put head on the free list; restore_reserve: it goes back as a reserved page (in the same
+ * critical section, so that nobody without a reservation can take it meanwhile). */
+static void enqueue_huge_page(struct hstate *h, struct page *head, bool restore_reserve)
 {
 	pthread_mutex_lock(&h->lock);
 	page_list_add(head, &h->hugepage_freelist);
 	h->free_huge_pages++;
+	if (restore_reserve)
+		h->resv_huge_pages++;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -40,7 +44,7 @@ static int fill_pool(struct hstate *h, unsigned long count)
 		pthread_mutex_lock(&h->lock);
 		h->nr_huge_pages++;
 		pthread_mutex_unlock(&h->lock);
-		enqueue_huge_page(h, page);
+		enqueue_huge_page(h, page, false);
 	}
 	return 0;
 }
@@ -92,7 +96,20 @@ struct hstate *size_to_hstate(unsigned long size)
 	return NULL;
 }
 
-struct page *dequeue_huge_page(struct hstate *h)
+int hugetlb_acct_memory(struct hstate *h, long delta)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (delta > 0 && h->resv_huge_pages + (unsigned long)delta > h->free_huge_pages)
+		ret = -ENOMEM; /* 5.7's gather_surplus_pages() without overcommit */
+	else
+		h->resv_huge_pages += (unsigned long)delta;
+	pthread_mutex_unlock(&h->lock);
+	return ret;
+}
+
+struct page *dequeue_huge_page_reserve(struct hstate *h, bool use_reserve)
 {
 	struct page *head = NULL;
 
@@ -101,18 +118,29 @@ struct page *dequeue_huge_page(struct hstate *h)
 	if (should_fail("alloc:hugetlb"))
 		return NULL;
 	pthread_mutex_lock(&h->lock);
-	if (!cds_list_empty(&h->hugepage_freelist)) {
+	/* Without a reservation of its own, a caller may not take a page promised to one. */
+	if (!cds_list_empty(&h->hugepage_freelist) &&
+	    (use_reserve || h->free_huge_pages > h->resv_huge_pages)) {
 		head = cds_list_entry(h->hugepage_freelist.next, struct page, lru);
 		page_list_del(head);
 		h->free_huge_pages--;
+		if (use_reserve)
+			h->resv_huge_pages--;
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (!head)
 		return NULL;
 	atomic_store_explicit(&head[1].compound_mapcount, -1, memory_order_relaxed);
 	atomic_store_explicit(compound_pincount_ptr(head), 0, memory_order_relaxed);
+	if (use_reserve)
+		SetPagePrivate(head);
 	atomic_store_explicit(&head->_refcount, 1, memory_order_release);
 	return head;
+}
+
+struct page *dequeue_huge_page(struct hstate *h)
+{
+	return dequeue_huge_page_reserve(h, false);
 }
 
 void free_huge_page(struct page *head)
@@ -121,6 +149,7 @@ void free_huge_page(struct page *head)
 										       : HSTATE_2M];
 
 	const char *bad = NULL;
+	bool restore;
 
 	/* The page comes back whole: no mapping may remain, no pin may be outstanding. A page
 	 * that breaks that is quarantined, out of the pool, for the shutdown report. */
@@ -133,9 +162,11 @@ void free_huge_page(struct page *head)
 		SetPageHWPoison(head);
 		return;
 	}
+	restore = PagePrivate(head);
 	head->mapping = NULL;
 	atomic_store_explicit(&head->flags, 1UL << PG_head, memory_order_relaxed);
-	enqueue_huge_page(h, head);
+	/* Taken with a reservation and never mapped: the reservation stands. */
+	enqueue_huge_page(h, head, restore);
 }
 
 int PageHuge(const struct page *page)
@@ -156,8 +187,9 @@ int pinmm_hugetlb_report(FILE *out)
 
 		pthread_mutex_lock(&h->lock);
 		fprintf(out, "HugePages_Total:   %5lu\nHugePages_Free:    %5lu\n"
-			     "Hugepagesize:   %8lu kB\n",
-			h->nr_huge_pages, h->free_huge_pages, huge_page_size(h) >> 10);
+			     "HugePages_Rsvd:    %5lu\nHugepagesize:   %8lu kB\n",
+			h->nr_huge_pages, h->free_huge_pages, h->resv_huge_pages,
+			huge_page_size(h) >> 10);
 		pthread_mutex_unlock(&h->lock);
 	}
 	return 0;

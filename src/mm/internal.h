@@ -150,6 +150,14 @@ int hugetlb_init(void);
  * shutdown report. */
 void hugetlb_teardown(void);
 void free_huge_page(struct page *head);
+/* hugetlb_acct_memory(): reserve delta more free pages of h (delta > 0; -ENOMEM when fewer
+ * than that are free and unreserved) or give -delta reservations back (delta < 0). */
+int hugetlb_acct_memory(struct hstate *h, long delta);
+/* dequeue_huge_page(), which with use_reserve may take a reserved page: the reservation is
+ * then consumed and PG_private set on the head, so that a page freed before it is mapped
+ * gives its reservation back (Linux's restore_reserve); the caller clears PG_private once the
+ * page is mapped. */
+struct page *dequeue_huge_page_reserve(struct hstate *h, bool use_reserve);
 
 /* memremap.c: report pagemaps still in use at shutdown and forget them all; returns the number
  * of device pages still referenced. */

@@ -137,6 +137,10 @@ struct mm_struct *pinmm_fork(struct mm_struct *oldmm)
 			break;
 		}
 		new->vm_mm = mm;
+		/* The child of a private hugetlb mapping holds no reservations (Linux's
+		 * reset_vma_resv_huge_pages() in dup_mmap()). */
+		if (new->vm_flags & VM_HUGETLB)
+			reset_vma_resv_huge_pages(new);
 		if (vma_insert(mm, new)) {
 			vm_area_free(new);
 			ret = -ENOMEM;

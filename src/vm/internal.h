@@ -204,6 +204,20 @@ bool vma_is_dax(const struct vm_area_struct *vma);
 vm_fault_t dax_fault(struct vm_area_struct *vma, unsigned long addr, unsigned int flags);
 
 vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
+/* hugetlb reservations (hugetlb_fault.c): reserve a new private hugetlb VMA's pages at mmap
+ * (0, or -ENOMEM when the pool cannot promise them; nothing for VM_NORESERVE); a copy of a
+ * VMA shares its resv_map (open); fork's copy holds none (reset); close returns the
+ * reservations of the VMA's range never consumed. */
+int hugetlb_reserve_pages(struct vm_area_struct *vma);
+void hugetlb_vm_op_open(struct vm_area_struct *vma);
+void reset_vma_resv_huge_pages(struct vm_area_struct *vma);
+void hugetlb_vm_op_close(struct vm_area_struct *vma);
+struct resv_map;
+struct resv_map *resv_map_alloc(void);
+void resv_map_put(struct resv_map *map);
+/* Pages of [from, to) in the map; add [from, to) and return how many pages were new. */
+long region_count(struct resv_map *map, long from, long to);
+long region_add(struct resv_map *map, long from, long to);
 struct hstate *hstate_vma(const struct vm_area_struct *vma);
 /* The entry (a pmd_t or pud_t, as an unsigned long slot) mapping addr in a hugetlb VMA, or
  * NULL; with alloc, allocates the tables above it. */

@@ -174,6 +174,12 @@ static int mmap_region(struct mm_struct *mm, struct file *file, unsigned long ad
 			vm_area_free(vma);
 			return ret;
 		}
+	} else if (vm_flags & VM_HUGETLB) {
+		ret = hugetlb_reserve_pages(vma);
+		if (ret) {
+			vm_area_free(vma);
+			return ret;
+		}
 	}
 	if (vma_insert(mm, vma)) {
 		vm_area_free(vma);

@@ -48,11 +48,20 @@ struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
 	vma->vm_ops = orig->vm_ops;
 	vma->anon_vma = orig->anon_vma;
 	vma->vm_file = orig->vm_file ? get_file(orig->vm_file) : NULL;
+	atomic_init(&vma->vm_private_data, atomic_load(&orig->vm_private_data));
+	if (vma->vm_flags & VM_HUGETLB)
+		hugetlb_vm_op_open(vma);
 	return vma;
 }
 
+/* Linux's remove_vma(): the VMA's close (a hugetlb VMA returns its unused reservations), then
+ * the VMA goes. */
 void vm_area_free(struct vm_area_struct *vma)
 {
+	if (vma->vm_flags & VM_HUGETLB) {
+		hugetlb_vm_op_close(vma);
+		reset_vma_resv_huge_pages(vma);
+	}
 	if (vma->vm_file)
 		fput(vma->vm_file);
 	free(vma);
@@ -182,6 +191,9 @@ struct vm_area_struct *split_vma(struct mm_struct *mm, struct vm_area_struct *vm
 	new->vm_start = addr;
 	new->vm_pgoff += (addr - vma->vm_start) >> PAGE_SHIFT;
 	if (vma_insert(mm, new)) {
+		/* The reservations of the range are still vma's: only drop new's share. */
+		if (new->vm_flags & VM_HUGETLB)
+			reset_vma_resv_huge_pages(new);
 		vm_area_free(new);
 		return ERR_PTR(-ENOMEM);
 	}
@@ -200,6 +212,9 @@ static bool can_merge(const struct vm_area_struct *a, const struct vm_area_struc
 	/* As Linux's is_mergeable_anon_vma(): a VMA with no anon_vma yet merges with any. */
 	bool anon_ok = a->anon_vma == b->anon_vma || !a->anon_vma || !b->anon_vma;
 
+	/* Linux's VM_SPECIAL mappings never merge (a hugetlb VMA is VM_DONTEXPAND). */
+	if (a->vm_flags & (VM_IO | VM_DONTEXPAND | VM_PFNMAP | VM_MIXEDMAP))
+		return false;
 	return a->vm_end == b->vm_start && a->vm_flags == b->vm_flags &&
 	       a->vm_file == b->vm_file && a->vm_ops == b->vm_ops && anon_ok &&
 	       a->vm_huge_shift == b->vm_huge_shift &&

@@ -38,8 +38,10 @@ static void expect_report(unsigned long free_2m, unsigned long free_1g, const ch
 	char *got = printed(pinmm_hugetlb_report);
 
 	snprintf(expected, sizeof(expected),
-		 "HugePages_Total:   %5d\nHugePages_Free:    %5lu\nHugepagesize:       2048 kB\n"
-		 "HugePages_Total:   %5d\nHugePages_Free:    %5lu\nHugepagesize:    1048576 kB\n",
+		 "HugePages_Total:   %5d\nHugePages_Free:    %5lu\nHugePages_Rsvd:        0\n"
+		 "Hugepagesize:       2048 kB\n"
+		 "HugePages_Total:   %5d\nHugePages_Free:    %5lu\nHugePages_Rsvd:        0\n"
+		 "Hugepagesize:    1048576 kB\n",
 		 NR_2M, free_2m, NR_1G, free_1g);
 	if (strcmp(got, expected))
 		fail_msg("%s: pinmm_hugetlb_report() wrote\n%sexpected\n%s", what, got, expected);
@@ -357,8 +359,9 @@ static void test_no_pools(void **state)
 	assert_true(nr_free() >= (long)max_pfn - BOOT_RESERVED_MAX);
 	got = printed(pinmm_hugetlb_report);
 	if (strcmp(got, "HugePages_Total:       0\nHugePages_Free:        0\n"
-			"Hugepagesize:       2048 kB\nHugePages_Total:       0\n"
-			"HugePages_Free:        0\nHugepagesize:    1048576 kB\n"))
+			"HugePages_Rsvd:        0\nHugepagesize:       2048 kB\n"
+			"HugePages_Total:       0\nHugePages_Free:        0\n"
+			"HugePages_Rsvd:        0\nHugepagesize:    1048576 kB\n"))
 		fail_msg("report of empty pools:\n%s", got);
 	free(got);
 }
