@@ -34,11 +34,17 @@ struct address_space {
 	/* A DAX file (dax_file_setup()): its contents are these device pfns, no page cache. */
 	unsigned long dax_start_pfn;
 	unsigned long dax_nr_pages;
+	/* A hugetlb file (hugetlb_file_setup()): the shift of its page size (0 for any other
+	 * file), and its struct resv_map (the indexes, in huge pages, reserved or present). */
+	unsigned int huge_shift;
+	void *private_data;
 };
 
 struct file_operations {
 	/* Set up vma (vm_ops, flags) for a mapping of this file; 0 or a negative errno. */
 	int (*mmap)(struct file *file, struct vm_area_struct *vma);
+	/* The last fput(): the file's own teardown before its page cache goes (may be NULL). */
+	void (*release)(struct file *file);
 };
 
 /* f_mode bits */
@@ -67,6 +73,12 @@ struct file *filp_open(const char *path, int flags, int mode);
  * accepted for Linux's signature (VM_NORESERVE) and has no effect. */
 struct file *shmem_file_setup(const char *name, loff_t size, unsigned long flags);
 
+/* A hugetlb file (hugetlb_file_setup(), <pinmm/mman.h>)? */
+static inline bool is_file_hugepages(const struct file *file)
+{
+	return file->f_mapping->huge_shift != 0;
+}
+
 /*
  * An fsdax-like file whose bytes are the device pages [start_pfn, start_pfn + nr_pages) (from
  * memremap_pages(), each pfn inside a live pagemap). Mappings of it map the device pages
@@ -94,8 +106,8 @@ void fput(struct file *file);
 loff_t i_size_read(const struct address_space *mapping);
 
 /* Change a file's size (ftruncate): pages beyond the new end are dropped from the cache.
- * Returns 0, -EINVAL (size < 0), -EBUSY (pages beyond the end are still mapped), -EBADF (a
- * stale file), or the host's error. */
+ * Returns 0, -EINVAL (size < 0, file not open for writing, a hugetlb file), -EBUSY (pages
+ * beyond the end are still mapped), -EBADF (a stale file), or the host's error. */
 int vfs_truncate(struct file *file, loff_t size);
 
 /*

@@ -105,6 +105,21 @@ struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
 unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 		      unsigned long prot, unsigned long flags, unsigned long pgoff);
 
+/*
+ * A hugetlbfs-like file (what Linux's hugetlb_file_setup() gives memfd_create(MFD_HUGETLB) and
+ * MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB) of size bytes, rounded up to its page size: 2 MiB
+ * (page_size_log 0 or 21) or 1 GiB (30). Its pages come from that hugetlb pool and live in its
+ * page cache (index in huge pages), shared by every MAP_SHARED mapping of it and across fork,
+ * until the last fput(). Unless vm_flags has VM_NORESERVE, every page is reserved now
+ * (HugePages_Rsvd) and the pool's promise lasts as long as the file. Opened read-write.
+ * Returns the file or ERR_PTR(-EINVAL) (NULL name, size 0, another page size) /
+ * ERR_PTR(-ENOMEM) (the pool cannot reserve the pages, or no memory).
+ * pinmm differs from Linux: its size is fixed (vfs_truncate() refuses it with -EINVAL), and
+ * only MAP_SHARED mappings of it are supported (MAP_PRIVATE: -EINVAL at mmap).
+ */
+struct file *hugetlb_file_setup(const char *name, size_t size, unsigned long vm_flags,
+				int page_size_log);
+
 /* Unmap [start, start + len) in the current mm, splitting VMAs at the edges. Returns 0,
  * -EINVAL (start misaligned, len 0, range outside the user address space; for a hugetlb VMA,
  * edges not aligned to its page size), -ENOMEM (a split needs memory), -ESRCH (no mm). */

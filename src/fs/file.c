@@ -177,6 +177,8 @@ static void __fput(struct file *file)
 	struct address_space *mapping = file->f_mapping;
 
 	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
+	if (file->f_op->release)
+		file->f_op->release(file);
 	/* Linux writes dirty pages back later, from the flusher; pinmm has no flusher, so the
 	 * last chance is now. An error here has nobody left to report to, as in Linux. No PTE
 	 * maps these pages any more (zap moved their dirty bits to the pages), so clearing

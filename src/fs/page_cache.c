@@ -249,6 +249,9 @@ int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t 
 		__ClearPageLocked(page);
 		return err;
 	}
+	/* hugetlb pages are counted by their pool alone, as in Linux. */
+	if (PageHuge(page))
+		return 0;
 	mod_node_page_state(NR_FILE_PAGES, 1);
 	if (PageSwapBacked(page))
 		mod_node_page_state(NR_SHMEM, 1);
@@ -270,9 +273,11 @@ void delete_from_page_cache(struct page *page)
 	page->mapping = NULL;
 	atomic_fetch_sub_explicit(&mapping->nrpages, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&cache->lock);
-	mod_node_page_state(NR_FILE_PAGES, -1);
-	if (PageSwapBacked(page))
-		mod_node_page_state(NR_SHMEM, -1);
+	if (!PageHuge(page)) {
+		mod_node_page_state(NR_FILE_PAGES, -1);
+		if (PageSwapBacked(page))
+			mod_node_page_state(NR_SHMEM, -1);
+	}
 	put_page(page);
 }
 

@@ -114,8 +114,9 @@ int vfs_truncate(struct file *file, loff_t size)
 	mapping = file->f_mapping;
 	if (size < 0)
 		return -EINVAL;
-	/* What ftruncate(2) says for a file not open for writing. */
-	if (!(file->f_mode & FMODE_WRITE))
+	/* What ftruncate(2) says for a file not open for writing. A hugetlb file keeps its
+	 * size here (see hugetlb_file_setup()). */
+	if (!(file->f_mode & FMODE_WRITE) || is_file_hugepages(file))
 		return -EINVAL;
 	pthread_rwlock_wrlock(&mapping->i_rwsem);
 	old = i_size_read(mapping);

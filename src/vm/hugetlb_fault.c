@@ -19,6 +19,7 @@
  * huge_pte_lockptr(). An entry here is an unsigned long slot read and written atomically.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -87,21 +88,19 @@ long region_count(struct resv_map *map, long from, long to)
 	return n;
 }
 
-/* Add [from, to) to the map; returns how many of its pages were not in it, or -ENOMEM. */
-long region_add(struct resv_map *map, long from, long to)
+/* Add [from, to) to the map; returns how many of its pages were not in it, or -ENOMEM. Lock
+ * held. */
+static long __region_add(struct resv_map *map, long from, long to)
 {
 	unsigned long i, j;
 	long added;
 
-	pthread_mutex_lock(&map->lock);
 	if (map->nr == map->cap) {
 		unsigned long cap = map->cap ? 2 * map->cap : 8;
 		struct file_region *r = realloc(map->regions, cap * sizeof(*r));
 
-		if (!r) {
-			pthread_mutex_unlock(&map->lock);
+		if (!r)
 			return -ENOMEM;
-		}
 		map->regions = r;
 		map->cap = cap;
 	}
@@ -123,6 +122,15 @@ long region_add(struct resv_map *map, long from, long to)
 		map->nr -= j - i - 1;
 	}
 	map->regions[i] = (struct file_region){from, to};
+	return added;
+}
+
+long region_add(struct resv_map *map, long from, long to)
+{
+	long added;
+
+	pthread_mutex_lock(&map->lock);
+	added = __region_add(map, from, to);
 	pthread_mutex_unlock(&map->lock);
 	return added;
 }
@@ -134,15 +142,26 @@ static unsigned long vma_resv_bits(const struct vm_area_struct *vma)
 	return atomic_load_explicit(&vma->vm_private_data, memory_order_acquire);
 }
 
-static struct resv_map *vma_resv_map(const struct vm_area_struct *vma)
-{
-	return (struct resv_map *)(vma_resv_bits(vma) & ~HPAGE_RESV_MASK);
-}
-
 static bool is_vma_resv_set(const struct vm_area_struct *vma, unsigned long flag)
 {
 	return vma_resv_bits(vma) & flag;
 }
+
+/* A private mapping's own resv_map (its owner's, shared with the VMAs split from it). */
+static struct resv_map *vma_private_resv_map(const struct vm_area_struct *vma)
+{
+	return (struct resv_map *)(vma_resv_bits(vma) & ~HPAGE_RESV_MASK);
+}
+
+/* The reservations a fault of vma consults: a shared mapping's are its file's (every mapping
+ * of the file shares them); a private one's are the owner's alone. */
+static struct resv_map *vma_resv_map(const struct vm_area_struct *vma)
+{
+	if (vma->vm_flags & VM_MAYSHARE)
+		return vma->vm_file->f_mapping->private_data;
+	return is_vma_resv_set(vma, HPAGE_RESV_OWNER) ? vma_private_resv_map(vma) : NULL;
+}
+
 
 /* Linux's vma_hugecache_offset(): the huge page index of addr in the mapping's object. */
 static long vma_hugecache_offset(struct hstate *h, const struct vm_area_struct *vma,
@@ -150,6 +169,34 @@ static long vma_hugecache_offset(struct hstate *h, const struct vm_area_struct *
 {
 	return (long)(((addr - vma->vm_start) >> (h->order + PAGE_SHIFT)) +
 		      (vma->vm_pgoff >> h->order));
+}
+
+int hugetlb_reserve_file_pages(struct resv_map *map, struct hstate *h, long from, long to)
+{
+	long chg;
+	int ret;
+
+	/* Under the map's lock: a fault committing a page of the range cannot slip between the
+	 * count and the add (its page would be counted as a reservation never consumed). */
+	pthread_mutex_lock(&map->lock);
+	chg = (to - from) - __region_count(map, from, to);
+	ret = hugetlb_acct_memory(h, chg);
+	if (!ret && __region_add(map, from, to) < 0) {
+		hugetlb_acct_memory(h, -chg);
+		ret = -ENOMEM;
+	}
+	pthread_mutex_unlock(&map->lock);
+	return ret;
+}
+
+void hugetlb_unreserve_file_pages(struct resv_map *map, struct hstate *h, long freed)
+{
+	/* Every index in a file's map is reserved or holds a page: what remains once its pages
+	 * are gone was reserved and never used. */
+	long unused = region_count(map, 0, LONG_MAX) - freed;
+
+	if (unused > 0)
+		hugetlb_acct_memory(h, -unused);
 }
 
 int hugetlb_reserve_pages(struct vm_area_struct *vma)
@@ -161,6 +208,14 @@ int hugetlb_reserve_pages(struct vm_area_struct *vma)
 
 	if (vma->vm_flags & VM_NORESERVE)
 		return 0;
+	if (vma->vm_flags & VM_MAYSHARE) {
+		/* The file's pages in the range: a fault past its end is SIGBUS, never a page. */
+		long from = (long)(vma->vm_pgoff >> h->order);
+		long eof = (long)(i_size_read(vma->vm_file->f_mapping) >> (h->order + PAGE_SHIFT));
+		long to = from + chg < eof ? from + chg : eof;
+
+		return from < to ? hugetlb_reserve_file_pages(vma_resv_map(vma), h, from, to) : 0;
+	}
 	map = resv_map_alloc();
 	if (!map)
 		return -ENOMEM;
@@ -176,7 +231,7 @@ int hugetlb_reserve_pages(struct vm_area_struct *vma)
 
 void hugetlb_vm_op_open(struct vm_area_struct *vma)
 {
-	struct resv_map *map = vma_resv_map(vma);
+	struct resv_map *map = vma_private_resv_map(vma);
 
 	if (map && is_vma_resv_set(vma, HPAGE_RESV_OWNER))
 		atomic_fetch_add(&map->refs, 1);
@@ -184,13 +239,13 @@ void hugetlb_vm_op_open(struct vm_area_struct *vma)
 
 void reset_vma_resv_huge_pages(struct vm_area_struct *vma)
 {
-	resv_map_put(vma_resv_map(vma));
+	resv_map_put(vma_private_resv_map(vma));
 	atomic_store_explicit(&vma->vm_private_data, 0, memory_order_release);
 }
 
 void hugetlb_vm_op_close(struct vm_area_struct *vma)
 {
-	struct resv_map *map = vma_resv_map(vma);
+	struct resv_map *map = vma_private_resv_map(vma);
 	struct hstate *h = hstate_vma(vma);
 	long start, end, unused;
 
@@ -211,28 +266,39 @@ static pthread_mutex_t hugetlb_fault_mutex_table[FAULT_MUTEXES] = {
 
 static pthread_mutex_t *hugetlb_fault_mutex(const struct vm_area_struct *vma, long idx)
 {
-	unsigned long key = (unsigned long)vma->vm_mm;
+	/* A shared mapping's page is the file's: all its mappings fault it under one mutex. */
+	unsigned long key = (vma->vm_flags & VM_MAYSHARE) ? (unsigned long)vma->vm_file->f_mapping
+							   : (unsigned long)vma->vm_mm;
 
 	key = (key >> 6) * 0x9e3779b97f4a7c15UL + (unsigned long)idx;
 	return &hugetlb_fault_mutex_table[(key ^ (key >> 29)) % FAULT_MUTEXES];
 }
 
-/*
- * Linux's alloc_huge_page(): a pool page for addr. The owner's first fault of a page takes its
- * reservation (and the map records it consumed); everything else (a child, a second fault of
- * a consumed index, avoid_reserve for the owner's copy-on-write) needs a page nobody reserved.
- * NULL when there is none. Fault mutex held.
- */
-static struct page *alloc_huge_page(struct vm_area_struct *vma, unsigned long addr,
-				    bool avoid_reserve)
+struct page *alloc_huge_page(struct vm_area_struct *vma, unsigned long addr, bool avoid_reserve)
 {
 	struct hstate *h = hstate_vma(vma);
-	struct resv_map *map = is_vma_resv_set(vma, HPAGE_RESV_OWNER) ? vma_resv_map(vma) : NULL;
+	struct resv_map *map = vma_resv_map(vma);
 	long idx = vma_hugecache_offset(h, vma, addr);
-	bool use_reserve = map && !avoid_reserve && region_count(map, idx, idx + 1) == 0;
-	struct page *page = dequeue_huge_page_reserve(h, use_reserve);
+	bool use_reserve = false, failed = false;
+	struct page *page;
 
-	if (page && map && region_add(map, idx, idx + 1) < 0) {
+	if (!map)
+		return dequeue_huge_page_reserve(h, false);
+	pthread_mutex_lock(&map->lock);
+	/* A private map lists the pages consumed, a file's those reserved or present (and a
+	 * file's page is only allocated when absent): either way the index says whether a
+	 * reservation waits for this page. */
+	if (!avoid_reserve) {
+		bool listed = __region_count(map, idx, idx + 1);
+
+		use_reserve = (vma->vm_flags & VM_MAYSHARE) ? listed : !listed;
+	}
+	page = dequeue_huge_page_reserve(h, use_reserve);
+	/* Commit: the index is now consumed (private) or present (file). */
+	if (page && __region_add(map, idx, idx + 1) < 0)
+		failed = true;
+	pthread_mutex_unlock(&map->lock);
+	if (failed) {
 		put_page(page);
 		page = NULL;
 	}
@@ -260,13 +326,15 @@ pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *
 
 /* Zero a huge page by giving its host memory back: the host refills it with zeros on first
  * touch, so a 1 GiB page costs nothing until it is used. */
-static void clear_huge_page(struct page *head, unsigned long size)
+void clear_huge_page(struct page *head, unsigned long size)
 {
 	if (madvise(page_address(head), size, MADV_DONTNEED))
 		memset(page_address(head), 0, size);
 }
 
-/* The entry for page; a write makes it dirty, and writable if the VMA allows writing. */
+/* The entry for page; a write makes it dirty, and writable if the VMA allows writing. A
+ * shared mapping that may be written maps its page writable at once (5.7's hugetlb_no_page():
+ * no copy-on-write, no dirty tracking). */
 static unsigned long make_huge_entry(struct page *page, struct vm_area_struct *vma, bool write)
 {
 	unsigned long e = (page_to_pfn(page) << PAGE_SHIFT) | vm_get_page_prot(vma).pgprot |
@@ -274,7 +342,35 @@ static unsigned long make_huge_entry(struct page *page, struct vm_area_struct *v
 
 	if (write)
 		e |= _PAGE_DIRTY | ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0);
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) == (VM_SHARED | VM_WRITE))
+		e |= _PAGE_RW;
 	return e;
+}
+
+/* A fault of a shared mapping: the file's page at the fault's index, found in or added to
+ * its page cache by the file's fault op (hugetlbfs.c). Fault mutex held. */
+static vm_fault_t hugetlb_no_page_shared(struct vm_area_struct *vma, unsigned long *entry,
+					 unsigned long haddr, unsigned int flags, struct hstate *h)
+{
+	pthread_spinlock_t *ptl = huge_pte_lockptr(vma, entry);
+	struct vm_fault vmf = {.vma = vma, .flags = flags, .address = haddr,
+			       .pgoff = (pgoff_t)vma_hugecache_offset(h, vma, haddr)};
+	vm_fault_t ret = vma->vm_ops->fault(&vmf);
+
+	if (ret & VM_FAULT_ERROR)
+		return ret;
+	pthread_spin_lock(ptl);
+	if (pt_entry_load_acquire(entry)) {
+		pthread_spin_unlock(ptl);
+		put_page(vmf.page);
+		return 0;
+	}
+	page_add_file_rmap(vmf.page, true);
+	/* The page cache's reference stays the cache's; the one the fault op gave is the
+	 * mapping's. */
+	pt_entry_store_release(entry, make_huge_entry(vmf.page, vma, flags & FAULT_FLAG_WRITE));
+	pthread_spin_unlock(ptl);
+	return 0;
 }
 
 static vm_fault_t hugetlb_no_page(struct vm_area_struct *vma, unsigned long *entry,
@@ -284,6 +380,8 @@ static vm_fault_t hugetlb_no_page(struct vm_area_struct *vma, unsigned long *ent
 	bool write = flags & FAULT_FLAG_WRITE;
 	struct page *page;
 
+	if (vma->vm_flags & VM_MAYSHARE)
+		return hugetlb_no_page_shared(vma, entry, haddr, flags, h);
 	/* The owner's copy-on-write took this mapping's pages back (unmap_ref_private()). */
 	if (is_vma_resv_set(vma, HPAGE_RESV_UNMAPPED))
 		return VM_FAULT_SIGBUS;
@@ -406,8 +504,10 @@ vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsi
 	v = pt_entry_load_acquire(entry);
 	if (!v)
 		ret = hugetlb_no_page(vma, entry, haddr, flags, h);
-	else if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW))
+	else if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW) && !(vma->vm_flags & VM_MAYSHARE))
 		ret = hugetlb_cow(vma, entry, haddr, v, h);
+	else if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW))
+		ret = VM_FAULT_SIGSEGV; /* a shared mapping not writable: nothing to copy to */
 	pthread_mutex_unlock(fault_mutex);
 	return ret;
 }

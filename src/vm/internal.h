@@ -208,10 +208,20 @@ vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsi
  * (0, or -ENOMEM when the pool cannot promise them; nothing for VM_NORESERVE); a copy of a
  * VMA shares its resv_map (open); fork's copy holds none (reset); close returns the
  * reservations of the VMA's range never consumed. */
+struct resv_map;
 int hugetlb_reserve_pages(struct vm_area_struct *vma);
 void hugetlb_vm_op_open(struct vm_area_struct *vma);
 void reset_vma_resv_huge_pages(struct vm_area_struct *vma);
 void hugetlb_vm_op_close(struct vm_area_struct *vma);
+/* A hugetlb file's reservations (hugetlbfs.c): reserve [from, to) of map for the file (0 or
+ * -ENOMEM), and give back what remains reserved when the file's freed pages are gone. */
+int hugetlb_reserve_file_pages(struct resv_map *map, struct hstate *h, long from, long to);
+void hugetlb_unreserve_file_pages(struct resv_map *map, struct hstate *h, long freed);
+/* Linux's alloc_huge_page(): a pool page for vma at addr, taking the reservation that waits
+ * for it if any (PG_private set: see dequeue_huge_page_reserve()); avoid_reserve: only an
+ * unreserved page. NULL when there is none. Fault mutex held. */
+struct page *alloc_huge_page(struct vm_area_struct *vma, unsigned long addr, bool avoid_reserve);
+void clear_huge_page(struct page *head, unsigned long size);
 struct resv_map;
 struct resv_map *resv_map_alloc(void);
 void resv_map_put(struct resv_map *map);

@@ -156,9 +156,14 @@ static int mmap_region(struct mm_struct *mm, struct file *file, unsigned long ad
 	vma->vm_flags = vm_flags;
 	vma->vm_huge_shift = huge_shift;
 	vma->vm_pgoff = file ? pgoff : addr >> PAGE_SHIFT;
-	if (!file && (vm_flags & VM_MAYSHARE) && !(vm_flags & VM_HUGETLB)) {
-		/* Shared anonymous memory is a shmem file, so that fork shares it. */
-		file = shmem_file_setup("dev/zero", (loff_t)len, VM_NORESERVE);
+	if (!file && (vm_flags & VM_MAYSHARE)) {
+		/* Shared anonymous memory is a shmem file, so that fork shares it; shared
+		 * anonymous hugetlb memory a hugetlb file (5.7's ksys_mmap_pgoff()). */
+		if (vm_flags & VM_HUGETLB)
+			file = hugetlb_file_setup("anon_hugepage", len, vm_flags & VM_NORESERVE,
+						  (int)huge_shift);
+		else
+			file = shmem_file_setup("dev/zero", (loff_t)len, VM_NORESERVE);
 		if (IS_ERR(file)) {
 			vm_area_free(vma);
 			return (int)PTR_ERR(file);
@@ -220,9 +225,13 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 	if (!len || (prot & ~KNOWN_PROT) || (flags & ~KNOWN_MAP_FLAGS) ||
 	    (type != MAP_SHARED && type != MAP_PRIVATE))
 		return (unsigned long)-EINVAL;
-	if (flags & MAP_HUGETLB) {
+	if (file && is_file_hugepages(file)) {
+		/* A hugetlb file: its page size, whatever MAP_HUGE_* says (as Linux). */
+		huge_shift = file->f_mapping->huge_shift;
+		align = 1UL << huge_shift;
+	} else if (flags & MAP_HUGETLB) {
 		huge_shift = (unsigned int)huge_shift_of(flags);
-		if (file || type == MAP_SHARED || !size_to_hstate(1UL << huge_shift))
+		if (file || !size_to_hstate(1UL << huge_shift))
 			return (unsigned long)-EINVAL;
 		align = 1UL << huge_shift;
 	}
