@@ -63,6 +63,8 @@ run "gup_benchmark -T -b -m 32 (no THP)" "^$TIME" -- ./gup_benchmark -T -b -m 32
 run "gup_benchmark -H -a -m 32 -n 512 (hugetlb, 2 MiB pool pages)" "^$TIME" -- \
 	./gup_benchmark -H -a -m 32 -n 512
 run "gup_benchmark -S -b -m 32 (MAP_SHARED)" "^$TIME" -- ./gup_benchmark -S -b -m 32
+run "gup_benchmark -H -S -a -m 32 -n 512 (shared hugetlb)" "^$TIME" -- \
+	./gup_benchmark -H -S -a -m 32 -n 512
 run "gup_benchmark -w -U -m 32 (FOLL_WRITE)" "^$TIME" -- ./gup_benchmark -w -U -m 32
 
 # As Linux's run_vmtests runs gup_test.

@@ -93,6 +93,9 @@ check "gup_benchmark -T (MADV_NOHUGEPAGE)" -l "1:^$TIME\$" -- "$bm" -T -a -m 8 -
 check "gup_benchmark -S (MAP_SHARED anonymous)" -l "1:^$TIME\$" -- "$bm" -S -a -m 4
 check "gup_benchmark -H (hugetlb)" -l "1:^$TIME\$" -- "$bm" -H -b -m 4
 check "gup_benchmark -H -m 1 (half a huge page)" -l "1:^$TIME\$" -- "$bm" -H -a -m 1
+check "gup_benchmark -H -S (shared hugetlb)" -l "1:^$TIME\$" -- "$bm" -H -S -b -m 4
+check "gup_benchmark -H -S -L (shared hugetlb, FOLL_LONGTERM)" -l "1:^$TIME\$" -- \
+	"$bm" -H -S -L -m 4
 check "gup_benchmark -r 3" -l "3:^$TIME\$" -L 3 -- "$bm" -r 3 -m 4
 check "gup_benchmark -r 0 runs nothing" -L 0 -- "$bm" -r 0 -m 4
 check "gup_benchmark -n larger than the range: one call cut to the range" \
@@ -134,8 +137,8 @@ check "gup_benchmark -H with an empty pool" -s 1 -1 -e '^mmap: Cannot allocate m
 	env PINMM_HUGEPAGES=0 "$bm" -H -m 4
 check "gup_benchmark -H with a pool too small" -s 1 -1 -e '^mmap: Cannot allocate memory$' -- \
 	env PINMM_HUGEPAGES=1 "$bm" -H -m 4
-check "gup_benchmark -H -S (pinmm has no shared hugetlb mappings)" -s 1 -1 \
-	-e '^mmap: Invalid argument$' -- "$bm" -H -S -m 4
+check "gup_benchmark -H -S with a pool too small" -s 1 -1 -e '^mmap: Cannot allocate memory$' -- \
+	env PINMM_HUGEPAGES=1 "$bm" -H -S -m 4
 check "gup_benchmark PINMM_THP=bogus" -s 1 -1 -e '^PINMM_THP: Invalid argument$' -- \
 	env PINMM_THP=bogus "$bm" -m 4
 check "gup_benchmark PINMM_RAM_MIB=abc" -s 1 -1 -e '^PINMM_RAM_MIB: Invalid argument$' -- \
@@ -180,6 +183,10 @@ check "gup_test -w" -o '^ok 1 ' -- "$gt" -w -b -m 4
 check "gup_test -W (read-only)" -o '^ok 1 ' -- "$gt" -W -b -m 4
 check "gup_test -S" -o '^ok 1 ' -- "$gt" -S -a -m 4
 check "gup_test -H" -o '^ok 1 ' -- "$gt" -H -a -m 4 -n 512
+check "gup_test -H -S (shared hugetlb)" -l "1:^# PIN_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ' -- \
+	"$gt" -H -S -a -m 4 -n 512
+check "gup_test -H -S -u (shared hugetlb, get_user_pages_fast)" -o '^ok 1 ' -- \
+	"$gt" -H -S -u -m 4
 check "gup_test -f FILE" -o '^ok 1 ' -- "$gt" -f "$tmp/data" -m 4 -b
 check "gup_test -F 0x8: FOLL_DUMP reaches get_user_pages_fast, which refuses it" -w \
 	-e '^WARNING: at ' -l "1:^# GUP_FAST_BENCHMARK: $TIME, truncated \(size: 0\)\$" \

@@ -90,27 +90,11 @@ static int size_machine(struct gup_tool *t, const struct gup_tool_request *req,
 	return 0;
 }
 
-/* With MAP_HUGETLB, Linux's mmap reserves the pool pages the mapping will need and fails
- * with -ENOMEM if there are not enough; pinmm's vm_mmap() does not, so the tools check. */
-static int hugetlb_can_reserve(unsigned long size)
-{
-	struct hstate *h = size_to_hstate(HPAGE_2M);
-	unsigned long free_pages;
-
-	if (!h)
-		return -ENOMEM;
-	pthread_mutex_lock(&h->lock);
-	free_pages = h->free_huge_pages;
-	pthread_mutex_unlock(&h->lock);
-	return free_pages < (size + HPAGE_2M - 1) / HPAGE_2M ? -ENOMEM : 0;
-}
-
 static int map_and_touch(struct gup_tool *t, const struct gup_tool_request *req)
 {
 	unsigned long flags = (unsigned long)req->map_flags;
 	static const char zero;
 	unsigned long addr;
-	int ret;
 
 	if (!t->file)
 		flags |= MAP_ANONYMOUS;
@@ -119,13 +103,6 @@ static int map_and_touch(struct gup_tool *t, const struct gup_tool_request *req)
 		       PROT_READ | PROT_WRITE, flags, 0);
 	if (IS_ERR_VALUE(addr))
 		return (int)(long)addr;
-	if (flags & MAP_HUGETLB) {
-		ret = hugetlb_can_reserve(req->size);
-		if (ret) {
-			vm_munmap(addr, req->size);
-			return ret;
-		}
-	}
 	t->addr = addr;
 	if (req->thp == 1)
 		do_madvise(t->mm, addr, req->size, MADV_HUGEPAGE);

@@ -22,7 +22,7 @@
 struct gup_tool_request {
 	unsigned long size; /* bytes to map (the tools' -m MiB, computed as they compute it) */
 	int thp;            /* 1: MADV_HUGEPAGE (-t), 0: MADV_NOHUGEPAGE (-T), -1: neither */
-	int map_flags;      /* MAP_PRIVATE or MAP_SHARED, | MAP_HUGETLB | MAP_ANONYMOUS (-H) */
+	int map_flags;      /* MAP_PRIVATE or MAP_SHARED (-S), | MAP_HUGETLB | MAP_ANONYMOUS (-H) */
 	const char *file;   /* -f: a host file; NULL or "/dev/zero" means anonymous memory */
 };
 
@@ -42,8 +42,8 @@ struct gup_tool {
  * one byte at the start of each page. Returns 0, or a negative errno with t->failed set:
  *   mmap    -ENOMEM: the request is larger than any machine pinmm can simulate (as Linux's
  *           overcommit heuristic refuses a mapping larger than RAM + swap), or, with
- *           MAP_HUGETLB, the pool has too few free pages (Linux's mmap-time hugetlb
- *           reservation, which pinmm's vm_mmap() does not make); otherwise vm_mmap()'s error
+ *           MAP_HUGETLB, the pool has too few free pages (vm_mmap()'s hugetlb reservation,
+ *           as Linux's); otherwise vm_mmap()'s error
  *   touch   -EFAULT: the page could not be faulted in (Linux: SIGBUS; a file shorter than
  *           the mapping, or a hugetlb pool that ran dry)
  *   open    filp_open()'s error;  boot  pinmm_boot()'s;  PINMM_*  -EINVAL: not a valid value
