@@ -162,7 +162,6 @@ static struct resv_map *vma_resv_map(const struct vm_area_struct *vma)
 	return is_vma_resv_set(vma, HPAGE_RESV_OWNER) ? vma_private_resv_map(vma) : NULL;
 }
 
-
 /* Linux's vma_hugecache_offset(): the huge page index of addr in the mapping's object. */
 static long vma_hugecache_offset(struct hstate *h, const struct vm_area_struct *vma,
 				 unsigned long addr)
