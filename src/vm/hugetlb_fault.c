@@ -444,6 +444,7 @@ static vm_fault_t hugetlb_cow(struct vm_area_struct *vma, unsigned long *entry,
 	bool owner = is_vma_resv_set(vma, HPAGE_RESV_OWNER);
 	struct page *new;
 
+retry_avoidcopy:
 	pthread_spin_lock(ptl);
 	if (pt_entry_load_acquire(entry) != orig) {
 		pthread_spin_unlock(ptl);
@@ -462,10 +463,11 @@ static vm_fault_t hugetlb_cow(struct vm_area_struct *vma, unsigned long *entry,
 	if (!new) {
 		if (owner) {
 			/* 5.7: the owner must not fail for want of pages its children hold.
-			 * Take old back from them; the retried fault finds it ours alone. */
+			 * Take old back from them: it is ours alone now, reuse it. */
 			rmap_walk_anon_vma(vma->anon_vma, old, unmap_ref_one, vma);
 			put_page(old);
-			return 0;
+			owner = false; /* no second walk: a page still shared is a SIGBUS */
+			goto retry_avoidcopy;
 		}
 		put_page(old);
 		return VM_FAULT_SIGBUS;
