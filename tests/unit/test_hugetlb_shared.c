@@ -5,12 +5,14 @@
  * file's page cache: shared across fork (no copy-on-write) and across mappings of the same
  * file, reserved at setup / mmap (HugePages_Rsvd), given back to the pool at the last fput();
  * GUP (slow and fast, get and pin, FOLL_LONGTERM) returns the file's pages with exact pin
- * counts. And their errors: setup's arguments, a pool too small, MAP_PRIVATE of a hugetlb
- * file, ftruncate.
+ * counts. Threads faulting the same pages at once get one page per index and exact
+ * reservation counts (shared and private mappings). And the errors: setup's arguments, a pool
+ * too small, MAP_PRIVATE of a hugetlb file, ftruncate.
  *
  * The machine: 4 GiB with four 2 MiB pool pages and one 1 GiB pool page.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "test_mm_util.h"
@@ -279,6 +281,61 @@ static void test_gup_on_shared_hugetlb(void **state)
 	expect_pool(NR_2M, 0, "the page went back to the pool");
 }
 
+/* ---- concurrent faults: one page per index, reservations exact ---- */
+
+struct faulter {
+	struct mm_struct *mm;
+	unsigned long addr, len;
+	unsigned int id;
+	int err;
+};
+
+static void *fault_all(void *arg)
+{
+	struct faulter *f = arg;
+
+	kthread_use_mm(f->mm);
+	for (unsigned long off = 0; off < f->len; off += SZ_2M) {
+		unsigned long val = f->id;
+
+		if (copy_to_user(f->addr + off + 8 * f->id, &val, sizeof(val)))
+			f->err = -EFAULT;
+	}
+	kthread_unuse_mm(f->mm);
+	return NULL;
+}
+
+static void concurrent_faults(struct mm_struct *mm, unsigned long flags, const char *what)
+{
+	enum { THREADS = 4 };
+	unsigned long a = map(0, NR_2M * SZ_2M, RW, flags, what);
+	struct faulter f[THREADS];
+	pthread_t t[THREADS];
+
+	for (unsigned int i = 0; i < THREADS; i++) {
+		f[i] = (struct faulter){.mm = mm, .addr = a, .len = NR_2M * SZ_2M, .id = i};
+		assert_int_equal(pthread_create(&t[i], NULL, fault_all, &f[i]), 0);
+	}
+	for (unsigned int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		check_eq(f[i].err, 0, "%s: thread %u's writes", what, i);
+	}
+	expect_pool(0, 0, what);
+	for (unsigned long off = 0; off < NR_2M * SZ_2M; off += SZ_2M)
+		for (unsigned int i = 0; i < THREADS; i++)
+			check_eq(get_word(a + off + 8 * i, what), i,
+				 "%s: thread %u's word in huge page %lu", what, i, off / SZ_2M);
+	unmap(a, NR_2M * SZ_2M, what);
+	expect_pool(NR_2M, 0, what);
+}
+
+static void test_concurrent_faults(void **state)
+{
+	concurrent_faults(*state, HUGE_SHARED, "4 threads fault a shared hugetlb mapping");
+	concurrent_faults(*state, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+			  "4 threads fault a private hugetlb mapping");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_pools, teardown_shared)
@@ -289,6 +346,7 @@ int main(void)
 		T(test_file_setup_errors),
 		T(test_1g_shared),
 		T(test_gup_on_shared_hugetlb),
+		T(test_concurrent_faults),
 	};
 #undef T
 
