@@ -205,6 +205,63 @@ static void test_force_write_protnone_parent_after_fork(void **state)
 	unmap(addr, PG(2), "parent after fork");
 }
 
+/* ---- FOLL_FORCE writes that need a COW: each ends, on small pages and THPs ---- */
+
+struct force_case {
+	const char *name;
+	unsigned long len;
+	int prot;
+	bool fork;
+};
+
+/* Run in a child with an alarm: a fault-and-retry loop that never ends fails the test. */
+static int force_write_case(void *arg)
+{
+	const struct force_case *c = arg;
+	struct mm_struct *mm = current_mm(), *child = NULL;
+	unsigned long addr = map(0, c->len, RW, ANON, c->name);
+	struct page *pages[2] = {NULL, NULL};
+	unsigned long off = c->len - PG(2);
+	long ret;
+
+	tag_pages(addr, (unsigned int)(c->len / PAGE_SIZE), 0x700, c->name);
+	if (c->len >= 2 * SZ_2M) {
+		/* Inside the 2 MiB-aligned block, which the writes above made a THP. */
+		off = ((addr + SZ_2M - 1) & ~(SZ_2M - 1)) - addr + PG(10);
+		check_eq(pt_walk(mm, addr + off).level, LEAF_PMD, "%s: a THP is mapped", c->name);
+	}
+	check_eq(vm_mprotect(addr, c->len, (unsigned long)c->prot), 0, "%s: mprotect", c->name);
+	if (c->fork) {
+		child = pinmm_fork(mm);
+		check_true(!IS_ERR(child), "%s: fork", c->name);
+	}
+	mmap_read_lock(mm);
+	ret = pin_user_pages_remote(mm, addr + off, 2, FOLL_WRITE | FOLL_FORCE, pages, NULL);
+	mmap_read_unlock(mm);
+	check_eq(ret, 2, "%s: pin_user_pages_remote(FOLL_WRITE | FOLL_FORCE)", c->name);
+	unpin_user_pages(pages, 2);
+	if (child)
+		mmput(child);
+	unmap(addr, c->len, c->name);
+	return 0;
+}
+
+static void test_force_write_cow_ends(void **state)
+{
+	static const struct force_case cases[] = {
+		{"PROT_READ small pages", PG(4), PROT_READ, false},
+		{"PROT_READ small pages after fork", PG(4), PROT_READ, true},
+		{"PROT_READ THP", 2 * SZ_2M, PROT_READ, false},
+		{"PROT_READ THP after fork", 2 * SZ_2M, PROT_READ, true},
+		{"PROT_NONE THP", 2 * SZ_2M, PROT_NONE, false},
+		{"PROT_NONE THP after fork", 2 * SZ_2M, PROT_NONE, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_forked(cases[i].name, force_write_case, (void *)&cases[i], 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +271,7 @@ int main(void)
 		test_with_mm(test_force_write_protnone_no_fork),
 		test_with_mm(test_force_write_protnone_child),
 		test_with_mm(test_force_write_protnone_parent_after_fork),
+		test_with_mm(test_force_write_cow_ends),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
