@@ -11,7 +11,7 @@
  *    the lock the writeback waits for the split and cleans every PTE.
  *  - Under ThreadSanitizer (make check-tsan): a writeback thread against a thread that splits,
  *    merges and changes flags of the same mapping, with a clean-page invariant checked after
- *    each writeback.
+ *    each writeback (200 rounds, or PINMM_STRESS_SECONDS).
  *
  * The pages are those of a host file in /tmp, mapped MAP_SHARED read-write.
  */
@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "test_mm_util.h"
+#include "test_stress.h"
 
 #define NPAGES 8
 
@@ -182,10 +183,12 @@ static void test_writeback_against_vma_changes(void **state)
 	struct file *file;
 	unsigned long addr = map_dirty_file(&file, "writeback against VMA changes");
 	struct churn c = {.mm = mm, .addr = addr};
+	struct stress_clock clock;
 	pthread_t t;
 
 	assert_int_equal(pthread_create(&t, NULL, churn_thread, &c), 0);
-	for (int round = 0; round < 200; round++) {
+	stress_start(&clock);
+	for (int round = 0; stress_more(&clock, round, 200); round++) {
 		tag_pages(addr, NPAGES, 0x2000 + (unsigned long)round * NPAGES,
 			  "writer against VMA changes");
 		check_eq(filemap_write_and_wait(file->f_mapping), 0, "writeback round %d", round);
