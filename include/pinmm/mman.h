@@ -87,7 +87,9 @@ struct vm_area_struct *vma_lookup(struct mm_struct *mm, unsigned long addr);
  *            a file after its last fput() (with a WARN)
  *   -EINVAL  len 0; addr misaligned with MAP_FIXED (to the huge page size with MAP_HUGETLB);
  *            neither or both of MAP_PRIVATE / MAP_SHARED; unknown prot/flags bits;
- *            MAP_HUGETLB with a file, with MAP_SHARED, or with a size other than 2 MiB / 1 GiB
+ *            MAP_HUGETLB with a file that is not a hugetlb file, or with a size other than
+ *            2 MiB / 1 GiB; MAP_PRIVATE of a hugetlb file, or at an offset not aligned to its
+ *            page size
  *   -EACCES  the file's open mode does not allow the mapping (MAP_SHARED + PROT_WRITE on a
  *            read-only file, or a file not open for reading)
  *   -EOVERFLOW  pgoff + len overflows the file offset

@@ -90,8 +90,12 @@ static void hugetlbfs_release(struct file *file)
 	struct address_space *mapping = file->f_mapping;
 	long freed = atomic_load(&mapping->nrpages);
 
-	truncate_inode_pages(mapping, 0);
-	hugetlb_unreserve_file_pages(mapping->private_data, hstate_file(file), freed);
+	/* A file of a machine shut down has no pool to give back to (its cache went at
+	 * shutdown); a later machine's pools are not its own. */
+	if (file->machine_gen == machine_generation()) {
+		truncate_inode_pages(mapping, 0);
+		hugetlb_unreserve_file_pages(mapping->private_data, hstate_file(file), freed);
+	}
 	resv_map_put(mapping->private_data);
 	mapping->private_data = NULL;
 }

@@ -222,6 +222,10 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 		file = NULL;
 	else if (!file)
 		return (unsigned long)-EBADF;
+	/* A stale file is refused before anything reads it (Linux's fd lookup comes first). */
+	ret = file ? file_check(file) : 0;
+	if (ret)
+		return (unsigned long)ret;
 	if (!len || (prot & ~KNOWN_PROT) || (flags & ~KNOWN_MAP_FLAGS) ||
 	    (type != MAP_SHARED && type != MAP_PRIVATE))
 		return (unsigned long)-EINVAL;
@@ -239,7 +243,7 @@ unsigned long vm_mmap(struct file *file, unsigned long addr, unsigned long len,
 		return (unsigned long)-ENOMEM;
 	len = (len + align - 1) & ~(align - 1);
 	if (file) {
-		ret = file_check(file) ?: mmap_check_file(file, prot, flags);
+		ret = mmap_check_file(file, prot, flags);
 		if (ret)
 			return (unsigned long)ret;
 		if (pgoff + (len >> PAGE_SHIFT) < pgoff)
