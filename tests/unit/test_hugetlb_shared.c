@@ -281,6 +281,46 @@ static void test_gup_on_shared_hugetlb(void **state)
 	expect_pool(NR_2M, 0, "the page went back to the pool");
 }
 
+/* ---- a hugetlb file outlives its machine ---- */
+
+/* Its last fput() after a reboot gives nothing to the new machine's pool: its reservations
+ * and pages were the old machine's. */
+static void test_file_outlives_its_machine(void **state)
+{
+	struct pinmm_config cfg;
+	struct mm_struct *mm;
+	struct file *file;
+	unsigned long addr;
+	char *log;
+
+	(void)state;
+	pinmm_config_default(&cfg);
+	cfg.ram_bytes = 4 * GiB;
+	cfg.nr_hugepages_2m = NR_2M;
+	assert_int_equal(boot_with(&cfg), 0);
+	mm = mm_alloc();
+	kthread_use_mm(mm);
+	file = hugetlb_file_setup("kept", 2 * SZ_2M, 0, 0);
+	assert_false(IS_ERR(file));
+	addr = vm_mmap(file, 0, 2 * SZ_2M, RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(addr));
+	put_word(addr, 0x66, "hugetlb file across shutdown");
+	unmap(addr, 2 * SZ_2M, "hugetlb file across shutdown");
+	expect_pool(NR_2M - 1, 1, "one page faulted, one reserved");
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	check_eq(pinmm_shutdown(), -EBUSY, "shutdown with a hugetlb file still open");
+	log = test_log_take();
+	free(log);
+
+	assert_int_equal(pinmm_boot(&cfg), 0);
+	expect_pool(NR_2M, 0, "the new machine's pool");
+	fput(file);
+	expect_pool(NR_2M, 0, "fput() of the old machine's hugetlb file left the new pool alone");
+	log_clear();
+	assert_int_equal(shutdown_clean(NULL), 0);
+}
+
 /* ---- concurrent faults: one page per index, reservations exact ---- */
 
 struct faulter {
@@ -347,6 +387,7 @@ int main(void)
 		T(test_1g_shared),
 		T(test_gup_on_shared_hugetlb),
 		T(test_concurrent_faults),
+		cmocka_unit_test_teardown(test_file_outlives_its_machine, teardown_any),
 	};
 #undef T
 
