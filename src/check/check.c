@@ -273,6 +273,8 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 {
 	struct check *c = arg;
 	struct page *pages[PAGEVEC_SIZE];
+	/* A hugetlb file's cache holds hugetlb heads, which no file counter counts (Linux). */
+	bool huge = mapping->huge_shift != 0;
 	pgoff_t start = 0;
 	unsigned int nr;
 	long found = 0;
@@ -284,7 +286,10 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 		for (unsigned int i = 0; i < nr; i++) {
 			struct seen *s = seen_of(c, page_to_pfn(pages[i]));
 
-			if (!s || PageCompound(pages[i]))
+			if (huge && (!s || !PageHead(pages[i]) || !PageHuge(pages[i])))
+				violation(c, pages[i], "a hugetlb file's cache holds a page that is "
+						       "not a hugetlb page's head");
+			else if (!huge && (!s || PageCompound(pages[i])))
 				violation(c, pages[i], "a page cache holds a page that is not an "
 						       "order-0 RAM page");
 			else if (pages[i]->mapping != mapping)
@@ -297,6 +302,8 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 	if (atomic_load(&mapping->nrpages) != found)
 		violation(c, NULL, "a page cache counts %ld pages (nrpages) and holds %ld",
 			  atomic_load(&mapping->nrpages), found);
+	if (huge)
+		return;
 	c->cache_pages += found;
 	if (mapping->shmem)
 		c->shmem_pages += found;

@@ -156,9 +156,11 @@ static void test_file_mapped_twice_and_in_another_mm(void **state)
 	mmput(other);
 	kthread_use_mm(mm);
 
+	check_eq(pinmm_check_invariants(), 0, "the machine's invariants with a hugetlb file mapped");
 	unmap(a, 2 * SZ_2M, "first mapping");
 	unmap(b, SZ_2M, "second mapping");
 	expect_pool(NR_2M - 1, 1, "the file keeps its page and its reservation");
+	check_eq(pinmm_check_invariants(), 0, "the machine's invariants with a hugetlb file cached");
 	check_eq(vfs_truncate(file, 0), -EINVAL, "ftruncate of a hugetlb file");
 	check_eq((long)vm_mmap(file, 0, SZ_2M, RW, MAP_PRIVATE, 0), -EINVAL,
 		 "MAP_PRIVATE of a hugetlb file");
