@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * get_user_pages (GUP) and FOLL_PIN page pinning, Linux 5.7's system (the "track FOLL_PIN
- * pages" series), with the fixes Linux made later that the behaviour doc lists.
+ * pages" series, v5.7's mm/gup.c), with the later fixes docs/design.md lists.
  *
  * FOLL_GET takes a normal reference: release it with put_page(). FOLL_PIN (the pin_user_pages*
  * calls) takes a pin: release it with unpin_user_page*(), never put_page(). A pin is counted
@@ -27,6 +27,10 @@
 
 #include "mm.h"
 #include "mm_types.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /*
  * The FOLL_* flags, Linux 5.7's values. Each does what it does in 5.7, or is refused with a
@@ -160,5 +164,9 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
  * checks on, the whole range is checked first: a compound page in it that lacks its pins
  * refuses the call, which then changes nothing. */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_GUP_H */

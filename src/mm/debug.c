@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dump_page() in Linux 5.7's format (behaviour doc, section 6), on the log stream.
+ * dump_page() in Linux 5.7's format (mm/debug.c: __dump_page() of v5.7), on the log stream.
  * Reads the page without locks, as Linux does: a page that changes under it may print a
  * mixture, never crash (every pointer printed is only printed, not followed, except the head
  * of a tail page, which is checked to be inside mem_map first).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance: the argument checks of the GUP entry points, the behaviour doc's section 10
- * scenarios 15-18 and 28-30, 37, the 5.8 _fast_only calls (scenario 34's first half), and the
+ * Conformance: the argument checks of the GUP entry points (mm/gup.c of v5.7), scenarios
+ * 15-18, 28-30 and 37 (each test says what it checks), the 5.8 _fast_only calls (scenario 34's first half), and the
  * misuse the fixes pinmm adopts call out (FOLL_PIN without pages, unpin_user_pages with an
  * error-valued count).
  *

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance: device memory (ZONE_DEVICE) and GUP on it, against Linux 5.7 (behaviour doc
- * sections 2, 3.4, 3.5 and 4; scenarios 31, 39 and 40 of section 10).
+ * Conformance: device memory (ZONE_DEVICE) and GUP on it, against Linux 5.7 (mm/gup.c,
+ * mm/memremap.c of v5.7): scenarios 31, 39 and 40 below.
  *
  * What is checked: memremap_pages() / memunmap_pages() / get_dev_pagemap() and the state of
  * fresh device pages; dax_file_setup() and DAX mappings (devmap PTEs, devmap PMD leaves, their

@@ -24,8 +24,10 @@
  * pin_user_pages() passes no FOLL_TOUCH, the lockless walk marks pages referenced, and its
  * fallback passes FOLL_TOUCH: Linux's two paths leave those bits differently.
  *
- * test_section10_through_both_paths runs the behaviour doc's section 10 order-0 and THP
- * scenarios once per path through struct gup_path (a pin and a get function pointer), so both
+ * test_gup_rules_through_both_paths runs the GUP rules of Linux 5.7 (mm/gup.c, the
+ * pin_user_pages series, commit 47e29d32afba "mm/gup: page->hpage_pinned_refcount: exact pin
+ * counts for huge pages") for order-0 pages and THPs, scenarios labelled S1-S50 in its
+ * table, once per path through struct gup_path (a pin and a get function pointer), so both
  * paths meet the same written expectations. test_where_linux_paths_differ pins down the one
  * place where Linux's paths are meant to answer differently (the fast path's own range check).
  * test_force_read_of_prot_none_hugetlb shows a slow-path bug that both paths share
@@ -959,7 +961,7 @@ static void test_force_read_of_prot_none_hugetlb(void **state)
 			 n);
 }
 
-/* ---- section 10 through both paths ---- */
+/* ---- the GUP rules through both paths ---- */
 
 /* A path: its pin call and its get call, same signature. */
 struct gup_path {
@@ -1472,33 +1474,50 @@ static void s50(const struct gup_path *p)
 static const struct {
 	const char *name;
 	void (*run)(const struct gup_path *p);
-} section10[] = {
-	{"S1, S2", s1_s2}, {"S3", s3},    {"S4", s4},   {"S6, S7, S9", s6_s7_s9},
-	{"S8", s8},        {"S10", s10},  {"S11", s11}, {"S19", s19},
-	{"S20", s20},      {"S21", s21},  {"S23", s23}, {"S24", s24},
-	{"S25", s25},      {"S26", s26},  {"S27", s27}, {"S35, S36", s35_s36},
-	{"S38", s38},      {"S45", s45},  {"S46", s46}, {"S50", s50},
+} gup_rules[] = {
+	{"S1, S2: pin and unpin a small page", s1_s2},
+	{"S3: get and put a small page", s3},
+	{"S4: page_maybe_dma_pinned() of a small page with many references", s4},
+	{"S6, S7, S9: pin and unpin all 512 subpages of a THP", s6_s7_s9},
+	{"S8: a THP pinned twice, unpinned once", s8},
+	{"S10: get and put THP subpages: no exact pin count moves", s10},
+	{"S11: 5120 references to a THP never read as pinned", s11},
+	{"S19: nr_pages 0", s19},
+	{"S20: a range starting in a hole", s20},
+	{"S21: a range running into a hole", s21},
+	{"S23: a range past the last user page", s23},
+	{"S24: a write pin of a read-only mapping", s24},
+	{"S25: a FOLL_FORCE write to a private file mapping (COW)", s25},
+	{"S26: a read pin of a shared file page", s26},
+	{"S27: a PROT_NONE mapping", s27},
+	{"S35, S36: unpin_user_pages_dirty_lock with and without make_dirty", s35_s36},
+	{"S38: unpin_user_pages() skips NULL entries", s38},
+	{"S45: a whole THP pinned, each subpage unpinned on its own", s45},
+	{"S46: pins of the shared zero page and of never-touched memory", s46},
+	{"S50: dump_page of pinned pages, order 0 and THP", s50},
 };
 
 /*
- * Each section 10 scenario about order-0 pages or THPs that a get or pin call can drive, once
- * per path, each run in a fresh mm. Not here: S5 (no GUP call), S12 (no user mapping of an
- * order-1 page exists; test_gup_huge.c checks the grab primitive), S14 (1 GiB hugetlb: the
- * table above), S22 (the paths differ: test_where_linux_paths_differ), S34 (_fast_only has
- * no slow twin), and the argument (S15-S18, S28-S30, S37), overflow (S44, both paths, in
- * test_gup_overflow.c), devmap, CMA and race scenarios, which have their own files.
+ * Each scenario about order-0 pages or THPs that a get or pin call can drive (Sn: its label,
+ * here and in the failure messages), once per path, each run in a fresh mm. Not here: S5
+ * (page_maybe_dma_pinned() false positives, no GUP call), S12 (an order-1 compound page keeps
+ * the bias: no user mapping of one exists; test_gup_huge.c checks the grab primitive), S14
+ * (1 GiB hugetlb: the table above), S22 (a range wrapping the address space: the paths
+ * differ, test_where_linux_paths_differ), S34 (the _fast_only calls have no slow twin), and
+ * the argument checks (S15-S18, S28-S30, S37), overflow (S44, a head refcount <= 0, both
+ * paths, in test_gup_overflow.c), devmap, CMA and race scenarios, which have their own files.
  */
-static void test_section10_through_both_paths(void **state)
+static void test_gup_rules_through_both_paths(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(section10) / sizeof(section10[0]); i++) {
+	for (size_t i = 0; i < sizeof(gup_rules) / sizeof(gup_rules[0]); i++) {
 		for (size_t k = 0; k < sizeof(gup_paths) / sizeof(gup_paths[0]); k++) {
-			struct mm_struct *fixture = fresh_mm_begin(section10[i].name);
+			struct mm_struct *fixture = fresh_mm_begin(gup_rules[i].name);
 			long a0 = nr_acquired(), r0 = nr_released();
 
-			section10[i].run(&gup_paths[k]);
+			gup_rules[i].run(&gup_paths[k]);
 			check_eq((nr_acquired() - a0) - (nr_released() - r0), 0,
-				 "%s (%s): pins left outstanding by the scenario", section10[i].name,
+				 "%s (%s): pins left outstanding by the scenario", gup_rules[i].name,
 				 gup_paths[k].name);
 			fresh_mm_end(fixture);
 		}
@@ -1535,7 +1554,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		fvs_test(test_fast_vs_slow_default_machine),
 		fvs_huge_test(test_fast_vs_slow_hugetlb),
-		fvs_test(test_section10_through_both_paths),
+		fvs_test(test_gup_rules_through_both_paths),
 		fvs_test(test_where_linux_paths_differ),
 		fvs_huge_test(test_force_read_of_prot_none_hugetlb),
 	};

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance: pins of compound pages, the behaviour doc's section 10 scenarios 6-12, 14, 45
- * and 50 (THP half): the exact pin count of compound pages of order > 1 (THP order 9, hugetlb
+ * Conformance: pins of compound pages (mm/gup.c of v5.7), scenarios 6-12, 14, 45 and 50
+ * (THP half): the exact pin count of compound pages of order > 1 (THP order 9, hugetlb
  * orders 9 and 18), the bias for order 1, the subpage pointers returned, the counters, and
  * dump_page() of a pinned THP subpage.
  *

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance: FOLL_LONGTERM and the CMA area, the behaviour doc's section 10 scenario 32 as
- * Linux 5.7 does it with the later fix pinmm adopts (section 3.5): a long-term pin of a page
+ * Conformance: FOLL_LONGTERM and the CMA area, scenario 32 as Linux 5.7 does it
+ * (check_and_migrate_cma_pages() in mm/gup.c of v5.7) with the later fix pinmm adopts
+ * (docs/design.md): a long-term pin of a page
  * in CMA is refused by the fast path; the slow path pins, sees the CMA page, releases that
  * first-pass pin with unpin (A +1, Rel +1), migrates the page out of CMA (pgmigrate_success
  * +1), and pins the range again (A +1): the caller gets a page outside CMA with the same data,

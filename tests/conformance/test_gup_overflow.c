@@ -2,7 +2,7 @@
 /*
  * Conformance: counts that would overflow, and scenario 44 (a head refcount <= 0).
  *
- * pinmm's rule (behaviour doc preface; gup.h): a grab that would take the head's refcount, or
+ * pinmm's rule (gup.h): a grab that would take the head's refcount, or
  * the exact pin count, past INT_MAX WARNs and fails; the slow path returns -ENOMEM, the fast
  * path falls back to the slow path, which returns -ENOMEM. So no count ever wraps. The
  * refusal edge is checked exactly, for the bias (order 0: 2^21 - 1 pins fit in a refcount of

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Conformance: FOLL_PIN and FOLL_GET on order-0 pages (4 KiB anonymous and file pages), the
- * behaviour doc's section 10 scenarios 1-5, 19-27, 35, 36, 38, 46 and 50 (order-0 half),
- * against Linux 5.7's rules (behaviour doc sections 1, 2, 3, 5 and 6) and the later fixes
- * pinmm adopts (NULL entries skipped by unpin_user_pages, scenario 38).
+ * Conformance: FOLL_PIN and FOLL_GET on order-0 pages (4 KiB anonymous and file pages),
+ * scenarios 1-5, 19-27, 35, 36, 38, 46 and 50 (order-0 half; each section below says what
+ * its scenarios are), against Linux 5.7's rules (mm/gup.c, include/linux/mm.h and
+ * mm/debug.c of v5.7) and the later fixes pinmm adopts (NULL entries skipped by unpin_user_pages, scenario 38).
  *
  * For each call the tests check the return value, the pages returned, the head refcount R, the
  * exact pin count P (none for order 0), page_maybe_dma_pinned() (MDP), the deltas of

@@ -3,12 +3,10 @@
  * What the GUP / FOLL_PIN conformance and stress tests (tests/conformance/test_gup_*.c,
  * tests/stress/test_gup_*.c) share on top of tests/lib/test_mm_util.h (checks, fixtures that run the test thread in a fresh mm, mapping
  * helpers, the page-table walker, run_in_child()): the checks of one page's pin accounting
- * against the behaviour doc's section 10 notation, every get/pin entry point behind one
- * signature, and the run-time budget.
+ * in one notation, every get/pin entry point behind one signature, and the run-time budget.
  *
- * Notation (docs/linux-behaviour.md section 10): R = head refcount, P = exact pin count
- * (page[2].hpage_pinned_refcount, read with compound_pincount(); -1 here when the head has
- * none), MDP = page_maybe_dma_pinned(), A / Rel = deltas of nr_foll_pin_acquired /
+ * Notation: R = head refcount, P = exact pin count (page[2].hpage_pinned_refcount, read with
+ * compound_pincount(); -1 here when the head has none), MDP = page_maybe_dma_pinned(), A / Rel = deltas of nr_foll_pin_acquired /
  * nr_foll_pin_released, W = delta of pinmm_warn_count().
  *
  * Every check goes through test_fail() (gup_fail() is its printf-style function form): in the

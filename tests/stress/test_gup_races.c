@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Races of the lockless fast path (pin_user_pages_fast and its fast-only variant) against what
- * changes the page tables under it, Linux 5.7's rules (behaviour doc sections 2 and 3.4; the
- * grab-then-recheck of scenario 41). Each test runs two threads in one mm (each kthread_use_mm
+ * changes the page tables under it, Linux 5.7's rules (gup_pte_range() and gup_huge_pmd() in
+ * mm/gup.c of v5.7: grab the page, then re-read the entry and undo the grab if it changed). Each test runs two threads in one mm (each kthread_use_mm
  * on it) for a bounded number of iterations:
  *
  *   1. pin vs munmap and MAP_FIXED re-mmap of the same small-page range (a guard mapping in

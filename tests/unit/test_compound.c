@@ -42,7 +42,7 @@ static void test_struct_page_layout(void **state)
 
 /*
  * Check every struct page of the compound page of `order` at head, as prepared by the
- * allocator and not yet touched by anyone: Linux 5.7's layout (mm_types.h, behaviour doc §1).
+ * allocator and not yet touched by anyone: Linux 5.7's layout (include/linux/mm_types.h of v5.7).
  */
 static void check_fresh_compound(struct page *head, unsigned int order)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * dump_page() (mmdebug.h) against Linux 5.7's format (behaviour doc §6, mm/debug.c of 5.7):
+ * dump_page() (mmdebug.h) against Linux 5.7's format (__dump_page() in mm/debug.c of v5.7):
  * the one-line header of an order-0 page, of an order-1 tail (no compound_pincount) and of
  * order-9 subpages (compound_pincount, the head's refcount); the flags line with names in bit
  * order, the " CMA" suffix and the "anon " prefix; the raw: and head: hex lines; the reason

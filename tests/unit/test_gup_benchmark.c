@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gup_benchmark_ioctl(), Linux 5.7's gup_benchmark kernel side: the behaviour doc's section 10
+ * gup_benchmark_ioctl(), Linux 5.7's gup_benchmark kernel side (mm/gup_benchmark.c of v5.7):
  * scenarios 51 (PIN_FAST_BENCHMARK with the tool's defaults: A and Rel +32768, no WARN), 52
  * (unknown commands refused, flags filtered to FOLL_WRITE) and 53 (a failed call shortens the
  * size), the 5.7 arithmetic of short calls, the release of every command, the mmap lock the

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gup_test_ioctl(), the kernel side of Linux's gup_test: the behaviour doc's section 10
+ * gup_test_ioctl(), the kernel side of Linux's gup_test (mm/gup_test.c, v5.11 and later):
  * scenario 54 (DUMP_USER_PAGES_TEST of pages 0, 19 and 0x1000, 1-based in the request, with
  * out-of-range numbers zeroed), the dump by pin, the release of every command, gup_flags
  * passed through unfiltered, the argument errors, several threads of one mm at once, and the
