@@ -11,6 +11,7 @@
 VERSION := 0.1.0
 SOVERSION := 0
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BUILD ?= build
@@ -55,8 +56,16 @@ STATIC_LIB := $(BUILD)/libpinmm.a
 SHARED_LIB := $(BUILD)/libpinmm.so.$(VERSION)
 DEPS_OK := $(BUILD)/.deps-ok
 
-.PHONY: all demo bench check check-fault check-layers check-stress check-tools check-asan check-tsan \
-	check-sanitize check-clang install uninstall clean
+# The package as a user gets it: `make install` into $(PKG_ROOT), then programs built against
+# that copy with pkg-config (tests/package/, examples/), and run with its shared library.
+PKG_ROOT := $(abspath $(BUILD))/pkgroot
+PKG_CONFIG_ENV := PKG_CONFIG_PATH=$(PKG_ROOT)$(LIBDIR)/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(PKG_ROOT)
+PKG_CFLAGS = $$($(PKG_CONFIG_ENV) pkg-config --cflags pinmm)
+PKG_LIBS = $$($(PKG_CONFIG_ENV) pkg-config --libs pinmm)
+PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page
+
+.PHONY: all demo bench check check-fault check-layers check-stress check-tools check-package \
+	check-asan check-tsan check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
 
@@ -107,9 +116,36 @@ demo: $(BUILD)/tools/pinmm_demo
 bench: $(BUILD)/tools/pinmm_bench
 	$(BUILD)/tools/pinmm_bench -o $(BUILD)/bench.csv -g $(BUILD)/bench.svg
 
-# The tools' runs go ahead even when a unit test failed; either failing fails check.
-check: all check-layers
-	@bash tests/run.sh $(BUILD)/tests; s=$$?; bash tools/run_vmtests.sh $(BUILD)/tools && exit $$s
+$(PKG_ROOT)/.installed: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(HEADERS) $(DEBUGFS_HEADERS) pinmm.pc.in \
+		tools/run_vmtests.sh
+	rm -rf $(PKG_ROOT)
+	$(MAKE) --no-print-directory install DESTDIR=$(PKG_ROOT) >/dev/null
+	touch $@
+
+# Strict ISO C11: no feature macro, so the installed headers cannot lean on _GNU_SOURCE.
+$(BUILD)/package/api_c11: tests/package/api_c11.c $(PKG_ROOT)/.installed
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -pedantic-errors -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+$(BUILD)/package/api_cxx: tests/package/api_cxx.cpp $(PKG_ROOT)/.installed
+	@mkdir -p $(@D)
+	$(CXX) -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+# The README's example, built as the README says.
+$(BUILD)/package/pin_page: examples/pin_page.c $(PKG_ROOT)/.installed
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+# The installed package: the programs above run, and the README agrees with the tree.
+check-package: $(PKG_PROGS)
+	@bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX)
+
+# The tools' and the package's runs go ahead even when a unit test failed; any failing fails
+# check.
+check: all check-layers $(PKG_PROGS)
+	@bash tests/run.sh $(BUILD)/tests; s=$$?; \
+	bash tools/run_vmtests.sh $(BUILD)/tools || s=1; \
+	bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX) || s=1; exit $$s
 
 # The layer order of docs/design.md: no object calls up, no source includes up.
 check-layers: $(LIB_OBJS)
@@ -141,8 +177,10 @@ check-sanitize: check-asan check-tsan
 check-clang:
 	$(MAKE) BUILD=build-clang CC=clang all
 
-install: $(STATIC_LIB) $(SHARED_LIB)
-	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pinmm/debugfs
+install: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS)
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pinmm/debugfs \
+		$(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) tools/run_vmtests.sh $(DESTDIR)$(BINDIR)/
 	install -m 644 $(HEADERS) $(DESTDIR)$(INCLUDEDIR)/pinmm/
 	install -m 644 $(DEBUGFS_HEADERS) $(DESTDIR)$(INCLUDEDIR)/pinmm/debugfs/
 	install -m 644 $(STATIC_LIB) $(DESTDIR)$(LIBDIR)/
@@ -156,6 +194,7 @@ install: $(STATIC_LIB) $(SHARED_LIB)
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/pinmm
 	rm -f $(DESTDIR)$(LIBDIR)/libpinmm.* $(DESTDIR)$(LIBDIR)/pkgconfig/pinmm.pc
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(TOOLS)) run_vmtests.sh)
 
 clean:
 	rm -rf build build-asan build-tsan build-clang

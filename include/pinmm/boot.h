@@ -21,6 +21,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum pinmm_thp_mode {
 	PINMM_THP_ALWAYS,  /* /sys/kernel/mm/transparent_hugepage/enabled = always */
 	PINMM_THP_MADVISE, /* only VMAs with MADV_HUGEPAGE */
@@ -104,5 +108,9 @@ bool pinmm_booted(void);
 
 /* The configuration the running machine booted with (NULL when not booted). */
 const struct pinmm_config *pinmm_machine_config(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_BOOT_H */

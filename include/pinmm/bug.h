@@ -15,9 +15,14 @@
 #ifndef PINMM_BUG_H
 #define PINMM_BUG_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
+
+#include "compiler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* Set where WARN, BUG and dump_page() write; NULL means stderr. Returns the previous stream.
  * Thread-safe; lines are written whole (the stream is locked for each report). */
@@ -36,10 +41,10 @@ void pinmm_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The report behind the macros below; not for direct use. */
 void __pinmm_warn(const char *file, int line, const char *func, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-_Noreturn void __pinmm_bug(const char *file, int line, const char *func, const char *cond);
+PINMM_NORETURN void __pinmm_bug(const char *file, int line, const char *func, const char *cond);
 
 #define WARN(condition, ...)                                                                       \
-	({                                                                                         \
+	__extension__ ({                                                                           \
 		bool __ret_warn = !!(condition);                                                   \
 		if (__ret_warn)                                                                    \
 			__pinmm_warn(__FILE__, __LINE__, __func__, __VA_ARGS__);                   \
@@ -49,7 +54,7 @@ _Noreturn void __pinmm_bug(const char *file, int line, const char *func, const c
 #define WARN_ON(condition) WARN(condition, "%s", #condition)
 
 #define WARN_ONCE(condition, ...)                                                                  \
-	({                                                                                         \
+	__extension__ ({                                                                           \
 		static atomic_bool __warned;                                                       \
 		bool __ret_once = !!(condition);                                                   \
 		if (__ret_once && !atomic_exchange_explicit(&__warned, true, memory_order_relaxed)) \
@@ -71,6 +76,10 @@ _Noreturn void __pinmm_bug(const char *file, int line, const char *func, const c
 #define VM_BUG_ON(condition) BUG_ON(condition)
 #else
 #define VM_BUG_ON(condition) ((void)sizeof(!!(condition)))
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* PINMM_BUG_H */

@@ -5,6 +5,10 @@
 
 #include <stdbool.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MAX_ERRNO 4095
 
 static inline void *ERR_PTR(long error)
@@ -26,5 +30,9 @@ static inline bool IS_ERR_OR_NULL(const void *ptr)
 {
 	return !ptr || IS_ERR(ptr);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_ERR_H */

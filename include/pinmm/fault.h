@@ -15,6 +15,10 @@
 #include "mm.h"
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef unsigned int vm_fault_t;
 
 /* handle_mm_fault() results (Linux's bits). */
@@ -57,5 +61,9 @@ struct vm_fault {
  * it writable.
  */
 vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_FAULT_H */

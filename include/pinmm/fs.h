@@ -21,14 +21,18 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct address_space {
 	int host_fd;                         /* the host file, or -1 for shmem */
 	struct page_cache *i_pages;          /* offset in pages -> page (src/fs/page_cache.c) */
 	atomic_long nrpages;
 	atomic_llong i_size;                 /* bytes */
 	bool shmem;                          /* memory only: never written back */
-	pthread_rwlock_t i_rwsem;            /* inode_lock(): serialises size changes */
-	pthread_rwlock_t i_mmap_rwsem;       /* the VMAs below */
+	pinmm_rwlock_t i_rwsem;             /* inode_lock(): serialises size changes */
+	pinmm_rwlock_t i_mmap_rwsem;        /* the VMAs below */
 	struct cds_list_head i_mmap;         /* vm_area_struct.shared */
 	atomic_int writeback_errors;         /* host write failures since the last fsync */
 	/* A DAX file (dax_file_setup()): its contents are these device pfns, no page cache. */
@@ -125,5 +129,9 @@ struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
  * WARNs, is dump_page()d and is left as it was: 0. */
 int set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_FS_H */

@@ -8,6 +8,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef unsigned int gfp_t;
 
 /* Linux 5.7's bit values. The reclaim and I/O bits are accepted and have no effect: the
@@ -91,5 +95,9 @@ struct page *alloc_contig_pages(unsigned long nr_pages, gfp_t gfp);
  * reference the allocation gave (the first page 1, the rest 0), else WARN and nothing changes
  * for that page. */
 void free_contig_range(unsigned long pfn, unsigned long nr_pages);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_GFP_H */

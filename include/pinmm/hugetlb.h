@@ -17,6 +17,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum hstate_idx {
 	HSTATE_2M,
 	HSTATE_1G,
@@ -54,5 +58,9 @@ int PageHuge(const struct page *page);
  * block per pool.
  * Returns 0, -EINVAL for a NULL stream, -ENODEV when not booted. */
 int pinmm_hugetlb_report(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_HUGETLB_H */

@@ -31,6 +31,10 @@
 extern "C" {
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef void (*pinmm_hook_fn)(const char *point, void *arg);
 
 /* Run fn(point, arg) every time a point matching pattern is reached. Registering a pattern that
@@ -69,6 +73,10 @@ unsigned long pinmm_fail_injected(void);
 
 /* Matching allocation calls seen since the last pinmm_fail_set() (a test's "N" runs to this). */
 unsigned long pinmm_fail_calls(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum memory_type {
 	MEMORY_DEVICE_FS_DAX = 1, /* persistent memory under a DAX file: devmap managed */
 	MEMORY_DEVICE_GENERIC,
@@ -65,5 +69,9 @@ bool is_zone_device_page(const struct page *page);
 
 /* A device page whose return to refcount 1 calls the driver (fsdax). */
 bool page_is_devmap_managed(const struct page *page);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_MEMREMAP_H */

@@ -13,6 +13,10 @@
 #include "page-flags.h"
 #include "page_ref.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * The running machine's layout, API for reading only, valid between pinmm_boot() and
  * pinmm_shutdown(); the library writes them at boot and nobody else may. mem_map (the array of
@@ -150,5 +154,9 @@ int compound_pincount(const struct page *page);
  * "refcount >= GUP_PIN_COUNTING_BIAS", read unsigned so that an overflowed count still reads
  * as pinned. */
 bool page_maybe_dma_pinned(const struct page *page);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_MM_H */

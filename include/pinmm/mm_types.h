@@ -2,8 +2,8 @@
 /*
  * struct page: one 64-byte descriptor per 4 KiB frame of simulated RAM.
  *
- * The layout is x86-64 Linux 5.7's, word for word, so that offsets, dump_page() raw lines and
- * the compound-page rules in the behaviour doc mean the same thing here:
+ * The layout is x86-64 Linux 5.7's (include/linux/mm_types.h of v5.7), word for word, so that
+ * offsets, dump_page() raw lines and Linux's compound-page rules mean the same thing here:
  *
  *   word 0      flags                      (PG_* bits, see page-flags.h)
  *   words 1-5   a union, by what the page is used for:
@@ -23,11 +23,15 @@
 #ifndef PINMM_MM_TYPES_H
 #define PINMM_MM_TYPES_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <urcu/list.h>
+
+#include "compiler.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (1UL << PAGE_SHIFT)
@@ -50,27 +54,31 @@ enum compound_dtor_id {
 };
 
 struct page {
-	_Atomic unsigned long flags;
+	atomic_ulong flags;
 	union {
 		struct { /* page cache, anonymous and free (buddy) pages */
 			struct cds_list_head lru;
 			struct address_space *mapping;
 			pgoff_t index;
+#ifdef __cplusplus
+			unsigned long private_; /* "private" is a keyword of C++ */
+#else
 			unsigned long private;
+#endif
 		};
 		struct { /* tail pages of compound pages; page[1] carries the rest */
-			_Atomic unsigned long compound_head; /* bit 0 set: tail page */
+			PINMM_ANON_ATOMIC(unsigned long) compound_head; /* bit 0 set: tail page */
 			unsigned char compound_dtor;
 			unsigned char compound_order;
-			atomic_int compound_mapcount; /* -1 based, like _mapcount */
+			PINMM_ANON_ATOMIC(int) compound_mapcount; /* -1 based, like _mapcount */
 			void *_compound_pad_mapping;  /* the tail's mapping word: TAIL_MAPPING */
 			/* Subpages mapped by at least one PTE (pinmm's stand-in for 5.7's
 			 * PageDoubleMap bookkeeping; Linux 6.x keeps the same count). */
-			atomic_int nr_pages_mapped;
+			PINMM_ANON_ATOMIC(int) nr_pages_mapped;
 		};
 		struct { /* page[2] of a compound page */
 			unsigned long _compound_pad_1;
-			atomic_int hpage_pinned_refcount; /* exact pin count, order > 1 only */
+			PINMM_ANON_ATOMIC(int) hpage_pinned_refcount; /* exact pin count, order > 1 only */
 			struct cds_list_head deferred_list;
 		};
 		struct { /* ZONE_DEVICE pages */
@@ -83,7 +91,7 @@ struct page {
 			struct page *pmd_huge_pte;
 			unsigned long _pt_pad_2;
 			struct mm_struct *pt_mm;
-			pthread_spinlock_t ptl;
+			pinmm_spinlock_t ptl;
 		};
 	};
 	union {
@@ -96,14 +104,13 @@ struct page {
 	void *mem_cgroup;
 };
 
-_Static_assert(sizeof(struct page) == 64, "struct page must be 64 bytes, as on x86-64 Linux");
-_Static_assert(offsetof(struct page, compound_head) == 8, "compound_head shares lru.next");
-_Static_assert(offsetof(struct page, hpage_pinned_refcount) == 16,
+PINMM_STATIC_ASSERT(sizeof(struct page) == 64, "struct page must be 64 bytes, as on x86-64 Linux");
+PINMM_STATIC_ASSERT(offsetof(struct page, compound_head) == 8, "compound_head shares lru.next");
+PINMM_STATIC_ASSERT(offsetof(struct page, hpage_pinned_refcount) == 16,
 	       "hpage_pinned_refcount replaces _compound_pad_2 (lru.prev)");
-_Static_assert(offsetof(struct page, mapping) == 24, "mapping is word 3");
-_Static_assert(offsetof(struct page, _mapcount) == 48, "_mapcount is the low half of word 6");
-_Static_assert(offsetof(struct page, _refcount) == 52, "_refcount is the high half of word 6");
-
+PINMM_STATIC_ASSERT(offsetof(struct page, mapping) == 24, "mapping is word 3");
+PINMM_STATIC_ASSERT(offsetof(struct page, _mapcount) == 48, "_mapcount is the low half of word 6");
+PINMM_STATIC_ASSERT(offsetof(struct page, _refcount) == 52, "_refcount is the high half of word 6");
 
 /* ---- address spaces ---------------------------------------------------------------------- */
 
@@ -167,9 +174,9 @@ enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
 struct mm_struct {
 	struct page *pgd_page; /* the PGD table frame */
-	pthread_rwlock_t mmap_lock;
+	pinmm_rwlock_t mmap_lock;
 	atomic_int mmap_lock_readers; /* >0: readers, -1: a writer (for mmap_assert_locked) */
-	pthread_spinlock_t page_table_lock; /* PGD and PUD entries, 1 GiB hugetlb entries */
+	pinmm_spinlock_t page_table_lock; /* PGD and PUD entries, 1 GiB hugetlb entries */
 	/* VMAs sorted by address; find_vma() is a binary search. Under mmap_lock. */
 	struct vm_area_struct **vmas;
 	unsigned long nr_vmas, vmas_cap;
@@ -181,5 +188,9 @@ struct mm_struct {
 	unsigned long machine_gen; /* the machine it belongs to (see mman.h) */
 	atomic_int nr_threads;     /* threads running in it (kthread_use_mm) */
 };
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_MM_TYPES_H */

@@ -26,6 +26,40 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Linux's values (include/uapi/asm-generic/mman-common.h and mman.h), for the host headers
+ * that lack them and for a strict ISO C program, from which glibc hides everything not in
+ * POSIX unless _DEFAULT_SOURCE is defined. */
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS 0x20
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0x4000
+#endif
+#ifndef MAP_POPULATE
+#define MAP_POPULATE 0x8000
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+#ifndef MADV_DONTNEED
+#define MADV_DONTNEED 4
+#endif
+#ifndef MADV_DONTFORK
+#define MADV_DONTFORK 10
+#endif
+#ifndef MADV_DOFORK
+#define MADV_DOFORK 11
+#endif
+#ifndef MADV_HUGEPAGE
+#define MADV_HUGEPAGE 14
+#endif
+#ifndef MADV_NOHUGEPAGE
+#define MADV_NOHUGEPAGE 15
+#endif
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
@@ -149,5 +183,9 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 struct mm_struct *pinmm_fork(struct mm_struct *mm);
 
 #define IS_ERR_VALUE(x) ((unsigned long)(x) >= (unsigned long)-4095)
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_MMAN_H */

@@ -19,12 +19,16 @@
 #include "bug.h"
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Dump page (NULL reason prints no reason line). A NULL page or one outside the machine's
  * mem_map prints "page:<ptr> is not a page of this machine" instead. */
 void dump_page(struct page *page, const char *reason);
 
 #define VM_WARN_ON_ONCE_PAGE(cond, page)                                                           \
-	({                                                                                         \
+	__extension__ ({                                                                           \
 		static atomic_bool __warned_page;                                                  \
 		bool __ret_page = !!(cond);                                                        \
 		if (__ret_page &&                                                                  \
@@ -45,6 +49,10 @@ void dump_page(struct page *page, const char *reason);
 	} while (0)
 #else
 #define VM_BUG_ON_PAGE(cond, page) ((void)sizeof(!!(cond)), (void)sizeof(page))
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* PINMM_MMDEBUG_H */

@@ -17,6 +17,10 @@
 #include "gfp.h"
 #include "mm.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum zone_type {
 	ZONE_NORMAL,
 	ZONE_MOVABLE,
@@ -77,5 +81,9 @@ static inline enum zone_type page_zonenum(const struct page *page)
  * NULL stream, -ENODEV when not booted.
  */
 int pinmm_buddyinfo_print(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_MMZONE_H */

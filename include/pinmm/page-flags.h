@@ -17,6 +17,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum pageflags {
 	PG_locked,
 	PG_referenced,
@@ -219,5 +223,9 @@ static inline bool PageTable(const struct page *page)
 {
 	return page_has_type(page, PG_table);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_PAGE_FLAGS_H */

@@ -15,6 +15,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 static inline int page_ref_count(const struct page *page)
 {
 	return atomic_load_explicit(&page->_refcount, memory_order_relaxed);
@@ -97,5 +101,9 @@ static inline void page_ref_unfreeze(struct page *page, int count)
 {
 	atomic_store_explicit(&page->_refcount, count, memory_order_release);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_PAGE_REF_H */

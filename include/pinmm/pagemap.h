@@ -11,6 +11,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Lock the page (its head), sleeping while another thread holds it. */
 void lock_page(struct page *page);
 
@@ -22,5 +26,9 @@ void unlock_page(struct page *page);
 
 /* Sleep until the page is unlocked, without taking the lock. */
 void wait_on_page_locked(struct page *page);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_PAGEMAP_H */

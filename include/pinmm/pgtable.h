@@ -10,6 +10,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define PMD_SHIFT 21
 #define PUD_SHIFT 30
 #define PGDIR_SHIFT 39
@@ -45,5 +49,9 @@ static inline unsigned long pte_index(unsigned long addr)
 {
 	return (addr >> PAGE_SHIFT) & (PTRS_PER_PTE - 1);
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_PGTABLE_H */

@@ -15,6 +15,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Account a new mapping (compound: the whole page by a PMD/PUD leaf; else one PTE). */
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			    bool compound);
@@ -37,5 +41,9 @@ void rmap_walk(struct page *page,
 	       bool (*fn)(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			  void *arg),
 	       void *arg);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_RMAP_H */

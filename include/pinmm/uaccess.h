@@ -10,6 +10,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Copy n bytes to / from the current mm at uaddr. Return the number of bytes NOT copied (0 on
  * success), as Linux: the copy stops at the first page that cannot be faulted in (no VMA, no
  * permission, SIGBUS). With no current mm nothing is copied. */
@@ -22,5 +26,9 @@ unsigned long copy_from_user(void *to, unsigned long uaddr, unsigned long n);
  * WARN, for a stale mm: mman.h). */
 int access_remote_vm(struct mm_struct *mm, unsigned long addr, void *buf, int len,
 		     unsigned int gup_flags);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_UACCESS_H */

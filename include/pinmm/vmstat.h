@@ -18,6 +18,10 @@
 
 #include "mmzone.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum zone_stat_item {
 	NR_FREE_PAGES,
 	NR_PAGETABLE,
@@ -83,5 +87,9 @@ const char *vm_event_name(enum vm_event_item item);
 /* Write every counter as /proc/vmstat does, "name value" a line. Returns 0, or -EINVAL for a
  * NULL stream. Works (printing zeros) when the machine is not booted. */
 int pinmm_vmstat_print(FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_VMSTAT_H */

@@ -12,6 +12,10 @@
 #include "fs.h"
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Before writing a page back: write-protect and clean every PTE that maps it (page_mkclean),
  * then clear PG_dirty. Returns 1 if the page was dirty. Page locked. */
 int clear_page_dirty_for_io(struct page *page);
@@ -24,5 +28,8 @@ int filemap_write_and_wait(struct address_space *mapping);
  * WARN): a stale file (after its last fput(), or of a machine shut down: fs.h). */
 int vfs_fsync(struct file *file, int datasync);
 
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_WRITEBACK_H */

@@ -16,6 +16,10 @@
 #include <linux/ioctl.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct gup_benchmark {
 	uint64_t get_delta_usec;    /* out: microseconds spent in the GUP calls */
 	uint64_t put_delta_usec;    /* out: microseconds spent releasing the pages */
@@ -56,5 +60,9 @@ struct gup_benchmark {
  *   -ESRCH   the calling thread has no current mm (Linux: a process always has one)
  */
 int gup_benchmark_ioctl(unsigned int cmd, struct gup_benchmark *gup);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_GUP_BENCHMARK_H */

@@ -15,6 +15,10 @@
 #include <linux/ioctl.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define GUP_TEST_MAX_PAGES_TO_DUMP 8
 
 /* test_flags: DUMP_USER_PAGES_TEST takes the pages with pin_user_pages(), not get_. */
@@ -68,5 +72,9 @@ struct gup_test {
  * Several threads of one mm may run commands at the same time, each on its own struct.
  */
 int gup_test_ioctl(unsigned int cmd, struct gup_test *gup);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_GUP_TEST_H */

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# The package as a user meets it, after `make install DESTDIR=PKG_ROOT`: the C11 and C++ programs
+# built against the installed headers run; the README's example (examples/pin_page.c) is the
+# README's text, builds and prints what examples/pin_page.expected says; the tools are installed;
+# the README's tour names every file of the tree; the docs cite nothing outside the repository.
+# Usage: run.sh BUILD PKG_ROOT PREFIX. Each failure is one line "package: FAIL <what>: <why>".
+set -u
+build=${1:?usage: run.sh BUILD PKG_ROOT PREFIX}
+root=${2:?usage: run.sh BUILD PKG_ROOT PREFIX}
+prefix=${3:?usage: run.sh BUILD PKG_ROOT PREFIX}
+cd "$(dirname "$0")/../.."
+export LD_LIBRARY_PATH="$root$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "package: ok $1"; }
+ko() { fail=$((fail + 1)); echo "package: FAIL $1: $2"; }
+
+for prog in api_c11 api_cxx; do
+	out=$("$build/package/$prog" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ "$out" = "$prog: ok" ]; then
+		ok "$prog (installed headers, pkg-config, shared library)"
+	else
+		ko "$prog" "exit $rc, output: $out"
+	fi
+done
+
+# The example's output, with the two host addresses dump_page() prints (the struct page and
+# the anon_vma in the mapping word) masked.
+out=$("$build/package/pin_page" 2>&1 | sed -e 's/^page:[0-9a-f]*/page:<struct page address>/' \
+	-e '0,/^raw:/s/^\(raw: [0-9a-f]* [0-9a-f]* [0-9a-f]*\) [0-9a-f]*$/\1 <anon_vma | 1>/')
+if diff_out=$(diff -u examples/pin_page.expected - <<<"$out"); then
+	ok "examples/pin_page prints examples/pin_page.expected"
+else
+	ko "examples/pin_page" "output differs from examples/pin_page.expected:
+$diff_out"
+fi
+
+# The README shows the example as it is: the first C block is the file.
+readme_block=$(awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' README.md)
+if diff_out=$(diff -u examples/pin_page.c - <<<"$readme_block"); then
+	ok "README.md's example is examples/pin_page.c"
+else
+	ko "README.md's example" "differs from examples/pin_page.c:
+$diff_out"
+fi
+
+for tool in gup_benchmark gup_test pinmm_bench pinmm_demo run_vmtests.sh; do
+	if [ -x "$root$prefix/bin/$tool" ]; then
+		ok "make install installs bin/$tool"
+	else
+		ko "make install" "no executable $prefix/bin/$tool under $root"
+	fi
+done
+
+# The tour: every header, source, tool and example file is named in README.md.
+missing=
+for f in include/pinmm/*.h src/*/*.[ch] tools/*.c tools/*.sh tools/lib/* examples/*.c; do
+	grep -qF "$(basename "$f")" README.md || missing="$missing $f"
+done
+if [ -z "$missing" ]; then
+	ok "README.md's tour names every file"
+else
+	ko "README.md's tour" "does not name:$missing"
+fi
+
+# The docs stand alone: no citation of a document outside the repository.
+pattern='behaviou?r doc|linux-behaviou?r|section[- ]10'
+hits=$(grep -rniE "$pattern" README.md docs include src tests/unit tests/conformance tools examples)
+if [ -z "$hits" ]; then
+	ok "no citation of documents outside the repository"
+else
+	ko "citations" "outside documents cited:
+$hits"
+fi
+
+if grep -q '^MIT License' LICENSE 2>/dev/null; then
+	nonmit=$(grep -rL 'SPDX-License-Identifier: MIT' include src tools/*.c tools/lib tests/unit \
+		tests/conformance tests/package/*.c tests/package/*.cpp examples/*.c)
+	if [ -z "$nonmit" ]; then
+		ok "LICENSE is MIT, as every source file's SPDX line"
+	else
+		ko "SPDX" "files without an MIT SPDX line: $nonmit"
+	fi
+else
+	ko "LICENSE" "no MIT License file"
+fi
+
+echo "package: $pass passed, $fail failed"
+[ $fail -eq 0 ]
