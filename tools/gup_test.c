@@ -21,7 +21,10 @@
  *   -u  GUP_FAST_BENCHMARK (the default)   -a  PIN_FAST_BENCHMARK   -L  PIN_LONGTERM_BENCHMARK
  *   -U  GUP_BASIC_TEST   -b  PIN_BASIC_TEST   -c  DUMP_USER_PAGES_TEST (page 0 unless page
  *   indexes, 0-based, up to 8, follow the options)   -p  the dump pins instead of getting
- *   -F  gup_flags, any base strtol() reads (FOLL_WRITE is added unless -W)
+ *   -F  gup_flags in today's kernel's FOLL_* numbering (include/linux/mm_types.h of v6.12),
+ *       any base strtol() reads; each bit is mapped to pinmm's (5.7's) value, and a bit pinmm
+ *       has no flag for is refused (docs/gup_tools.md has the map). FOLL_WRITE is added
+ *       unless -W.
  *   -w / -W  write (the default) / read-only   -n  pages per call, negative: the whole range
  *   -m, -r, -f, -t, -T, -S, -H as gup_benchmark.   -z  refused ("Wrong argument"), as today.
  *
@@ -31,6 +34,7 @@
  * whole (the original prints "# " before each of its three pieces); exit status 1 unless every
  * thread passed (the original's ksft_finished()).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -91,6 +95,58 @@ static _Noreturn void bail_out(const char *fmt, ...)
 	putchar('\n');
 	print_totals();
 	exit(1);
+}
+
+/*
+ * The FOLL_* bits of today's kernel (the enum in include/linux/mm_types.h of v6.12; Linux
+ * renumbered them in 6.2 when the internal ones moved to mm/internal.h) and pinmm's flag for
+ * each, 0 where pinmm (Linux 5.7) has none.
+ */
+static const struct {
+	uint32_t linux_bit;
+	uint32_t pinmm_flag;
+	const char *name;
+} foll_map[] = {
+	{ 0x0001, FOLL_WRITE, "FOLL_WRITE" },
+	{ 0x0002, FOLL_GET, "FOLL_GET" },
+	{ 0x0004, FOLL_DUMP, "FOLL_DUMP" },
+	{ 0x0008, FOLL_FORCE, "FOLL_FORCE" },
+	{ 0x0010, FOLL_NOWAIT, "FOLL_NOWAIT" },
+	{ 0x0020, 0, "FOLL_NOFAULT" },
+	{ 0x0040, FOLL_HWPOISON, "FOLL_HWPOISON" },
+	{ 0x0080, FOLL_ANON, "FOLL_ANON" },
+	{ 0x0100, FOLL_LONGTERM, "FOLL_LONGTERM" },
+	{ 0x0200, FOLL_SPLIT_PMD, "FOLL_SPLIT_PMD" },
+	{ 0x0400, 0, "FOLL_PCI_P2PDMA" },
+	{ 0x0800, 0, "FOLL_INTERRUPTIBLE" },
+	{ 0x1000, 0, "FOLL_HONOR_NUMA_FAULT" },
+};
+
+/* -F's argument as pinmm's gup_flags; bails out on a number strtol() cannot read whole or a
+ * bit with no pinmm flag. */
+static uint32_t parse_gup_flags(const char *arg)
+{
+	uint32_t flags = 0, left;
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(arg, &end, 0);
+	if (errno || end == arg || *end || v > UINT32_MAX || arg[strspn(arg, " \t")] == '-')
+		bail_out("-F %s: not a gup_flags value", arg);
+	left = (uint32_t)v;
+	for (size_t i = 0; i < sizeof(foll_map) / sizeof(foll_map[0]); i++) {
+		if (!(left & foll_map[i].linux_bit))
+			continue;
+		if (!foll_map[i].pinmm_flag)
+			bail_out("-F %s: %s (%#x) is not supported by pinmm (Linux 5.7's GUP)", arg,
+				 foll_map[i].name, foll_map[i].linux_bit);
+		flags |= foll_map[i].pinmm_flag;
+		left &= ~foll_map[i].linux_bit;
+	}
+	if (left)
+		bail_out("-F %s: %#x is not a FOLL_* bit callers may pass (0x1 - 0x1000)", arg, left);
+	return flags;
 }
 
 static bool is_benchmark(unsigned int c)
@@ -184,7 +240,7 @@ int main(int argc, char **argv)
 			gup.test_flags |= GUP_TEST_FLAG_DUMP_PAGES_USE_PIN;
 			break;
 		case 'F':
-			gup.gup_flags = (uint32_t)strtol(optarg, NULL, 0);
+			gup.gup_flags = parse_gup_flags(optarg);
 			break;
 		case 'j':
 			nthreads = atoi(optarg);

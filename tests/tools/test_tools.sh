@@ -188,12 +188,21 @@ check "gup_test -H -S (shared hugetlb)" -l "1:^# PIN_FAST_BENCHMARK: $TIME\$" -o
 check "gup_test -H -S -u (shared hugetlb, get_user_pages_fast)" -o '^ok 1 ' -- \
 	"$gt" -H -S -u -m 4
 check "gup_test -f FILE" -o '^ok 1 ' -- "$gt" -f "$tmp/data" -m 4 -b
-check "gup_test -F 0x8: FOLL_DUMP reaches get_user_pages_fast, which refuses it" -w \
+# -F is today's FOLL_* numbering: 0x4 is FOLL_DUMP (5.7: FOLL_GET), 0x2 FOLL_GET (5.7:
+# FOLL_TOUCH, which every call accepts), 0x8 FOLL_FORCE (5.7: FOLL_DUMP).
+check "gup_test -F 0x4: FOLL_DUMP reaches get_user_pages_fast, which refuses it" -w \
 	-e '^WARNING: at ' -l "1:^# GUP_FAST_BENCHMARK: $TIME, truncated \(size: 0\)\$" \
-	-o '^ok 1 ' -- "$gt" -F 0x8 -u -m 4
-check "gup_test -U -F 0x40000: FOLL_PIN reaches get_user_pages, which refuses it" -w \
-	-e '^WARNING: at ' -o '^# GUP_BASIC_TEST: done$' -o '^# Truncated \(size: 0\)$' -- \
-	"$gt" -U -F 0x40000 -m 4
+	-o '^ok 1 ' -- "$gt" -F 0x4 -u -m 4
+check "gup_test -b -F 0x2: FOLL_GET reaches pin_user_pages, which refuses it" -w \
+	-e '^WARNING: at ' -o '^# PIN_BASIC_TEST: done$' -o '^# Truncated \(size: 0\)$' -- \
+	"$gt" -b -F 0x2 -m 4
+check "gup_test -u -F 0x8: FOLL_FORCE, which get_user_pages_fast accepts" \
+	-l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -x truncated -o '^ok 1 ' -- "$gt" -F 0x8 -u -m 4
+check "gup_test -W -u -F 0x100: FOLL_LONGTERM (5.7's 0x100, FOLL_HWPOISON, is refused there)" \
+	-l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -x truncated -o '^ok 1 ' -- \
+	"$gt" -W -F 0x100 -u -m 4
+check "gup_test -c -F 0x101: FOLL_WRITE | FOLL_LONGTERM" -o '^# DUMP_USER_PAGES_TEST: done$' \
+	-e '^---- page #0,' -- "$gt" -c -p -F 0x101 -m 4
 check "gup_test with KSFT_TAP_LEVEL set: no TAP header" -x '^TAP version' -o '^1\.\.1$' -- \
 	env KSFT_TAP_LEVEL=1 "$gt" -m 4
 
@@ -209,6 +218,17 @@ check "gup_test -m 0" -s 1 -o '^Bail out! mmap: Invalid argument$' \
 check "gup_test -f in a missing directory" -s 1 \
 	-o "^Bail out! Unable to open $tmp/missing/f: No such file or directory\$" -- \
 	"$gt" -f "$tmp/missing/f" -m 4
+for f in 0x20:FOLL_NOFAULT 0x400:FOLL_PCI_P2PDMA 0x800:FOLL_INTERRUPTIBLE \
+	0x1000:FOLL_HONOR_NUMA_FAULT; do
+	check "gup_test -F ${f%%:*}: ${f#*:}, which pinmm lacks, is refused" -s 1 -L 2 \
+		-o "^Bail out! -F ${f%%:*}: ${f#*:} \(${f%%:*}\) is not supported by pinmm" -x '^ok' -- \
+		"$gt" -F "${f%%:*}" -m 4
+done
+check "gup_test -F 0x2020: the first unsupported bit is named" -s 1 \
+	-o '^Bail out! -F 0x2020: FOLL_NOFAULT \(0x20\)' -- "$gt" -F 0x2020 -m 4
+check "gup_test -F 0x40001: a bit beyond today's FOLL_* is refused" -s 1 -L 2 \
+	-o '^Bail out! -F 0x40001: 0x40000 is not a FOLL_\* bit' -- "$gt" -F 0x40001 -m 4
+check "gup_test -F junk" -s 1 -o '^Bail out! -F 1x: not a gup_flags value$' -- "$gt" -F 1x
 check "gup_test -H with an empty pool" -s 1 -o '^Bail out! mmap: Cannot allocate memory$' -- \
 	env PINMM_HUGEPAGES=0 "$gt" -H -m 4
 
