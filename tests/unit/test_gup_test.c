@@ -3,8 +3,10 @@
  * gup_test_ioctl(), the kernel side of Linux's gup_test (mm/gup_test.c, v5.11 and later):
  * scenario 54 (DUMP_USER_PAGES_TEST of pages 0, 19 and 0x1000, 1-based in the request, with
  * out-of-range numbers zeroed), the dump by pin, the release of every command, gup_flags
- * passed through unfiltered, the argument errors, several threads of one mm at once, and the
- * long-term check catching a pinned CMA page that 5.7's migration could not move.
+ * passed through unfiltered, the argument errors, several threads of one mm at once, the
+ * long-term check catching a pinned CMA page that 5.7's migration could not move, and the
+ * long-term pin session of Linux 6.2+ (PIN_LONGTERM_TEST_START / READ / STOP): its pins, what
+ * READ sees after the mapping changed, and its refusals.
  *
  * Each test runs in a fresh mm on the default machine (1 GiB, THP always), except the CMA one,
  * which needs a small machine it can fill.
@@ -205,6 +207,167 @@ static void test_errors(void **state)
 		fail_msg("a failed ioctl changed the struct");
 }
 
+/* ---- the long-term pin session ---- */
+
+static struct pin_longterm_test lt_args(unsigned long addr, unsigned long size, uint32_t flags)
+{
+	return (struct pin_longterm_test){ .addr = addr, .size = size, .flags = flags };
+}
+
+/* Write a different word at the start of each of n pages from addr. */
+static void fill_pages(unsigned long addr, unsigned long n, unsigned long seed)
+{
+	for (unsigned long i = 0; i < n; i++)
+		put_word(addr + PG(i), seed + i, "fill");
+}
+
+/* START pins every page long-term (R +1024 each, A +n), READ copies the pages out in order,
+ * STOP unpins them all (Rel +n, R back); both the slow and the fast path. */
+static void test_longterm_session(void **state)
+{
+	static const uint32_t flags[] = {
+		0, PIN_LONGTERM_TEST_FLAG_USE_WRITE, PIN_LONGTERM_TEST_FLAG_USE_FAST,
+		PIN_LONGTERM_TEST_FLAG_USE_WRITE | PIN_LONGTERM_TEST_FLAG_USE_FAST,
+	};
+	unsigned long addr = map_touched(PG(8)), buf = map_touched(PG(8));
+	struct mm_struct *mm = *state;
+
+	for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+		struct pin_longterm_test args = lt_args(addr, PG(8), flags[f]);
+		long a0 = nr_acquired(), r0 = nr_released();
+		uint64_t dst = buf;
+		struct page *page;
+
+		fill_pages(addr, 8, 100 * f);
+		check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0, "START flags %#x",
+			 flags[f]);
+		check_eq(nr_acquired() - a0, 8, "START flags %#x: A", flags[f]);
+		for (unsigned long i = 0; i < 8; i++) {
+			page = page_at(mm, addr + PG(i));
+			check_eq(page_ref_count(page), 1 + GUP_PIN_COUNTING_BIAS,
+				 "START flags %#x: R of page %lu", flags[f], i);
+		}
+		check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), 0, "READ flags %#x",
+			 flags[f]);
+		for (unsigned long i = 0; i < 8; i++)
+			check_eq(get_word(buf + PG(i), "READ"), 100 * f + i,
+				 "READ flags %#x: word of page %lu", flags[f], i);
+		check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP flags %#x",
+			 flags[f]);
+		check_eq(nr_released() - r0, 8, "STOP flags %#x: Rel", flags[f]);
+		for (unsigned long i = 0; i < 8; i++)
+			check_eq(page_ref_count(page_at(mm, addr + PG(i))), 1,
+				 "STOP flags %#x: R of page %lu", flags[f], i);
+	}
+}
+
+/* What the kernel's gup_longterm and cow tests look for: the pins keep the pages, so READ shows
+ * the pinned contents after MADV_DONTNEED zapped the mapping (which now reads zero), and a
+ * write pin of a never-written page breaks COW first (the pin sees later writes). */
+static void test_longterm_read_sees_the_pinned_pages(void **state)
+{
+	unsigned long addr = map_touched(PG(2)), buf = map_touched(PG(2));
+	struct pin_longterm_test args = lt_args(addr, PG(2), 0);
+	uint64_t dst = buf;
+
+	fill_pages(addr, 2, 7);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0, "START");
+	check_eq(do_madvise(*state, addr, PG(2), MADV_DONTNEED), 0, "MADV_DONTNEED");
+	check_eq(get_word(addr, "mapping after zap"), 0, "the zapped mapping reads zero");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), 0, "READ after zap");
+	check_eq(get_word(buf, "READ"), 7, "READ after zap: page 0 keeps its contents");
+	check_eq(get_word(buf + PG(1), "READ"), 8, "READ after zap: page 1 keeps its contents");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP");
+
+	/* A write pin of untouched memory: the pages are faulted in writable, so a later write
+	 * through the mapping is what the pins see. */
+	addr = vm_mmap(NULL, 0, PG(2), RW, ANON, 0);
+	args = lt_args(addr, PG(2), PIN_LONGTERM_TEST_FLAG_USE_WRITE);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0, "START write, untouched");
+	put_word(addr + PG(1), 42, "write after the pin");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), 0, "READ write pin");
+	check_eq(get_word(buf + PG(1), "READ"), 42, "the write pin sees the later write");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP write pin");
+}
+
+/* Refusals: each leaves no session and no pin behind (A == Rel), and a running session
+ * untouched. */
+static void test_longterm_errors(void **state)
+{
+	unsigned long addr = map_touched(PG(4)), buf = map_touched(PG(4));
+	struct mm_struct *mm = *state;
+	struct pin_longterm_test args = lt_args(addr, PG(4), 0);
+	long a0 = nr_acquired(), r0 = nr_released();
+	uint64_t dst = buf, bad_dst = 0x1000;
+
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP without a session");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), -EINVAL, "READ without START");
+	args = lt_args(addr, PG(4), 4);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL, "START flags 4");
+	args = lt_args(addr + 1, PG(4), 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL, "START unaligned addr");
+	args = lt_args(addr, PG(4) - 1, 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL, "START unaligned size");
+	args = lt_args(addr, 0, 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL, "START size 0");
+	args = lt_args(addr, 1ULL << 63, 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL,
+		 "START size above LONG_MAX");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, NULL), -EFAULT, "START NULL");
+
+	/* A range running into a hole: the pages before it are pinned, then given back. */
+	unmap(addr + PG(3), PG(1), "hole");
+	for (uint32_t fast = 0; fast <= PIN_LONGTERM_TEST_FLAG_USE_FAST; fast += 2) {
+		args = lt_args(addr, PG(4), fast);
+		check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EFAULT,
+			 "START over a hole (flags %#x)", fast);
+		check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), -EINVAL,
+			 "no session after a failed START (flags %#x)", fast);
+	}
+	check_eq(nr_acquired() - a0, nr_released() - r0, "failed STARTs: A == Rel");
+	check_eq(page_ref_count(page_at(mm, addr)), 1, "failed STARTs: R of page 0");
+
+	kthread_unuse_mm(mm);
+	args = lt_args(addr, PG(3), 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -ESRCH, "START with no mm");
+	kthread_use_mm(mm);
+
+	/* A running session: a second START, a READ to a bad address or NULL, leave it be. */
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0, "START");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), -EINVAL, "double START");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &bad_dst), -EFAULT, "READ to a hole");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, NULL), -EFAULT, "READ NULL");
+	check_eq(page_ref_count(page_at(mm, addr)), 1 + GUP_PIN_COUNTING_BIAS,
+		 "the session's pins survive the refusals");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_READ, &dst), 0, "READ after the refusals");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "second STOP");
+	check_eq(nr_acquired() - a0, nr_released() - r0, "all given back: A == Rel");
+}
+
+/* A session left running at shutdown: shutdown reports its pins; after a new boot the old
+ * session is forgotten (nothing of the new machine is unpinned) and START works again. */
+static void test_longterm_session_across_shutdown(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long addr = map_touched(PG(2));
+	struct pin_longterm_test args = lt_args(addr, PG(2), 0);
+	FILE *log = pinmm_set_log_stream(tmpfile());
+
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0, "START");
+	kthread_unuse_mm(mm);
+	mmput(mm);
+	check_eq(pinmm_shutdown(), -EBUSY, "shutdown with a session running reports its pins");
+	fclose(pinmm_set_log_stream(log));
+	check_eq(boot_with_mm(state, NULL), 0, "boot again");
+	addr = map_touched(PG(2));
+	args = lt_args(addr, PG(2), 0);
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_START, &args), 0,
+		 "START on the new machine (the old session forgotten)");
+	check_eq(gup_test_ioctl(PIN_LONGTERM_TEST_STOP, NULL), 0, "STOP");
+	check_eq(page_ref_count(page_at(*state, addr)), 1, "R after STOP on the new machine");
+}
+
 #define NR_THREADS 4
 
 struct thread_run {
@@ -330,6 +493,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gup_flags_pass_through, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_errors, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_threads, setup_mm, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_longterm_session, setup_mm, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_longterm_read_sees_the_pinned_pages, setup_mm,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_longterm_errors, setup_mm, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_longterm_session_across_shutdown, setup_mm,
+						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_longterm_check_catches_cma_page,
 						setup_cma_machine, teardown_mm),
 	};
