@@ -145,6 +145,7 @@ check-package: $(PKG_PROGS)
 check: all check-layers $(PKG_PROGS)
 	@bash tests/run.sh $(BUILD)/tests; s=$$?; \
 	bash tools/run_vmtests.sh $(BUILD)/tools || s=1; \
+	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools || s=1; \
 	bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX) || s=1; exit $$s
 
 # The layer order of docs/design.md: no object calls up, no source includes up.
@@ -159,9 +160,11 @@ check-stress: $(STRESS_TESTS)
 check-fault: $(filter $(BUILD)/tests/test_fault_%,$(TESTS))
 	@PINMM_STRESS_SECONDS=$(DURATION) bash tests/run.sh $^
 
-# The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh).
+# The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh),
+# and run_vmtests.sh's own interface.
 check-tools: $(TOOLS)
-	@bash tools/run_vmtests.sh $(BUILD)/tools
+	@bash tools/run_vmtests.sh $(BUILD)/tools; s=$$?; \
+	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools && exit $$s
 
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
