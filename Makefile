@@ -1,9 +1,9 @@
 # pinmm build. `make` builds the libraries, tools and tests; `make bench` runs the main job (the
-# GUP benchmark matrix); `make demo` boots a machine and shows pages, vmstat and buddyinfo;
-# `make check` checks the layers and runs every tier of tests briefly, then the tools;
-# `make check-stress DURATION=<seconds>` runs the stress (and fault) tiers long;
-# `make check-asan` / `make check-tsan` rerun the checks under ASan+UBSan / TSan in their own
-# build directories; `make install` honours PREFIX and DESTDIR.
+# GUP benchmark matrix); `make demo` boots a small machine and shows a pin of a 4 KiB page and of
+# a THP, their counts and dump_page; `make check` checks the layers and runs every tier of tests
+# briefly, then the tools and the installed package; `make check-stress DURATION=<seconds>` runs
+# the stress (and fault) tiers long; `make check-asan` / `make check-tsan` rerun the checks under
+# ASan+UBSan / TSan in their own build directories; `make install` honours PREFIX and DESTDIR.
 # The first build installs missing Debian packages when run as root (scripts/ensure-deps.sh).
 # Every object records the headers it includes (-MMD -MP, BUILD/**/*.d): a change to a header
 # recompiles what includes it and relinks what links it, nothing else.

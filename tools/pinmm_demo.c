@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pinmm_demo: boot a machine, allocate the kinds of pages the later layers use (an order-0
- * page, an order-1 and an order-9 compound page, a 2 MiB and a 1 GiB hugetlb page), show them
- * with dump_page(), show /proc/vmstat and /proc/buddyinfo, free everything and shut down.
- * Nothing is pinned yet. Exit status 0 only if shutdown finds nothing leaked.
+ * pinmm_demo: boot a small machine (64 MiB), then pin what a driver would: a 4 KiB anonymous
+ * page and one subpage of a transparent huge page, each with pin_user_pages_fast(). For each,
+ * show the counts a pin moves (the head's refcount, the exact pin count of a THP,
+ * page_maybe_dma_pinned(), nr_foll_pin_acquired / _released) and dump_page() while pinned,
+ * then unpin and show them again. Ends with /proc/vmstat and a shutdown that must find
+ * nothing leaked (exit status 0 only then). The simulated kernel's log goes to stdout.
  *
- * Usage: pinmm_demo [RAM_MIB]   (default 4096, a machine with a 1 GiB page in its pool)
+ * Usage: pinmm_demo [RAM_MIB]   (default 64; at least 32)
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,70 +16,109 @@
 
 #include <pinmm/pinmm.h>
 
+#define MiB (1UL << 20)
+#define THP_SIZE (2 * MiB)
+
 static void section(const char *title)
 {
 	printf("\n== %s ==\n", title);
-	fflush(stdout);
+}
+
+static void counts(const char *when, struct page *page)
+{
+	struct page *head = compound_head(page);
+
+	printf("%s: head refcount %d", when, page_ref_count(head));
+	if (hpage_pincount_available(head))
+		printf(", compound_pincount %d", compound_pincount(head));
+	printf(", page_maybe_dma_pinned %s; nr_foll_pin_acquired %ld, nr_foll_pin_released %ld\n",
+	       page_maybe_dma_pinned(page) ? "yes" : "no",
+	       global_node_page_state(NR_FOLL_PIN_ACQUIRED),
+	       global_node_page_state(NR_FOLL_PIN_RELEASED));
+}
+
+/* Pin the page at addr, show it pinned and dumped, unpin it, show it again. */
+static int pin_and_show(unsigned long addr, const char *what)
+{
+	struct page *page;
+	char reason[128];
+	int ret;
+
+	ret = pin_user_pages_fast(addr, 1, FOLL_WRITE, &page);
+	if (ret != 1) {
+		fprintf(stderr, "pinmm_demo: pin_user_pages_fast(%s): %d\n", what, ret);
+		return 1;
+	}
+	printf("pin_user_pages_fast(%#lx, 1, FOLL_WRITE) pinned %s (pfn %#lx)\n", addr, what,
+	       page_to_pfn(page));
+	counts("pinned", page);
+	snprintf(reason, sizeof(reason), "demo: %s, pinned", what);
+	dump_page(page, reason);
+	unpin_user_pages_dirty_lock(&page, 1, true);
+	counts("after unpin_user_pages_dirty_lock", page);
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	unsigned long small, area, thp;
 	struct pinmm_config cfg;
-	struct page *small, *order1, *thp, *huge2m, *huge1g;
+	struct mm_struct *mm;
 	char *end;
 	int ret;
 
 	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 4096ULL << 20;
-	if (argc > 2 || (argc == 2 && (cfg.ram_bytes = strtoull(argv[1], &end, 0) << 20, *end))) {
-		fprintf(stderr, "usage: pinmm_demo [RAM_MIB]\n");
+	cfg.ram_bytes = 64ULL << 20;
+	if (argc > 2 || (argc == 2 && (cfg.ram_bytes = strtoull(argv[1], &end, 0) << 20, *end)) ||
+	    cfg.ram_bytes < (32ULL << 20)) {
+		fprintf(stderr, "usage: pinmm_demo [RAM_MIB]   (at least 32)\n");
 		return 2;
 	}
-	cfg.nr_hugepages_2m = 4;
-	cfg.nr_hugepages_1g = cfg.ram_bytes >= (3ULL << 30) ? 1 : 0;
+	cfg.movable_bytes = 8ULL << 20;
+	cfg.cma_bytes = 8ULL << 20;
+	cfg.thp = PINMM_THP_ALWAYS;
 	pinmm_set_log_stream(stdout);
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	ret = pinmm_boot(&cfg);
 	if (ret) {
 		fprintf(stderr, "pinmm_demo: boot failed: %s\n", strerror(-ret));
 		return 1;
 	}
-	printf("booted: %llu MiB RAM, %llu MiB ZONE_MOVABLE, %llu MiB CMA\n", cfg.ram_bytes >> 20,
-	       cfg.movable_bytes >> 20, cfg.cma_bytes >> 20);
-
-	section("buddyinfo after boot");
+	printf("booted: %llu MiB RAM, %llu MiB ZONE_MOVABLE, %llu MiB CMA, THP always\n",
+	       cfg.ram_bytes >> 20, cfg.movable_bytes >> 20, cfg.cma_bytes >> 20);
+	section("/proc/buddyinfo after boot");
 	pinmm_buddyinfo_print(stdout);
 
-	small = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	order1 = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
-	thp = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER);
-	huge2m = dequeue_huge_page(size_to_hstate(2UL << 20));
-	huge1g = cfg.nr_hugepages_1g ? dequeue_huge_page(size_to_hstate(1UL << 30)) : NULL;
-	if (!small || !order1 || !thp || !huge2m || (cfg.nr_hugepages_1g && !huge1g)) {
-		fprintf(stderr, "pinmm_demo: allocation failed\n");
+	mm = mm_alloc();
+	if (!mm) {
+		fprintf(stderr, "pinmm_demo: mm_alloc failed\n");
 		return 1;
 	}
-	get_page(thp + 7);
+	kthread_use_mm(mm);
 
-	section("dump_page");
-	dump_page(small, "demo: order-0 page");
-	dump_page(order1 + 1, "demo: tail of an order-1 compound page");
-	dump_page(thp + 7, "demo: subpage 7 of an order-9 compound page, one extra reference");
-	dump_page(huge2m, "demo: 2 MiB hugetlb page");
-	if (huge1g)
-		dump_page(huge1g + 262143, "demo: last subpage of a 1 GiB hugetlb page");
+	section("a 4 KiB anonymous page");
+	small = vm_mmap(NULL, 0, 16 << 10, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	if (IS_ERR_VALUE(small) || copy_to_user(small, "demo", 5)) {
+		fprintf(stderr, "pinmm_demo: mapping the small page failed\n");
+		return 1;
+	}
+	if (pin_and_show(small, "a 4 KiB page"))
+		return 1;
 
-	section("/proc/meminfo hugetlb");
-	pinmm_hugetlb_report(stdout);
-	section("/proc/buddyinfo with the pages allocated");
-	pinmm_buddyinfo_print(stdout);
+	section("a transparent huge page (order 9), subpage 7 pinned");
+	/* 4 MiB mapped so that a 2 MiB-aligned range lies inside; its first write faults a THP. */
+	area = vm_mmap(NULL, 0, 2 * THP_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
+	thp = (area + THP_SIZE - 1) & ~(THP_SIZE - 1);
+	if (IS_ERR_VALUE(area) || copy_to_user(thp, "demo", 5)) {
+		fprintf(stderr, "pinmm_demo: mapping the THP failed\n");
+		return 1;
+	}
+	if (pin_and_show(thp + 7 * PAGE_SIZE, "subpage 7 of a THP"))
+		return 1;
 
-	put_page(thp + 7);
-	put_page(thp);
-	put_page(order1);
-	put_page(small);
-	put_page(huge2m);
-	if (huge1g)
-		put_page(huge1g);
+	kthread_unuse_mm(mm);
+	mmput(mm);
 
 	section("/proc/vmstat");
 	pinmm_vmstat_print(stdout);

@@ -232,5 +232,20 @@ check "gup_test -F junk" -s 1 -o '^Bail out! -F 1x: not a gup_flags value$' -- "
 check "gup_test -H with an empty pool" -s 1 -o '^Bail out! mmap: Cannot allocate memory$' -- \
 	env PINMM_HUGEPAGES=0 "$gt" -H -m 4
 
+# ---- pinmm_demo (make demo): a small machine, a pin of a 4 KiB page and of a THP subpage ----
+demo=$dir/pinmm_demo
+check "pinmm_demo" -o '^booted: 64 MiB RAM' \
+	-o '^pinned: head refcount 1025, page_maybe_dma_pinned yes; nr_foll_pin_acquired 1, nr_foll_pin_released 0$' \
+	-o '^page:[0-9a-f]+ refcount:1025 mapcount:1 ' -o '^page dumped because: demo: a 4 KiB page, pinned$' \
+	-o '^after unpin_user_pages_dirty_lock: head refcount 1, page_maybe_dma_pinned no;' \
+	-o '^pinned: head refcount 2, compound_pincount 1, page_maybe_dma_pinned yes; nr_foll_pin_acquired 2,' \
+	-o ' order:9 compound_mapcount:1 compound_pincount:1$' \
+	-o '^after unpin_user_pages_dirty_lock: head refcount 1, compound_pincount 0,' \
+	-o '^nr_foll_pin_acquired 2$' -o '^nr_foll_pin_released 2$' -o '^thp_fault_alloc 1$' \
+	-o '^pinmm_shutdown: 0 \(nothing leaked\)$' -- "$demo"
+check "pinmm_demo 16: below the smallest machine it pins on" -s 2 -1 -e '^usage: pinmm_demo' -- \
+	"$demo" 16
+check "pinmm_demo 64x: not a number" -s 2 -1 -e '^usage: pinmm_demo' -- "$demo" 64x
+
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
