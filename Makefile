@@ -97,7 +97,7 @@ $(SHARED_LIB): $(LIB_OBJS)
 	ln -sf libpinmm.so.$(SOVERSION) $(BUILD)/libpinmm.so
 
 $(TOOLS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(TOOL_LIB_OBJS) $(STATIC_LIB)
-	$(CC) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS)
+	$(CC) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) -lm
 
 # A test binary from its object, wherever its tier is.
 define test_binary

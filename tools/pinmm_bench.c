@@ -1,22 +1,27 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pinmm_bench: the GUP benchmark matrix. For each backing (4 KiB pages, 2 MiB THP, 2 MiB and
- * 1 GiB hugetlb) a pre-faulted range is taken with {get, pin} x {fast, slow, long-term} by 1 and
- * 2 threads (disjoint halves), then released (put_page / unpin_user_pages). Each figure is the
- * best of several repeats, printed as ms per GiB and ns per 4 KiB page, beside the floor
- * measured in the same run on the same struct pages: one atomic add on each 64-byte struct
- * page of the range (by the same number of threads). Writes the table to stdout, the figures
- * to a CSV file and a bar chart of ns/page to an SVG file.
+ * 1 GiB hugetlb) a pre-faulted range is taken with {get, pin} x {fast, slow, long-term} by each
+ * thread count (disjoint parts), then released (put_page / unpin_user_pages). Each figure is
+ * given as min / median / max over its repeats, in ns per 4 KiB page (and the median in ms per
+ * GiB), beside the floor measured in the same run on the same struct pages: one atomic add on
+ * each 64-byte struct page of the range (by the same number of threads). A row whose max is
+ * more than SPREAD_WARN times its min is marked '!': that figure varies between runs (the
+ * slow path on huge pages with 2 threads does, by up to 20x). Writes the table to stdout (a
+ * line per row as it is measured, also into a pipe), the figures to a CSV file and a chart
+ * to an SVG file.
  *
- * Usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q] [-d]
- *   defaults: -s 1024 -r 5 -o bench.csv -g bench.svg
+ * Usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS] [-o CSV]
+ *                    [-g SVG] [-q] [-d]
  *
  * The machine runs without its debug checks (pinmm_config.debug_checks), as Linux without
  * CONFIG_DEBUG_VM: the checked release costs about 1 ns per 4 KiB page on the unpin rows
  * (docs/performance.md). -d keeps them on, to measure that.
  */
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +38,10 @@ static const char *const backing_names[NR_BACKINGS] = {"4k", "thp-2m", "hugetlb-
 static const char *const mode_names[NR_MODES] = {"fast", "slow", "longterm"};
 
 #define PAGES_PER_CALL 512
+#define DEFAULT_REPEATS 5
+#define MAX_THREADS 64
+/* max / min above this marks a figure as varying between runs. */
+#define SPREAD_WARN 2.0
 
 struct range {
 	struct mm_struct *mm;
@@ -141,7 +150,7 @@ static void *run_job(void *arg)
 /* Run one phase on nthreads threads; returns the wall time (the slowest thread). */
 static double run_phase(struct job *jobs, int nthreads, int phase)
 {
-	pthread_t tid[2];
+	pthread_t tid[MAX_THREADS];
 	pthread_barrier_t barrier;
 	double worst = 0;
 
@@ -160,58 +169,100 @@ static double run_phase(struct job *jobs, int nthreads, int phase)
 	return worst;
 }
 
+/* One figure over its repeats, ns per page. */
+struct spread {
+	double min, median, max;
+};
+
 struct result {
 	enum backing b;
 	int threads;
 	bool pin;
 	enum mode mode;
-	double get_ns, put_ns, floor_ns; /* per page, best of the repeats */
-	long got;
+	struct spread get, put, floor;
 };
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Sort the n samples (wall ns for the whole range) and keep min / median / max per page. */
+static struct spread spread_of(double *ns, int n, unsigned long nr_pages)
+{
+	double median;
+
+	qsort(ns, (size_t)n, sizeof(*ns), cmp_double);
+	median = n % 2 ? ns[n / 2] : (ns[n / 2 - 1] + ns[n / 2]) / 2;
+	return (struct spread){ ns[0] / (double)nr_pages, median / (double)nr_pages,
+				ns[n - 1] / (double)nr_pages };
+}
+
+static bool varies(const struct spread *s)
+{
+	return s->max > SPREAD_WARN * s->min;
+}
+
+static void free_jobs(struct job *jobs, int nthreads)
+{
+	for (int t = 0; t < nthreads; t++)
+		free(jobs[t].pages);
+	free(jobs);
+}
+
+/* Thread t takes pages [first, first + nr): equal parts, the last one takes the rest. */
 static int measure(struct range *r, int nthreads, bool pin, enum mode mode, int repeats,
 		   struct result *res)
 {
-	struct job jobs[2];
 	unsigned long per = r->nr_pages / (unsigned long)nthreads;
-	double best_get = 1e300, best_put = 1e300, best_floor = 1e300;
+	struct job *jobs = calloc((size_t)nthreads, sizeof(*jobs));
+	double *samples = calloc(3 * (size_t)repeats, sizeof(*samples));
+	double *get = samples, *put = samples + repeats, *flo = samples + 2 * repeats;
 
+	if (!jobs || !samples) {
+		free(jobs);
+		free(samples);
+		return -ENOMEM;
+	}
 	for (int t = 0; t < nthreads; t++) {
-		jobs[t] = (struct job){.r = r, .first = per * (unsigned long)t, .nr = per,
-				       .pin = pin, .mode = mode};
-		jobs[t].pages = malloc(per * sizeof(struct page *));
-		if (!jobs[t].pages)
+		unsigned long first = per * (unsigned long)t;
+		unsigned long nr = t == nthreads - 1 ? r->nr_pages - first : per;
+
+		jobs[t] = (struct job){.r = r, .first = first, .nr = nr, .pin = pin,
+				       .mode = mode};
+		jobs[t].pages = malloc(nr * sizeof(struct page *));
+		if (!jobs[t].pages) {
+			free_jobs(jobs, t);
+			free(samples);
 			return -ENOMEM;
+		}
 	}
 	for (int rep = 0; rep < repeats; rep++) {
-		double g = run_phase(jobs, nthreads, 0), p, f;
-
-		for (int t = 0; t < nthreads; t++)
-			if ((unsigned long)jobs[t].got != per) {
-				fprintf(stderr, "pinmm_bench: %s %s %s: took %ld of %lu pages\n",
-					backing_names[res->b], pin ? "pin" : "get",
-					mode_names[mode], jobs[t].got, per);
-				return -EIO;
-			}
-		p = run_phase(jobs, nthreads, 1);
-		f = run_phase(jobs, nthreads, 2);
+		get[rep] = run_phase(jobs, nthreads, 0);
+		for (int t = 0; t < nthreads; t++) {
+			if ((unsigned long)jobs[t].got == jobs[t].nr)
+				continue;
+			fprintf(stderr, "pinmm_bench: %s %s %s: took %ld of %lu pages\n",
+				backing_names[res->b], pin ? "pin" : "get", mode_names[mode],
+				jobs[t].got, jobs[t].nr);
+			free_jobs(jobs, nthreads);
+			free(samples);
+			return -EIO;
+		}
+		put[rep] = run_phase(jobs, nthreads, 1);
+		flo[rep] = run_phase(jobs, nthreads, 2);
 		run_phase(jobs, nthreads, 3);
-		if (g < best_get)
-			best_get = g;
-		if (p < best_put)
-			best_put = p;
-		if (f < best_floor)
-			best_floor = f;
 	}
-	for (int t = 0; t < nthreads; t++)
-		free(jobs[t].pages);
+	free_jobs(jobs, nthreads);
 	res->threads = nthreads;
 	res->pin = pin;
 	res->mode = mode;
-	res->get_ns = best_get / (double)r->nr_pages;
-	res->put_ns = best_put / (double)r->nr_pages;
-	res->floor_ns = best_floor / (double)r->nr_pages;
-	res->got = (long)r->nr_pages;
+	res->get = spread_of(get, repeats, r->nr_pages);
+	res->put = spread_of(put, repeats, r->nr_pages);
+	res->floor = spread_of(flo, repeats, r->nr_pages);
+	free(samples);
 	return 0;
 }
 
@@ -253,97 +304,276 @@ static int map_range(struct range *r, enum backing b, unsigned long bytes)
 
 static void print_header(void)
 {
-	printf("%-11s %3s %-4s %-8s | %9s %8s | %9s %8s | %8s | %6s %6s\n", "backing", "thr", "op",
-	       "mode", "get ms/G", "get ns/p", "put ms/G", "put ns/p", "floor ns", "get/fl",
-	       "put/fl");
+	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s\n", "backing", "thr",
+	       "op", "mode", "get ns/page", "put ns/page", "floor", "get/fl", "put/fl", "get ms/G",
+	       "put ms/G");
+	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s\n", "", "", "", "",
+	       "min / median / max", "min / median / max", "median", "median", "median", "median",
+	       "median");
+}
+
+/* "min / median / max", marked '!' when the figure varies between runs. */
+static void print_spread(const struct spread *s)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.2f/%.2f/%.2f%s", s->min, s->median, s->max,
+		 varies(s) ? "!" : "");
+	printf(" %-20s |", buf);
 }
 
 static void print_result(const struct result *r)
 {
 	double per_gib = (double)(1UL << 18) / 1e6; /* ns/page -> ms/GiB */
 
-	printf("%-11s %3d %-4s %-8s | %9.2f %8.2f | %9.2f %8.2f | %8.2f | %6.2f %6.2f\n",
-	       backing_names[r->b], r->threads, r->pin ? "pin" : "get", mode_names[r->mode],
-	       r->get_ns * per_gib, r->get_ns, r->put_ns * per_gib, r->put_ns, r->floor_ns,
-	       r->get_ns / r->floor_ns, r->put_ns / r->floor_ns);
+	printf("%-10s %3d %-3s %-8s |", backing_names[r->b], r->threads, r->pin ? "pin" : "get",
+	       mode_names[r->mode]);
+	print_spread(&r->get);
+	print_spread(&r->put);
+	printf(" %6.2f | %6.2f %6.2f | %8.2f %8.2f\n", r->floor.median,
+	       r->get.median / r->floor.median, r->put.median / r->floor.median,
+	       r->get.median * per_gib, r->put.median * per_gib);
 }
 
-static void write_csv(FILE *f, const struct result *res, int n)
+static void write_csv(FILE *f, const struct result *res, int n, int repeats)
 {
-	fprintf(f, "backing,threads,op,mode,get_ns_per_page,put_ns_per_page,floor_ns_per_page,"
-		   "get_ms_per_gib,put_ms_per_gib\n");
-	for (int i = 0; i < n; i++)
-		fprintf(f, "%s,%d,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f\n", backing_names[res[i].b],
-			res[i].threads, res[i].pin ? "pin" : "get", mode_names[res[i].mode],
-			res[i].get_ns, res[i].put_ns, res[i].floor_ns,
-			res[i].get_ns * 262144 / 1e6, res[i].put_ns * 262144 / 1e6);
+	fprintf(f, "backing,threads,op,mode,repeats,get_ns_min,get_ns_median,get_ns_max,"
+		   "put_ns_min,put_ns_median,put_ns_max,floor_ns_min,floor_ns_median,floor_ns_max,"
+		   "get_ms_per_gib_median,put_ms_per_gib_median\n");
+	for (int i = 0; i < n; i++) {
+		const struct result *r = &res[i];
+
+		fprintf(f, "%s,%d,%s,%s,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
+			backing_names[r->b], r->threads, r->pin ? "pin" : "get",
+			mode_names[r->mode], repeats, r->get.min, r->get.median, r->get.max,
+			r->put.min, r->put.median, r->put.max, r->floor.min, r->floor.median,
+			r->floor.max, r->get.median * 262144 / 1e6, r->put.median * 262144 / 1e6);
+	}
 }
 
-/* A horizontal bar chart: get and put ns/page per configuration, the floor as a tick. */
-static void write_svg(FILE *f, const struct result *res, int n)
+/* The chart's log axis: decades from 10^lo to 10^hi ns per page over width pixels. */
+struct axis {
+	int lo, hi;
+	double left, width;
+};
+
+static double axis_x(const struct axis *a, double ns)
 {
-	double max = 0;
-	const int row = 16, left = 260, width = 560;
+	double lo = a->lo, hi = a->hi, v = ns > 0 ? log10(ns) : lo;
+
+	if (v < lo)
+		v = lo;
+	if (v > hi)
+		v = hi;
+	return a->left + (v - lo) / (hi - lo) * a->width;
+}
+
+/* One bar from the left edge to the median, with a min-max whisker. */
+static void svg_bar(FILE *f, const struct axis *a, double y, double h, const struct spread *s,
+		    const char *fill)
+{
+	double x0 = a->left, xm = axis_x(a, s->median);
+
+	fprintf(f, "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' fill='%s'/>\n", x0, y,
+		xm - x0, h, fill);
+	fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#222' "
+		   "stroke-width='1.2'/>\n", axis_x(a, s->min), axis_x(a, s->max), y + h / 2,
+		y + h / 2);
+}
+
+/*
+ * A horizontal bar chart of ns per 4 KiB page, one row per configuration: get/pin (blue) and
+ * put/unpin (orange) bars to the median with min-max whiskers, the floor as a black tick, on a
+ * log scale (decade gridlines labelled), white background, a legend; rows of each backing are
+ * grouped under its name. Rows whose figures vary between runs are labelled '!'.
+ */
+static void write_svg(FILE *f, const struct result *res, int n, int repeats)
+{
+	const double row = 30, top = 92, label_w = 230, plot_w = 620;
+	double lo = 1e300, hi = 0, y;
+	struct axis a = { .left = label_w + 10, .width = plot_w };
+	int groups = 0, height;
 
 	for (int i = 0; i < n; i++) {
-		if (res[i].get_ns > max)
-			max = res[i].get_ns;
-		if (res[i].put_ns > max)
-			max = res[i].put_ns;
+		const struct spread *s[] = { &res[i].get, &res[i].put, &res[i].floor };
+
+		for (int k = 0; k < 3; k++) {
+			if (s[k]->min > 0 && s[k]->min < lo)
+				lo = s[k]->min;
+			if (s[k]->max > hi)
+				hi = s[k]->max;
+		}
+		groups += !i || res[i].b != res[i - 1].b;
 	}
+	a.lo = (int)floor(log10(lo > 0 && lo < 1e300 ? lo : 1));
+	a.hi = (int)ceil(log10(hi > 0 ? hi : 10));
+	if (a.hi <= a.lo)
+		a.hi = a.lo + 1;
+	height = (int)(top + n * row + groups * 22 + 50);
+
 	fprintf(f, "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
-		   "font-family='monospace' font-size='11'>\n",
-		left + width + 40, (n + 2) * row * 2);
-	fprintf(f, "<text x='4' y='14'>ns per 4 KiB page (blue: get/pin, orange: put/unpin, "
-		   "black tick: floor); full scale %.1f ns</text>\n", max);
-	for (int i = 0; i < n; i++) {
-		int y = (i + 1) * row * 2;
-		double g = res[i].get_ns / max * width, p = res[i].put_ns / max * width;
-		double fl = res[i].floor_ns / max * width;
+		   "font-family='DejaVu Sans, Arial, sans-serif' font-size='13'>\n",
+		(int)(a.left + plot_w + 30), height);
+	fprintf(f, "<rect width='100%%' height='100%%' fill='white'/>\n");
+	fprintf(f, "<text x='10' y='22' font-size='16' font-weight='bold'>pinmm_bench: ns per "
+		   "4 KiB page (log scale), median of %d repeats, whiskers min-max</text>\n",
+		repeats);
+	/* The legend. */
+	fprintf(f, "<rect x='10' y='36' width='18' height='12' fill='#3b6fb6'/>"
+		   "<text x='34' y='47'>get / pin (take)</text>\n");
+	fprintf(f, "<rect x='180' y='36' width='18' height='12' fill='#e08a2c'/>"
+		   "<text x='204' y='47'>put / unpin (release)</text>\n");
+	fprintf(f, "<rect x='380' y='34' width='3' height='16' fill='black'/>"
+		   "<text x='390' y='47'>floor: one atomic add per struct page</text>\n");
+	fprintf(f, "<text x='10' y='66'>! : max &gt; %.0fx min, the figure varies between "
+		   "runs</text>\n", SPREAD_WARN);
 
-		fprintf(f, "<text x='4' y='%d'>%s %dt %s %s</text>\n", y + 12,
-			backing_names[res[i].b], res[i].threads, res[i].pin ? "pin" : "get",
-			mode_names[res[i].mode]);
-		fprintf(f, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#4a7ab7'/>\n", left,
-			y, g, row - 2);
-		fprintf(f, "<rect x='%d' y='%d' width='%.1f' height='%d' fill='#e08a2c'/>\n", left,
-			y + row - 2, p, row - 2);
-		fprintf(f, "<rect x='%.1f' y='%d' width='2' height='%d' fill='black'/>\n",
-			left + fl, y, 2 * row - 4);
+	/* Decade gridlines and their values, top and bottom. */
+	for (int d = a.lo; d <= a.hi; d++) {
+		double x = axis_x(&a, pow(10, d));
+
+		fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%d' stroke='#bbb'/>\n", x, x,
+			top - 8, height - 40);
+		fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='middle'>%g</text>\n", x, top - 12,
+			pow(10, d));
+		fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle'>%g</text>\n", x,
+			height - 24, pow(10, d));
 	}
+	fprintf(f, "<text x='%.1f' y='%d' text-anchor='middle'>ns per 4 KiB page</text>\n",
+		a.left + plot_w / 2, height - 6);
+
+	y = top;
+	for (int i = 0; i < n; i++) {
+		const struct result *r = &res[i];
+		double fx = axis_x(&a, r->floor.median);
+
+		if (!i || r->b != res[i - 1].b) {
+			fprintf(f, "<text x='10' y='%.1f' font-weight='bold'>%s</text>\n", y + 16,
+				backing_names[r->b]);
+			fprintf(f, "<line x1='10' x2='%.1f' y1='%.1f' y2='%.1f' stroke='#888'/>\n",
+				a.left + plot_w, y + 20, y + 20);
+			y += 22;
+		}
+		fprintf(f, "<text x='%.1f' y='%.1f' text-anchor='end'>%d thr %s %s%s</text>\n",
+			label_w, y + row / 2 + 4, r->threads, r->pin ? "pin" : "get",
+			mode_names[r->mode], varies(&r->get) || varies(&r->put) ? " !" : "");
+		svg_bar(f, &a, y + 3, row / 2 - 4, &r->get, "#3b6fb6");
+		svg_bar(f, &a, y + row / 2 + 1, row / 2 - 4, &r->put, "#e08a2c");
+		fprintf(f, "<rect x='%.1f' y='%.1f' width='3' height='%.1f' fill='black'/>\n",
+			fx - 1.5, y + 1, row - 2);
+		y += row;
+	}
+	fprintf(f, "<line x1='%.1f' x2='%.1f' y1='%.1f' y2='%d' stroke='black'/>\n", a.left,
+		a.left, top - 8, height - 40);
 	fprintf(f, "</svg>\n");
 }
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr,
-		"usage: pinmm_bench [-s RANGE_MIB] [-r REPEATS] [-o CSV] [-g SVG] [-q] [-d]\n");
+	fprintf(out,
+		"usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS]\n"
+		"                   [-o CSV] [-g SVG] [-q] [-d]\n"
+		"  -s  range per backing in MiB (default 1024; a multiple of 1024 with hugetlb-1g,\n"
+		"      else of 2)\n"
+		"  -r  repeats per figure, reported as min / median / max (default %d)\n"
+		"  -b  backings, comma-separated: 4k,thp-2m,hugetlb-2m,hugetlb-1g (default all)\n"
+		"  -t  thread counts, comma-separated, 1-%d (default 1,2)\n"
+		"  -o  CSV file (default bench.csv)   -g  SVG chart (default bench.svg)\n"
+		"  -q  no simulated-kernel log      -d  keep the debug checks on\n"
+		"  -h  this message\n",
+		DEFAULT_REPEATS, MAX_THREADS);
+}
+
+static _Noreturn void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static _Noreturn void bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "pinmm_bench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	usage(stderr);
 	exit(2);
+}
+
+/* -b: a comma-separated list of backing names into a mask. */
+static unsigned int parse_backings(const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	unsigned int mask = 0;
+
+	if (!copy)
+		bad_usage("out of memory for -b %s", arg);
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int b;
+
+		for (b = 0; b < NR_BACKINGS && strcmp(tok, backing_names[b]); b++)
+			;
+		if (b == NR_BACKINGS) {
+			free(copy);
+			bad_usage("-b %s: backings are 4k, thp-2m, hugetlb-2m, hugetlb-1g", arg);
+		}
+		mask |= 1U << b;
+	}
+	free(copy);
+	if (!mask)
+		bad_usage("-b '%s': no backing named", arg);
+	return mask;
+}
+
+/* -t: a comma-separated list of thread counts. Returns how many (at most max). */
+static int parse_threads(const char *arg, int *threads, int max)
+{
+	const char *p = arg;
+	int n = 0;
+
+	do {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p || (*end && *end != ',') || v < 1 || v > MAX_THREADS || n == max)
+			bad_usage("-t %s: thread counts are 1-64, comma-separated", arg);
+		threads[n++] = (int)v;
+		p = *end ? end + 1 : end;
+	} while (*p);
+	return n;
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long mib = 1024;
-	int repeats = 5, opt, nres = 0;
+	int repeats = DEFAULT_REPEATS, opt, nres = 0, nthreads = 2, threads[16] = { 1, 2 };
+	unsigned int backings = (1U << NR_BACKINGS) - 1;
 	bool debug_checks = false;
 	const char *csv = "bench.csv", *svg = "bench.svg";
-	struct result res[NR_BACKINGS * 2 * 2 * NR_MODES];
 	struct pinmm_config cfg;
+	struct result *res;
 	struct mm_struct *mm;
 	FILE *f;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "s:r:o:g:qd")) != -1) {
+	while ((opt = getopt(argc, argv, "hs:r:b:t:o:g:qd")) != -1) {
 		switch (opt) {
+		case 'h':
+			usage(stdout);
+			return 0;
 		case 's':
 			mib = strtoul(optarg, &end, 0);
-			if (*end || mib == 0 || mib % 1024)
-				usage();
+			if (*end || mib == 0 || mib > (64UL << 10))
+				bad_usage("-s %s: MiB, 1-65536", optarg);
 			break;
 		case 'r':
 			repeats = (int)strtol(optarg, &end, 0);
-			if (*end || repeats <= 0)
-				usage();
+			if (*end || repeats <= 0 || repeats > 1000)
+				bad_usage("-r %s: repeats, 1-1000", optarg);
+			break;
+		case 'b':
+			backings = parse_backings(optarg);
+			break;
+		case 't':
+			nthreads = parse_threads(optarg, threads, 16);
 			break;
 		case 'o':
 			csv = optarg;
@@ -358,43 +588,57 @@ int main(int argc, char **argv)
 			debug_checks = true;
 			break;
 		default:
-			usage();
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc)
-		usage();
+		bad_usage("unexpected argument %s", argv[optind]);
+	if (backings & (1U << B_HUGE_1G) ? mib % 1024 : mib % 2)
+		bad_usage("-s: the range must hold whole huge pages (%s)",
+			  backings & (1U << B_HUGE_1G) ? "1 GiB" : "2 MiB");
+	res = calloc(NR_BACKINGS * 2 * NR_MODES * (size_t)nthreads, sizeof(*res));
+	if (!res) {
+		fprintf(stderr, "pinmm_bench: out of memory\n");
+		return 1;
+	}
 
+	/* Progress as each row is measured, also when stdout is a pipe or a file. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	pinmm_config_default(&cfg);
 	cfg.ram_bytes = (mib << 20) * 3 + (1ULL << 30) + (512ULL << 20);
-	cfg.nr_hugepages_2m = mib / 2;
-	cfg.nr_hugepages_1g = mib / 1024;
+	cfg.nr_hugepages_2m = backings & (1U << B_HUGE_2M) ? mib / 2 : 0;
+	cfg.nr_hugepages_1g = backings & (1U << B_HUGE_1G) ? mib / 1024 : 0;
 	cfg.thp = PINMM_THP_MADVISE;
 	cfg.debug_checks = debug_checks;
 	if (pinmm_boot(&cfg)) {
 		fprintf(stderr, "pinmm_bench: cannot boot a %llu MiB machine\n", cfg.ram_bytes >> 20);
 		return 1;
 	}
-	printf("pinmm_bench: %lu MiB per range, best of %d, %d pages per call, %ld CPUs online, "
-	       "debug checks %s\n",
+	printf("pinmm_bench: %lu MiB per range, %d repeats (min / median / max), %d pages per "
+	       "call, %ld CPUs online, debug checks %s; '!': max > %.0fx min\n",
 	       mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN),
-	       debug_checks ? "on" : "off");
+	       debug_checks ? "on" : "off", SPREAD_WARN);
 	print_header();
 	mm = mm_alloc();
 	kthread_use_mm(mm);
 	for (int b = 0; b < NR_BACKINGS; b++) {
 		struct range r = {.mm = mm};
-		int ret = map_range(&r, (enum backing)b, mib << 20);
+		int ret;
 
+		if (!(backings & (1U << b)))
+			continue;
+		ret = map_range(&r, (enum backing)b, mib << 20);
 		if (ret) {
 			fprintf(stderr, "pinmm_bench: %s: cannot map and fault the range: %s\n",
 				backing_names[b], strerror(-ret));
 			return 1;
 		}
-		for (int threads = 1; threads <= 2; threads++)
+		for (int t = 0; t < nthreads; t++)
 			for (int pin = 0; pin <= 1; pin++)
 				for (int m = 0; m < NR_MODES; m++) {
 					res[nres].b = (enum backing)b;
-					if (measure(&r, threads, pin, (enum mode)m, repeats,
+					if (measure(&r, threads[t], pin, (enum mode)m, repeats,
 						    &res[nres]))
 						return 1;
 					print_result(&res[nres++]);
@@ -420,15 +664,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinmm_bench: %s: %s\n", csv, strerror(errno));
 		return 1;
 	}
-	write_csv(f, res, nres);
+	write_csv(f, res, nres, repeats);
 	fclose(f);
 	f = fopen(svg, "w");
 	if (!f) {
 		fprintf(stderr, "pinmm_bench: %s: %s\n", svg, strerror(errno));
 		return 1;
 	}
-	write_svg(f, res, nres);
+	write_svg(f, res, nres, repeats);
 	fclose(f);
+	free(res);
 	printf("wrote %s and %s\n", csv, svg);
 	return 0;
 }
