@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
-# their errors. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
+# options, table, CSV, SVG chart and progress into a pipe). tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
