@@ -276,9 +276,12 @@ check "pinmm_bench: an extra argument" -s 2 -e '^pinmm_bench: unexpected argumen
 	"$pb" foo
 ROW='^(4k|thp-2m) +[13] (get|pin) (fast|slow|longterm) +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\|'
 check "pinmm_bench -s 16 -r 3 -b 4k,thp-2m -t 1,3: 24 rows of min/median/max" \
-	-o '^pinmm_bench: 16 MiB per range, 3 repeats \(min / median / max\)' -l "24:$ROW" \
+	-o '^pinmm_bench: 16 MiB per range, 3 repeats \(min / median / max\), 512 pages per call, [0-9]+ CPUs online, debug checks off;' \
+	-l "24:$ROW" \
 	-x hugetlb -o "^wrote $tmp/b.csv and $tmp/b.svg\$" -- \
 	"$pb" -q -s 16 -r 3 -b 4k,thp-2m -t 1,3 -o "$tmp/b.csv" -g "$tmp/b.svg"
+check "pinmm_bench -d: the debug checks stay on" -o 'debug checks on;' -l "6:^4k +1 " -- \
+	"$pb" -q -d -s 16 -r 1 -b 4k -t 1 -o "$tmp/d.csv" -g "$tmp/d.svg"
 why=
 [ "$(head -n1 "$tmp/b.csv" 2>/dev/null | cut -d, -f5-8)" = "repeats,get_ns_min,get_ns_median,get_ns_max" ] ||
 	why+="; the CSV header has no repeats,get_ns_min,get_ns_median,get_ns_max"
