@@ -7,6 +7,10 @@
 
 #include "mm_types.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /*
  * Split the anonymous THP that page belongs to into 512 order-0 pages, as Linux 5.7's
  * split_huge_page(): every PMD mapping it is split into PTEs, every PTE is replaced by a
@@ -22,5 +26,9 @@
  * is not locked or not referenced.
  */
 int split_huge_page(struct page *page);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINMM_HUGE_MM_H */

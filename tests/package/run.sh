@@ -53,6 +53,18 @@ for tool in gup_benchmark gup_test pinmm_bench pinmm_demo run_vmtests.sh; do
 	fi
 done
 
+# C++ callers link against C symbols: every header that declares something says extern "C".
+unguarded=
+for h in include/pinmm/*.h include/pinmm/*/*.h; do
+	case $h in */pinmm.h | */compiler.h) continue ;; esac
+	grep -q '^extern "C" {$' "$h" || unguarded="$unguarded $h"
+done
+if [ -z "$unguarded" ]; then
+	ok "every public header declares its functions extern \"C\" for C++"
+else
+	ko "extern \"C\"" "no guard in:$unguarded"
+fi
+
 # The tour: every header, source, tool and example file is named in README.md.
 missing=
 for f in include/pinmm/*.h include/pinmm/*/*.h src/*/*.[ch] tools/*.c tools/*.sh tools/lib/* \
