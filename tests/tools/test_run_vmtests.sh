@@ -101,7 +101,7 @@ expect "a tool that exits 4 (KSFT_SKIP): skipped" 4 '^SUMMARY: PASS=0 SKIP=3 FAI
 stub "$tmp/fail/gup_test" 1
 expect "a tool that fails: FAIL, exit 1" 1 '^SUMMARY: PASS=0 SKIP=0 FAIL=3$' '^\[FAIL\]$' \
 	-- -t gup_test "$tmp/fail"
-expect "fails and skips: exit 1" 1 '^SUMMARY: PASS=0 SKIP=10 FAIL=3$' \
+expect "fails and skips: exit 1" 1 '^SUMMARY: PASS=0 SKIP=[1-9][0-9]* FAIL=3$' \
 	-- -t "gup_test gup_benchmark" "$tmp/fail"
 
 echo "run_vmtests_interface: $passed passed, $failed failed"
