@@ -28,11 +28,17 @@ static struct anon_vma *anon_vma_alloc(void)
 	return av;
 }
 
+/*
+ * A new VMA goes to the tail: a walk visits a VMA that fork copies (or a split or mremap makes)
+ * after the VMA it came from, as Linux's anon_vma chains order them. fork links the child and
+ * then copies PTEs without the anon_vma lock, so a walk that visited the child first could
+ * miss a PTE copied behind it and leave the page mapped there after unmapping the parent's.
+ */
 void __anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
 {
 	atomic_fetch_add(&av->refcount, 1);
 	vma->anon_vma = av;
-	cds_list_add(&vma->anon_vma_node, &av->vmas);
+	cds_list_add_tail(&vma->anon_vma_node, &av->vmas);
 }
 
 void anon_vma_link(struct vm_area_struct *vma, struct anon_vma *av)
