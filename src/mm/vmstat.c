@@ -32,8 +32,8 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	"pgalloc_normal",     "pgalloc_movable",   "pgfree",
 	"pgfault",            "pgmajfault",        "pgmigrate_success",
 	"pgmigrate_fail",     "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
-	"thp_fault_alloc",    "thp_fault_fallback",       "thp_split_page",
-	"thp_split_pmd",
+	"thp_fault_alloc",    "thp_fault_fallback",       "thp_collapse_alloc",
+	"thp_collapse_alloc_failed", "thp_split_page",    "thp_split_pmd",
 };
 
 static pthread_mutex_t vmstat_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -57,6 +57,8 @@ static void test_names_match_linux(void **state)
 		{PGMIGRATE_FAIL, "pgmigrate_fail"},
 		{THP_FAULT_ALLOC, "thp_fault_alloc"},
 		{THP_FAULT_FALLBACK, "thp_fault_fallback"},
+		{THP_COLLAPSE_ALLOC, "thp_collapse_alloc"},
+		{THP_COLLAPSE_ALLOC_FAILED, "thp_collapse_alloc_failed"},
 		{THP_SPLIT_PAGE, "thp_split_page"},
 		{THP_SPLIT_PMD, "thp_split_pmd"},
 		{HTLB_BUDDY_PGALLOC, "htlb_buddy_alloc_success"},
@@ -357,7 +359,7 @@ static void test_vmstat_print_follows_linux_order(void **state)
 		"pgalloc_normal", "pgalloc_movable", "pgfree", "pgfault", "pgmajfault",
 		"pgmigrate_success", "pgmigrate_fail", "htlb_buddy_alloc_success",
 		"htlb_buddy_alloc_fail", "thp_fault_alloc", "thp_fault_fallback",
-		"thp_split_page", "thp_split_pmd",
+		"thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_split_page", "thp_split_pmd",
 	};
 	char want[1024] = "", got[1024] = "";
 	FILE *out = tmpfile();
