@@ -66,6 +66,9 @@ extern "C" {
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #endif
@@ -166,12 +169,33 @@ int vm_munmap(unsigned long start, size_t len);
  * shared mapping of a file opened read-only), -ESRCH (no mm). */
 int vm_mprotect(unsigned long start, size_t len, unsigned long prot);
 
-/* madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
- * MADV_POPULATE_READ / MADV_POPULATE_WRITE. Returns 0 or -EINVAL (misaligned start, unknown
- * advice, MADV_DONTNEED on a locked, hugetlb or PFN mapping; for a hugetlb VMA, a range whose
- * edges would split it at an address not aligned to its page size; NULL mm), -ENOMEM (a hole
- * in the range), -EFAULT (populate hit a fault it could not serve: SIGSEGV/SIGBUS),
- * -EHWPOISON, -ESRCH (a stale mm, with a WARN). */
+/*
+ * madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
+ * MADV_POPULATE_READ / MADV_POPULATE_WRITE, MADV_COLLAPSE. Returns 0 or -EINVAL (misaligned
+ * start, unknown advice, MADV_DONTNEED on a locked, hugetlb or PFN mapping; for a hugetlb VMA,
+ * a range whose edges would split it at an address not aligned to its page size; NULL mm),
+ * -ENOMEM (a hole in the range), -EFAULT (populate hit a fault it could not serve:
+ * SIGSEGV/SIGBUS), -EHWPOISON, -ESRCH (a stale mm, with a WARN).
+ *
+ * MADV_COLLAPSE (Linux 6.1+, available under every rule set) turns each 2 MiB-aligned block
+ * that lies wholly inside [start, start + len) into a THP mapped by a PMD, now, in the calling
+ * thread: the block's small pages, subpages of a PTE-mapped THP and zero-page or empty PTEs
+ * are copied (empty ones as zeros) into a new THP, and the old pages lose this mapping. A
+ * block already mapped by a PMD counts as done; a range holding no whole block does nothing
+ * and returns 0. It works whatever the machine's THP mode, on private anonymous VMAs only.
+ * Errors (Linux's; blocks collapsed before a failure stay collapsed, a failing block is left
+ * as it was):
+ *   -EINVAL  the range touches a VMA that is not private anonymous memory (files, shmem,
+ *            hugetlb, PFN maps), that has MADV_NOHUGEPAGE, that holds no whole aligned 2 MiB
+ *            block, or that has never had an anonymous page; or a block has no page table
+ *            (nothing was ever mapped there), no writable PTE (all read-only or zero page),
+ *            or a mapping without a struct page
+ *   -EAGAIN  a page of a block has a reference beyond its mappings (a pin, a FOLL_GET
+ *            reference), is locked, or is being migrated: trying again may succeed
+ *   -ENOMEM  no THP could be allocated (a hole in the range also gives -ENOMEM, before any
+ *            change)
+ * The caller must not hold mm's mmap lock.
+ */
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice);
 
 /*

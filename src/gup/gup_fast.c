@@ -75,6 +75,8 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 			goto out; /* the zero page: the slow path grabs it */
 		}
 		page = pfn_to_page(pte_pfn(pte));
+		/* The window the rule above is about: the entry is read, the page not yet ours. */
+		race_point("gup_fast:pte_read");
 		head = fast_grab(page, 1, flags);
 		if (!head)
 			goto out;

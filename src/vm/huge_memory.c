@@ -336,10 +336,13 @@ static bool split_pmd_one(struct page *page, struct vm_area_struct *vma, unsigne
 	return true;
 }
 
-/* Mappings of the THP, each of which holds one reference: PMDs and PTEs alike. */
-static int total_mapcount(struct page *head)
+int total_mapcount(struct page *head)
 {
-	int n = compound_mapcount(head);
+	int n;
+
+	if (!PageCompound(head))
+		return page_mapcount(head);
+	n = compound_mapcount(head);
 
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++)
 		n += atomic_load_explicit(&head[i]._mapcount, memory_order_relaxed) + 1;

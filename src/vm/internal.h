@@ -116,6 +116,11 @@ void free_all_pgtables(struct mm_struct *mm);
  * The calling thread must be registered with RCU (kthread_use_mm() does it). */
 void pgtable_walk_begin(void);
 void pgtable_walk_end(void);
+/* Linux's tlb_remove_table_sync_one(): wait until every lockless walk that may have read an
+ * entry before the caller changed it has ended (an RCU grace period; Linux's IPI to the CPUs in
+ * GUP-fast). After it, no lockless walker is inside a table the caller unlinked. Not inside a
+ * walk; may sleep. */
+void tlb_remove_table_sync_one(void);
 
 /* ---- mm.c ---- */
 /* Call fn on every mm that has users, under the lock of the list of mms (fn may take an mm's
@@ -196,6 +201,9 @@ void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long
 /* Split the PMD leaf covering addr in vma, if there is one (takes the ptl). */
 void split_huge_pmd_address(struct vm_area_struct *vma, unsigned long addr);
 void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd);
+/* Linux's total_mapcount(): every mapping of the page (head) or of any of its subpages, PMD and
+ * PTE alike; each holds one reference on the head. */
+int total_mapcount(struct page *head);
 int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
 		  unsigned long addr);
 
@@ -233,6 +241,13 @@ struct hstate *hstate_vma(const struct vm_area_struct *vma);
  * NULL; with alloc, allocates the tables above it. */
 unsigned long *huge_pte_offset(struct vm_area_struct *vma, unsigned long addr, bool alloc);
 pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *entry);
+
+/* ---- khugepaged.c ---- */
+/* MADV_COLLAPSE on [start, end) of one VMA (do_madvise() has checked it with
+ * madvise_collapse_suitable()). mmap lock held for write. 0 or the errno of <pinmm/mman.h>. */
+int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+/* Can MADV_COLLAPSE act on vma at all? 0 or -EINVAL. */
+int madvise_collapse_suitable(const struct vm_area_struct *vma);
 
 /* ---- migrate.c ---- */
 /* Migrate an order-0 anonymous page (the caller holds one reference) to a new frame from

@@ -411,6 +411,22 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
 	return 0;
 }
 
+/* MADV_COLLAPSE: every VMA of the range must allow it before any block is collapsed; then
+ * each VMA's part, stopping at the first VMA that fails (as Linux's madvise_walk_vmas()). */
+static int madvise_collapse_range(struct mm_struct *mm, unsigned long start, unsigned long end)
+{
+	int ret = 0;
+
+	for (struct vm_area_struct *v = find_vma(mm, start); !ret && v && v->vm_start < end;
+	     v = find_vma(mm, v->vm_end))
+		ret = madvise_collapse_suitable(v);
+	for (struct vm_area_struct *v = find_vma(mm, start); !ret && v && v->vm_start < end;
+	     v = find_vma(mm, v->vm_end))
+		ret = madvise_collapse(v, start > v->vm_start ? start : v->vm_start,
+				       end < v->vm_end ? end : v->vm_end);
+	return ret;
+}
+
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice)
 {
 	bool write_lock;
@@ -434,6 +450,7 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 	case MADV_NOHUGEPAGE:
 	case MADV_DONTFORK:
 	case MADV_DOFORK:
+	case MADV_COLLAPSE:
 		write_lock = true;
 		break;
 	default:
@@ -452,6 +469,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 		ret = madvise_dontneed(mm, start, end);
 	else if (advice == MADV_POPULATE_READ || advice == MADV_POPULATE_WRITE)
 		ret = populate_range(mm, start, end, advice == MADV_POPULATE_WRITE);
+	else if (advice == MADV_COLLAPSE)
+		ret = madvise_collapse_range(mm, start, end);
 	else {
 		/* A hugetlb VMA is only split at its page size (Linux: -EINVAL from
 		 * hugetlb_vm_op_split()); checked before anything changes. */

@@ -88,6 +88,12 @@ void pgtable_walk_end(void)
 	rcu_read_unlock();
 }
 
+void tlb_remove_table_sync_one(void)
+{
+	synchronize_rcu();
+	tsan_handoff_acquire(&walk_token);
+}
+
 struct pgtable_batch {
 	struct rcu_head rcu;
 	unsigned int nr;
