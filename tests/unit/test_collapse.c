@@ -82,7 +82,7 @@ static struct page *expect_collapsed(struct mm_struct *mm, const char *what)
 {
 	struct page *head = page_at(mm, BASE);
 
-	expect_level(mm, BASE, LEAF_PMD, what);
+	expect_level(mm, BASE, LEAF_PMD, "%s", what);
 	check_true(head && PageHead(head) && compound_order(head) == HPAGE_PMD_ORDER,
 		   "%s: the PMD maps the head of an order-9 THP", what);
 	for (unsigned int i = 0; head && i < NPAGES; i += 97)
@@ -221,6 +221,41 @@ static void test_collapse_pmd_mapped_is_done(void **state)
 	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: return", what);
 	check_ptr(page_at(mm, BASE), head, "%s: the same THP", what);
 	check_eq(global_vm_event_count(THP_COLLAPSE_ALLOC), alloc0, "%s: no allocation", what);
+	unmap(BASE, PMD_SIZE, what);
+}
+
+static void test_collapse_after_fork(void **state)
+{
+	const char *what = "after fork, the parent's pages shared read-only with the child";
+	struct mm_struct *mm = *state, *child;
+	struct page *shared;
+	long anon0;
+
+	map_tagged_small(what);
+	child = pinmm_fork(mm);
+	check_true(!IS_ERR(child), "%s: fork", what);
+	shared = page_at(mm, BASE + PG(1));
+	/* Linux: no writable PTE in the block (SCAN_PAGE_RO). */
+	check_eq(collapse(mm, BASE, PMD_SIZE), -EINVAL, "%s: every PTE write-protected", what);
+	expect_level(mm, BASE, LEAF_PTE, "%s: still PTEs", what);
+	/* A write copies page 0 for the parent: now one PTE is writable. */
+	put_word(BASE, 0x5a5a, what);
+	anon0 = nr_anon();
+	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: after a COW of page 0", what);
+	expect_collapsed(mm, what);
+	check_eq(get_word(BASE, what), 0x5a5a, "%s: the parent's page 0", what);
+	expect_tags(BASE + PG(1), NPAGES - 1, TAG + 1, what);
+	/* The child keeps its pages; the parent's mapping and reference are gone from them. */
+	check_ptr(page_at(child, BASE + PG(1)), shared, "%s: the child's page 1", what);
+	check_eq(page_mapcount(shared), 1, "%s: page 1's mapcount", what);
+	check_eq(page_ref_count(shared), 1, "%s: page 1's refcount", what);
+	check_eq(remote_word(child, BASE, what), TAG, "%s: the child's page 0", what);
+	check_eq(remote_word(child, BASE + PG(511), what), TAG + 511, "%s: the child's page 511",
+		 what);
+	/* 512 for the THP; the parent's copy of page 0 freed; 511 shared pages stay counted for
+	 * the child. */
+	check_eq(nr_anon() - anon0, 512 - 1, "%s: nr_anon_pages", what);
+	mmput(child);
 	unmap(BASE, PMD_SIZE, what);
 }
 
@@ -555,6 +590,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_pmd_mapped_is_done, setup_always,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_collapse_after_fork, setup_never, teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_refuses_pinned_page, setup_never,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_refuses_foll_get, setup_never,
