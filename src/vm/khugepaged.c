@@ -116,6 +116,7 @@ static enum scan_result collapse_check_ptes(struct vm_area_struct *vma, unsigned
 					    pte_t *ptes, struct collapse_locked *cl)
 {
 	struct collapse_locked seen = {.nr = 0};
+	struct collapse_locked *set = cl ? cl : &seen; /* the heads checked so far */
 	enum scan_result result = SCAN_SUCCEED;
 	bool writable = false;
 
@@ -143,13 +144,13 @@ static enum scan_result collapse_check_ptes(struct vm_area_struct *vma, unsigned
 		}
 		if (pte_write(pte))
 			writable = true;
-		if (collapse_seen(cl ? cl : &seen, head))
+		if (collapse_seen(set, head))
 			continue; /* another subpage of a THP already checked */
 		if (cl ? !trylock_page(head) : PageLocked(head)) {
 			result = SCAN_PAGE_LOCK;
 			break;
 		}
-		(cl ? cl : &seen)->heads[(cl ? cl : &seen)->nr++] = head;
+		set->heads[set->nr++] = head;
 		/* Linux's is_refcount_suitable(): an anonymous page not in the swap cache has
 		 * exactly one reference per mapping. A pin (1024 on a small page, 1 and page[2]'s
 		 * count on a THP) or a GUP reference breaks the equality. */
