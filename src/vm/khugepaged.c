@@ -249,14 +249,13 @@ static enum scan_result collapse_huge_page(struct vm_area_struct *vma, unsigned 
 	struct mm_struct *mm = vma->vm_mm;
 	pthread_spinlock_t *pmd_ptl, *pte_ptl;
 	enum scan_result result;
-	struct page *new = NULL, *table;
+	struct page *new, *table;
 	unsigned int nr_old;
 	long none_or_zero;
 	pte_t *ptes;
 	pmd_t orig, v;
 
-	if (!should_fail("alloc:thp"))
-		new = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER);
+	new = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER); /* fault injection: "alloc:pages" */
 	if (!new) {
 		count_vm_event(THP_COLLAPSE_ALLOC_FAILED);
 		return SCAN_ALLOC_HUGE_PAGE_FAIL;

@@ -18,7 +18,8 @@
  * contents, before the pinners start, so the test itself has no data race.
  *
  * The run fails unless a collapse succeeded and pins were taken, and it ends with the pins
- * balanced, every tag in place, and shutdown clean.
+ * balanced, every tag in place, pinmm_check_invariants() clean with the block mapped and after
+ * it is unmapped, and shutdown clean.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -128,7 +129,9 @@ static void test_collapse_vs_gup_fast(void **state)
 	for (unsigned int i = 0; i < NPAGES; i++)
 		check_eq(get_word(BASE + PG(i), "after the run"), ZAPPED(i) ? 0 : TAG + i,
 			 "after the run: page %u (%s)", i, ZAPPED(i) ? "zapped" : "tagged");
+	check_eq(pinmm_check_invariants(), 0, "after the run: pinmm_check_invariants() (log above)");
 	unmap(BASE, PMD_SIZE, "the block");
+	check_eq(pinmm_check_invariants(), 0, "unmapped: pinmm_check_invariants() (log above)");
 }
 
 static int setup_never(void **state)

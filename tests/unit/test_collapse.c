@@ -13,7 +13,8 @@
  * goes to the slow path and pins the new THP's subpage with the same contents.
  *
  * Each test boots a machine (THP "never" unless the test needs THP faults: MADV_COLLAPSE works
- * in every mode) and runs in a fresh mm; its teardown fails on any leaked page.
+ * in every mode) and runs in a fresh mm; pinmm_check_invariants() must find nothing after the
+ * collapses that change state and at the end, and the teardown fails on any leaked page.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -63,6 +64,13 @@ static struct counts counts_now(struct mm_struct *mm)
 		.rss = rss_anon(mm),
 		.free = nr_free(),
 	};
+}
+
+/* The machine-wide invariant walk (<pinmm/check.h>) finds nothing wrong. */
+static void expect_invariants(const char *what)
+{
+	check_eq(pinmm_check_invariants(), 0,
+		 "%s: pinmm_check_invariants() violations (log above)", what);
 }
 
 static int collapse(struct mm_struct *mm, unsigned long start, unsigned long len)
@@ -132,6 +140,7 @@ static void test_collapse_small_pages(void **state)
 	check_eq(c1.rss - c0.rss, 0, "%s: MM_ANONPAGES", what);
 	/* The old 512 pages are free; the THP took 512; the PTE table is deposited. */
 	check_eq(c1.free - c0.free, 0, "%s: free pages", what);
+	expect_invariants(what);
 	/* Writes go to the THP, and a second collapse finds the PMD and leaves it. */
 	put_word(BASE + PG(3), 0xabc, what);
 	check_eq(get_word(BASE + PG(3), what), 0xabc, "%s: write after the collapse", what);
@@ -144,6 +153,7 @@ static void test_collapse_small_pages(void **state)
 	expect_level(mm, BASE + PG(1), LEAF_PTE, "%s: after the split", what);
 	check_eq(get_word(BASE + PG(3), what), 0xabc, "%s: after the split", what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_with_none_and_zero_ptes(void **state)
@@ -174,6 +184,7 @@ static void test_collapse_with_none_and_zero_ptes(void **state)
 	check_eq(c1.rss, 512, "%s: MM_ANONPAGES after", what);
 	check_eq(c1.free - c0.free, -509, "%s: free pages (512 taken, 3 freed)", what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_pte_mapped_thp(void **state)
@@ -205,7 +216,9 @@ static void test_collapse_pte_mapped_thp(void **state)
 	check_eq(c1.anon - c0.anon, 0, "%s: nr_anon_pages", what);
 	check_eq(c1.rss - c0.rss, 0, "%s: MM_ANONPAGES", what);
 	check_eq(c1.free - c0.free, 0, "%s: free pages (the old THP freed)", what);
+	expect_invariants(what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_pmd_mapped_is_done(void **state)
@@ -222,6 +235,7 @@ static void test_collapse_pmd_mapped_is_done(void **state)
 	check_ptr(page_at(mm, BASE), head, "%s: the same THP", what);
 	check_eq(global_vm_event_count(THP_COLLAPSE_ALLOC), alloc0, "%s: no allocation", what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_after_fork(void **state)
@@ -255,8 +269,10 @@ static void test_collapse_after_fork(void **state)
 	/* 512 for the THP; the parent's copy of page 0 freed; 511 shared pages stay counted for
 	 * the child. */
 	check_eq(nr_anon() - anon0, 512 - 1, "%s: nr_anon_pages", what);
+	expect_invariants(what);
 	mmput(child);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 /* ---- unexpected references ---- */
@@ -278,6 +294,7 @@ static void test_collapse_refuses_pinned_page(void **state)
 	c1 = counts_now(mm);
 	expect_unchanged(mm, pages, what);
 	check_true(page_maybe_dma_pinned(pinned), "%s: still pinned", what);
+	expect_invariants(what);
 	/* As Linux, the scan sees the extra reference before any THP is allocated. */
 	check_eq(c1.alloc - c0.alloc, 0, "%s: thp_collapse_alloc", what);
 	check_eq(c1.free - c0.free, 0, "%s: free pages", what);
@@ -287,6 +304,7 @@ static void test_collapse_refuses_pinned_page(void **state)
 	expect_collapsed(mm, what);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_refuses_foll_get(void **state)
@@ -308,6 +326,7 @@ static void test_collapse_refuses_foll_get(void **state)
 	expect_collapsed(mm, what);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_pinned_pte_mapped_thp(void **state)
@@ -328,6 +347,7 @@ static void test_collapse_pinned_pte_mapped_thp(void **state)
 	expect_collapsed(mm, what);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 /* ---- bad input, and what is not collapsed ---- */
@@ -371,6 +391,7 @@ static void test_collapse_bad_input(void **state)
 	check_eq(collapse(mm, BASE, PMD_SIZE / 2), -EINVAL, "a VMA smaller than a block");
 	unmap(BASE, PMD_SIZE / 2, "1 MiB VMA");
 	check_eq(global_vm_event_count(THP_COLLAPSE_ALLOC), alloc0, "unsuitable VMAs: no allocation");
+	expect_invariants("bad input");
 }
 
 static void test_collapse_hugetlb(void **state)
@@ -386,6 +407,7 @@ static void test_collapse_hugetlb(void **state)
 	check_ptr(page_at(mm, addr), page, "%s: the same page", what);
 	check_eq(get_word(addr, what), 5, "%s: contents", what);
 	unmap(addr, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_partial_failures(void **state)
@@ -411,13 +433,14 @@ static void test_collapse_partial_failures(void **state)
 	check_eq(collapse(mm, BASE, PMD_SIZE), -EINVAL, "%s: return (SCAN_PAGE_RO)", what);
 	expect_level(mm, BASE, LEAF_PTE, "%s: still PTEs", what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_alloc_failure(void **state)
 {
-	const char *what = "the THP allocation fails (fault injection at alloc:thp)";
+	const char *what = "the THP allocation fails (fault injection: the next alloc:pages)";
 	struct mm_struct *mm = *state;
-	struct pinmm_fail_attr attr = {.sites = "alloc:thp", .nth = 1, .times = 1};
+	struct pinmm_fail_attr attr = {.sites = "alloc:pages", .nth = 1, .times = 1};
 	struct page *pages[NPAGES];
 	struct counts c0, c1;
 
@@ -433,10 +456,12 @@ static void test_collapse_alloc_failure(void **state)
 	check_eq(c1.alloc - c0.alloc, 0, "%s: thp_collapse_alloc", what);
 	check_eq(c1.free - c0.free, 0, "%s: free pages", what);
 	check_eq(c1.rss - c0.rss, 0, "%s: MM_ANONPAGES", what);
+	expect_invariants(what);
 	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: disarmed, again", what);
 	expect_collapsed(mm, what);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 /* ---- races with GUP-fast, through the hooks ---- */
@@ -549,11 +574,13 @@ static void test_collapse_race_gup_fast_in_walk(void **state)
 	expect_unchanged(mm, pages, what);
 	check_true(page_maybe_dma_pinned(r.page), "%s: pinned", what);
 	check_eq(*(unsigned long *)page_address(r.page), TAG + 5, "%s: the pinned page's data", what);
+	expect_invariants(what);
 	unpin_user_page(r.page);
 	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: after unpin", what);
 	expect_collapsed(mm, what);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 static void test_collapse_race_gup_fast_after_clear(void **state)
@@ -578,6 +605,7 @@ static void test_collapse_race_gup_fast_after_clear(void **state)
 	unpin_user_page(r.page);
 	expect_tags(BASE, NPAGES, TAG, what);
 	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
 }
 
 int main(void)
