@@ -203,6 +203,32 @@ static int sc_thp(struct ctx *c)
 	return 0;
 }
 
+static int sc_collapse(struct ctx *c)
+{
+	unsigned long word = 5, raw, addr;
+	long err;
+
+	TRY(c, start_mm(c), "mm_alloc", ENOMEM, ENOMEM, ENOMEM);
+	raw = map_area(c, 2 * SZ_2M, ANON, &err);
+	if (err)
+		return err;
+	addr = (raw + SZ_2M - 1) & ~(SZ_2M - 1);
+	/* Small pages first (no THP fault), then allowed to collapse. */
+	TRY(c, do_madvise(c->mm, addr, SZ_2M, MADV_NOHUGEPAGE), "madvise", ENOMEM, ENOMEM, ENOMEM);
+	for (int i = 0; i < 24; i++)
+		TRY_COPY(c, copy_to_user(addr + PG(i * 21), &word, sizeof(word)), "write fault");
+	TRY(c, do_madvise(c->mm, addr, SZ_2M, MADV_HUGEPAGE), "madvise", ENOMEM, ENOMEM, ENOMEM);
+	TRY(c, do_madvise(c->mm, addr, SZ_2M, MADV_COLLAPSE), "MADV_COLLAPSE of small pages",
+	    ENOMEM, ENOMEM, ENOMEM);
+	/* Split to a PTE-mapped THP, and collapse that. */
+	TRY(c, vm_mprotect(addr, PG(1), PROT_READ), "mprotect (split)", ENOMEM, ENOMEM, ENOMEM);
+	TRY(c, vm_mprotect(addr, PG(1), RW), "mprotect back", ENOMEM, ENOMEM, ENOMEM);
+	TRY(c, do_madvise(c->mm, addr, SZ_2M, MADV_COLLAPSE), "MADV_COLLAPSE of a PTE-mapped THP",
+	    ENOMEM, ENOMEM, ENOMEM);
+	TRY_COPY(c, copy_to_user(addr + PG(300), &word, sizeof(word)), "write to the THP");
+	return 0;
+}
+
 static int sc_hugetlb(struct ctx *c)
 {
 	struct page *p[2];
@@ -540,6 +566,8 @@ static const struct scenario corpus[] = {
 	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_anon_cow_fork},
 	{"THP fault, fork, COW of a shared THP, split by munmap",
 	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_thp},
+	{"MADV_COLLAPSE of small pages and of a PTE-mapped THP",
+	 MB(64), MB(8), MB(8), 0, 0, 0, false, NULL, sc_collapse},
 	{"hugetlb fault, pin, fork, COW",
 	 MB(64), MB(8), MB(8), 3, 0, 0, false, NULL, sc_hugetlb},
 	{"1 GiB hugetlb fault, long-term pin, fork",
