@@ -2,9 +2,10 @@
 /*
  * MADV_COLLAPSE (do_madvise()): a 2 MiB block of small pages, some of them never faulted or
  * the zero page, becomes one THP on a PMD leaf with every byte kept; so does a THP that a PMD
- * split left mapped by 512 PTEs; a block already on a PMD is left alone. A page with a pin or
- * a FOLL_GET reference makes the block fail with -EAGAIN and stay as it was, until the
- * reference goes. Bad input gets Linux's errno and changes nothing, and a failed THP
+ * split left mapped by 512 PTEs, also when a child shares half of it (the kernel's cow.c
+ * "collapsing after fork() (lower shared)"); a block already on a PMD is left alone. A page
+ * with a pin or a FOLL_GET reference makes the block fail with -EAGAIN and stay as it was,
+ * until the reference goes. Bad input gets Linux's errno and changes nothing, and a failed THP
  * allocation (fault injection) gives -ENOMEM and changes nothing.
  *
  * The races, through the hooks: a GUP-fast pin that read the PTE before collapse cleared the
@@ -270,6 +271,39 @@ static void test_collapse_after_fork(void **state)
 	 * the child. */
 	check_eq(nr_anon() - anon0, 512 - 1, "%s: nr_anon_pages", what);
 	expect_invariants(what);
+	mmput(child);
+	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
+}
+
+/* The kernel's cow.c "collapsing after fork() (lower shared)": a PTE-mapped THP whose lower
+ * half the child shares (the upper half was MADV_DONTFORK), VMAs merged again by MADV_DOFORK,
+ * collapsed by the parent, which then writes everything: the child must see none of it. */
+static void test_collapse_pte_mapped_thp_lower_shared(void **state)
+{
+	const char *what = "PTE-mapped THP, lower half shared with a child, collapsed";
+	struct mm_struct *mm = *state, *child;
+	struct page *old;
+
+	map_tagged_small(what); /* a THP: the machine is in "always" */
+	old = page_at(mm, BASE);
+	check_eq(vm_mprotect(BASE + PG(1), PAGE_SIZE, PROT_READ), 0, "%s: mprotect", what);
+	check_eq(vm_mprotect(BASE + PG(1), PAGE_SIZE, RW), 0, "%s: mprotect back", what);
+	check_eq(do_madvise(mm, BASE + PMD_SIZE / 2, PMD_SIZE / 2, MADV_DONTFORK), 0,
+		 "%s: MADV_DONTFORK of the upper half", what);
+	child = pinmm_fork(mm);
+	check_true(!IS_ERR(child), "%s: fork", what);
+	check_eq(do_madvise(mm, BASE, PMD_SIZE, MADV_DOFORK), 0, "%s: MADV_DOFORK", what);
+	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: return", what);
+	expect_collapsed(mm, what);
+	check_true(page_at(mm, BASE) != old, "%s: a new THP", what);
+	expect_invariants(what);
+	for (unsigned int i = 0; i < NPAGES; i++)
+		put_word(BASE + PG(i), 0xff, what);
+	for (unsigned int i = 0; i < NPAGES / 2; i++)
+		check_eq(remote_word(child, BASE + PG(i), what), TAG + i,
+			 "%s: the child's page %u after the parent's writes", what, i);
+	check_eq(page_mapcount(page_at(child, BASE)), 1, "%s: the child's page 0 mapcount", what);
 	mmput(child);
 	unmap(BASE, PMD_SIZE, what);
 	expect_invariants(what);
@@ -619,6 +653,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_collapse_pmd_mapped_is_done, setup_always,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_after_fork, setup_never, teardown),
+		cmocka_unit_test_setup_teardown(test_collapse_pte_mapped_thp_lower_shared,
+						setup_always, teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_refuses_pinned_page, setup_never,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_refuses_foll_get, setup_never,
