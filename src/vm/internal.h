@@ -243,9 +243,12 @@ unsigned long *huge_pte_offset(struct vm_area_struct *vma, unsigned long addr, b
 pthread_spinlock_t *huge_pte_lockptr(struct vm_area_struct *vma, unsigned long *entry);
 
 /* ---- khugepaged.c ---- */
-/* MADV_COLLAPSE on [start, end) of one VMA (do_madvise() has checked it with
- * madvise_collapse_suitable()). mmap lock held for write. 0 or the errno of <pinmm/mman.h>. */
-int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned long end);
+/* MADV_COLLAPSE on [start, end) of vma, a VMA of mm (do_madvise() has checked it with
+ * madvise_collapse_suitable()). Called with mm's mmap lock held for read; the lock may be
+ * dropped and taken again in between (vma may then be gone: the caller looks VMAs up again by
+ * address). Returns 0 or the errno of <pinmm/mman.h>. */
+int madvise_collapse(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end);
 /* Can MADV_COLLAPSE act on vma at all? 0 or -EINVAL. */
 int madvise_collapse_suitable(const struct vm_area_struct *vma);
 

@@ -20,6 +20,10 @@
  * in between shows in the count). A walk that starts later finds the PMD none and takes the
  * slow path, which waits for the mmap lock. Nothing is freed while a lockless walk can reach it.
  *
+ * Locks as Linux takes them: the scan runs under the mmap lock for read; the THP is allocated
+ * with no lock held (faults go on meanwhile); the collapse itself takes the mmap lock for
+ * write and revalidates the VMA, which may have changed or gone (-EINVAL).
+ *
  * Talks to: pgtable.c (tables, the grace period), rmap.c (mapcounts), huge_memory.c
  * (total_mapcount()), the page allocator, and mmap.c's do_madvise(), its only caller.
  */
@@ -43,6 +47,7 @@ enum scan_result {
 	SCAN_PAGE_LOCK,       /* a page is locked (or being migrated) */
 	SCAN_PAGE_COUNT,      /* a page has references beyond its mappings: a pin, a GUP */
 	SCAN_ALLOC_HUGE_PAGE_FAIL,
+	SCAN_VMA_CHECK,       /* the VMA changed while the mmap lock was dropped */
 };
 
 static int madvise_collapse_errno(enum scan_result r)
@@ -239,22 +244,35 @@ static long collapse_copy_and_clear(struct vm_area_struct *vma, unsigned long ha
 	return none_or_zero;
 }
 
-/* Linux's collapse_huge_page(): replace the PTE table at pmd (haddr's block) by a new THP on a
- * PMD leaf. mmap lock held for write. */
-static enum scan_result collapse_huge_page(struct vm_area_struct *vma, unsigned long haddr,
-					   pmd_t *pmd)
+/* Linux's hugepage_vma_revalidate(): after the mmap lock was dropped, the VMA at haddr (if
+ * any) must still allow a collapse of the whole block. */
+static struct vm_area_struct *hugepage_vma_revalidate(struct mm_struct *mm, unsigned long haddr)
+{
+	struct vm_area_struct *vma = vma_lookup(mm, haddr);
+
+	if (!vma || madvise_collapse_suitable(vma) || haddr + PMD_SIZE > vma->vm_end)
+		return NULL;
+	return vma;
+}
+
+/* Linux's collapse_huge_page(): replace the PTE table of haddr's block by a new THP on a PMD
+ * leaf. Called with the mmap lock held for read, which it drops to allocate the THP and
+ * then takes for write, revalidating the VMA; it returns with the lock dropped. */
+static enum scan_result collapse_huge_page(struct mm_struct *mm, unsigned long haddr)
 {
 	struct collapse_locked locked;
 	struct page *old[HPAGE_PMD_NR];
-	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *vma;
 	pthread_spinlock_t *pmd_ptl, *pte_ptl;
 	enum scan_result result;
 	struct page *new, *table;
 	unsigned int nr_old;
 	long none_or_zero;
 	pte_t *ptes;
-	pmd_t orig, v;
+	pmd_t *pmd, orig, v;
 
+	/* The allocation may take long (reclaim, in Linux): nobody's faults wait for it. */
+	mmap_read_unlock(mm);
 	new = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER); /* fault injection: "alloc:pages" */
 	if (!new) {
 		count_vm_event(THP_COLLAPSE_ALLOC_FAILED);
@@ -263,6 +281,15 @@ static enum scan_result collapse_huge_page(struct vm_area_struct *vma, unsigned 
 	count_vm_event(THP_COLLAPSE_ALLOC);
 	set_compound_page_dtor(new, TRANSHUGE_PAGE_DTOR);
 	CDS_INIT_LIST_HEAD(&new[2].deferred_list);
+
+	/* Faults and the slow GUP stay out from here to the new PMD. */
+	mmap_write_lock(mm);
+	vma = hugepage_vma_revalidate(mm, haddr);
+	if (!vma) {
+		mmap_write_unlock(mm);
+		put_page(new);
+		return SCAN_VMA_CHECK;
+	}
 	race_point("khugepaged:collapse_allocated");
 
 	/* No rmap walk (try_to_unmap, page_mkclean, a split's unmap) may look at these PTEs
@@ -308,6 +335,7 @@ static enum scan_result collapse_huge_page(struct vm_area_struct *vma, unsigned 
 	set_pmd(pmd, (vma->vm_flags & VM_WRITE) ? pmd_mkwrite(v) : v);
 	pthread_spin_unlock(pmd_ptl);
 	pthread_rwlock_unlock(&vma->anon_vma->lock);
+	mmap_write_unlock(mm);
 	collapse_unlock_all(&locked);
 	for (unsigned int i = 0; i < nr_old; i++)
 		put_page(old[i]); /* the old mapping's reference */
@@ -315,25 +343,42 @@ static enum scan_result collapse_huge_page(struct vm_area_struct *vma, unsigned 
 
 out_unlock:
 	pthread_rwlock_unlock(&vma->anon_vma->lock);
+	mmap_write_unlock(mm);
 	put_page(new);
 	return result;
 }
 
-int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned long end)
+int madvise_collapse(struct mm_struct *mm, struct vm_area_struct *vma, unsigned long start,
+		     unsigned long end)
 {
 	unsigned long hstart = (start + ~PMD_MASK) & PMD_MASK;
 	unsigned long hend = end & PMD_MASK;
 	enum scan_result last_fail = SCAN_FAIL;
-	unsigned long thps = 0;
+	unsigned long thps = 0, blocks = hend > hstart ? (hend - hstart) >> PMD_SHIFT : 0;
+	bool locked = true;
 
-	mmap_assert_write_locked(vma->vm_mm);
+	mmap_assert_locked(mm);
 	for (unsigned long addr = hstart; addr < hend; addr += PMD_SIZE) {
 		enum scan_result result;
 		pmd_t *pmd;
 
+		if (!locked) {
+			/* The lock was dropped: the VMA may have changed or gone. */
+			mmap_read_lock(mm);
+			locked = true;
+			vma = hugepage_vma_revalidate(mm, addr);
+			if (!vma) {
+				last_fail = SCAN_VMA_CHECK;
+				break;
+			}
+			if ((vma->vm_end & PMD_MASK) < hend)
+				hend = vma->vm_end & PMD_MASK;
+		}
 		result = collapse_scan_pmd(vma, addr, &pmd);
-		if (result == SCAN_SUCCEED)
-			result = collapse_huge_page(vma, addr, pmd);
+		if (result == SCAN_SUCCEED) {
+			result = collapse_huge_page(mm, addr);
+			locked = false;
+		}
 		if (result == SCAN_SUCCEED || result == SCAN_PMD_MAPPED) {
 			thps++;
 			continue;
@@ -342,7 +387,7 @@ int madvise_collapse(struct vm_area_struct *vma, unsigned long start, unsigned l
 		if (!scan_result_continues(result))
 			break;
 	}
-	return thps == (hend > hstart ? (hend - hstart) >> PMD_SHIFT : 0)
-		       ? 0
-		       : madvise_collapse_errno(last_fail);
+	if (!locked)
+		mmap_read_lock(mm);
+	return thps == blocks ? 0 : madvise_collapse_errno(last_fail);
 }

@@ -412,19 +412,30 @@ static int madvise_dontneed(struct mm_struct *mm, unsigned long start, unsigned 
 }
 
 /* MADV_COLLAPSE: every VMA of the range must allow it before any block is collapsed; then
- * each VMA's part, stopping at the first VMA that fails (as Linux's madvise_walk_vmas()). */
+ * each VMA's part, stopping at the first VMA that fails (as Linux's madvise_walk_vmas()). The
+ * collapse drops and retakes the mmap lock (read), so VMAs are looked up again by address; a
+ * hole that appears meanwhile gives -ENOMEM at the end, as Linux's walk does. */
 static int madvise_collapse_range(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
-	int ret = 0;
+	unsigned long at = start;
+	int ret = 0, unmapped = 0;
 
 	for (struct vm_area_struct *v = find_vma(mm, start); !ret && v && v->vm_start < end;
 	     v = find_vma(mm, v->vm_end))
 		ret = madvise_collapse_suitable(v);
-	for (struct vm_area_struct *v = find_vma(mm, start); !ret && v && v->vm_start < end;
-	     v = find_vma(mm, v->vm_end))
-		ret = madvise_collapse(v, start > v->vm_start ? start : v->vm_start,
-				       end < v->vm_end ? end : v->vm_end);
-	return ret;
+	while (!ret && at < end) {
+		struct vm_area_struct *v = find_vma(mm, at);
+		unsigned long next;
+
+		if (!v || v->vm_start >= end)
+			break;
+		if (v->vm_start > at)
+			unmapped = -ENOMEM;
+		next = end < v->vm_end ? end : v->vm_end;
+		ret = madvise_collapse(mm, v, at > v->vm_start ? at : v->vm_start, next);
+		at = next;
+	}
+	return ret ? ret : unmapped;
 }
 
 int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice)
@@ -444,13 +455,13 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 	case MADV_DONTNEED:
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
+	case MADV_COLLAPSE:
 		write_lock = false;
 		break;
 	case MADV_HUGEPAGE:
 	case MADV_NOHUGEPAGE:
 	case MADV_DONTFORK:
 	case MADV_DOFORK:
-	case MADV_COLLAPSE:
 		write_lock = true;
 		break;
 	default:

@@ -8,6 +8,10 @@
  * until the reference goes. Bad input gets Linux's errno and changes nothing, and a failed THP
  * allocation (fault injection) gives -ENOMEM and changes nothing.
  *
+ * The mmap lock is dropped while the THP is allocated, as in Linux: a write fault to the block
+ * from a hook at that allocation goes through and is collapsed with the rest; a munmap of the
+ * block there makes the collapse fail the VMA's revalidation with -EINVAL and leak nothing.
+ *
  * The races, through the hooks: a GUP-fast pin that read the PTE before collapse cleared the
  * PMD and grabs the page after it is counted in (collapse waits for the walk and backs off,
  * and the pinned page is still the one mapped); a GUP-fast that starts after the PMD is cleared
@@ -498,6 +502,82 @@ static void test_collapse_alloc_failure(void **state)
 	expect_invariants(what);
 }
 
+/* ---- the mmap lock is dropped while the THP is allocated (Linux's collapse_huge_page()) ---- */
+
+struct during_alloc {
+	atomic_bool armed;
+	void (*fn)(void);
+};
+
+static void hook_during_alloc(const char *point, void *arg)
+{
+	struct during_alloc *d = arg;
+
+	(void)point;
+	if (atomic_exchange(&d->armed, false))
+		d->fn();
+}
+
+static void write_page_20(void)
+{
+	put_word(BASE + PG(20) + 64, 0x2020, "a fault while collapse allocates");
+}
+
+static void unmap_block(void)
+{
+	unmap(BASE, PMD_SIZE, "munmap while collapse allocates");
+}
+
+static void test_collapse_fault_during_alloc(void **state)
+{
+	const char *what = "a write fault to an empty PTE of the block while the THP is allocated";
+	struct mm_struct *mm = *state;
+	struct during_alloc d = {.fn = write_page_20};
+
+	map(BASE, PMD_SIZE, RW, ANON | MAP_FIXED, what);
+	put_word(BASE, 1, what);
+	atomic_store(&d.armed, true);
+	/* The THP is the collapse's first allocation; the fault runs in the hook, which would
+	 * deadlock if collapse held the mmap lock there. */
+	assert_int_equal(pinmm_hook_set("alloc:pages", hook_during_alloc, &d), 0);
+	check_eq(collapse(mm, BASE, PMD_SIZE), 0, "%s: return", what);
+	pinmm_hook_clear_all();
+	check_true(!atomic_load(&d.armed), "%s: the hook ran", what);
+	expect_collapsed(mm, what);
+	check_eq(get_word(BASE, what), 1, "%s: page 0", what);
+	check_eq(get_word(BASE + PG(20) + 64, what), 0x2020, "%s: the page written meanwhile",
+		 what);
+	check_eq(rss_anon(mm), 512, "%s: MM_ANONPAGES", what);
+	expect_invariants(what);
+	unmap(BASE, PMD_SIZE, what);
+	expect_invariants(what);
+}
+
+static void test_collapse_vma_gone_during_alloc(void **state)
+{
+	const char *what = "the block unmapped while the THP is allocated";
+	struct mm_struct *mm = *state;
+	struct during_alloc d = {.fn = unmap_block};
+	struct counts c0, c1;
+
+	map_tagged_small(what);
+	c0 = counts_now(mm);
+	atomic_store(&d.armed, true);
+	assert_int_equal(pinmm_hook_set("alloc:pages", hook_during_alloc, &d), 0);
+	/* Linux's hugepage_vma_revalidate() fails: SCAN_VMA_CHECK, -EINVAL. */
+	check_eq(collapse(mm, BASE, PMD_SIZE), -EINVAL, "%s: return", what);
+	pinmm_hook_clear_all();
+	c1 = counts_now(mm);
+	expect_level(mm, BASE, LEAF_NONE, "%s: nothing mapped", what);
+	check_eq(c1.alloc - c0.alloc, 1, "%s: thp_collapse_alloc (allocated, then freed)", what);
+	check_eq(c1.rss, 0, "%s: MM_ANONPAGES", what);
+	/* The block's 512 pages are back and the THP too; its page tables follow after an RCU
+	 * grace period (up to 3: PTE, PMD and PUD tables), which may or may not have passed. */
+	check_true(c1.free - c0.free >= 512 && c1.free - c0.free <= 515,
+		   "%s: free pages grew by %ld, expected 512..515", what, c1.free - c0.free);
+	expect_invariants(what);
+}
+
 /* ---- races with GUP-fast, through the hooks ---- */
 
 struct race {
@@ -666,6 +746,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_collapse_partial_failures, setup_never,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_alloc_failure, setup_never, teardown),
+		cmocka_unit_test_setup_teardown(test_collapse_fault_during_alloc, setup_never,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_collapse_vma_gone_during_alloc, setup_never,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_race_gup_fast_in_walk, setup_never,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_collapse_race_gup_fast_after_clear,
