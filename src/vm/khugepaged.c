@@ -193,15 +193,14 @@ static enum scan_result find_pmd_or_thp_or_none(struct mm_struct *mm, unsigned l
 }
 
 /* Linux's hpage_collapse_scan_pmd(): is the block worth a THP allocation? */
-static enum scan_result collapse_scan_pmd(struct vm_area_struct *vma, unsigned long haddr,
-					  pmd_t **pmd)
+static enum scan_result collapse_scan_pmd(struct vm_area_struct *vma, unsigned long haddr)
 {
 	enum scan_result result;
 	pthread_spinlock_t *ptl;
-	pmd_t v;
+	pmd_t *pmd, v;
 	pte_t *ptes;
 
-	result = find_pmd_or_thp_or_none(vma->vm_mm, haddr, pmd, &v);
+	result = find_pmd_or_thp_or_none(vma->vm_mm, haddr, &pmd, &v);
 	if (result != SCAN_SUCCEED)
 		return result;
 	ptes = pte_offset(v, haddr);
@@ -360,7 +359,6 @@ int madvise_collapse(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 	mmap_assert_locked(mm);
 	for (unsigned long addr = hstart; addr < hend; addr += PMD_SIZE) {
 		enum scan_result result;
-		pmd_t *pmd;
 
 		if (!locked) {
 			/* The lock was dropped: the VMA may have changed or gone. */
@@ -374,7 +372,7 @@ int madvise_collapse(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 			if ((vma->vm_end & PMD_MASK) < hend)
 				hend = vma->vm_end & PMD_MASK;
 		}
-		result = collapse_scan_pmd(vma, addr, &pmd);
+		result = collapse_scan_pmd(vma, addr);
 		if (result == SCAN_SUCCEED) {
 			result = collapse_huge_page(mm, addr);
 			locked = false;
