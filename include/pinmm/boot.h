@@ -31,15 +31,20 @@ enum pinmm_thp_mode {
 	PINMM_THP_NEVER,
 };
 
-/* What a write fault does to an anonymous THP that is mapped more than once (one decision in
- * do_huge_pmd_wp_page(); zero, the default, is Linux 5.7's rule). */
-enum pinmm_thp_cow {
-	/* Linux 5.7: copy the whole THP into a newly allocated one (thp_fault_alloc); when no THP
-	 * can be had, copy all 512 subpages into small pages (thp_fault_fallback). */
-	PINMM_THP_COW_COPY_HUGE,
-	/* Linux 5.8 (commit 3917c80280c9, "thp: change CoW semantics for anon-THP"): split the
-	 * PMD and let the PTE fault copy the one 4 KiB subpage written to. */
-	PINMM_THP_COW_SPLIT_PMD,
+/*
+ * The rule set: which Linux the machine behaves as where Linux's behaviour changed after the
+ * pin-tracking series (docs/rule-sets.md lists every rule and what each set does). One code
+ * base: each rule is one decision taken where Linux's code differs.
+ */
+enum pinmm_rules {
+	/* In a configuration: not set. pinmm_boot() takes the rule set from the environment
+	 * variable PINMM_RULES ("5.7" or "modern"; unset or empty: 5.7), so that any program can
+	 * be rerun under the other rules unchanged. A running machine never has this value. */
+	PINMM_RULES_DEFAULT,
+	/* Linux 5.7, the release the pin-tracking series went into. */
+	PINMM_RULES_5_7,
+	/* Linux 6.18: the rules docs/rule-sets.md lists as implemented; the rest is still 5.7's. */
+	PINMM_RULES_MODERN,
 };
 
 struct pinmm_config {
@@ -51,13 +56,13 @@ struct pinmm_config {
 	unsigned long long device_bytes;  /* ZONE_DEVICE pfn space after RAM for memremap_pages();
 					   * a multiple of 2 MiB, at most 64 GiB */
 	enum pinmm_thp_mode thp;
-	enum pinmm_thp_cow thp_cow;       /* default PINMM_THP_COW_COPY_HUGE (5.7) */
 	/* Debug checks of caller misuse (true in pinmm_config_default()): an unpin that finds
 	 * fewer pins than it drops (never pinned, unpinned twice, a range past its compound
 	 * page), set_page_dirty() of a free page or of the zero page. Each WARNs, dump_page()s
 	 * the page and changes nothing. Off, those calls corrupt the counts in silence as Linux
 	 * without CONFIG_DEBUG_VM does: a choice for benchmarks (docs/performance.md). */
 	bool debug_checks;
+	enum pinmm_rules rules;           /* PINMM_RULES_DEFAULT: from PINMM_RULES, else 5.7 */
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -67,7 +72,8 @@ struct pinmm_config {
 #define PINMM_MIN_NORMAL_FREE (8ULL << 20)
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
- * 64 MiB CMA, no hugetlb pages, THP always, 5.7's THP copy-on-write, debug checks on. */
+ * 64 MiB CMA, no hugetlb pages, THP always, debug checks on, the rule set not set
+ * (PINMM_RULES_DEFAULT). */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*
@@ -75,8 +81,10 @@ void pinmm_config_default(struct pinmm_config *cfg);
  * Returns 0, or:
  *   -EINVAL  a size is zero, not a multiple of 4 MiB (device_bytes: 2 MiB) or out of range; movable + CMA leave
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
- *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode, or thp_cow not a
- *            pinmm_thp_cow. Nothing is reserved.
+ *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode, or rules not a
+ *            pinmm_rules; rules is PINMM_RULES_DEFAULT and the environment variable
+ *            PINMM_RULES is set to something other than "5.7" or "modern" (one line on the
+ *            log stream names the value). Nothing is reserved.
  *   -EBUSY   the machine is already booted.
  *   -ENOMEM  the host refused the address-space reservation, or there was no memory for the
  *            zero page or the hugetlb pools; nothing is left booted.
@@ -106,8 +114,21 @@ int pinmm_shutdown(void);
 /* True between a successful pinmm_boot() and pinmm_shutdown(). */
 bool pinmm_booted(void);
 
-/* The configuration the running machine booted with (NULL when not booted). */
+/* The configuration the running machine booted with (NULL when not booted); its rules field
+ * holds the rule set in force (never PINMM_RULES_DEFAULT). */
 const struct pinmm_config *pinmm_machine_config(void);
+
+/* The running machine's rule set: PINMM_RULES_5_7 or PINMM_RULES_MODERN; PINMM_RULES_DEFAULT
+ * when no machine is booted. */
+enum pinmm_rules pinmm_rules(void);
+
+/* The name of a rule set as PINMM_RULES and the tools' -R spell it: "5.7", "modern"; "default"
+ * for PINMM_RULES_DEFAULT; NULL for a value that is not a pinmm_rules. */
+const char *pinmm_rules_name(enum pinmm_rules rules);
+
+/* Parse a rule set's name ("5.7" or "modern", exactly) into *rules. Returns 0, or -EINVAL
+ * (name NULL or not one of those; *rules unchanged). */
+int pinmm_rules_parse(const char *name, enum pinmm_rules *rules);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Boot and shutdown of the simulated machine: validating the configuration, reserving the host
+ * Boot and shutdown of the simulated machine: validating the configuration (and settling the
+ * rule set: the configuration's, else PINMM_RULES's, else 5.7), reserving the host
  * arena (frames and mem_map), and handing the memory to the zones and the hugetlb pools.
  *
  * The arena is reserved with MAP_NORESERVE and never touched here beyond the struct page of
@@ -9,6 +10,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <urcu.h>
@@ -44,8 +46,8 @@ void pinmm_config_default(struct pinmm_config *cfg)
 		.nr_hugepages_2m = 0,
 		.nr_hugepages_1g = 0,
 		.thp = PINMM_THP_ALWAYS,
-		.thp_cow = PINMM_THP_COW_COPY_HUGE,
 		.debug_checks = true,
+		.rules = PINMM_RULES_DEFAULT,
 	};
 }
 
@@ -80,8 +82,55 @@ static int config_check(const struct pinmm_config *cfg)
 	if (cfg->thp != PINMM_THP_ALWAYS && cfg->thp != PINMM_THP_MADVISE &&
 	    cfg->thp != PINMM_THP_NEVER)
 		return -EINVAL;
-	if (cfg->thp_cow != PINMM_THP_COW_COPY_HUGE && cfg->thp_cow != PINMM_THP_COW_SPLIT_PMD)
+	if (cfg->rules != PINMM_RULES_DEFAULT && cfg->rules != PINMM_RULES_5_7 &&
+	    cfg->rules != PINMM_RULES_MODERN)
 		return -EINVAL;
+	return 0;
+}
+
+const char *pinmm_rules_name(enum pinmm_rules rules)
+{
+	switch (rules) {
+	case PINMM_RULES_DEFAULT:
+		return "default";
+	case PINMM_RULES_5_7:
+		return "5.7";
+	case PINMM_RULES_MODERN:
+		return "modern";
+	}
+	return NULL;
+}
+
+int pinmm_rules_parse(const char *name, enum pinmm_rules *rules)
+{
+	if (!name)
+		return -EINVAL;
+	if (!strcmp(name, "5.7"))
+		*rules = PINMM_RULES_5_7;
+	else if (!strcmp(name, "modern"))
+		*rules = PINMM_RULES_MODERN;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* The rule set a configuration asks for: its own, or PINMM_RULES's when it sets none (unset or
+ * empty: 5.7). A bad PINMM_RULES is -EINVAL, with one line on the log stream. */
+static int rules_resolve(enum pinmm_rules asked, enum pinmm_rules *rules)
+{
+	const char *env;
+
+	*rules = asked;
+	if (asked != PINMM_RULES_DEFAULT)
+		return 0;
+	*rules = PINMM_RULES_5_7;
+	env = getenv("PINMM_RULES");
+	if (!env || !*env)
+		return 0;
+	if (pinmm_rules_parse(env, rules)) {
+		pinmm_log("pinmm: boot: PINMM_RULES=%s is not a rule set (5.7 or modern)\n", env);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -116,6 +165,7 @@ static void release_arena(void)
 int pinmm_boot(const struct pinmm_config *cfg)
 {
 	struct pinmm_config defaults;
+	enum pinmm_rules rules;
 	int ret;
 
 	if (!cfg) {
@@ -125,11 +175,14 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	if (atomic_load(&machine_booted))
 		return -EBUSY;
 	ret = config_check(cfg);
+	if (!ret)
+		ret = rules_resolve(cfg->rules, &rules);
 	if (ret)
 		return ret;
 
 	memset(&machine, 0, sizeof(machine));
 	machine.cfg = *cfg;
+	machine.cfg.rules = rules;
 	/* Frames and struct pages for RAM and the device area alike. */
 	machine.ram_len = cfg->ram_bytes + cfg->device_bytes;
 	machine.memmap_len = (machine.ram_len >> PAGE_SHIFT) * sizeof(struct page);
@@ -245,6 +298,11 @@ bool pinmm_booted(void)
 const struct pinmm_config *pinmm_machine_config(void)
 {
 	return atomic_load(&machine_booted) ? &machine.cfg : NULL;
+}
+
+enum pinmm_rules pinmm_rules(void)
+{
+	return atomic_load(&machine_booted) ? machine.cfg.rules : PINMM_RULES_DEFAULT;
 }
 
 struct page *ZERO_PAGE(unsigned long addr)

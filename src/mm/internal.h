@@ -203,4 +203,7 @@ static inline void __mod_node_page_state(enum node_stat_item item, long delta)
 	this_cpu_add(&(c ? c : vmstat_cpu_slow())->node_items[item], delta);
 }
 
+/* The rule set's decisions, for this layer and every layer above. */
+#include "mm/rules.h"
+
 #endif /* PINMM_MM_INTERNAL_H */

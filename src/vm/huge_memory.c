@@ -8,9 +8,9 @@
  * Every PMD leaf has a PTE table deposited beside it (in the PMD table page), so a split never
  * needs to allocate and cannot fail.
  *
- * A write to a THP mapped more than once follows 5.7's rule: copy it whole into a new THP, or
- * into 512 small pages when no THP can be had; 5.8's rule (split the PMD, copy one subpage) is
- * the other value of one decision, thp_cow_splits_pmd().
+ * A write to a THP mapped more than once follows the rule set (rule_thp_cow_splits()): 5.7
+ * copies it whole into a new THP, or into 512 small pages when no THP can be had; modern rules
+ * (5.8 on) split the PMD and copy one subpage.
  *
  * The rule that is easy to break: a PMD leaf never reads as none while it is replaced. A split
  * invalidates it (pmdp_invalidate(): not present, still a huge PMD) until the table is in, and
@@ -99,13 +99,6 @@ static bool thp_exclusive(struct page *head)
 		if (atomic_load_explicit(&head[i]._mapcount, memory_order_relaxed) != -1)
 			return false;
 	return true;
-}
-
-/* The rule for a write to a shared THP, decided here and nowhere else: 5.7 copies it (whole,
- * or subpage by subpage when no THP can be had); 5.8 splits the PMD. */
-static bool thp_cow_splits_pmd(void)
-{
-	return pinmm_machine_config()->thp_cow == PINMM_THP_COW_SPLIT_PMD;
 }
 
 /* 5.7's do_huge_pmd_wp_page_fallback(): no THP for the copy, so copy the 512 subpages into
@@ -235,8 +228,8 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 		return VM_FAULT_WRITE;
 	}
 	unlock_page(page);
-	if (thp_cow_splits_pmd()) {
-		/* 5.8: split the mapping; the PTE fault copies the subpage written to. */
+	if (rule_thp_cow_splits()) {
+		/* 5.8 on: split the mapping; the PTE fault copies the subpage written to. */
 		split_huge_pmd_locked(vma, pmd, haddr);
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_FALLBACK;

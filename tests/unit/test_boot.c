@@ -4,8 +4,10 @@
  * second boot, boot/shutdown/boot cycles, -ENODEV from a shutdown when not booted; every
  * invalid configuration is refused with -EINVAL and reserves nothing; -ENOMEM when the host
  * refuses the reservation (in a child with a lowered RLIMIT_AS); a 16 GiB machine serving
- * every order from both zones; the lazy reservation of a 64 GiB machine (VmRSS); and the
- * leak report of a shutdown with pages still allocated.
+ * every order from both zones; the lazy reservation of a 64 GiB machine (VmRSS); the leak
+ * report of a shutdown with pages still allocated; and the rule set: its names, the
+ * configuration's choice, PINMM_RULES when the configuration sets none, and a bad value of
+ * either refused.
  */
 #include <errno.h>
 #include <limits.h>
@@ -211,7 +213,7 @@ static void test_bad_configs_are_einval(void **state)
 	};
 	struct pinmm_config c;
 	const size_t nfixed = sizeof(bad) / sizeof(bad[0]);
-	struct bad_config more[10];
+	struct bad_config more[11];
 	size_t nmore = 0;
 
 	(void)state;
@@ -243,6 +245,9 @@ static void test_bad_configs_are_einval(void **state)
 	more[nmore++] = (struct bad_config){"64 GiB machine with thp mode 3", c};
 	c.thp = (enum pinmm_thp_mode)-1;
 	more[nmore++] = (struct bad_config){"64 GiB machine with thp mode -1", c};
+	pinmm_config_default(&c);
+	c.rules = (enum pinmm_rules)3;
+	more[nmore++] = (struct bad_config){"rule set 3", c};
 
 	test_log_start();
 	for (size_t i = 0; i < nfixed + nmore; i++) {
@@ -513,6 +518,125 @@ static void test_shutdown_with_extra_reference(void **state)
 	test_log_stop();
 }
 
+/* ---- the rule set ---- */
+
+/* PINMM_RULES as the test found it (the suite may run under either rule set), restored by
+ * env_restore(). */
+static char *saved_rules_env;
+
+static void env_save(void)
+{
+	const char *v = getenv("PINMM_RULES");
+
+	saved_rules_env = v ? strdup(v) : NULL;
+}
+
+static void env_restore(void)
+{
+	if (saved_rules_env)
+		setenv("PINMM_RULES", saved_rules_env, 1);
+	else
+		unsetenv("PINMM_RULES");
+	free(saved_rules_env);
+	saved_rules_env = NULL;
+}
+
+/* Boot cfg with PINMM_RULES set to env (NULL: unset) and check the rule set in force. */
+static void expect_rules(const struct pinmm_config *cfg, const char *env, enum pinmm_rules want,
+			 const char *what)
+{
+	if (env)
+		setenv("PINMM_RULES", env, 1);
+	else
+		unsetenv("PINMM_RULES");
+	check_eq(pinmm_boot(cfg), 0, "pinmm_boot (%s)", what);
+	check_eq(pinmm_rules(), want, "pinmm_rules() (%s)", what);
+	check_eq(pinmm_machine_config()->rules, want, "pinmm_machine_config()->rules (%s)", what);
+	check_eq(pinmm_shutdown(), 0, "shutdown (%s)", what);
+	check_eq(pinmm_rules(), PINMM_RULES_DEFAULT, "pinmm_rules() after shutdown (%s)", what);
+}
+
+static void test_rules_names_and_parse(void **state)
+{
+	enum pinmm_rules r = PINMM_RULES_DEFAULT;
+	const char *bad[] = {"", "5.8", "6.18", "MODERN", "modern ", "5.7x", "default"};
+
+	(void)state;
+	assert_string_equal(pinmm_rules_name(PINMM_RULES_5_7), "5.7");
+	assert_string_equal(pinmm_rules_name(PINMM_RULES_MODERN), "modern");
+	assert_string_equal(pinmm_rules_name(PINMM_RULES_DEFAULT), "default");
+	assert_null(pinmm_rules_name((enum pinmm_rules)3));
+	assert_int_equal(pinmm_rules_parse("5.7", &r), 0);
+	assert_int_equal(r, PINMM_RULES_5_7);
+	assert_int_equal(pinmm_rules_parse("modern", &r), 0);
+	assert_int_equal(r, PINMM_RULES_MODERN);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		check_eq(pinmm_rules_parse(bad[i], &r), -EINVAL, "pinmm_rules_parse(\"%s\")", bad[i]);
+		check_eq(r, PINMM_RULES_MODERN, "rule set after parsing \"%s\"", bad[i]);
+	}
+	assert_int_equal(pinmm_rules_parse(NULL, &r), -EINVAL);
+	assert_int_equal(pinmm_rules(), PINMM_RULES_DEFAULT);
+}
+
+static void test_rules_from_config_and_environment(void **state)
+{
+	struct pinmm_config c;
+
+	(void)state;
+	env_save();
+	test_log_start();
+	pinmm_config_default(&c);
+	assert_int_equal(c.rules, PINMM_RULES_DEFAULT);
+	expect_rules(NULL, NULL, PINMM_RULES_5_7, "boot(NULL), PINMM_RULES unset");
+	expect_rules(&c, NULL, PINMM_RULES_5_7, "rules not set, PINMM_RULES unset");
+	expect_rules(&c, "", PINMM_RULES_5_7, "rules not set, PINMM_RULES empty");
+	expect_rules(NULL, "modern", PINMM_RULES_MODERN, "boot(NULL), PINMM_RULES=modern");
+	expect_rules(&c, "modern", PINMM_RULES_MODERN, "rules not set, PINMM_RULES=modern");
+	expect_rules(&c, "5.7", PINMM_RULES_5_7, "rules not set, PINMM_RULES=5.7");
+	/* The configuration's choice wins over the environment. */
+	c.rules = PINMM_RULES_5_7;
+	expect_rules(&c, "modern", PINMM_RULES_5_7, "rules 5.7, PINMM_RULES=modern");
+	c.rules = PINMM_RULES_MODERN;
+	expect_rules(&c, "5.7", PINMM_RULES_MODERN, "rules modern, PINMM_RULES=5.7");
+	expect_rules(&c, "nonsense", PINMM_RULES_MODERN, "rules modern, PINMM_RULES=nonsense");
+	log_clear();
+	test_log_stop();
+	env_restore();
+}
+
+static void test_rules_bad_environment_is_einval(void **state)
+{
+	const char *bad[] = {"6.18", "Modern", "5", "5.7 "};
+	char want[64];
+
+	(void)state;
+	env_save();
+	test_log_start();
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned long warns = pinmm_warn_count();
+		char *log;
+
+		setenv("PINMM_RULES", bad[i], 1);
+		check_eq(pinmm_boot(NULL), -EINVAL, "pinmm_boot with PINMM_RULES=\"%s\"", bad[i]);
+		check_eq(pinmm_booted(), false, "booted with PINMM_RULES=\"%s\"", bad[i]);
+		check_eq(max_pfn, 0, "max_pfn with PINMM_RULES=\"%s\"", bad[i]);
+		check_eq(pinmm_warn_count(), warns, "WARNs with PINMM_RULES=\"%s\"", bad[i]);
+		log = test_log_take();
+		snprintf(want, sizeof(want), "PINMM_RULES=%s is not a rule set (5.7 or modern)\n",
+			 bad[i]);
+		if (!strstr(log, want) || strchr(log, '\n') != log + strlen(log) - 1)
+			fail_msg("PINMM_RULES=\"%s\": the log should be one line naming it; it was:\n%s",
+				 bad[i], log);
+		free(log);
+	}
+	unsetenv("PINMM_RULES");
+	assert_int_equal(pinmm_boot(NULL), 0);
+	assert_int_equal(pinmm_rules(), PINMM_RULES_5_7);
+	assert_int_equal(pinmm_shutdown(), 0);
+	test_log_stop();
+	env_restore();
+}
+
 #define boot_test(f) cmocka_unit_test_teardown(f, teardown_any)
 
 int main(void)
@@ -529,6 +653,9 @@ int main(void)
 		boot_test(test_boot_enomem),
 		boot_test(test_shutdown_with_leak),
 		boot_test(test_shutdown_with_extra_reference),
+		boot_test(test_rules_names_and_parse),
+		boot_test(test_rules_from_config_and_environment),
+		boot_test(test_rules_bad_environment_is_einval),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

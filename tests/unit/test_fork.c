@@ -5,7 +5,7 @@
  * has its own copy); MADV_DONTFORK ranges are left out of the child; MAP_SHARED|MAP_ANONYMOUS
  * memory stays shared both ways; a PMD-mapped THP is shared whole, and a write copies it whole
  * into a new THP (5.7), or into 512 small pages when no THP can be had, and a write pin lands
- * in the new THP; under 5.8's rule (PINMM_THP_COW_SPLIT_PMD) a write splits only the writer's
+ * in the new THP; under modern rules (5.8 on, PINMM_RULES_MODERN) a write splits only the writer's
  * PMD and copies one 4 KiB subpage; FOLL_FORCE writes after fork must not leak into the child;
  * pinmm_fork(NULL); and nothing is left behind once both mms are gone.
  *
@@ -460,14 +460,14 @@ static void test_fork_thp_57_write_pin_lands_in_new_thp(void **state)
 			     "5.7: pin_user_pages_fast(FOLL_WRITE) of a THP after fork");
 }
 
-/* ---- THP copy-on-write, 5.8's rule (PINMM_THP_COW_SPLIT_PMD) ---- */
+/* ---- THP copy-on-write, modern rules (5.8 on: PINMM_RULES_MODERN) ---- */
 
 static int setup_thp_cow_split(void **state)
 {
 	struct pinmm_config cfg;
 
 	pinmm_config_default(&cfg);
-	cfg.thp_cow = PINMM_THP_COW_SPLIT_PMD;
+	cfg.rules = PINMM_RULES_MODERN;
 	return boot_with_mm(state, &cfg);
 }
 

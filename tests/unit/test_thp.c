@@ -566,7 +566,7 @@ static int setup_thp_cow_split(void **state)
 	struct pinmm_config cfg;
 
 	pinmm_config_default(&cfg);
-	cfg.thp_cow = PINMM_THP_COW_SPLIT_PMD;
+	cfg.rules = PINMM_RULES_MODERN;
 	return boot_with_mm(state, &cfg);
 }
 

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The rule set's decisions: one function per place where Linux's code changed after 5.7, named
+ * after what it decides, answering for the running machine (pinmm_config.rules, resolved at
+ * boot). Every layer above reads them through its internal.h; docs/rule-sets.md and the table
+ * in docs/design.md list them with the Linux commit that changed each.
+ *
+ * The rule that is easy to break: a rule is a decision, never a second copy of a path. The code
+ * that differs asks here at the one point where Linux's code differs and shares everything else
+ * with the other rule set. The answers are constant while the machine runs (boot writes the
+ * rule set before any thread can use the machine), so reading them needs no ordering.
+ */
+#ifndef PINMM_MM_RULES_H
+#define PINMM_MM_RULES_H
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "mm/internal.h"
+
+static inline bool rules_modern(void)
+{
+	return machine.cfg.rules == PINMM_RULES_MODERN;
+}
+
+/* A write fault on an anonymous THP mapped more than once: 5.7 copies the whole THP (or its
+ * 512 subpages when no THP can be had); 5.8 (commit 3917c80280c9, "thp: change CoW semantics
+ * for anon-THP") splits the PMD and lets the PTE fault copy the one subpage written to. */
+static inline bool rule_thp_cow_splits(void)
+{
+	return rules_modern();
+}
+
+/* FOLL_PIN of the shared zero page: 5.7 pins it like any page (the bias on its refcount,
+ * nr_foll_pin_acquired); 6.5 (commit c8070b787519, "mm: Don't pin ZERO_PAGE in
+ * pin_user_pages()") returns it without a pin, and unpinning it changes nothing. */
+static inline bool rule_zero_page_pinnable(void)
+{
+	return !rules_modern();
+}
+
+/* The GUP entry points' argument checks (6.3, commit d64e2dbc33a1, "mm/gup: simplify the
+ * external interface functions and consolidate invariants": is_valid_gup_args()). 5.7 lets
+ * get_user_pages(), get_user_pages_fast() and get_user_pages_remote() take FOLL_LONGTERM with
+ * references; 6.3 refuses FOLL_LONGTERM without FOLL_PIN (WARN, -EINVAL). */
+static inline bool rule_longterm_needs_pin(void)
+{
+	return rules_modern();
+}
+
+/* What pin_user_pages(), pin_user_pages_remote() and pin_user_pages_unlocked() return for
+ * arguments they refuse (with a WARN): 5.7 -EINVAL; since 6.3 (the same commit) 0, pages
+ * pinned none. The get_* and *_fast entry points return -EINVAL under both. */
+static inline long rule_pin_refusal_value(void)
+{
+	return rules_modern() ? 0 : -EINVAL;
+}
+
+#endif /* PINMM_MM_RULES_H */
