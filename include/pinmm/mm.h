@@ -122,6 +122,11 @@ static inline bool is_zero_pfn(unsigned long pfn)
 	return pfn == zero_pfn();
 }
 
+static inline bool is_zero_page(const struct page *page)
+{
+	return is_zero_pfn(page_to_pfn(page));
+}
+
 /* Take a reference. The caller must already hold one (count > 0); WARNs otherwise. */
 void get_page(struct page *page);
 

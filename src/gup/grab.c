@@ -13,6 +13,10 @@
  * than the page holds: misuse (an unpin of pins that are not there) WARNs, names the page and
  * changes nothing, and nr_foll_pin_released counts only what was released. The grab is never
  * checked beyond what Linux does: the fast path's hot loop stays as it is.
+ *
+ * Under modern rules the zero page is never pinned (rule_zero_page_pinnable()): its pin and its
+ * unpin change no count and no vmstat, and an unpin neither dirties it nor checks it, on every
+ * path alike (pin_is_noop()).
  */
 #include <errno.h>
 #include <limits.h>
@@ -87,9 +91,16 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 	return head;
 }
 
+/* A FOLL_PIN grab or release that leaves the page alone: the zero page under modern rules (6.5,
+ * commit c8070b787519: "it is not going anywhere"). */
+static bool pin_is_noop(struct page *head, unsigned int flags)
+{
+	return (flags & FOLL_PIN) && !rule_zero_page_pinnable() && is_zero_page(head);
+}
+
 bool try_grab_page(struct page *page, unsigned int flags)
 {
-	if (!(flags & (FOLL_GET | FOLL_PIN)))
+	if (!(flags & (FOLL_GET | FOLL_PIN)) || pin_is_noop(page, flags))
 		return true;
 	if (!__grab_compound_head(page, 1, flags, false))
 		return false;
@@ -130,6 +141,8 @@ static bool holds_refs(struct page *head, int refs, unsigned int flags)
 {
 	int have = page_ref_count(head), need = refs;
 
+	if (pin_is_noop(head, flags))
+		return true; /* nothing to drop */
 	if ((flags & FOLL_PIN) && hpage_pincount_available(head))
 		have = atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
 	else if (flags & FOLL_PIN)
@@ -180,13 +193,16 @@ static __attribute__((noinline)) bool put_compound_head_checked(struct page *hea
 
 /*
  * Release refs references or pins on head, without counting nr_foll_pin_released. Returns
- * false when the debug checks refused it (put_compound_head_checked()); without them this is
- * 5.7's release, which trusts the caller.
+ * false when nothing was released: the debug checks refused it (put_compound_head_checked()),
+ * or it was a no-op (pin_is_noop()). Without the checks this is 5.7's release, which trusts the
+ * caller.
  */
 static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
 {
 	int n = refs;
 
+	if (pin_is_noop(head, flags))
+		return false;
 	if (debug_checks())
 		return put_compound_head_checked(head, refs, flags);
 	if (flags & FOLL_PIN) {
@@ -230,6 +246,8 @@ static unsigned long head_run(struct page **pages, unsigned long i, unsigned lon
 /* Mark head dirty before its pins go: the device wrote it. */
 static void unpin_dirty(struct page *head)
 {
+	if (pin_is_noop(head, FOLL_PIN))
+		return;
 	if (!PageDirty(head))
 		set_page_dirty_lock(head);
 }

@@ -3,7 +3,9 @@
  * Conformance: FOLL_PIN and FOLL_GET on order-0 pages (4 KiB anonymous and file pages),
  * scenarios 1-5, 19-27, 35, 36, 38, 46 and 50 (order-0 half; each section below says what
  * its scenarios are), against Linux 5.7's rules (mm/gup.c, include/linux/mm.h and
- * mm/debug.c of v5.7) and the later fixes pinmm adopts (NULL entries skipped by unpin_user_pages, scenario 38).
+ * mm/debug.c of v5.7) and the later fixes pinmm adopts (NULL entries skipped by
+ * unpin_user_pages, scenario 38). Scenario 46 (the zero page) runs under both rule sets, each
+ * booted explicitly: modern rules never pin it.
  *
  * For each call the tests check the return value, the pages returned, the head refcount R, the
  * exact pin count P (none for order 0), page_maybe_dma_pinned() (MDP), the deltas of
@@ -750,11 +752,15 @@ static void test_s35_s36_unpin_dirty_lock_on_a_file_page(void **state)
 	}
 }
 
-/* ---- scenario 46: the shared zero page (5.7 pins it) ---- */
+/* ---- scenario 46: the shared zero page (5.7 pins it; modern rules never do) ---- */
 
-static void test_s46_read_pin_of_the_zero_page(void **state)
+/* Every variant's read of the zero page, released as it was taken. 5.7: a pin takes the bias
+ * and counts A and Rel like any page. Modern (6.5, commit c8070b787519): the page comes back
+ * unpinned; neither the pin nor its release changes R, MDP, A or Rel. FOLL_GET takes a plain
+ * reference under both. */
+static void read_pins_of_the_zero_page(struct mm_struct *mm, bool modern)
 {
-	struct mm_struct *mm = *state;
+	const char *rules = modern ? "modern" : "5.7";
 	unsigned long addr = map(0, PG(4), RW, ANON, "S46");
 	struct page *zero = ZERO_PAGE(0);
 
@@ -772,28 +778,78 @@ static void test_s46_read_pin_of_the_zero_page(void **state)
 		struct pin_state s0 = pin_state_of(zero);
 		unsigned long target = var->fast_only ? addr : addr + PG(1 + v % 3);
 		long ret = var->call(target, 1, 0, pages);
+		bool pinned = var->pin && !modern;
 
 		if (var->fast_only) {
 			/* The lockless walk leaves special PTEs to a slow path it has not. */
-			check_eq(ret, 0, "S46: %s of the zero page", var->name);
-			expect_unchanged(&s0, zero, 0, "S46: %s of the zero page", var->name);
+			check_eq(ret, 0, "S46 (%s): %s of the zero page", rules, var->name);
+			expect_unchanged(&s0, zero, 0, "S46 (%s): %s of the zero page", rules,
+					 var->name);
 			continue;
 		}
-		check_eq(ret, 1, "S46: %s read of %s anonymous memory", var->name,
+		check_eq(ret, 1, "S46 (%s): %s read of %s anonymous memory", rules, var->name,
 			 target == addr ? "read-faulted" : "untouched or read-faulted");
-		check_true(pages[0] == zero, "S46: %s returns the zero page", var->name);
-		if (var->pin)
+		check_true(pages[0] == zero, "S46 (%s): %s returns the zero page", rules, var->name);
+		if (pinned)
 			expect_pin_state(&s0, zero, GUP_PIN_COUNTING_BIAS, 0, true, 1, 0, 0,
 					 "S46: 5.7 pins the zero page (%s)", var->name);
+		else if (var->pin)
+			expect_unchanged(&s0, zero, 0, "S46: modern rules do not pin the zero page (%s)",
+					 var->name);
 		else
 			expect_pin_state(&s0, zero, 1, 0, false, 0, 0, 0,
-					 "S46: %s takes a reference on the zero page", var->name);
+					 "S46 (%s): %s takes a reference on the zero page", rules,
+					 var->name);
 		gup_variant_release(var, pages, 1);
-		expect_pin_state(&s0, zero, 0, 0, false, var->pin, var->pin, 0,
-				 "S46: the zero page after releasing %s", var->name);
+		expect_pin_state(&s0, zero, 0, 0, false, pinned, pinned, 0,
+				 "S46 (%s): the zero page after releasing %s", rules, var->name);
 	}
-	check_eq(page_ref_count(zero), 1, "S46: the zero page's R at the end");
+	check_eq(page_ref_count(zero), 1, "S46 (%s): the zero page's R at the end", rules);
 	unmap(addr, PG(4), "S46");
+}
+
+static void test_s46_read_pin_of_the_zero_page_57(void **state)
+{
+	read_pins_of_the_zero_page(*state, false);
+}
+
+static void test_s46_read_pin_of_the_zero_page_modern(void **state)
+{
+	read_pins_of_the_zero_page(*state, true);
+}
+
+/* Modern rules: every unpin call leaves the zero page alone and still releases the real pages
+ * beside it (a batch mixing the two counts Rel for the real ones only). */
+static void test_s46_modern_unpins_of_the_zero_page_are_noops(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long addr = map(0, PG(3), RW, ANON, "S46 unpin");
+	struct page *zero = ZERO_PAGE(0), *page, *pages[3];
+	struct pin_state z0, p0;
+
+	touch_read(addr, 1, "S46 unpin");
+	touch_write(addr + PG(1), 1, 0x46, "S46 unpin");
+	page = mapped_page(mm, addr + PG(1), "S46 unpin");
+	z0 = pin_state_of(zero);
+	p0 = pin_state_of(page);
+	check_eq(pin_locked(addr, 3, 0, pages), 3, "S46 unpin: pin_user_pages(zero, page, zero)");
+	check_true(pages[0] == zero && pages[1] == page && pages[2] == zero,
+		   "S46 unpin: the pages returned are the zero page, the page, the zero page");
+	expect_pin_state(&p0, page, GUP_PIN_COUNTING_BIAS, 0, true, 1, 0, 0,
+			 "S46 unpin: the written page is pinned (A counts it alone)");
+	expect_pin_state(&z0, zero, 0, 0, false, 1, 0, 0,
+			 "S46 unpin: the zero page is not (A is the written page's)");
+	unpin_user_page(zero);
+	expect_pin_state(&z0, zero, 0, 0, false, 1, 0, 0, "S46 unpin: unpin_user_page(zero page)");
+	unpin_user_page_range_dirty_lock(zero, 1, false);
+	expect_pin_state(&z0, zero, 0, 0, false, 1, 0, 0,
+			 "S46 unpin: unpin_user_page_range_dirty_lock(zero page)");
+	unpin_user_pages_dirty_lock(pages, 3, false);
+	expect_pin_state(&p0, page, 0, 0, false, 1, 1, 0,
+			 "S46 unpin: unpin_user_pages_dirty_lock(zero, page, zero) releases the page");
+	expect_pin_state(&z0, zero, 0, 0, false, 1, 1, 0,
+			 "S46 unpin: ... and counts Rel for the page only");
+	unmap(addr, PG(3), "S46 unpin");
 }
 
 /* ---- scenario 50 (order 0): dump_page of a pinned page ---- */
@@ -883,7 +939,9 @@ int main(void)
 		gup_test(test_s26_force_write_pin_of_a_shared_read_only_mapping),
 		gup_test(test_s35_s36_unpin_dirty_lock_on_anonymous_pages),
 		gup_test(test_s35_s36_unpin_dirty_lock_on_a_file_page),
-		gup_test(test_s46_read_pin_of_the_zero_page),
+		gup_test_57(test_s46_read_pin_of_the_zero_page_57),
+		gup_test_modern(test_s46_read_pin_of_the_zero_page_modern),
+		gup_test_modern(test_s46_modern_unpins_of_the_zero_page_are_noops),
 		gup_test(test_s50_dump_page_of_a_pinned_order0_page),
 		gup_test(test_pin_remote_on_another_mm),
 	};

@@ -167,6 +167,9 @@ static inline int gup_teardown(void **state)
 }
 
 #define gup_test(f) cmocka_unit_test_setup_teardown(f, gup_setup, gup_teardown)
+/* A scenario whose expectations belong to one rule set boots it explicitly. */
+#define gup_test_57(f) cmocka_unit_test_setup_teardown(f, setup_mm_57, gup_teardown)
+#define gup_test_modern(f) cmocka_unit_test_setup_teardown(f, setup_mm_modern, gup_teardown)
 
 /* Write one byte (val) to each of the n pages from addr: faults them in, writable. */
 static inline void touch_write(unsigned long addr, unsigned long n, unsigned char val,

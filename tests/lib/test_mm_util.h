@@ -291,6 +291,27 @@ static inline int setup_mm(void **state)
 	return boot_with_mm(state, NULL);
 }
 
+/* Setups for a test whose expectations belong to one rule set: the default machine under
+ * that rule set, whatever PINMM_RULES says (the suite also runs under PINMM_RULES=modern). */
+static inline int setup_mm_rules(void **state, enum pinmm_rules rules)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.rules = rules;
+	return boot_with_mm(state, &cfg);
+}
+
+static inline int setup_mm_57(void **state)
+{
+	return setup_mm_rules(state, PINMM_RULES_5_7);
+}
+
+static inline int setup_mm_modern(void **state)
+{
+	return setup_mm_rules(state, PINMM_RULES_MODERN);
+}
+
 /* Teardown of the above: leave the mm, put it, shut down (any leak fails the test). */
 static inline int teardown_mm(void **state)
 {
@@ -302,6 +323,8 @@ static inline int teardown_mm(void **state)
 }
 
 #define test_with_mm(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_mm)
+#define test_with_mm_57(f) cmocka_unit_test_setup_teardown(f, setup_mm_57, teardown_mm)
+#define test_with_mm_modern(f) cmocka_unit_test_setup_teardown(f, setup_mm_modern, teardown_mm)
 
 /* ---- mappings and user memory (of the mm this thread uses) ---- */
 
