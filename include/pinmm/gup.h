@@ -89,30 +89,37 @@ extern "C" {
  * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
  * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory; -EBUSY with FOLL_SPLIT for a THP that
  * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NUMA, FOLL_TRIED,
- * FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY). nr_pages 0 returns 0; so does FOLL_NOWAIT when the
- * first page would need a fault that waits. Every get/pin call below has the same errors.
+ * FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY), and under modern rules for FOLL_LONGTERM (a long-term
+ * reference: only FOLL_PIN may be long-term since Linux 6.3). nr_pages 0 returns 0; so does
+ * FOLL_NOWAIT when the first page would need a fault that waits. Every get/pin call below has
+ * the same errors.
  */
 long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages);
 
-/* As get_user_pages() but pins (FOLL_PIN). pages must not be NULL (WARN, -EINVAL); FOLL_GET
- * in gup_flags is refused (WARN, -EINVAL). */
+/* As get_user_pages() but pins (FOLL_PIN). pages must not be NULL and gup_flags must not hold
+ * FOLL_GET: either is refused with a WARN, returning -EINVAL under 5.7 rules and 0 (no page
+ * pinned) under modern rules, as Linux 6.3 on does. Nothing is pinned either way. */
 long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
 		    struct page **pages);
 
 /*
  * On any mm (mmap_read_lock(mm) held). locked may be NULL; if not, *locked must be 1 and stays
  * 1 (pinmm never drops the lock). get_: FOLL_PIN refused; FOLL_LONGTERM with a non-NULL
- * locked refused (5.7: WARN, -EINVAL). pin_: FOLL_GET refused, pages required. A stale mm
- * (after its last mmput(), or of a machine shut down: mman.h) WARNs and gives -ESRCH.
+ * locked refused (5.7: WARN, -EINVAL), and under modern rules FOLL_LONGTERM at all (WARN,
+ * -EINVAL). pin_: FOLL_GET refused, pages required, *locked must be 1 (WARN; -EINVAL under 5.7
+ * rules, 0 under modern ones); FOLL_LONGTERM with a non-NULL locked refused (WARN, -EINVAL;
+ * Linux 6.x accepts it: not yet modelled). mm NULL: -EINVAL. A stale mm (after its last
+ * mmput(), or of a machine shut down: mman.h) WARNs and gives -ESRCH.
  */
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked);
 long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked);
 
-/* Take and drop the current mm's mmap lock around get/pin_user_pages(). get_: FOLL_LONGTERM
- * refused (5.7: WARN, -EINVAL). */
+/* Take and drop the current mm's mmap lock around get/pin_user_pages(). FOLL_LONGTERM refused
+ * (5.7: WARN, -EINVAL; Linux 6.x accepts it for the pin_ variant: not yet modelled). pin_:
+ * FOLL_GET or pages NULL refused with a WARN (-EINVAL under 5.7 rules, 0 under modern). */
 long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
 			     unsigned int gup_flags);
 long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
@@ -122,15 +129,17 @@ long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct
 
 /*
  * gup_flags may only hold FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE (and FOLL_GET / FOLL_PIN as
- * the call implies); anything else WARNs and gives -EINVAL. start is rounded down to a page;
- * a range that wraps returns 0; one beyond the user address space -EFAULT.
+ * the call implies); anything else WARNs and gives -EINVAL, and so does FOLL_LONGTERM for
+ * get_user_pages_fast() under modern rules. start is rounded down to a page; a range that
+ * wraps returns 0; one beyond the user address space -EFAULT.
  */
 int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages);
 int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages);
 /* Never fault, never sleep, never fall back: the pages the lockless walk could take (>= 0).
- * A FOLL_GET passed to the pin_ variant WARNs and returns 0. */
+ * A FOLL_GET passed to the pin_ variant WARNs and returns 0; so does FOLL_LONGTERM passed to
+ * the get_ variant under modern rules. */
 int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages);
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,

@@ -413,7 +413,8 @@ long get_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
 {
 	struct mm_struct *mm = current_mm();
 
-	if (WARN_ON_ONCE(gup_flags & FOLL_PIN))
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) ||
+	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
 		return -EINVAL;
 	if (!mm)
 		return -ESRCH;
@@ -426,7 +427,7 @@ long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
 	struct mm_struct *mm = current_mm();
 
 	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
-		return -EINVAL;
+		return rule_pin_refusal_value();
 	if (!mm)
 		return -ESRCH;
 	return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags | FOLL_PIN);
@@ -440,7 +441,8 @@ static int check_locked(int *locked)
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked)
 {
-	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || !mm || check_locked(locked))
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) ||
+	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)) || !mm || check_locked(locked))
 		return -EINVAL;
 	if (mm_check(mm))
 		return -ESRCH;
@@ -457,9 +459,10 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked)
 {
-	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages) || !mm ||
-	    check_locked(locked))
+	if (!mm)
 		return -EINVAL;
+	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages) || check_locked(locked))
+		return rule_pin_refusal_value();
 	if (mm_check(mm))
 		return -ESRCH;
 	gup_flags |= FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE;
@@ -496,7 +499,9 @@ long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct
 long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
 			     unsigned int gup_flags)
 {
-	if (WARN_ON_ONCE(gup_flags & (FOLL_GET | FOLL_LONGTERM)) || WARN_ON_ONCE(!pages))
-		return -EINVAL;
+	if (WARN_ON_ONCE(gup_flags & FOLL_LONGTERM))
+		return -EINVAL; /* 5.7's refusal, under both rule sets for now */
+	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
+		return rule_pin_refusal_value();
 	return gup_unlocked(start, nr_pages, pages, gup_flags | FOLL_PIN);
 }

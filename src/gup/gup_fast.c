@@ -264,7 +264,8 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages)
 {
-	if (WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages))
+	if (WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages) ||
+	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
 		return -EINVAL;
 	return internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_GET, pages);
 }
@@ -282,7 +283,8 @@ int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 {
 	int ret;
 
-	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || WARN_ON_ONCE(!pages))
+	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || WARN_ON_ONCE(!pages) ||
+	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
 		return 0;
 	ret = internal_get_user_pages_fast(start, nr_pages,
 					   gup_flags | FOLL_GET | FOLL_FAST_ONLY, pages);

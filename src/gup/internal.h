@@ -16,6 +16,13 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 bool try_grab_page(struct page *page, unsigned int flags);
 void put_compound_head(struct page *head, int refs, unsigned int flags);
 
+/* The get_* entry points' FOLL_LONGTERM check: modern rules refuse FOLL_LONGTERM without
+ * FOLL_PIN (rule_longterm_needs_pin()); the caller WARNs and returns its refusal value. */
+static inline bool longterm_without_pin_refused(unsigned int gup_flags)
+{
+	return (gup_flags & FOLL_LONGTERM) && rule_longterm_needs_pin();
+}
+
 /* gup.c: the slow path on mm (mmap lock held); pages gets FOLL_GET added when given without
  * FOLL_PIN. Returns pages done if > 0, else the error. */
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,

@@ -158,7 +158,8 @@ static const struct refusal refusals[] = {
  * the children work on copies. */
 static int args_setup(void **state)
 {
-	if (gup_setup(state))
+	/* 5.7's argument rules; test_gup_rules.c has the ones modern rules change. */
+	if (setup_mm_57(state))
 		return -1;
 	ctx_setup(*state);
 	return 0;

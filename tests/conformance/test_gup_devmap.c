@@ -158,6 +158,19 @@ static int devmap_setup(void **state)
 
 #define devmap_test(f) cmocka_unit_test_setup_teardown(f, devmap_setup, teardown_mm)
 
+/* The same under 5.7 rules, whatever PINMM_RULES says: for a scenario that takes long-term
+ * references (modern rules refuse FOLL_LONGTERM without FOLL_PIN). */
+static int devmap_setup_57(void **state)
+{
+	struct pinmm_config cfg = device_config();
+
+	cfg.rules = PINMM_RULES_5_7;
+	reset_driver();
+	return boot_with_mm(state, &cfg);
+}
+
+#define devmap_test_57(f) cmocka_unit_test_setup_teardown(f, devmap_setup_57, teardown_mm)
+
 /* ---- mappings and their page-table entries (the test thread is alone in its mm) ---- */
 
 static unsigned long map_file(struct file *file, unsigned long addr, unsigned long len,
@@ -1064,7 +1077,7 @@ int main(void)
 		devmap_test(test_s39_devmap_pmd),
 		devmap_test(test_s39_unpin_dirty_devmap),
 		devmap_test(test_s39_generic_pages_are_not_freed_to_the_driver),
-		devmap_test(test_s31_longterm_on_fsdax),
+		devmap_test_57(test_s31_longterm_on_fsdax),
 		devmap_test(test_s40_pte_table_lookup_fails_part_way),
 		devmap_test(test_s40_second_pmd_lookup_fails),
 		cmocka_unit_test_setup(test_shutdown_reports_referenced_device_page,

@@ -160,6 +160,8 @@ static void cma_teardown(struct cma_setup *c)
 }
 
 #define cma_test(f) cmocka_unit_test_setup_teardown(f, gup_setup, teardown_cma)
+/* Scenarios with long-term references (FOLL_GET): 5.7 rules, which allow them. */
+#define cma_test_57(f) cmocka_unit_test_setup_teardown(f, setup_mm_57, teardown_cma)
 
 /* The test's CMA setup; the teardown gives the hoard back even after a failure. */
 static struct cma_setup cma;
@@ -409,8 +411,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cma_test(test_s32_pin_user_pages_longterm_migrates_out_of_cma),
 		cma_test(test_s32_pin_user_pages_fast_longterm_migrates_out_of_cma),
-		cma_test(test_s32_get_user_pages_longterm_migrates_out_of_cma),
-		cma_test(test_s32_get_user_pages_fast_longterm_keeps_cma),
+		cma_test_57(test_s32_get_user_pages_longterm_migrates_out_of_cma),
+		cma_test_57(test_s32_get_user_pages_fast_longterm_keeps_cma),
 		cma_test(test_s32_longterm_pin_of_a_busy_cma_page_stays_in_cma),
 		cma_test(test_longterm_fault_in_avoids_cma),
 		gup_test(test_longterm_pin_outside_cma),

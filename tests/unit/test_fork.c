@@ -634,14 +634,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_fork)
+#define T57(f) cmocka_unit_test_setup_teardown(f, setup_mm_57, teardown_fork)
 		T(test_fork_shares_pages_write_protected),
 		T(test_cow_parent_writes_first),
 		T(test_cow_child_writes_first),
 		T(test_madv_dontfork_range_absent_in_child),
 		T(test_shared_anonymous_memory_stays_shared),
-		T(test_fork_thp_57_write_copies_whole_thp),
-		T(test_fork_thp_57_fallback_copies_every_subpage),
-		T(test_fork_thp_57_write_pin_lands_in_new_thp),
+		T57(test_fork_thp_57_write_copies_whole_thp),
+		T57(test_fork_thp_57_fallback_copies_every_subpage),
+		T57(test_fork_thp_57_write_pin_lands_in_new_thp),
 		cmocka_unit_test_setup_teardown(test_fork_thp_58_split_copies_one_subpage,
 						setup_thp_cow_split, teardown_fork),
 		cmocka_unit_test_setup_teardown(test_fork_thp_58_split_counts_anon_pages_once,
@@ -651,6 +652,7 @@ int main(void)
 		T(test_fork_null_mm),
 		T(test_fork_then_exit_frees_everything),
 #undef T
+#undef T57
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -322,14 +322,15 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_pin_fast_defaults, setup_mm, teardown_mm),
-		cmocka_unit_test_setup_teardown(test_every_command_releases, setup_mm, teardown_mm),
+		cmocka_unit_test_setup_teardown(test_every_command_releases, setup_mm_57,
+						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_unknown_command_and_flags, setup_mm,
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_failure_truncates, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_short_calls, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_pages_per_call_extremes, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_errors, setup_mm, teardown_mm),
-		cmocka_unit_test_setup_teardown(test_slow_commands_take_mmap_lock, setup_mm,
+		cmocka_unit_test_setup_teardown(test_slow_commands_take_mmap_lock, setup_mm_57,
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_check_warns_on_unpinned, setup_mm, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_check_report_format, setup_mm, teardown_mm),
