@@ -1,9 +1,11 @@
 # pinmm build. `make` builds the libraries, tools and tests; `make bench` runs the main job (the
 # GUP benchmark matrix); `make demo` boots a small machine and shows a pin of a 4 KiB page and of
 # a THP, their counts and dump_page; `make check` checks the layers and runs every tier of tests
-# briefly, then the tools and the installed package; `make check-stress DURATION=<seconds>` runs
-# the stress (and fault) tiers long; `make check-asan` / `make check-tsan` rerun the checks under
-# ASan+UBSan / TSan in their own build directories; `make install` honours PREFIX and DESTDIR.
+# briefly, the unit and conformance tiers once more under modern rules (PINMM_RULES=modern),
+# then the tools and the installed package; `make check-modern` runs every tier of tests under
+# modern rules; `make check-stress DURATION=<seconds>` runs the stress (and fault) tiers long;
+# `make check-asan` / `make check-tsan` rerun the checks under ASan+UBSan / TSan in their own
+# build directories; `make install` honours PREFIX and DESTDIR.
 # The first build installs missing Debian packages when run as root (scripts/ensure-deps.sh).
 # Every object records the headers it includes (-MMD -MP, BUILD/**/*.d): a change to a header
 # recompiles what includes it and relinks what links it, nothing else.
@@ -48,6 +50,11 @@ STRESS_TIERS := stress fault
 STRESS_TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir \
 	$(filter $(addsuffix /%,$(addprefix tests/,$(STRESS_TIERS))),$(TEST_SRCS)))))
 DURATION ?= 60
+# The tiers that `make check` runs a second time under modern rules (PINMM_RULES=modern): a
+# test whose expectations belong to 5.7 boots 5.7 explicitly (docs/rule-sets.md).
+MODERN_TIERS := unit conformance
+MODERN_TESTS := $(addprefix $(BUILD)/tests/,$(basename $(notdir \
+	$(filter $(addsuffix /%,$(addprefix tests/,$(MODERN_TIERS))),$(TEST_SRCS)))))
 HEADERS := $(wildcard include/pinmm/*.h)
 # The tools' ioctl contracts (the kernel sides in src/debugfs/): installed, not in the umbrella.
 DEBUGFS_HEADERS := $(wildcard include/pinmm/debugfs/*.h)
@@ -64,8 +71,8 @@ PKG_CFLAGS = $$($(PKG_CONFIG_ENV) pkg-config --cflags pinmm)
 PKG_LIBS = $$($(PKG_CONFIG_ENV) pkg-config --libs pinmm)
 PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page
 
-.PHONY: all demo bench check check-fault check-layers check-stress check-tools check-package \
-	check-asan check-tsan check-sanitize check-clang install uninstall clean
+.PHONY: all demo bench check check-fault check-layers check-modern check-stress check-tools \
+	check-package check-asan check-tsan check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
 
@@ -144,9 +151,15 @@ check-package: $(PKG_PROGS)
 # check.
 check: all check-layers $(PKG_PROGS)
 	@bash tests/run.sh $(BUILD)/tests; s=$$?; \
+	echo "-- the unit and conformance tiers again under modern rules (PINMM_RULES=modern)"; \
+	PINMM_RULES=modern bash tests/run.sh $(MODERN_TESTS) || s=1; \
 	bash tools/run_vmtests.sh $(BUILD)/tools || s=1; \
 	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools || s=1; \
 	bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX) || s=1; exit $$s
+
+# Every tier of tests (stress briefly) under modern rules.
+check-modern: $(TESTS)
+	@PINMM_RULES=modern bash tests/run.sh $(BUILD)/tests
 
 # The layer order of docs/design.md: no object calls up, no source includes up.
 check-layers: $(LIB_OBJS)
