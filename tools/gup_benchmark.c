@@ -2,8 +2,9 @@
 /*
  * gup_benchmark: Linux 5.7's tools/testing/selftests/vm/gup_benchmark, run on a simulated
  * machine that it boots for itself (sized for the request, see tools/lib/gup_tool.h). It maps
- * the memory, writes one byte per page, then runs one gup_benchmark command (<pinmm/debugfs/
- * gup_benchmark.h>) on it once per repeat and prints, as the original does,
+ * the memory, writes one byte per page, prints the machine's rule set ("# rules: 5.7" or
+ * "# rules: modern"), then runs one gup_benchmark command (<pinmm/debugfs/gup_benchmark.h>) on
+ * it once per repeat and prints, as the original does,
  *
  *     Time: get:<usec> put:<usec> us[, truncated (size: <bytes>)]
  *
@@ -15,11 +16,14 @@
  *   -L  GUP_LONGTERM_BENCHMARK                -a  PIN_FAST_BENCHMARK   -b  PIN_BENCHMARK
  *   -w  FOLL_WRITE (default: read)            -t / -T  MADV_HUGEPAGE / MADV_NOHUGEPAGE
  *   -S  MAP_SHARED instead of MAP_PRIVATE     -H  MAP_HUGETLB (anonymous, 2 MiB pages)
+ *   -R  rule set, 5.7 or modern (default: PINMM_RULES, else 5.7); -L is refused under modern
+ *       rules (a long-term FOLL_GET), as Linux 5.9 on has no such command
  *
  * Errors print one line on stderr and exit 1: "<step>: <reason>" as the original's perror()
  * does ("open", "mmap", "ioctl"), plus the steps the original has no counterpart for ("boot",
  * "touch" for the SIGBUS the original would die of, "shutdown" for leaked pages). Differences
- * from the original: -n below 1 is refused (5.7 walked nothing and printed a size of 0);
+ * from the original: the rule-set line; a bad -R value exits 1 with one line; -n below 1 is
+ * refused (5.7 walked nothing and printed a size of 0);
  * an unknown option exits 255 after getopt's message, as the original's "return -1" does.
  */
 #include <stdio.h>
@@ -29,6 +33,7 @@
 #include <pinmm/debugfs/gup_benchmark.h>
 
 #include "lib/gup_tool.h"
+#include "lib/tool_rules.h"
 
 #define MiB (1UL << 20)
 
@@ -49,7 +54,7 @@ int main(int argc, char **argv)
 	int opt, repeats = 1, nr_pages = 1, write = 0, ret;
 	struct gup_tool t;
 
-	while ((opt = getopt(argc, argv, "m:r:n:f:abtTLUuwSH")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:n:f:abtTLUuwSHR:")) != -1) {
 		switch (opt) {
 		case 'm':
 			/* As the original: a negative count becomes a huge size. */
@@ -79,6 +84,10 @@ int main(int argc, char **argv)
 		case 'w':
 			write = 1;
 			break;
+		case 'R':
+			if (tool_rules_option("gup_benchmark", optarg, &req.rules))
+				return 1;
+			break;
 		default:
 			if (!gup_tool_mapping_option(opt, optarg, &req))
 				return -1;
@@ -96,6 +105,7 @@ int main(int argc, char **argv)
 	if (write)
 		gup.flags |= FOLL_WRITE;
 	gup.addr = t.addr;
+	printf("# rules: %s\n", tool_rules_name());
 
 	for (int i = 0; i < repeats; i++) {
 		gup.size = req.size;

@@ -8,6 +8,7 @@
  *
  *     TAP version 13
  *     1..<threads>
+ *     # rules: <5.7 | modern>
  *     # <COMMAND>: Time: get:<usec> put:<usec> us[, truncated (size: <bytes>)]   (benchmarks)
  *     # <COMMAND>: done                                                         (tests)
  *     ok <n> ioctl status 0
@@ -17,7 +18,7 @@
  *
  * Usage: gup_test [-m MiB] [-r repeats] [-n pages_per_call] [-F gup_flags] [-f file]
  *                 [-u | -a | -L | -U | -b | -c [-p]] [-j threads] [-w | -W] [-t | -T] [-S] [-H]
- *                 [page_index ...]
+ *                 [-R 5.7|modern] [page_index ...]
  *   -u  GUP_FAST_BENCHMARK (the default)   -a  PIN_FAST_BENCHMARK   -L  PIN_LONGTERM_BENCHMARK
  *   -U  GUP_BASIC_TEST   -b  PIN_BASIC_TEST   -c  DUMP_USER_PAGES_TEST (page 0 unless page
  *   indexes, 0-based, up to 8, follow the options)   -p  the dump pins instead of getting
@@ -26,10 +27,12 @@
  *       has no flag for is refused (docs/gup_tools.md has the map). FOLL_WRITE is added
  *       unless -W.
  *   -w / -W  write (the default) / read-only   -n  pages per call, negative: the whole range
- *   -m, -r, -f, -t, -T, -S, -H as gup_benchmark.   -z  refused ("Wrong argument"), as today.
+ *   -m, -r, -f, -t, -T, -S, -H, -R as gup_benchmark.   -z  refused ("Wrong argument"), as today.
  *
  * Errors end the run with "Bail out! <reason>" on stdout and exit 1, as kselftest's
- * ksft_exit_fail_msg() does. Differences from the original: -n 0 and -j below 1 are refused;
+ * ksft_exit_fail_msg() does; a bad -R value prints one line on stderr and exits 1, before
+ * anything else. Differences from the original: the rule-set line; -n 0 and -j below 1 are
+ * refused;
  * a failed command prints "# ioctl: <reason>" before its "not ok"; the time line is printed
  * whole (the original prints "# " before each of its three pieces); exit status 1 unless every
  * thread passed (the original's ksft_finished()).
@@ -45,6 +48,7 @@
 #include <pinmm/debugfs/gup_test.h>
 
 #include "lib/gup_tool.h"
+#include "lib/tool_rules.h"
 
 #define MiB (1UL << 20)
 
@@ -220,7 +224,7 @@ int main(int argc, char **argv)
 	struct gup_tool t;
 	char msg[256];
 
-	while ((opt = getopt(argc, argv, "m:r:n:F:f:abcj:tTLUuwWSHpz")) != -1) {
+	while ((opt = getopt(argc, argv, "m:r:n:F:f:abcj:tTLUuwWSHpzR:")) != -1) {
 		switch (opt) {
 		case 'a':
 			cmd = PIN_FAST_BENCHMARK;
@@ -271,6 +275,10 @@ int main(int argc, char **argv)
 		case 'W':
 			write = 0;
 			break;
+		case 'R':
+			if (tool_rules_option("gup_test", optarg, &req.rules))
+				return 1;
+			break;
 		default: /* including 'z', which today's tool lists but no longer handles */
 			if (!gup_tool_mapping_option(opt, optarg, &req))
 				bail_out("Wrong argument");
@@ -305,6 +313,7 @@ int main(int argc, char **argv)
 		gup.gup_flags |= FOLL_WRITE;
 	gup.addr = t.addr;
 	test_mm = t.mm;
+	printf("# rules: %s\n", tool_rules_name());
 
 	run_threads(&gup, nthreads);
 	ret = gup_tool_finish(&t);

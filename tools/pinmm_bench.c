@@ -12,11 +12,15 @@
  * to an SVG file.
  *
  * Usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS] [-o CSV]
- *                    [-g SVG] [-q] [-d]
+ *                    [-g SVG] [-q] [-d] [-R 5.7|modern]
+ *   -R: the rule set (default: PINMM_RULES, else 5.7)
  *
  * The machine runs without its debug checks (pinmm_config.debug_checks), as Linux without
  * CONFIG_DEBUG_VM: the checked release costs about 1 ns per 4 KiB page on the unpin rows
  * (docs/performance.md). -d keeps them on, to measure that.
+ *
+ * The first line names the rule set. Under modern rules the long-term get rows are left out:
+ * FOLL_LONGTERM requires FOLL_PIN there (Linux 6.3 on).
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +33,8 @@
 #include <unistd.h>
 
 #include <pinmm/pinmm.h>
+
+#include "lib/tool_rules.h"
 
 enum backing { B_4K, B_THP, B_HUGE_2M, B_HUGE_1G, NR_BACKINGS };
 enum mode { M_FAST, M_SLOW, M_LONGTERM, NR_MODES };
@@ -472,7 +478,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS]\n"
-		"                   [-o CSV] [-g SVG] [-q] [-d]\n"
+		"                   [-o CSV] [-g SVG] [-q] [-d] [-R 5.7|modern]\n"
 		"  -s  range per backing in MiB (default 1024; a multiple of 1024 with hugetlb-1g,\n"
 		"      else of 2)\n"
 		"  -r  repeats per figure, reported as min / median / max (default %d)\n"
@@ -480,6 +486,7 @@ static void usage(FILE *out)
 		"  -t  thread counts, comma-separated, 1-%d (default 1,2)\n"
 		"  -o  CSV file (default bench.csv)   -g  SVG chart (default bench.svg)\n"
 		"  -q  no simulated-kernel log      -d  keep the debug checks on\n"
+		"  -R  rule set, 5.7 or modern (default: PINMM_RULES, else 5.7)\n"
 		"  -h  this message\n",
 		DEFAULT_REPEATS, MAX_THREADS);
 }
@@ -551,10 +558,11 @@ int main(int argc, char **argv)
 	struct pinmm_config cfg;
 	struct result *res;
 	struct mm_struct *mm;
+	enum pinmm_rules rules = PINMM_RULES_DEFAULT;
 	FILE *f;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "hs:r:b:t:o:g:qd")) != -1) {
+	while ((opt = getopt(argc, argv, "hs:r:b:t:o:g:qdR:")) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -587,6 +595,10 @@ int main(int argc, char **argv)
 		case 'd':
 			debug_checks = true;
 			break;
+		case 'R':
+			if (tool_rules_option("pinmm_bench", optarg, &rules))
+				exit(2);
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -611,13 +623,19 @@ int main(int argc, char **argv)
 	cfg.nr_hugepages_1g = backings & (1U << B_HUGE_1G) ? mib / 1024 : 0;
 	cfg.thp = PINMM_THP_MADVISE;
 	cfg.debug_checks = debug_checks;
+	cfg.rules = rules;
+	if (tool_rules_env_check(rules)) {
+		fprintf(stderr, "pinmm_bench: PINMM_RULES=%s: not a rule set (5.7 or modern)\n",
+			getenv("PINMM_RULES"));
+		return 2;
+	}
 	if (pinmm_boot(&cfg)) {
 		fprintf(stderr, "pinmm_bench: cannot boot a %llu MiB machine\n", cfg.ram_bytes >> 20);
 		return 1;
 	}
-	printf("pinmm_bench: %lu MiB per range, %d repeats (min / median / max), %d pages per "
-	       "call, %ld CPUs online, debug checks %s; '!': max > %.0fx min\n",
-	       mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN),
+	printf("pinmm_bench: rules %s, %lu MiB per range, %d repeats (min / median / max), %d pages "
+	       "per call, %ld CPUs online, debug checks %s; '!': max > %.0fx min\n",
+	       tool_rules_name(), mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN),
 	       debug_checks ? "on" : "off", SPREAD_WARN);
 	print_header();
 	mm = mm_alloc();
@@ -637,6 +655,9 @@ int main(int argc, char **argv)
 		for (int t = 0; t < nthreads; t++)
 			for (int pin = 0; pin <= 1; pin++)
 				for (int m = 0; m < NR_MODES; m++) {
+					if (!pin && m == M_LONGTERM &&
+					    pinmm_rules() == PINMM_RULES_MODERN)
+						continue; /* refused: FOLL_LONGTERM needs FOLL_PIN */
 					res[nres].b = (enum backing)b;
 					if (measure(&r, threads[t], pin, (enum mode)m, repeats,
 						    &res[nres]))

@@ -7,17 +7,21 @@
  * then unpin and show them again. Ends with /proc/vmstat and a shutdown that must find
  * nothing leaked (exit status 0 only then). The simulated kernel's log goes to stdout.
  *
- * Usage: pinmm_demo [RAM_MIB]   (default 64; at least 32)
+ * Usage: pinmm_demo [-R 5.7|modern] [RAM_MIB]   (default 64; at least 32; the rule set from
+ * PINMM_RULES, else 5.7). The "booted:" line names the rule set.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <pinmm/pinmm.h>
 
 #define MiB (1UL << 20)
 #define THP_SIZE (2 * MiB)
+
+#include "lib/tool_rules.h"
 
 static void section(const char *title)
 {
@@ -65,13 +69,27 @@ int main(int argc, char **argv)
 	struct pinmm_config cfg;
 	struct mm_struct *mm;
 	char *end;
-	int ret;
+	int ret, opt;
 
 	pinmm_config_default(&cfg);
 	cfg.ram_bytes = 64ULL << 20;
-	if (argc > 2 || (argc == 2 && (cfg.ram_bytes = strtoull(argv[1], &end, 0) << 20, *end)) ||
+	while ((opt = getopt(argc, argv, "R:")) != -1) {
+		if (opt != 'R') {
+			fprintf(stderr, "usage: pinmm_demo [-R 5.7|modern] [RAM_MIB]   (at least 32)\n");
+			return 2;
+		}
+		if (tool_rules_option("pinmm_demo", optarg, &cfg.rules))
+			return 2;
+	}
+	if (argc - optind > 1 ||
+	    (argc - optind == 1 && (cfg.ram_bytes = strtoull(argv[optind], &end, 0) << 20, *end)) ||
 	    cfg.ram_bytes < (32ULL << 20)) {
-		fprintf(stderr, "usage: pinmm_demo [RAM_MIB]   (at least 32)\n");
+		fprintf(stderr, "usage: pinmm_demo [-R 5.7|modern] [RAM_MIB]   (at least 32)\n");
+		return 2;
+	}
+	if (tool_rules_env_check(cfg.rules)) {
+		fprintf(stderr, "pinmm_demo: PINMM_RULES=%s: not a rule set (5.7 or modern)\n",
+			getenv("PINMM_RULES"));
 		return 2;
 	}
 	cfg.movable_bytes = 8ULL << 20;
@@ -84,8 +102,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinmm_demo: boot failed: %s\n", strerror(-ret));
 		return 1;
 	}
-	printf("booted: %llu MiB RAM, %llu MiB ZONE_MOVABLE, %llu MiB CMA, THP always\n",
-	       cfg.ram_bytes >> 20, cfg.movable_bytes >> 20, cfg.cma_bytes >> 20);
+	printf("booted: %llu MiB RAM, %llu MiB ZONE_MOVABLE, %llu MiB CMA, THP always, rules %s\n",
+	       cfg.ram_bytes >> 20, cfg.movable_bytes >> 20, cfg.cma_bytes >> 20, tool_rules_name());
 	section("/proc/buddyinfo after boot");
 	pinmm_buddyinfo_print(stdout);
 

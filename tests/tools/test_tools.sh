@@ -3,7 +3,8 @@
 #
 # test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
-# options, table, CSV, SVG chart and progress into a pipe). tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# options, table, CSV, SVG chart and progress into a pipe), and the rule-set option (-R) of
+# every tool. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -83,11 +84,15 @@ check() {
 }
 
 # ---- gup_benchmark: commands and mapping options ----
-check "gup_benchmark: the default command, -a's exact output" -l "1:^$TIME\$" -L 1 -- \
-	"$bm" -m 4
-for opt in -u -U -L -a -b; do
-	check "gup_benchmark $opt" -l "1:^$TIME\$" -L 1 -- "$bm" $opt -m 4
+# The first line names the rule set; the rest is the original's.
+RULES57='^# rules: 5\.7$'
+check "gup_benchmark: the default command, -a's exact output" -l "1:^$TIME\$" -L 2 \
+	-l "1:$RULES57" -- env -u PINMM_RULES "$bm" -m 4
+for opt in -u -U -a -b; do
+	check "gup_benchmark $opt" -l "1:^$TIME\$" -L 2 -- "$bm" $opt -m 4
 done
+# GUP_LONGTERM_BENCHMARK takes long-term references: 5.7 only.
+check "gup_benchmark -L" -l "1:^$TIME\$" -L 2 -- "$bm" -R 5.7 -L -m 4
 check "gup_benchmark -w (FOLL_WRITE)" -l "1:^$TIME\$" -- "$bm" -w -b -m 4
 check "gup_benchmark -t (MADV_HUGEPAGE)" -l "1:^$TIME\$" -- "$bm" -t -a -m 8 -n 512
 check "gup_benchmark -T (MADV_NOHUGEPAGE)" -l "1:^$TIME\$" -- "$bm" -T -a -m 8 -n 512
@@ -96,9 +101,9 @@ check "gup_benchmark -H (hugetlb)" -l "1:^$TIME\$" -- "$bm" -H -b -m 4
 check "gup_benchmark -H -m 1 (half a huge page)" -l "1:^$TIME\$" -- "$bm" -H -a -m 1
 check "gup_benchmark -H -S (shared hugetlb)" -l "1:^$TIME\$" -- "$bm" -H -S -b -m 4
 check "gup_benchmark -H -S -L (shared hugetlb, FOLL_LONGTERM)" -l "1:^$TIME\$" -- \
-	"$bm" -H -S -L -m 4
-check "gup_benchmark -r 3" -l "3:^$TIME\$" -L 3 -- "$bm" -r 3 -m 4
-check "gup_benchmark -r 0 runs nothing" -L 0 -- "$bm" -r 0 -m 4
+	"$bm" -R 5.7 -H -S -L -m 4
+check "gup_benchmark -r 3" -l "3:^$TIME\$" -L 4 -- "$bm" -r 3 -m 4
+check "gup_benchmark -r 0 runs nothing" -L 1 -l "1:^# rules: " -- "$bm" -r 0 -m 4
 check "gup_benchmark -n larger than the range: one call cut to the range" \
 	-l "1:^$TIME\$" -x truncated -- "$bm" -a -m 1 -n 512
 check "gup_benchmark -n 3 (the last call shortened)" -l "1:^$TIME\$" -x truncated -- \
@@ -149,8 +154,38 @@ check "gup_benchmark PINMM_HUGEPAGES=-1" -s 1 -1 -e '^PINMM_HUGEPAGES: Invalid a
 check "gup_benchmark PINMM_RAM_MIB=8 (below the minimum)" -s 1 -1 \
 	-e '^boot: Invalid argument$' -- env PINMM_RAM_MIB=8 "$bm" -m 4
 
+# ---- the rule set: -R, PINMM_RULES, the header line ----
+check "gup_benchmark -R modern" -l '1:^# rules: modern$' -l "1:^$TIME\$" -- "$bm" -R modern -m 4
+check "gup_benchmark -R 5.7 beats PINMM_RULES=modern" -l "1:$RULES57" -- \
+	env PINMM_RULES=modern "$bm" -R 5.7 -m 4
+check "gup_benchmark PINMM_RULES=modern" -l '1:^# rules: modern$' -- \
+	env PINMM_RULES=modern "$bm" -m 4
+check "gup_benchmark -R modern -L: a long-term FOLL_GET is refused (WARN, nothing walked)" -w \
+	-l "1:^Time: get:[0-9]+ put:[0-9]+ us, truncated \\(size: 0\\)\$" \
+	-e 'WARNING: .*get_user_pages' -- "$bm" -R modern -L -m 4
+check "gup_benchmark -R bogus" -s 1 -1 -L 0 \
+	-e '^gup_benchmark: -R bogus: not a rule set \(5\.7 or modern\)$' -- "$bm" -R bogus
+check "gup_benchmark PINMM_RULES=bogus" -s 1 -1 -L 0 -e '^PINMM_RULES: Invalid argument$' -- \
+	env PINMM_RULES=bogus "$bm" -m 4
+check "gup_test -R modern" -l '1:^# rules: modern$' -o '^ok 1 ' -- "$gt" -R modern -a -m 4
+check "gup_test -R 6.18" -s 1 -1 -e '^gup_test: -R 6\.18: not a rule set \(5\.7 or modern\)$' \
+	-- "$gt" -R 6.18
+check "gup_test PINMM_RULES=bogus" -s 1 -o '^Bail out! PINMM_RULES: Invalid argument$' -- \
+	env PINMM_RULES=bogus "$gt" -m 4
+check "pinmm_demo -R modern" -o '^booted: .*, rules modern$' -- "$dir/pinmm_demo" -R modern 256
+check "pinmm_demo: rules 5.7 by default" -o '^booted: .*, rules 5\.7$' -- \
+	env -u PINMM_RULES "$dir/pinmm_demo" 256
+check "pinmm_demo -R bogus" -s 2 -1 -L 0 \
+	-e '^pinmm_demo: -R bogus: not a rule set \(5\.7 or modern\)$' -- "$dir/pinmm_demo" -R bogus
+check "pinmm_demo PINMM_RULES=bogus" -s 2 -1 -L 0 -e '^pinmm_demo: PINMM_RULES=bogus: ' -- \
+	env PINMM_RULES=bogus "$dir/pinmm_demo"
+check "pinmm_bench -R bogus" -s 2 -1 -L 0 \
+	-e '^pinmm_bench: -R bogus: not a rule set \(5\.7 or modern\)$' -- "$dir/pinmm_bench" -R bogus
+check "pinmm_bench PINMM_RULES=bogus" -s 2 -1 -L 0 -e '^pinmm_bench: PINMM_RULES=bogus: ' -- \
+	env PINMM_RULES=bogus "$dir/pinmm_bench"
+
 # ---- gup_test: commands ----
-check "gup_test: the default command, TAP output" -L 5 -o '^TAP version 13$' -o '^1\.\.1$' \
+check "gup_test: the default command, TAP output" -L 6 -o '^TAP version 13$' -o '^1\.\.1$' \
 	-l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ioctl status 0$' \
 	-o '^# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0$' -- "$gt" -m 4
 check "gup_test -u" -l "1:^# GUP_FAST_BENCHMARK: $TIME\$" -o '^ok 1 ' -- "$gt" -u -m 4
@@ -276,12 +311,12 @@ check "pinmm_bench: an extra argument" -s 2 -e '^pinmm_bench: unexpected argumen
 	"$pb" foo
 ROW='^(4k|thp-2m) +[13] (get|pin) (fast|slow|longterm) +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\|'
 check "pinmm_bench -s 16 -r 3 -b 4k,thp-2m -t 1,3: 24 rows of min/median/max" \
-	-o '^pinmm_bench: 16 MiB per range, 3 repeats \(min / median / max\), 512 pages per call, [0-9]+ CPUs online, debug checks off;' \
+	-o '^pinmm_bench: rules 5\.7, 16 MiB per range, 3 repeats \(min / median / max\), 512 pages per call, [0-9]+ CPUs online, debug checks off;' \
 	-l "24:$ROW" \
 	-x hugetlb -o "^wrote $tmp/b.csv and $tmp/b.svg\$" -- \
-	"$pb" -q -s 16 -r 3 -b 4k,thp-2m -t 1,3 -o "$tmp/b.csv" -g "$tmp/b.svg"
+	"$pb" -R 5.7 -q -s 16 -r 3 -b 4k,thp-2m -t 1,3 -o "$tmp/b.csv" -g "$tmp/b.svg"
 check "pinmm_bench -d: the debug checks stay on" -o 'debug checks on;' -l "6:^4k +1 " -- \
-	"$pb" -q -d -s 16 -r 1 -b 4k -t 1 -o "$tmp/d.csv" -g "$tmp/d.svg"
+	"$pb" -R 5.7 -q -d -s 16 -r 1 -b 4k -t 1 -o "$tmp/d.csv" -g "$tmp/d.svg"
 why=
 [ "$(head -n1 "$tmp/b.csv" 2>/dev/null | cut -d, -f5-8)" = "repeats,get_ns_min,get_ns_median,get_ns_max" ] ||
 	why+="; the CSV header has no repeats,get_ns_min,get_ns_median,get_ns_max"
@@ -304,7 +339,7 @@ verdict "pinmm_bench: the SVG has a white background, a log axis with values, a 
 # repeats of 64 MiB; the reader quits after them, and the tool dies of SIGPIPE or the timeout).
 start=$SECONDS
 rows=$(timeout 30 "$pb" -q -s 64 -r 1000 -b 4k -t 1 -o "$tmp/p.csv" -g "$tmp/p.svg" |
-	timeout 15 head -n 3 | grep -c '^pinmm_bench: 64 MiB per range')
+	timeout 15 head -n 3 | grep -c '^pinmm_bench: rules [^,]*, 64 MiB per range')
 verdict "pinmm_bench: progress through a pipe, a line at a time" \
 	"$([ "$rows" = 1 ] || echo "the header did not come through the pipe within 15 s")"
 echo "  (the pipe case took $((SECONDS - start)) s)"

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gup_tool.h"
+#include "tool_rules.h"
 
 #define MiB (1UL << 20)
 #define HPAGE_2M (2UL << 20)
@@ -85,6 +86,11 @@ static int size_machine(struct gup_tool *t, const struct gup_tool_request *req,
 	}
 	if (env_thp(&cfg->thp) < 0) {
 		t->failed = "PINMM_THP";
+		return -EINVAL;
+	}
+	cfg->rules = req->rules;
+	if (tool_rules_env_check(req->rules)) {
+		t->failed = "PINMM_RULES";
 		return -EINVAL;
 	}
 	return 0;

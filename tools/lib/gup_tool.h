@@ -8,7 +8,7 @@
  * The machine (see docs/gup_tools.md): RAM = 2 x the mapping + 256 MiB, rounded up to 4 MiB;
  * with MAP_HUGETLB a 2 MiB hugetlb pool that holds the mapping; THP mode "madvise", so that
  * -t / -T decide. The environment overrides it: PINMM_RAM_MIB, PINMM_HUGEPAGES (2 MiB pool
- * pages), PINMM_THP (always, madvise or never).
+ * pages), PINMM_THP (always, madvise or never), PINMM_RULES (5.7 or modern) unless -R chose.
  */
 #ifndef PINMM_TOOLS_GUP_TOOL_H
 #define PINMM_TOOLS_GUP_TOOL_H
@@ -24,6 +24,7 @@ struct gup_tool_request {
 	int thp;            /* 1: MADV_HUGEPAGE (-t), 0: MADV_NOHUGEPAGE (-T), -1: neither */
 	int map_flags;      /* MAP_PRIVATE or MAP_SHARED (-S), | MAP_HUGETLB | MAP_ANONYMOUS (-H) */
 	const char *file;   /* -f: a host file; NULL or "/dev/zero" means anonymous memory */
+	enum pinmm_rules rules; /* -R; PINMM_RULES_DEFAULT: PINMM_RULES, else 5.7 */
 };
 
 struct gup_tool {
