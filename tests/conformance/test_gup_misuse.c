@@ -7,7 +7,9 @@
  * freed), so these cases pass in silence there and must not here.
  *
  * The cases: unpin of a page never pinned; a double unpin of an order-0 page and of a THP;
- * unpin of the zero page without a pin; a dirty unpin of a read pin of the zero page; an unpin
+ * unpin of the zero page without a pin and a dirty unpin of a read pin of it (5.7 rules, booted
+ * explicitly: modern rules never pin the zero page, and every unpin of it is a no-op, which
+ * test_gup_pin.c's scenario 46 checks); an unpin
  * range (and a batched unpin) that runs past the end of its compound page; set_page_dirty() of
  * a free page; and, with the checks off, that they are off.
  *
@@ -285,8 +287,8 @@ int main(void)
 		gup_test(test_unpin_of_a_page_never_pinned),
 		gup_test(test_double_unpin_of_an_order0_page),
 		gup_test(test_double_unpin_of_a_thp),
-		gup_test(test_unpin_of_the_zero_page_without_a_pin),
-		gup_test(test_dirty_unpin_of_a_read_pin_of_the_zero_page),
+		gup_test_57(test_unpin_of_the_zero_page_without_a_pin),
+		gup_test_57(test_dirty_unpin_of_a_read_pin_of_the_zero_page),
 		gup_test(test_unpin_range_past_the_end_of_its_compound_page),
 		gup_test(test_batched_unpin_past_the_end_of_its_compound_page),
 		gup_test(test_set_page_dirty_of_a_free_page),
