@@ -164,6 +164,52 @@ struct file *hugetlb_file_setup(const char *name, size_t size, unsigned long vm_
  * edges not aligned to its page size), -ENOMEM (a split needs memory), -ESRCH (no mm). */
 int vm_munmap(unsigned long start, size_t len);
 
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+#ifndef MREMAP_FIXED
+#define MREMAP_FIXED 2
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/*
+ * mremap(2) on the current mm, with Linux 5.7's rules: resize the mapping [addr, addr +
+ * old_len) to new_len bytes, in place or, with MREMAP_MAYMOVE, elsewhere (at new_addr with
+ * MREMAP_FIXED, replacing what was mapped there). Lengths are rounded up to pages.
+ *   - Shrinking (no MREMAP_FIXED) unmaps the tail, as munmap does, and returns addr.
+ *   - Growing extends the VMA in place when [addr, addr + old_len) ends it and the range after
+ *     it is free; otherwise, with MREMAP_MAYMOVE, the mapping moves.
+ *   - A move carries the page-table entries themselves (Linux's move_page_tables()): the same
+ *     pages, with their reference counts, mapcounts, pins and dirty bits, at the new address.
+ *     A PMD-mapped THP whose whole 2 MiB block moves to a 2 MiB aligned address stays
+ *     PMD-mapped; any other THP in the range has its PMD split first and moves as PTEs.
+ *   - MREMAP_DONTUNMAP (with MREMAP_MAYMOVE and old_len == new_len; private anonymous
+ *     mappings only) moves the pages but leaves the old VMA in place, empty: touching it
+ *     faults in new pages.
+ *   - old_len 0 (shared mappings only) maps the same file range a second time at a new place.
+ * Returns the (new) address, or a negative errno cast to unsigned long (IS_ERR_VALUE()):
+ *   -EINVAL  unknown flags; MREMAP_FIXED or MREMAP_DONTUNMAP without MREMAP_MAYMOVE;
+ *            MREMAP_DONTUNMAP with old_len != new_len or on a shared or file mapping; addr
+ *            (or new_addr with MREMAP_FIXED) not page aligned; new_len 0; with MREMAP_FIXED,
+ *            new range past TASK_SIZE or overlapping the old one; old_len 0 on a private
+ *            mapping; a hugetlb mapping grown or moved (5.7 refuses both), or shrunk to a
+ *            length not aligned to its page size; a file offset that would wrap
+ *   -EFAULT  nothing is mapped at addr; [addr, addr + old_len) runs past the end of its VMA
+ *            (grow and move only; a shrink unmaps across VMAs, as munmap does); growing a
+ *            VM_DONTEXPAND or VM_PFNMAP mapping
+ *   -ENOMEM  growing in place is impossible and MREMAP_MAYMOVE is not given; no free range
+ *            of new_len bytes; no memory for VMAs or page tables
+ *   -EPERM   MREMAP_FIXED below MMAP_MIN_ADDR
+ *   -ESRCH   the calling thread has no current mm
+ * Every argument is checked before anything changes. An -ENOMEM while the move is under way
+ * leaves the mapping where it was, but MREMAP_FIXED's destination may already be unmapped
+ * (as in Linux).
+ */
+unsigned long vm_mremap(unsigned long addr, unsigned long old_len, unsigned long new_len,
+			unsigned long flags, unsigned long new_addr);
+
 /* Change the protection of [start, start + len) in the current mm. Returns 0 or -EINVAL
  * (misaligned start, unknown prot bits), -ENOMEM (a hole in the range), -EACCES (PROT_WRITE on a
  * shared mapping of a file opened read-only), -ESRCH (no mm). */

@@ -163,6 +163,17 @@ static inline bool is_cow_mapping(unsigned long flags)
 	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 }
 
+/* ---- mmap.c, for mremap.c (mmap lock held for write) ---- */
+/* The highest free range of len bytes aligned to align below TASK_SIZE, or 0. */
+unsigned long find_gap(struct mm_struct *mm, unsigned long len, unsigned long align);
+/* -EINVAL if a hugetlb VMA would be cut in [start, end) off its page size, else 0. */
+int check_huge_edges(struct mm_struct *mm, unsigned long start, unsigned long end);
+/* Split VMAs so that [start, end) begins and ends on VMA boundaries: 0 or -ENOMEM (check the
+ * hugetlb edges first: check_huge_edges()). */
+int split_edges(struct mm_struct *mm, unsigned long start, unsigned long end);
+/* munmap(2) of [start, end) (page aligned): 0, -EINVAL (a hugetlb edge), -ENOMEM. */
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
+
 /* ---- rmap.c ---- */
 int anon_vma_prepare(struct vm_area_struct *vma);
 /* One more PTE mapping of an anonymous page whose mapping is already set (migration). */

@@ -25,7 +25,7 @@ static unsigned long calc_vm_prot_bits(unsigned long prot)
 
 /* The highest gap of len bytes (aligned to align) below TASK_SIZE, or 0. Top-down, as Linux's
  * default mmap layout. */
-static unsigned long find_gap(struct mm_struct *mm, unsigned long len, unsigned long align)
+unsigned long find_gap(struct mm_struct *mm, unsigned long len, unsigned long align)
 {
 	unsigned long top = TASK_SIZE;
 
@@ -53,7 +53,7 @@ static bool range_free(struct mm_struct *mm, unsigned long addr, unsigned long l
 
 /* Check that no hugetlb VMA in [start, end) would be cut at an address not aligned to its
  * page size. */
-static int check_huge_edges(struct mm_struct *mm, unsigned long start, unsigned long end)
+int check_huge_edges(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	for (struct vm_area_struct *v = find_vma(mm, start); v && v->vm_start < end;
 	     v = find_vma(mm, v->vm_end)) {
@@ -69,7 +69,7 @@ static int check_huge_edges(struct mm_struct *mm, unsigned long start, unsigned 
 
 /* Split VMAs so that [start, end) begins and ends on VMA boundaries. Callers check the
  * hugetlb edges first (check_huge_edges()), so that only a lack of memory stops half-way. */
-static int split_edges(struct mm_struct *mm, unsigned long start, unsigned long end)
+int split_edges(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma = find_vma(mm, start), *new;
 
@@ -87,7 +87,7 @@ static int split_edges(struct mm_struct *mm, unsigned long start, unsigned long 
 	return 0;
 }
 
-static int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
+int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end)
 {
 	struct vm_area_struct *vma;
 	int ret = check_huge_edges(mm, start, end);
