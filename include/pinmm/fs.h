@@ -69,6 +69,9 @@ struct file {
  * O_TRUNC...). Returns the file with f_count 1, or ERR_PTR(-errno): the host's open() error
  * (-ENOENT, -EACCES, ...), -EINVAL for a NULL path or O_WRONLY (pinmm reads pages in, so a
  * mapping needs read access), -ENOMEM.
+ * A tmpfile(3)-like file is filp_open(dir, O_TMPFILE | O_RDWR, 0600): a host file without a
+ * name, in dir's file system, gone with its last fput() (-EOPNOTSUPP if that file system
+ * cannot do it).
  */
 struct file *filp_open(const char *path, int flags, int mode);
 
@@ -82,6 +85,36 @@ static inline bool is_file_hugepages(const struct file *file)
 {
 	return file->f_mapping->huge_shift != 0;
 }
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+#ifndef MFD_HUGETLB
+#define MFD_HUGETLB 0x0004U
+#endif
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+#ifndef MFD_HUGE_MASK
+#define MFD_HUGE_MASK 0x3f
+#endif
+
+/*
+ * memfd_create(2) (named so because the host's memfd_create() returns a descriptor): a new
+ * memory-only file (shmem_file_setup()) of size 0, opened read-write, with f_count 1; size it
+ * with vfs_truncate() (ftruncate / fallocate in Linux), map it, fput() it. flags as Linux's:
+ * MFD_CLOEXEC and MFD_ALLOW_SEALING are accepted and have no effect (no descriptors, no
+ * seals). Returns the file or ERR_PTR():
+ *   -EINVAL  unknown flags (a huge page size in the flags without MFD_HUGETLB included); a
+ *            name longer than 249 bytes (NAME_MAX with the "memfd:" prefix)
+ *   -EFAULT  name NULL
+ *   -ENOSYS  MFD_HUGETLB: there are no hugetlb files yet (Linux without hugetlbfs says so)
+ *   -ENOMEM  no memory for the file
+ */
+struct file *memfd_file_create(const char *name, unsigned int flags);
 
 /*
  * An fsdax-like file whose bytes are the device pages [start_pfn, start_pfn + nr_pages) (from
