@@ -6,9 +6,10 @@
 #
 # The layers, bottom first; each may call only its own and the ones before it:
 #
-#   lib -> mm -> fs -> vm -> gup -> writeback -> check -> debugfs
+#   lib -> mm -> fs -> vm -> gup -> writeback -> pipe -> io_uring -> check -> debugfs
 #
-# (check: the whole-machine invariant walk, src/check/, which reads every layer and which the
+# (writeback, pipe and io_uring: the pin consumers, each its own directory, in this order;
+# check: the whole-machine invariant walk, src/check/, which reads every layer and which the
 # library reaches only through a callback registered with shutdown; a layer without a directory
 # yet is simply empty.)
 #
@@ -24,7 +25,7 @@
 # here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
 set -euo pipefail
 
-LAYERS=(lib mm fs vm gup writeback check debugfs)
+LAYERS=(lib mm fs vm gup writeback pipe io_uring check debugfs)
 
 # Public headers owned by a layer above lib (the rest belong to the bottom two and may be
 # included anywhere). fs implements the vm_operations callbacks, whose types fault.h declares:
@@ -33,7 +34,7 @@ declare -A HEADER_OWNER=(
 	[fs.h]=fs
 	[fault.h]=vm [huge_mm.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
 	[gup.h]=gup [uaccess.h]=gup
-	[writeback.h]=writeback
+	[writeback.h]=writeback [pipe.h]=pipe [io_uring.h]=io_uring
 	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs
 )
 declare -A HEADER_ALLOWED=([fs:fault.h]=1)

@@ -27,6 +27,7 @@
 #include "page_ref.h"
 #include "pagemap.h"
 #include "pgtable.h"
+#include "pipe.h"
 #include "rmap.h"
 #include "uaccess.h"
 #include "vmstat.h"

@@ -48,10 +48,32 @@ static unsigned long move_extent(unsigned long old, unsigned long new, unsigned 
 }
 
 /*
- * Make sure every entry of [old_addr, old_addr + len) has a place to go at new_addr: a PMD
- * entry for a PMD leaf that moves whole, a PTE table otherwise. A PMD leaf that cannot move
- * whole is split here (a DAX leaf is cleared: it refaults as PTEs). 0 or -ENOMEM (tables
- * already allocated stay; free_pgtables() takes them back). rmap locks held.
+ * The upper levels first, without the rmap locks: a PMD table for every destination step whose
+ * source has anything mapped. pmd_alloc() takes mm->page_table_lock, which anon_vma_prepare()
+ * holds around the anon_vma's lock: it must not be taken under that lock. 0 or -ENOMEM.
+ */
+static int prepare_pmds(struct mm_struct *mm, unsigned long old_addr, unsigned long new_addr,
+			unsigned long len)
+{
+	unsigned long ext;
+
+	for (unsigned long off = 0; off < len; off += ext) {
+		unsigned long old = old_addr + off;
+		pmd_t *old_pmd = pmd_lookup(mm, old);
+
+		ext = move_extent(old, new_addr + off, old_addr + len);
+		if (old_pmd && !pmd_none(pmdp_get(old_pmd)) && !pmd_alloc(mm, new_addr + off))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Then, with the rmap locks held (so that no reverse-map walk splits a THP of the range from
+ * here on), make sure every entry of [old_addr, old_addr + len) has a place to go at new_addr:
+ * the PMD entry for a PMD leaf that moves whole, a PTE table otherwise. A PMD leaf that cannot
+ * move whole is split here (a DAX leaf is cleared: it refaults as PTEs). 0 or -ENOMEM (tables
+ * already allocated stay; free_pgtables() takes them back).
  */
 static int prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 			unsigned long new_addr, unsigned long len)
@@ -66,9 +88,7 @@ static int prepare_move(struct vm_area_struct *vma, unsigned long old_addr,
 		ext = move_extent(old, new, old_addr + len);
 		if (!old_pmd || pmd_none(pmdp_get(old_pmd)))
 			continue;
-		new_pmd = pmd_alloc(mm, new);
-		if (!new_pmd)
-			return -ENOMEM;
+		new_pmd = pmd_lookup(mm, new); /* prepare_pmds() made it */
 		if (pmd_leaf(pmdp_get(old_pmd))) {
 			if (ext == PMD_SIZE && pmd_none(pmdp_get(new_pmd)))
 				continue;
@@ -189,11 +209,14 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 	}
 	vma_link_rmap(new);
 
-	mremap_rmap_lock(vma);
-	ret = prepare_move(vma, old_addr, new_addr, old_len);
-	if (!ret)
-		move_page_tables(vma, old_addr, new_addr, old_len);
-	mremap_rmap_unlock(vma);
+	ret = prepare_pmds(mm, old_addr, new_addr, old_len);
+	if (!ret) {
+		mremap_rmap_lock(vma);
+		ret = prepare_move(vma, old_addr, new_addr, old_len);
+		if (!ret)
+			move_page_tables(vma, old_addr, new_addr, old_len);
+		mremap_rmap_unlock(vma);
+	}
 	if (ret) {
 		vma_remove(mm, new);
 		vma_unlink_rmap(new);
