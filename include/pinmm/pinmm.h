@@ -17,6 +17,7 @@
 #include "huge_mm.h"
 #include "hugetlb.h"
 #include "inject.h"
+#include "io_uring.h"
 #include "mm.h"
 #include "memremap.h"
 #include "mm_types.h"
