@@ -208,6 +208,7 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 		return -ENOMEM;
 	}
 	vma_link_rmap(new);
+	race_point("mremap:vma_linked");
 
 	ret = prepare_pmds(mm, old_addr, new_addr, old_len);
 	if (!ret) {

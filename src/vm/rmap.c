@@ -250,6 +250,7 @@ void rmap_walk_anon_vma(struct anon_vma *av, struct page *page,
 
 		if (addr && !fn(page, vma, addr, arg))
 			break;
+		race_point("rmap:anon_vma_visited");
 	}
 	pthread_rwlock_unlock(&av->lock);
 }

@@ -426,6 +426,34 @@ static void test_partially_mremapped_thp(void **state)
 	unmap(dst, half, "second half");
 }
 
+/* The same THP after fork: every subpage is mapped twice; a write on either side copies one
+ * subpage (5.7's COW of a PTE-mapped THP) and the other side keeps the old data. */
+static void test_partially_mremapped_thp_after_fork(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct page *head = map_thp(mm, BASE, "THP");
+	unsigned long half = SZ_2M / 2, dst = BASE + 8 * SZ_2M;
+
+	mremap_ok(BASE + half, half, half, MREMAP_MAYMOVE | MREMAP_FIXED, dst, "second half");
+	child = pinmm_fork(mm);
+	assert_false(IS_ERR(child));
+	check_eq(page_mapcount(head + 3), 2, "subpage 3 after fork");
+	check_eq(page_mapcount(head + 259), 2, "subpage 259 (moved) after fork");
+	put_word(dst + PG(3), 0xbeef, "the parent writes to the moved half");
+	check_true(page_at(mm, dst + PG(3)) != head + 259, "the parent's write copied subpage 259");
+	check_eq(remote_word(child, dst + PG(3), "the child's moved half"), 0x7000 + 259,
+		 "the child keeps subpage 259's data");
+	check_ptr(page_at(child, dst + PG(3)), head + 259, "the child still maps subpage 259");
+	check_eq(page_mapcount(head + 259), 1, "subpage 259 after the parent's COW");
+	remote_put_word(child, BASE, 0xcafe, "the child writes to the first half");
+	check_eq(get_word(BASE, "the parent's first half"), 0x7000, "the parent keeps subpage 0");
+	mmput(child);
+	for (unsigned long i = 0; i < 256; i += 85)
+		check_eq(page_mapcount(head + i), 1, "subpage %lu after the child went", i);
+	unmap(BASE, half, "first half");
+	unmap(dst, half, "second half");
+}
+
 /* ---- MREMAP_DONTUNMAP ---- */
 
 static void test_dontunmap_leaves_the_old_vma_empty(void **state)
@@ -586,6 +614,106 @@ static void test_moves_race_with_fast_gup(void **state)
 	unmap(r.a, PG(1), "page");
 }
 
+/*
+ * The rule of mremap.c: while the entries move, a reverse-map walk sees each page at its old
+ * address or at its new one. Made deterministic with two race points: the move stops once its
+ * new VMA is linked ("mremap:vma_linked") until try_to_unmap()'s walk has looked at that VMA
+ * (the first on the anon_vma's list), and the walk then waits ("rmap:anon_vma_visited") up to
+ * 20 ms for the move to finish before it looks at the old VMA. Holding the rmap locks over the
+ * move, the move cannot finish in that time and the walk finds the page at its old address;
+ * without them, the page would be at neither when the walk looked.
+ */
+#define UNMAP_ROUNDS 20
+
+struct unmap_race {
+	struct mm_struct *mm;
+	unsigned long from, to;
+	atomic_int linked, visited, moved;
+};
+
+static bool wait_flag(atomic_int *flag, long ms)
+{
+	for (long waited = 0; !atomic_load(flag); waited++) {
+		if (waited >= ms * 10)
+			return false;
+		usleep(100);
+	}
+	return true;
+}
+
+static void hook_vma_linked(const char *point, void *arg)
+{
+	struct unmap_race *r = arg;
+
+	(void)point;
+	atomic_store(&r->linked, 1);
+	wait_flag(&r->visited, 1000);
+}
+
+static void hook_anon_vma_visited(const char *point, void *arg)
+{
+	struct unmap_race *r = arg;
+
+	(void)point;
+	if (!atomic_load(&r->linked) || atomic_exchange(&r->visited, 1))
+		return;
+	wait_flag(&r->moved, 20);
+}
+
+static void *mover(void *arg)
+{
+	struct unmap_race *r = arg;
+
+	kthread_use_mm(r->mm);
+	vm_mremap(r->from, PG(1), PG(1), MREMAP_MAYMOVE | MREMAP_FIXED, r->to);
+	atomic_store(&r->moved, 1);
+	kthread_unuse_mm(r->mm);
+	return NULL;
+}
+
+static void test_rmap_walk_finds_pages_being_moved(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct unmap_race r = {.mm = mm, .from = BASE, .to = BASE + SZ_2M + PG(9)};
+	int missed = 0;
+
+	map(r.from, PG(1), RW, ANON | MAP_FIXED, "page");
+	if (pinmm_hook_set("mremap:vma_linked", hook_vma_linked, &r) == -EOPNOTSUPP) {
+		skip(); /* built with HOOKS=0 */
+		return;
+	}
+	assert_int_equal(pinmm_hook_set("rmap:anon_vma_visited", hook_anon_vma_visited, &r), 0);
+	for (int round = 1; round <= UNMAP_ROUNDS; round++) {
+		struct page *page;
+		pthread_t t;
+		unsigned long tmp;
+
+		put_word(r.from, (unsigned long)round, "fault the page in");
+		page = page_at(mm, r.from);
+		get_page(page);
+		atomic_init(&r.linked, 0);
+		atomic_init(&r.visited, 0);
+		atomic_init(&r.moved, 0);
+		assert_int_equal(pthread_create(&t, NULL, mover, &r), 0);
+		check_true(wait_flag(&r.linked, 1000), "round %d: the move linked its VMA", round);
+		lock_page(page);
+		if (!try_to_unmap(page))
+			missed++;
+		unlock_page(page);
+		pthread_join(t, NULL);
+		check_eq(page_mapcount(page), 0, "round %d: the page after try_to_unmap", round);
+		expect_level(mm, r.from, LEAF_NONE, "round %d: the old address", round);
+		expect_level(mm, r.to, LEAF_NONE, "round %d: the new address", round);
+		put_page(page);
+		tmp = r.from;
+		r.from = r.to;
+		r.to = tmp;
+	}
+	pinmm_hook_clear_all();
+	check_eq(missed, 0, "rounds in which try_to_unmap() missed the moving page");
+	unmap(r.from, PG(1), "page");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,11 +725,13 @@ int main(void)
 		test_with_mm(test_thp_to_aligned_destination_stays_pmd_mapped),
 		test_with_mm(test_thp_to_unaligned_destination_is_split),
 		test_with_mm(test_partially_mremapped_thp),
+		test_with_mm(test_partially_mremapped_thp_after_fork),
 		test_with_mm(test_dontunmap_leaves_the_old_vma_empty),
 		test_with_mm(test_shared_shmem_move_and_duplicate),
 		cmocka_unit_test_setup_teardown(test_hugetlb_shrinks_only, setup_hugetlb,
 						teardown_mm),
 		test_with_mm(test_moves_race_with_fast_gup),
+		test_with_mm(test_rmap_walk_finds_pages_being_moved),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
