@@ -188,15 +188,15 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 	/* The old range becomes one VMA first, so that taking it away later cannot fail. */
 	if (unmap_old) {
 		ret = split_edges(mm, old_addr, old_addr + old_len);
-		if (ret) {
-			vma_try_merge(mm, vma_lookup(mm, old_addr));
-			return ret;
-		}
 		vma = vma_lookup(mm, old_addr);
+		if (ret)
+			goto undo_split;
 	}
 	new = vm_area_dup(vma);
-	if (!new)
-		return -ENOMEM;
+	if (!new) {
+		ret = -ENOMEM;
+		goto undo_split;
+	}
 	new->vm_start = new_addr;
 	new->vm_end = new_addr + new_len;
 	new->vm_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
@@ -205,7 +205,8 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 		new->vm_pgoff = new_addr >> PAGE_SHIFT;
 	if (vma_insert(mm, new)) {
 		vm_area_free(new);
-		return -ENOMEM;
+		ret = -ENOMEM;
+		goto undo_split;
 	}
 	vma_link_rmap(new);
 	race_point("mremap:vma_linked");
@@ -223,7 +224,7 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 		vma_unlink_rmap(new);
 		vm_area_free(new);
 		free_pgtables(mm, new_addr, new_addr + new_len);
-		return ret;
+		goto undo_split;
 	}
 
 	if (unmap_old) {
@@ -235,6 +236,11 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 	}
 	vma_try_merge(mm, new);
 	return (long)new_addr;
+
+undo_split:
+	/* Splitting the old range's edges changed nothing visible; merge the pieces back. */
+	vma_try_merge(mm, vma);
+	return ret;
 }
 
 /* vma_expandable(): the delta bytes after vma are free and in the user address space. */
