@@ -11,6 +11,7 @@
  * 1 MiB (or per page, said so), '.' for nothing mapped.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -519,6 +520,35 @@ static void test_shared_shmem_move_and_duplicate(void **state)
 	fput(f);
 }
 
+/* A shared mapping of a host file, moved: writeback's page_mkclean() finds the moved PTE
+ * through i_mmap (it comes out clean and write-protected) and the data reaches the file. */
+static void test_moved_host_file_mapping_is_written_back(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct file *f = filp_open("/tmp", O_TMPFILE | O_RDWR, 0600);
+	unsigned long a, to, word = 0;
+
+	if (IS_ERR(f) && (PTR_ERR(f) == -EOPNOTSUPP || PTR_ERR(f) == -EISDIR)) {
+		skip(); /* no O_TMPFILE in the host's /tmp */
+		return;
+	}
+	assert_false(IS_ERR(f));
+	assert_int_equal(vfs_truncate(f, (loff_t)PG(2)), 0);
+	a = vm_mmap(f, 0, PG(2), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(a));
+	put_word(a + PAGE_SIZE, 0xf11e, "a write through the shared mapping");
+	to = mremap_ok(a, PG(2), PG(2), MREMAP_MAYMOVE | MREMAP_FIXED, BASE + SZ_2M, "move");
+	check_true(pte_dirty(pte_at(mm, to + PAGE_SIZE)), "the moved PTE keeps its dirty bit");
+	check_eq(vfs_fsync(f, 0), 0, "fsync");
+	check_true(!pte_write(pte_at(mm, to + PAGE_SIZE)) && !pte_dirty(pte_at(mm, to + PAGE_SIZE)),
+		   "page_mkclean() cleaned the moved PTE");
+	check_eq(pread(f->f_mapping->host_fd, &word, sizeof(word), (off_t)PAGE_SIZE),
+		 (ssize_t)sizeof(word), "pread of the host file");
+	check_eq(word, 0xf11e, "the host file holds the write made before the move");
+	unmap(to, PG(2), "moved");
+	fput(f);
+}
+
 /* ---- hugetlb: 5.7 shrinks (as munmap) and refuses the rest ---- */
 
 static void test_hugetlb_shrinks_only(void **state)
@@ -540,6 +570,20 @@ static void test_hugetlb_shrinks_only(void **state)
 	expect_err(vm_mremap(a, 2 * SZ_2M, SZ_2M + SZ_1M, 0, 0), -EINVAL,
 		   "shrink to a length off the huge page size");
 	expect_same(mm, &before, "shrink off size");
+	{
+		/* MREMAP_FIXED onto part of a huge page: the destination cannot be unmapped
+		 * there, which is found before anything changes (the small mapping stays). */
+		unsigned long small = map(BASE + SZ_1G, PG(2), RW, ANON | MAP_FIXED, "small");
+
+		put_word(small, 0x5, "small");
+		snapshot(mm, &before);
+		expect_err(vm_mremap(small, PG(2), PG(2), MREMAP_MAYMOVE | MREMAP_FIXED,
+				     a + PG(1)),
+			   -EINVAL, "MREMAP_FIXED onto part of a huge page");
+		expect_same(mm, &before, "MREMAP_FIXED onto part of a huge page");
+		check_eq(get_word(small, "small"), 0x5, "the small mapping after the refusal");
+		unmap(small, PG(2), "small");
+	}
 	free0 = h->free_huge_pages;
 	check_eq(mremap_ok(a, 2 * SZ_2M, SZ_2M, 0, 0, "shrink to one huge page"), a, "addr");
 	check_eq(h->free_huge_pages, free0 + 1, "the second huge page went back to the pool");
@@ -728,6 +772,7 @@ int main(void)
 		test_with_mm(test_partially_mremapped_thp_after_fork),
 		test_with_mm(test_dontunmap_leaves_the_old_vma_empty),
 		test_with_mm(test_shared_shmem_move_and_duplicate),
+		test_with_mm(test_moved_host_file_mapping_is_written_back),
 		cmocka_unit_test_setup_teardown(test_hugetlb_shrinks_only, setup_hugetlb,
 						teardown_mm),
 		test_with_mm(test_moves_race_with_fast_gup),
