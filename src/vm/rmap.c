@@ -285,12 +285,19 @@ void rmap_walk(struct page *page,
 }
 
 /* The PTE of vma at addr if it maps page, with its ptl locked (*ptl set); else NULL. A PMD
- * leaf mapping the page is split first when split is true. */
+ * leaf mapping the page is split first; one mapping another page means not here. */
 static pte_t *page_vma_mapped_pte(struct page *page, struct vm_area_struct *vma,
 				  unsigned long addr, pthread_spinlock_t **ptl)
 {
+	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
 	pte_t *pte;
 
+	/* Split only a THP leaf that maps this page (Linux passes the page to
+	 * split_huge_pmd_address()): VMAs of one anon_vma may cover the same offsets (mremap's
+	 * MREMAP_DONTUNMAP leaves such a pair), and another THP may be mapped here. */
+	if (pmd && pmd_trans_huge(pmdp_get(pmd)) &&
+	    pmd_pfn(pmdp_get(pmd)) != page_to_pfn(compound_head(page)))
+		return NULL;
 	split_huge_pmd_address(vma, addr);
 	pte = pte_lookup_lock(vma->vm_mm, addr, ptl);
 	if (!pte)

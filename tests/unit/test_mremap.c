@@ -481,6 +481,40 @@ static void test_dontunmap_leaves_the_old_vma_empty(void **state)
 	unmap(to, PG(4), "new");
 }
 
+/*
+ * MREMAP_DONTUNMAP leaves two VMAs of one anon_vma over the same page offsets: the old, empty
+ * one and the new one. A new THP faulted at the old address is indexed like the moved one, so
+ * a reverse-map walk for the moved THP also looks at the old address, and must leave the THP
+ * it finds there alone (Linux splits a PMD there only if it maps the page walked for).
+ * Found failing at c7cf049: page_vma_mapped_pte() split whatever PMD leaf it found.
+ */
+static void test_rmap_walk_leaves_an_aliasing_thp_alone(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *moved = map_thp(mm, BASE, "THP"), *other;
+	unsigned long to = BASE + 16 * SZ_2M, splits;
+
+	mremap_ok(BASE, SZ_2M, SZ_2M, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to,
+		  "DONTUNMAP move of the THP");
+	expect_level(mm, to, LEAF_PMD, "the moved THP");
+	put_word(BASE, 0x0de, "a new THP in the old VMA");
+	expect_level(mm, BASE, LEAF_PMD, "the new THP");
+	other = page_at(mm, BASE);
+	check_true(other != moved && other->index == moved->index,
+		   "the new THP is another page with the moved one's index");
+	splits = global_vm_event_count(THP_SPLIT_PMD);
+	get_page(moved);
+	lock_page(moved);
+	check_true(try_to_unmap(moved), "try_to_unmap() of the moved THP");
+	unlock_page(moved);
+	put_page(moved);
+	expect_level(mm, BASE, LEAF_PMD, "the other THP after the walk");
+	check_eq(global_vm_event_count(THP_SPLIT_PMD), splits + 1, "THP_SPLIT_PMD: the moved one's");
+	check_eq(get_word(BASE, "the other THP"), 0x0de, "the other THP's data");
+	unmap(BASE, SZ_2M, "old VMA");
+	unmap(to, SZ_2M, "new VMA");
+}
+
 /* ---- shared file pages ---- */
 
 static void test_shared_shmem_move_and_duplicate(void **state)
@@ -771,6 +805,7 @@ int main(void)
 		test_with_mm(test_partially_mremapped_thp),
 		test_with_mm(test_partially_mremapped_thp_after_fork),
 		test_with_mm(test_dontunmap_leaves_the_old_vma_empty),
+		test_with_mm(test_rmap_walk_leaves_an_aliasing_thp_alone),
 		test_with_mm(test_shared_shmem_move_and_duplicate),
 		test_with_mm(test_moved_host_file_mapping_is_written_back),
 		cmocka_unit_test_setup_teardown(test_hugetlb_shrinks_only, setup_hugetlb,
