@@ -4,8 +4,10 @@
  * pages, THPs (whole, to a 2 MiB aligned destination, or split), shared file pages, pinned
  * pages; MREMAP_FIXED, MREMAP_DONTUNMAP, the old_len 0 duplicate of a shared mapping; hugetlb
  * (shrink only); the cow.c catalogue's "partially mremap'd THP" (half of a THP moved, so that
- * it is PTE-mapped in two places, both found by the reverse map); and every bad argument,
- * which returns its errno and leaves the address space as it was.
+ * it is PTE-mapped in two places, both found by the reverse map, also after fork); reverse-map
+ * walks during a move and across the aliasing VMAs MREMAP_DONTUNMAP leaves; writeback of a moved
+ * file mapping; and every bad argument, which returns its errno and leaves the address space as
+ * it was.
  *
  * Layouts are drawn before each step as Linux's tools/testing/vma tests do: one letter per
  * 1 MiB (or per page, said so), '.' for nothing mapped.
