@@ -9,8 +9,8 @@
  * file mapping; and every bad argument, which returns its errno and leaves the address space as
  * it was.
  *
- * Layouts are drawn before each step as Linux's tools/testing/vma tests do: one letter per
- * 1 MiB (or per page, said so), '.' for nothing mapped.
+ * Tests with several mappings draw their layout first, as Linux's tools/testing/vma tests do:
+ * one letter per 1 MiB (or per page, said so), '.' for nothing mapped.
  */
 #include <errno.h>
 #include <fcntl.h>
