@@ -147,6 +147,7 @@ struct mm_struct *pinmm_fork(struct mm_struct *oldmm)
 			break;
 		}
 		vma_link_rmap(new);
+		race_point("fork:vma_linked");
 		ret = copy_page_range(new, vma);
 	}
 	mmap_write_unlock(mm);

@@ -9,7 +9,11 @@
  * of PTEs found is the same.
  *
  * The rule that is easy to break: a walker may only look at a VMA's page tables while the VMA
- * is linked (anon_vma->lock or i_mmap_rwsem held); munmap unlinks before it frees tables.
+ * is linked (anon_vma->lock or i_mmap_rwsem held); munmap unlinks before it frees tables. And
+ * an anon_vma's VMAs are walked oldest first (a VMA joins at the tail, as Linux's anon_vma
+ * chains put a parent before its children): fork copies a child's entries after linking its
+ * VMA and without the anon_vma lock, so a walk that visited the child before the parent could
+ * find the page in neither while fork copies it across.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,7 +88,7 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 	if (!vma->anon_vma) {
 		atomic_fetch_add(&av->refcount, 1);
 		pthread_rwlock_wrlock(&av->lock);
-		cds_list_add(&vma->anon_vma_node, &av->vmas);
+		cds_list_add_tail(&vma->anon_vma_node, &av->vmas);
 		pthread_rwlock_unlock(&av->lock);
 		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
 		av = NULL;

@@ -696,12 +696,12 @@ static void test_moves_race_with_fast_gup(void **state)
 
 /*
  * The rule of mremap.c: while the entries move, a reverse-map walk sees each page at its old
- * address or at its new one. Made deterministic with two race points: the move stops once its
- * new VMA is linked ("mremap:vma_linked") until try_to_unmap()'s walk has looked at that VMA
- * (the first on the anon_vma's list), and the walk then waits ("rmap:anon_vma_visited") up to
- * 20 ms for the move to finish before it looks at the old VMA. Holding the rmap locks over the
- * move, the move cannot finish in that time and the walk finds the page at its old address;
- * without them, the page would be at neither when the walk looked.
+ * address or at its new one. try_to_unmap() runs while a move is in flight, stopped by two race
+ * points: the move waits after linking its new VMA ("mremap:vma_linked") until the walk has
+ * visited a VMA ("rmap:anon_vma_visited"), and the walk then waits up to 20 ms for the move to
+ * finish. The walk visits the old VMA first (VMAs join an anon_vma at the tail) and the move
+ * holds the rmap locks, so the page is found and unmapped every round. (Before VMAs joined at
+ * the tail, the walk looked at the new VMA first, and this test failed without the locks.)
  */
 #define UNMAP_ROUNDS 20
 
