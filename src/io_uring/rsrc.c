@@ -37,7 +37,7 @@ struct io_ring_ctx {
 
 struct io_ring_ctx *io_ring_ctx_alloc(void)
 {
-	struct io_ring_ctx *ctx = calloc(1, sizeof(*ctx));
+	struct io_ring_ctx *ctx = kzalloc(sizeof(*ctx));
 
 	if (!ctx)
 		return NULL;
@@ -100,7 +100,7 @@ static int pin_buf(struct mm_struct *mm, const struct iovec *iov, struct io_mapp
 	unsigned long ubuf = (unsigned long)iov->iov_base, start = ubuf & PAGE_MASK;
 	unsigned long nr_pages = ((ubuf + iov->iov_len + PAGE_SIZE - 1) >> PAGE_SHIFT) -
 				 (ubuf >> PAGE_SHIFT);
-	struct page **pages = calloc(nr_pages, sizeof(*pages));
+	struct page **pages = kmalloc(nr_pages * sizeof(*pages));
 	long pret;
 	int ret;
 
@@ -134,7 +134,7 @@ int io_sqe_buffers_register(struct io_ring_ctx *ctx, const struct iovec *iovs, u
 	ret = ctx->user_bufs ? -EBUSY : check_iovs(iovs, nr);
 	if (!ret && !mm)
 		ret = -ESRCH;
-	bufs = ret ? NULL : calloc(nr, sizeof(*bufs));
+	bufs = ret ? NULL : kzalloc(nr * sizeof(*bufs));
 	if (!ret && !bufs)
 		ret = -ENOMEM;
 	if (ret) {

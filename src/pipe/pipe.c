@@ -16,7 +16,7 @@
 
 struct pipe_inode_info *alloc_pipe_info(void)
 {
-	struct pipe_inode_info *pipe = calloc(1, sizeof(*pipe));
+	struct pipe_inode_info *pipe = kzalloc(sizeof(*pipe));
 
 	if (!pipe)
 		return NULL;

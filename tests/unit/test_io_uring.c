@@ -237,6 +237,47 @@ static void test_fork_breaks_the_registered_buffer_under_5_7(void **state)
 	unmap(a, PG(1), "buffer");
 }
 
+/* Every allocation of a registration failing in turn (N = 1, 2, ... until it succeeds): each
+ * failure returns an error, registers nothing and leaves no pin. */
+static void test_register_under_fault_injection(void **state)
+{
+	struct io_ring_ctx *ctx;
+	unsigned long a = map(0, PG(8), RW, ANON | MAP_POPULATE, "8 pages");
+	struct iovec iov[3] = {{(void *)a, PG(2)}, {(void *)(a + PG(3)), 100},
+			       {(void *)(a + PG(4)), PG(4)}};
+	unsigned long n;
+	int ret = -1;
+
+	(void)state;
+	if (pinmm_fail_set(NULL) == -EOPNOTSUPP) {
+		skip(); /* built with HOOKS=0 */
+		return;
+	}
+	for (n = 1; n < 100; n++) {
+		struct pinmm_fail_attr attr = {.nth = n};
+
+		assert_int_equal(pinmm_fail_set(&attr), 0);
+		ctx = io_ring_ctx_alloc();
+		ret = ctx ? io_sqe_buffers_register(ctx, iov, 3) : -ENOMEM;
+		pinmm_fail_set(NULL);
+		if (!ret)
+			break;
+		check_true(ret < 0, "allocation %lu failing: register returned %d", n, ret);
+		check_eq(pins_held(), 0, "pins held with allocation %lu failing", n);
+		if (ctx) {
+			check_eq(io_sqe_buffers_unregister(ctx), -ENXIO,
+				 "nothing registered with allocation %lu failing", n);
+			io_ring_ctx_free(ctx);
+		}
+	}
+	check_eq(ret, 0, "the registration once no allocation fails (after %lu)", n);
+	check_true(n > 2, "allocations failed on the way (%lu)", n);
+	check_eq(pins_held(), 7, "pages 0-1, 3 and 4-7 pinned");
+	io_ring_ctx_free(ctx);
+	check_eq(pins_held(), 0, "every pin released");
+	unmap(a, PG(8), "8 pages");
+}
+
 /* ---- registration and I/O on two CPUs ---- */
 
 struct race {
@@ -300,6 +341,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_huge_buffers_and_release, setup_hugetlb,
 						teardown_mm),
 		test_with_mm(test_fork_breaks_the_registered_buffer_under_5_7),
+		test_with_mm(test_register_under_fault_injection),
 		test_with_mm(test_register_races_with_io),
 	};
 

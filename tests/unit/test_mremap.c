@@ -457,6 +457,49 @@ static void test_partially_mremapped_thp_after_fork(void **state)
 	unmap(dst, half, "second half");
 }
 
+/*
+ * Every allocation of a move failing in turn (the Nth for N = 1, 2, ... until the move
+ * succeeds, as SQLite's tests do): each failure is -ENOMEM and leaves the VMAs, the pages
+ * mapped at each address and the rss as they were. The move needs a VMA, room in the VMA
+ * array, and page tables at the destination (a THP split on the way).
+ */
+static void test_move_under_fault_injection(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *head = map_thp(mm, BASE, "THP");
+	unsigned long from = BASE + SZ_1M, to = BASE + 64 * SZ_2M + PG(5), n, ret = 0;
+	static struct snapshot before;
+	unsigned long injected0 = pinmm_fail_injected();
+	char what[64];
+
+	if (pinmm_fail_set(NULL) == -EOPNOTSUPP) {
+		skip(); /* built with HOOKS=0 */
+		return;
+	}
+	for (n = 1; n < 100; n++) {
+		struct pinmm_fail_attr attr = {.nth = n};
+
+		snapshot(mm, &before);
+		assert_int_equal(pinmm_fail_set(&attr), 0);
+		ret = vm_mremap(from, SZ_1M, SZ_1M, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+		pinmm_fail_set(NULL);
+		if (!IS_ERR_VALUE(ret))
+			break;
+		snprintf(what, sizeof(what), "the move with allocation %lu failing", n);
+		check_eq((long)ret, -ENOMEM, "%s", what);
+		expect_same(mm, &before, what);
+		expect_unmapped(mm, to, SZ_1M, what);
+	}
+	check_eq(ret, to, "the move once no allocation fails (after %lu)", n);
+	check_true(n > 2 && pinmm_fail_injected() > injected0, "allocations failed on the way");
+	for (unsigned long i = 0; i < 256; i += 51)
+		check_ptr(page_at(mm, to + PG(i)), head + 256 + i, "subpage %lu moved", 256 + i);
+	expect_tags(BASE, 256, 0x7000, "the first half");
+	expect_tags(to, 256, 0x7000 + 256, "the moved half");
+	unmap(BASE, SZ_1M, "first half");
+	unmap(to, SZ_1M, "moved half");
+}
+
 /* ---- MREMAP_DONTUNMAP ---- */
 
 static void test_dontunmap_leaves_the_old_vma_empty(void **state)
@@ -806,6 +849,7 @@ int main(void)
 		test_with_mm(test_thp_to_unaligned_destination_is_split),
 		test_with_mm(test_partially_mremapped_thp),
 		test_with_mm(test_partially_mremapped_thp_after_fork),
+		test_with_mm(test_move_under_fault_injection),
 		test_with_mm(test_dontunmap_leaves_the_old_vma_empty),
 		test_with_mm(test_rmap_walk_leaves_an_aliasing_thp_alone),
 		test_with_mm(test_shared_shmem_move_and_duplicate),

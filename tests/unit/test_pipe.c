@@ -83,6 +83,14 @@ static void test_bad_arguments_take_nothing(void **state)
 	check_eq(pipe_read(pipe, &c, 0), 0, "pipe_read of 0 bytes");
 	check_eq(pipe_read(pipe, &c, 1), -EAGAIN, "pipe_read of an empty pipe");
 	check_eq(pipe_occupancy(NULL), -EBADF, "pipe_occupancy of a NULL pipe");
+	{
+		struct pinmm_fail_attr attr = {.nth = 1};
+
+		if (pinmm_fail_set(&attr) == 0) {
+			check_ptr(alloc_pipe_info(), NULL, "alloc_pipe_info() without memory");
+			pinmm_fail_set(NULL);
+		}
+	}
 	free_pipe_info(NULL);
 	free_pipe_info(pipe);
 	unmap(a, PG(2), "2 pages");
