@@ -354,14 +354,12 @@ unsigned long vm_mremap(unsigned long addr, unsigned long old_len, unsigned long
 		return (unsigned long)-EINVAL;
 	if ((flags & MREMAP_DONTUNMAP) && (!(flags & MREMAP_MAYMOVE) || old_len != new_len))
 		return (unsigned long)-EINVAL;
-	if (addr & ~PAGE_MASK)
+	if ((addr & ~PAGE_MASK) || !new_len)
 		return (unsigned long)-EINVAL;
 	/* Lengths past the user address space cannot be mapped: the old one is "not mapped",
 	 * the new one has no room (or, with MREMAP_FIXED, is invalid, below). */
 	if (old_len > TASK_SIZE || addr >= TASK_SIZE || old_len > TASK_SIZE - addr)
 		return (unsigned long)-EFAULT;
-	if (!new_len)
-		return (unsigned long)-EINVAL;
 	if (new_len > TASK_SIZE)
 		return (unsigned long)((flags & MREMAP_FIXED) ? -EINVAL : -ENOMEM);
 	old_len = PAGE_ALIGN(old_len);
