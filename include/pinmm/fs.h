@@ -111,7 +111,8 @@ static inline bool is_file_hugepages(const struct file *file)
  *   -EINVAL  unknown flags (a huge page size in the flags without MFD_HUGETLB included); a
  *            name longer than 249 bytes (NAME_MAX with the "memfd:" prefix)
  *   -EFAULT  name NULL
- *   -ENOSYS  MFD_HUGETLB: there are no hugetlb files yet (Linux without hugetlbfs says so)
+ *   -ENOSYS  MFD_HUGETLB (as Linux without hugetlbfs): hugetlb files (hugetlb_file_setup())
+ *            are created at their final size and cannot grow, while a memfd starts empty
  *   -ENOMEM  no memory for the file
  */
 struct file *memfd_file_create(const char *name, unsigned int flags);

@@ -33,7 +33,9 @@ struct file *memfd_file_create(const char *name, unsigned int flags)
 		return ERR_PTR(-EFAULT);
 	if (strnlen(name, MFD_NAME_MAX_LEN + 1) > MFD_NAME_MAX_LEN)
 		return ERR_PTR(-EINVAL);
-	/* What Linux answers when it has no hugetlbfs (hugetlb_file_setup() is -ENOSYS). */
+	/* What Linux answers when it has no hugetlbfs (hugetlb_file_setup() is -ENOSYS): pinmm's
+	 * hugetlb files (hugetlb_file_setup(), an address-space call) are made at their final
+	 * size and cannot grow, while a memfd starts empty and is sized by ftruncate. */
 	if (flags & MFD_HUGETLB)
 		return ERR_PTR(-ENOSYS);
 	/* MFD_CLOEXEC concerns a descriptor, MFD_ALLOW_SEALING later F_ADD_SEALS calls: pinmm

@@ -19,22 +19,6 @@
 #define KNOWN_MREMAP_FLAGS (MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)
 #define PAGE_ALIGN(len) (((len) + PAGE_SIZE - 1) & PAGE_MASK)
 
-static void mremap_rmap_lock(struct vm_area_struct *vma)
-{
-	if (vma->vm_file)
-		pthread_rwlock_wrlock(&vma->vm_file->f_mapping->i_mmap_rwsem);
-	if (vma->anon_vma)
-		pthread_rwlock_wrlock(&vma->anon_vma->lock);
-}
-
-static void mremap_rmap_unlock(struct vm_area_struct *vma)
-{
-	if (vma->anon_vma)
-		pthread_rwlock_unlock(&vma->anon_vma->lock);
-	if (vma->vm_file)
-		pthread_rwlock_unlock(&vma->vm_file->f_mapping->i_mmap_rwsem);
-}
-
 /* One step of a move: up to the next PMD boundary of either address, within the range. A step
  * of PMD_SIZE starts on a PMD boundary at both ends (move_page_tables()'s extent). */
 static unsigned long move_extent(unsigned long old, unsigned long new, unsigned long old_end)
@@ -213,11 +197,11 @@ static long move_vma(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 
 	ret = prepare_pmds(mm, old_addr, new_addr, old_len);
 	if (!ret) {
-		mremap_rmap_lock(vma);
+		vma_rmap_lock(vma);
 		ret = prepare_move(vma, old_addr, new_addr, old_len);
 		if (!ret)
 			move_page_tables(vma, old_addr, new_addr, old_len);
-		mremap_rmap_unlock(vma);
+		vma_rmap_unlock(vma);
 	}
 	if (ret) {
 		vma_remove(mm, new);
@@ -328,9 +312,9 @@ static long mremap_locked(struct mm_struct *mm, unsigned long addr, unsigned lon
 	if (ret)
 		return ret;
 	if (old_len == vma->vm_end - addr && vma_expandable(mm, vma, new_len - old_len)) {
-		mremap_rmap_lock(vma);
+		vma_rmap_lock(vma);
 		vma->vm_end = addr + new_len;
-		mremap_rmap_unlock(vma);
+		vma_rmap_unlock(vma);
 		vma_try_merge(mm, vma);
 		return (long)addr;
 	}

@@ -165,32 +165,42 @@ static void test_register_pins_and_io_reaches_the_pages(void **state)
 	unmap(a, PG(4), "4 pages");
 }
 
-/* A THP and a hugetlb page: their pins are exact (compound_pincount); the ring's release
- * unpins them. */
+/* A THP, a private and a shared hugetlb page: their pins are exact (compound_pincount); the
+ * ring's release unpins them. */
 static void test_huge_buffers_and_release(void **state)
 {
 	struct mm_struct *mm = *state;
 	struct io_ring_ctx *ctx = io_ring_ctx_alloc();
 	unsigned long thp = map(BASE, SZ_2M, RW, ANON | MAP_FIXED, "THP");
 	unsigned long huge = map(BASE + SZ_1G, SZ_2M, RW, ANON | MAP_HUGETLB | MAP_FIXED, "hugetlb");
-	struct iovec iov[2] = {{(void *)thp, SZ_2M}, {(void *)(huge + PAGE_SIZE), PG(3)}};
-	struct page *thp_head, *huge_head;
+	/* Shared hugetlb memory is a hugetlb file: the one file-backed kind 5.7 registers. */
+	unsigned long shared = map(BASE + 2 * SZ_1G, SZ_2M, RW,
+				   MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, "shared hugetlb");
+	struct iovec iov[3] = {{(void *)thp, SZ_2M}, {(void *)(huge + PAGE_SIZE), PG(3)},
+			       {(void *)shared, PG(1)}};
+	struct page *thp_head, *huge_head, *shared_head;
 
 	assert_non_null(ctx);
 	put_word(thp, 1, "THP");
 	put_word(huge, 2, "hugetlb");
+	put_word(shared, 3, "shared hugetlb");
 	expect_level(mm, thp, LEAF_PMD, "the THP");
 	thp_head = page_at(mm, thp);
 	huge_head = page_at(mm, huge);
-	check_eq(io_sqe_buffers_register(ctx, iov, 2), 0, "register a THP and a hugetlb range");
+	shared_head = page_at(mm, shared);
+	check_eq(io_sqe_buffers_register(ctx, iov, 3), 0,
+		 "register a THP, a private and a shared hugetlb range");
 	check_eq(compound_pincount(thp_head), 512, "the THP's exact pin count");
 	check_eq(compound_pincount(huge_head), 3, "the hugetlb page's exact pin count");
+	check_eq(compound_pincount(shared_head), 1, "the shared hugetlb page's exact pin count");
 	io_ring_ctx_free(ctx);
 	check_eq(compound_pincount(thp_head), 0, "the THP after the ring is freed");
 	check_eq(compound_pincount(huge_head), 0, "the hugetlb page after the ring is freed");
+	check_eq(compound_pincount(shared_head), 0, "the shared page after the ring is freed");
 	check_eq(pins_held(), 0, "every pin released");
 	unmap(thp, SZ_2M, "THP");
 	unmap(huge, SZ_2M, "hugetlb");
+	unmap(shared, SZ_2M, "shared hugetlb");
 }
 
 static int setup_hugetlb(void **state)
@@ -198,7 +208,7 @@ static int setup_hugetlb(void **state)
 	struct pinmm_config cfg;
 
 	pinmm_config_default(&cfg);
-	cfg.nr_hugepages_2m = 2;
+	cfg.nr_hugepages_2m = 3;
 	return boot_with_mm(state, &cfg);
 }
 

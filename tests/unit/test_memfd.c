@@ -27,7 +27,7 @@ static void test_memfd_bad_arguments(void **state)
 		{"NULL name", NULL, 0, -EFAULT},
 		{"bad flags and a NULL name: the flags first, as Linux", NULL, 0x100, -EINVAL},
 		{"a 250-byte name", name, 0, -EINVAL},
-		{"MFD_HUGETLB (no hugetlb files yet)", "x", MFD_HUGETLB, -ENOSYS},
+		{"MFD_HUGETLB (hugetlb files cannot start empty)", "x", MFD_HUGETLB, -ENOSYS},
 		{"MFD_HUGETLB | MFD_HUGE_2MB", "x", MFD_HUGETLB | (21u << MFD_HUGE_SHIFT), -ENOSYS},
 	};
 

@@ -663,6 +663,19 @@ static void test_hugetlb_shrinks_only(void **state)
 		check_eq(get_word(small, "small"), 0x5, "the small mapping after the refusal");
 		unmap(small, PG(2), "small");
 	}
+	{
+		/* Shared hugetlb memory (a hugetlb file) does not move either. */
+		unsigned long sh = map(BASE + 2 * SZ_1G, SZ_2M, RW,
+				       MAP_SHARED | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED,
+				       "shared hugetlb");
+
+		put_word(sh, 7, "shared hugetlb");
+		expect_err(vm_mremap(sh, SZ_2M, SZ_2M, MREMAP_MAYMOVE | MREMAP_FIXED,
+				     BASE + 3 * SZ_1G),
+			   -EINVAL, "moving shared hugetlb memory");
+		check_eq(get_word(sh, "shared hugetlb"), 7, "the shared hugetlb page stays");
+		unmap(sh, SZ_2M, "shared hugetlb");
+	}
 	free0 = h->free_huge_pages;
 	check_eq(mremap_ok(a, 2 * SZ_2M, SZ_2M, 0, 0, "shrink to one huge page"), a, "addr");
 	check_eq(h->free_huge_pages, free0 + 1, "the second huge page went back to the pool");
