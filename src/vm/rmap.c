@@ -77,24 +77,27 @@ int anon_vma_prepare(struct vm_area_struct *vma)
 {
 	struct mm_struct *mm = vma->vm_mm;
 	struct anon_vma *av;
+	bool won;
 
 	if (__atomic_load_n(&vma->anon_vma, __ATOMIC_ACQUIRE))
 		return 0;
 	av = anon_vma_alloc();
 	if (!av)
 		return -ENOMEM;
-	/* Two threads may fault in the same new VMA under the read lock; one wins. */
+	/* Two threads may fault in the same new VMA under the read lock; one wins. The locks are
+	 * taken in the documented order (anon_vma lock, then page_table_lock), as Linux's
+	 * __anon_vma_prepare() does, although no one else can see the new object yet. */
+	pthread_rwlock_wrlock(&av->lock);
 	pthread_spin_lock(&mm->page_table_lock);
-	if (!vma->anon_vma) {
+	won = !vma->anon_vma;
+	if (won) {
 		atomic_fetch_add(&av->refcount, 1);
-		pthread_rwlock_wrlock(&av->lock);
 		cds_list_add_tail(&vma->anon_vma_node, &av->vmas);
-		pthread_rwlock_unlock(&av->lock);
 		__atomic_store_n(&vma->anon_vma, av, __ATOMIC_RELEASE);
-		av = NULL;
 	}
 	pthread_spin_unlock(&mm->page_table_lock);
-	if (av) {
+	pthread_rwlock_unlock(&av->lock);
+	if (!won) {
 		pthread_rwlock_destroy(&av->lock);
 		free(av);
 	}
