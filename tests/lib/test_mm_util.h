@@ -322,6 +322,27 @@ static inline int teardown_mm(void **state)
 	return shutdown_clean(state);
 }
 
+/* A 4 GiB machine with hugetlb pools of nr_2m 2 MiB and nr_1g 1 GiB pages, and an mm. */
+static inline int boot_with_hugetlb_pools(void **state, unsigned long nr_2m, unsigned long nr_1g)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.ram_bytes = 4 * GiB;
+	cfg.nr_hugepages_2m = nr_2m;
+	cfg.nr_hugepages_1g = nr_1g;
+	return boot_with_mm(state, &cfg);
+}
+
+/* teardown_mm() that first puts a child the test forked and had not put when a failed check
+ * ended it (the test clears *child once it puts the child itself). */
+static inline int teardown_mm_and_child(void **state, struct mm_struct **child)
+{
+	mmput(*child);
+	*child = NULL;
+	return teardown_mm(state);
+}
+
 #define test_with_mm(f) cmocka_unit_test_setup_teardown(f, setup_mm, teardown_mm)
 #define test_with_mm_57(f) cmocka_unit_test_setup_teardown(f, setup_mm_57, teardown_mm)
 #define test_with_mm_modern(f) cmocka_unit_test_setup_teardown(f, setup_mm_modern, teardown_mm)

@@ -23,20 +23,12 @@ static struct mm_struct *child_left;
 
 static int setup_hugetlb_mm(void **state)
 {
-	struct pinmm_config cfg;
-
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 4 * GiB;
-	cfg.nr_hugepages_2m = NR_2M;
-	cfg.nr_hugepages_1g = NR_1G;
-	return boot_with_mm(state, &cfg);
+	return boot_with_hugetlb_pools(state, NR_2M, NR_1G);
 }
 
 static int teardown_hugetlb_mm(void **state)
 {
-	mmput(child_left);
-	child_left = NULL;
-	return teardown_mm(state);
+	return teardown_mm_and_child(state, &child_left);
 }
 
 static unsigned long free_2m(void)

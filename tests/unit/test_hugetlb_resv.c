@@ -20,31 +20,19 @@
 
 static struct mm_struct *child_left;
 
-static int boot_pool(void **state, unsigned long nr)
-{
-	struct pinmm_config cfg;
-
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 4 * GiB;
-	cfg.nr_hugepages_2m = nr;
-	return boot_with_mm(state, &cfg);
-}
-
 static int setup_pool(void **state)
 {
-	return boot_pool(state, NR_2M);
+	return boot_with_hugetlb_pools(state, NR_2M, 0);
 }
 
 static int setup_no_pool(void **state)
 {
-	return boot_pool(state, 0);
+	return boot_with_hugetlb_pools(state, 0, 0);
 }
 
 static int teardown_resv(void **state)
 {
-	mmput(child_left);
-	child_left = NULL;
-	return teardown_mm(state);
+	return teardown_mm_and_child(state, &child_left);
 }
 
 static struct hstate *h2m(void)

@@ -19,12 +19,7 @@
 
 static int setup_hugetlb_mm(void **state)
 {
-	struct pinmm_config cfg;
-
-	pinmm_config_default(&cfg);
-	cfg.ram_bytes = 4 * GiB;
-	cfg.nr_hugepages_2m = NR_2M;
-	return boot_with_mm(state, &cfg);
+	return boot_with_hugetlb_pools(state, NR_2M, 0);
 }
 
 static unsigned long free_2m(void)
