@@ -609,6 +609,11 @@ int main(int argc, char **argv)
 	if (backings & (1U << B_HUGE_1G) ? mib % 1024 : mib % 2)
 		bad_usage("-s: the range must hold whole huge pages (%s)",
 			  backings & (1U << B_HUGE_1G) ? "1 GiB" : "2 MiB");
+	if (tool_rules_env_check(rules)) {
+		fprintf(stderr, "pinmm_bench: PINMM_RULES=%s: not a rule set (5.7 or modern)\n",
+			getenv("PINMM_RULES"));
+		return 2;
+	}
 	res = calloc(NR_BACKINGS * 2 * NR_MODES * (size_t)nthreads, sizeof(*res));
 	if (!res) {
 		fprintf(stderr, "pinmm_bench: out of memory\n");
@@ -624,13 +629,9 @@ int main(int argc, char **argv)
 	cfg.thp = PINMM_THP_MADVISE;
 	cfg.debug_checks = debug_checks;
 	cfg.rules = rules;
-	if (tool_rules_env_check(rules)) {
-		fprintf(stderr, "pinmm_bench: PINMM_RULES=%s: not a rule set (5.7 or modern)\n",
-			getenv("PINMM_RULES"));
-		return 2;
-	}
 	if (pinmm_boot(&cfg)) {
 		fprintf(stderr, "pinmm_bench: cannot boot a %llu MiB machine\n", cfg.ram_bytes >> 20);
+		free(res);
 		return 1;
 	}
 	printf("pinmm_bench: rules %s, %lu MiB per range, %d repeats (min / median / max), %d pages "
