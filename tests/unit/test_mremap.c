@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "test_mm_util.h"
+#include "test_race.h"
 
 #define BASE 0x40000000UL /* 1 GiB: 2 MiB (and 1 GiB) aligned */
 #define SZ_1M (1UL << 20)
@@ -764,37 +765,8 @@ static void test_moves_race_with_fast_gup(void **state)
 struct unmap_race {
 	struct mm_struct *mm;
 	unsigned long from, to;
-	atomic_int linked, visited, moved;
+	struct race_pair pair; /* mremap:vma_linked, then rmap:anon_vma_visited */
 };
-
-static bool wait_flag(atomic_int *flag, long ms)
-{
-	for (long waited = 0; !atomic_load(flag); waited++) {
-		if (waited >= ms * 10)
-			return false;
-		usleep(100);
-	}
-	return true;
-}
-
-static void hook_vma_linked(const char *point, void *arg)
-{
-	struct unmap_race *r = arg;
-
-	(void)point;
-	atomic_store(&r->linked, 1);
-	wait_flag(&r->visited, 1000);
-}
-
-static void hook_anon_vma_visited(const char *point, void *arg)
-{
-	struct unmap_race *r = arg;
-
-	(void)point;
-	if (!atomic_load(&r->linked) || atomic_exchange(&r->visited, 1))
-		return;
-	wait_flag(&r->moved, 20);
-}
 
 static void *mover(void *arg)
 {
@@ -802,7 +774,7 @@ static void *mover(void *arg)
 
 	kthread_use_mm(r->mm);
 	vm_mremap(r->from, PG(1), PG(1), MREMAP_MAYMOVE | MREMAP_FIXED, r->to);
-	atomic_store(&r->moved, 1);
+	atomic_store(&r->pair.done, 1);
 	kthread_unuse_mm(r->mm);
 	return NULL;
 }
@@ -814,11 +786,11 @@ static void test_rmap_walk_finds_pages_being_moved(void **state)
 	int missed = 0;
 
 	map(r.from, PG(1), RW, ANON | MAP_FIXED, "page");
-	if (pinmm_hook_set("mremap:vma_linked", hook_vma_linked, &r) == -EOPNOTSUPP) {
+	if (pinmm_hook_set("mremap:vma_linked", race_pair_at_first, &r.pair) == -EOPNOTSUPP) {
 		skip(); /* built with HOOKS=0 */
 		return;
 	}
-	assert_int_equal(pinmm_hook_set("rmap:anon_vma_visited", hook_anon_vma_visited, &r), 0);
+	assert_int_equal(pinmm_hook_set("rmap:anon_vma_visited", race_pair_at_second, &r.pair), 0);
 	for (int round = 1; round <= UNMAP_ROUNDS; round++) {
 		struct page *page;
 		pthread_t t;
@@ -827,11 +799,9 @@ static void test_rmap_walk_finds_pages_being_moved(void **state)
 		put_word(r.from, (unsigned long)round, "fault the page in");
 		page = page_at(mm, r.from);
 		get_page(page);
-		atomic_init(&r.linked, 0);
-		atomic_init(&r.visited, 0);
-		atomic_init(&r.moved, 0);
+		race_pair_reset(&r.pair, 20);
 		assert_int_equal(pthread_create(&t, NULL, mover, &r), 0);
-		check_true(wait_flag(&r.linked, 1000), "round %d: the move linked its VMA", round);
+		check_true(wait_flag(&r.pair.at_first, 1000), "round %d: the move linked its VMA", round);
 		lock_page(page);
 		if (!try_to_unmap(page))
 			missed++;

@@ -16,47 +16,19 @@
 #include <unistd.h>
 
 #include "test_mm_util.h"
+#include "test_race.h"
 
 struct fork_race {
 	struct mm_struct *mm, *child;
-	atomic_int linked, visited, forked;
+	struct race_pair pair; /* fork:vma_linked, then rmap:anon_vma_visited */
 };
-
-static bool wait_flag(atomic_int *flag, long ms)
-{
-	for (long waited = 0; !atomic_load(flag); waited++) {
-		if (waited >= ms * 10)
-			return false;
-		usleep(100);
-	}
-	return true;
-}
-
-static void hook_fork_linked(const char *point, void *arg)
-{
-	struct fork_race *r = arg;
-
-	(void)point;
-	atomic_store(&r->linked, 1);
-	wait_flag(&r->visited, 1000);
-}
-
-static void hook_visited(const char *point, void *arg)
-{
-	struct fork_race *r = arg;
-
-	(void)point;
-	if (!atomic_load(&r->linked) || atomic_exchange(&r->visited, 1))
-		return;
-	wait_flag(&r->forked, 1000);
-}
 
 static void *forker(void *arg)
 {
 	struct fork_race *r = arg;
 
 	r->child = pinmm_fork(r->mm);
-	atomic_store(&r->forked, 1);
+	atomic_store(&r->pair.done, 1);
 	return NULL;
 }
 
@@ -71,16 +43,14 @@ static void test_try_to_unmap_vs_fork_finds_every_copy(void **state)
 
 	put_word(a, 0xf0f0, "page");
 	page = page_at(mm, a);
-	atomic_init(&r.linked, 0);
-	atomic_init(&r.visited, 0);
-	atomic_init(&r.forked, 0);
-	if (pinmm_hook_set("fork:vma_linked", hook_fork_linked, &r) == -EOPNOTSUPP) {
+	race_pair_reset(&r.pair, 1000);
+	if (pinmm_hook_set("fork:vma_linked", race_pair_at_first, &r.pair) == -EOPNOTSUPP) {
 		skip(); /* built with HOOKS=0 */
 		return;
 	}
-	assert_int_equal(pinmm_hook_set("rmap:anon_vma_visited", hook_visited, &r), 0);
+	assert_int_equal(pinmm_hook_set("rmap:anon_vma_visited", race_pair_at_second, &r.pair), 0);
 	assert_int_equal(pthread_create(&t, NULL, forker, &r), 0);
-	check_true(wait_flag(&r.linked, 1000), "fork linked the child's VMA");
+	check_true(wait_flag(&r.pair.at_first, 1000), "fork linked the child's VMA");
 	get_page(page);
 	lock_page(page);
 	unmapped = try_to_unmap(page);
