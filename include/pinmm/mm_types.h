@@ -172,6 +172,20 @@ struct vm_area_struct {
 /* mm_struct.rss_stat */
 enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
+/*
+ * Bits of mm_struct.flags (atomic_load(&mm->flags) & (1UL << bit)).
+ *
+ * MMF_HAS_PINNED: a GUP call with FOLL_PIN has run on this mm (pin_user_pages*(), the fast
+ * and the remote ones, whatever they then pinned): set by the first such call, before it pins
+ * anything, and never cleared for the life of the mm. A new mm (mm_alloc(), and the child of
+ * pinmm_fork(), as Linux leaves it out of MMF_INIT_MASK) starts without it. Linux 5.9 added it
+ * as mm->has_pinned (commit 008cfe4418b3, "mm: Introduce mm_struct.has_pinned"), 5.14 made it
+ * this bit (commit a458b76a4171, "mm: gup: pack has_pinned in MMF_HAS_PINNED"). It is set
+ * under both rule sets; only modern rules act on it: fork copies a maybe-pinned anonymous
+ * page of an mm that has it instead of sharing it (see pinmm_fork() in <pinmm/mman.h>).
+ */
+#define MMF_HAS_PINNED 27
+
 struct mm_struct {
 	struct page *pgd_page; /* the PGD table frame */
 	pinmm_rwlock_t mmap_lock;
@@ -184,7 +198,7 @@ struct mm_struct {
 	atomic_int mm_count;
 	atomic_long pgtables_bytes;
 	atomic_long rss_stat[NR_MM_COUNTERS];
-	atomic_ulong flags; /* MMF_* bits */
+	atomic_ulong flags; /* MMF_* bits (below) */
 	unsigned long machine_gen; /* the machine it belongs to (see mman.h) */
 	atomic_int nr_threads;     /* threads running in it (kthread_use_mm) */
 };

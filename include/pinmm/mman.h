@@ -247,8 +247,23 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 /*
  * fork(): a new mm (mm_users 1) duplicated from mm the way fork does it: private anonymous
  * pages shared read-only for copy-on-write, shared mappings shared, VM_DONTCOPY
- * (MADV_DONTFORK) VMAs left out. Returns the mm or ERR_PTR(-EINVAL) for a NULL mm,
- * ERR_PTR(-ESRCH) for a stale mm (with a WARN), ERR_PTR(-ENOMEM) (nothing is left behind). The caller must not hold mm's mmap lock.
+ * (MADV_DONTFORK) VMAs left out. The child starts without MMF_HAS_PINNED (<pinmm/mm_types.h>).
+ *
+ * Pinned pages follow the rule set. Under 5.7 rules they are shared like any other, so the
+ * first write of the parent after fork copies the page away from its pin (the device keeps
+ * the old page). Under modern rules (Linux 5.9 on) an anonymous page of a private writable
+ * mapping that may be pinned (page_maybe_dma_pinned()) in an mm with MMF_HAS_PINNED is copied
+ * for the child at once: the child maps its own copy (writable if its VMA is), the parent keeps
+ * the pinned page mapped as it was (writable if it was). A PMD-mapped THP that may be pinned
+ * has the parent's PMD split first and every subpage copied (the pin count is the THP's); a
+ * private hugetlb page is copied into a page of the pool that nobody reserved. FOLL_GET
+ * references never cause a copy.
+ *
+ * Returns the mm or ERR_PTR(-EINVAL) for a NULL mm, ERR_PTR(-ESRCH) for a stale mm (with a
+ * WARN), ERR_PTR(-ENOMEM) when memory runs out, a copy of a pinned page included (no page, or
+ * no free unreserved huge page): nothing of the child is left behind; the parent's data and
+ * mappings are intact, though entries already visited stay write-protected (and a pinned THP's
+ * PMD split), as in Linux. The caller must not hold mm's mmap lock.
  */
 struct mm_struct *pinmm_fork(struct mm_struct *mm);
 

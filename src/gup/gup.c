@@ -359,6 +359,8 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 	/* "Traditional behaviour": a pages array without FOLL_PIN means references. */
 	if (pages && !(gup_flags & FOLL_PIN))
 		gup_flags |= FOLL_GET;
+	if (gup_flags & FOLL_PIN)
+		mm_set_has_pinned_flag(mm);
 	return __get_user_pages(mm, start, nr_pages, gup_flags, pages);
 }
 

@@ -244,6 +244,8 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 		return -EFAULT;
 	if (!mm)
 		return (gup_flags & FOLL_FAST_ONLY) ? 0 : -ESRCH;
+	if (gup_flags & FOLL_PIN)
+		mm_set_has_pinned_flag(mm);
 	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
 	if (nr_pinned && (gup_flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);

@@ -23,6 +23,16 @@ static inline bool longterm_without_pin_refused(unsigned int gup_flags)
 	return (gup_flags & FOLL_LONGTERM) && rule_longterm_needs_pin();
 }
 
+/* Linux's mm_set_has_pinned_flag(): a FOLL_PIN call marks its mm before it pins anything
+ * (MMF_HAS_PINNED, <pinmm/mm_types.h>), so that a fork that runs after the pin sees the
+ * flag. Read first: once set, the mm's flags word is never written again here (concurrent
+ * pins would bounce its cache line). */
+static inline void mm_set_has_pinned_flag(struct mm_struct *mm)
+{
+	if (!(atomic_load_explicit(&mm->flags, memory_order_relaxed) & (1UL << MMF_HAS_PINNED)))
+		atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
+}
+
 /* gup.c: the slow path on mm (mmap lock held); pages gets FOLL_GET added when given without
  * FOLL_PIN. Returns pages done if > 0, else the error. */
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,

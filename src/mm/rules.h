@@ -56,4 +56,15 @@ static inline long rule_pin_refusal_value(void)
 	return rules_modern() ? 0 : -EINVAL;
 }
 
+/* fork of an mm that has pinned (MMF_HAS_PINNED), meeting an anonymous page of a private
+ * writable mapping that may be pinned: 5.7 shares it like any other, so the parent's first
+ * write copies the page away from its pin; 5.9 (commit 70e806e4e645, "mm: Do early cow for
+ * pinned pages during fork() for ptes"; the PMD split in commit d042035eaf5f, "mm/thp: Split
+ * huge pmds/puds if they're pinned when fork()"; hugetlb in 5.12, commit 4eae4efa2c29,
+ * "hugetlb: do early cow when page pinned on src mm") copies it for the child at once. */
+static inline bool rule_fork_copies_pinned_anon(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

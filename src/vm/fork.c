@@ -1,22 +1,74 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fork: duplicating an address space (Linux's dup_mmap() and copy_page_range(), 5.7 rules).
+ * fork: duplicating an address space (Linux's dup_mmap() and copy_page_range()).
  *
  * Every VMA but VM_DONTCOPY ones is copied. Private writable entries are write-protected in
  * both parent and child, so that the first write on either side copies (or, if the other side
  * has unmapped it by then, reuses) the page; shared entries are copied as they are. Each copied
- * entry takes a reference and a mapcount on its page. As in 5.7, pinned pages are shared like
- * any other: the parent's pins are not considered (later kernels copy them at fork).
- * VMAs of shared files without anonymous pages are not copied entry by entry: the child faults
- * them in from the page cache.
+ * entry takes a reference and a mapcount on its page. VMAs of shared files without anonymous
+ * pages are not copied entry by entry: the child faults them in from the page cache.
+ *
+ * Pinned pages follow the rule set (rule_fork_copies_pinned_anon(), asked by
+ * page_try_dup_anon_rmap()). 5.7 shares them like any other page. Modern rules (5.9 on) give
+ * the child a copy of an anonymous page that may be pinned and leave the parent's entry as it
+ * was, writable included, so that the pin keeps the page the parent maps. A maybe-pinned THP
+ * has the parent's PMD split first (copy_huge_pmd()) and its subpages copied here one by one;
+ * a maybe-pinned private hugetlb page is copied whole into a pool page nobody reserved.
+ *
+ * The rule that is easy to break: a copy's page is allocated with no page-table lock held, as
+ * Linux's copy_pte_range() does. An entry that needs one and finds none stops the walk with
+ * -EAGAIN before changing anything; copy_page_range() allocates and walks again from that
+ * entry, which is read again under its lock (an rmap walk may have changed it meanwhile; a
+ * page that was not used then serves the next entry that needs one, or is freed at the end).
  */
 #include <errno.h>
+#include <string.h>
 
 #include "internal.h"
 
 struct copy_args {
 	struct vm_area_struct *dst, *src;
+	/* A page (a pool page for a hugetlb VMA) for the next entry that must be copied, or
+	 * NULL; an entry that needs one while it is NULL records its address in need_addr and
+	 * stops the walk with -EAGAIN. */
+	struct page *prealloc;
+	unsigned long need_addr;
 };
+
+/* The preallocated page for the entry at addr, or NULL after asking for one (the walk stops
+ * with -EAGAIN). */
+static struct page *take_prealloc(struct copy_args *c, unsigned long addr)
+{
+	struct page *page = c->prealloc;
+
+	c->prealloc = NULL;
+	if (!page)
+		c->need_addr = addr;
+	return page;
+}
+
+/* Linux's copy_present_page(): the child gets a copy of the maybe-pinned anonymous page
+ * (src PTE's ptl held); the parent's PTE is left as it is. 0 or -EAGAIN. */
+static int copy_present_page(struct copy_args *c, pte_t *dst_pte, unsigned long addr,
+			     struct page *page)
+{
+	struct vm_area_struct *dst = c->dst;
+	struct page *new = take_prealloc(c, addr);
+	pte_t entry;
+
+	if (!new)
+		return -EAGAIN;
+	memcpy(page_address(new), page_address(page), PAGE_SIZE);
+	page_add_new_anon_rmap(new, dst, addr, false);
+	add_mm_counter(dst->vm_mm, MM_ANONPAGES, 1);
+	entry = pte_mkdirty(pfn_pte(page_to_pfn(new), vm_get_page_prot(dst)));
+	if (dst->vm_flags & VM_WRITE)
+		entry = pte_mkwrite(entry);
+	pthread_spin_lock(entry_ptl(dst_pte));
+	set_pte(dst_pte, entry);
+	pthread_spin_unlock(entry_ptl(dst_pte));
+	return 0;
+}
 
 static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 {
@@ -42,21 +94,50 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 		pthread_spin_unlock(entry_ptl(dst_pte));
 		return 0;
 	}
+	page = vm_normal_page(c->src, addr, v);
+	if (page) {
+		get_page(page);
+		if (!PageAnon(page)) {
+			page_dup_rmap(page, false);
+		} else if (page_try_dup_anon_rmap(page, false, c->src)) {
+			/* Decided before the parent's PTE is touched: a page copied for the
+			 * child stays mapped in the parent as it was. */
+			put_page(page);
+			return copy_present_page(c, dst_pte, addr, page);
+		}
+		add_mm_counter(dst_mm, mm_counter(page), 1);
+	}
 	if (is_cow_mapping(c->src->vm_flags) && pte_write(v)) {
 		v = pte_wrprotect(v);
 		set_pte(src_pte, v);
 	}
 	if (c->src->vm_flags & VM_SHARED)
 		v = pte_mkclean(v);
-	page = vm_normal_page(c->src, addr, v);
-	if (page) {
-		get_page(page);
-		page_dup_rmap(page, false);
-		add_mm_counter(dst_mm, mm_counter(page), 1);
-	}
 	pthread_spin_lock(entry_ptl(dst_pte));
 	set_pte(dst_pte, pte_mkold(v));
 	pthread_spin_unlock(entry_ptl(dst_pte));
+	return 0;
+}
+
+/* The child's copy of a maybe-pinned private hugetlb page (Linux's copy_hugetlb_page_range()
+ * with hugetlb_install_folio()): a pool page nobody reserved (the child holds no
+ * reservation), the contents, a new anonymous mapping. Source entry's lock held. 0 or
+ * -EAGAIN. */
+static int copy_huge_present_page(struct copy_args *c, unsigned long *dst, unsigned long addr,
+				  struct page *head)
+{
+	struct page *new = take_prealloc(c, addr);
+	pthread_spinlock_t *dst_ptl;
+
+	if (!new)
+		return -EAGAIN;
+	memcpy(page_address(new), page_address(head), huge_page_size(hstate_vma(c->src)));
+	ClearPagePrivate(new); /* mapped: no reservation to give back */
+	page_add_new_anon_rmap(new, c->dst, addr, true);
+	dst_ptl = huge_pte_lockptr(c->dst, dst);
+	pthread_spin_lock(dst_ptl);
+	pt_entry_store_release(dst, make_huge_entry(new, c->dst, true));
+	pthread_spin_unlock(dst_ptl);
 	return 0;
 }
 
@@ -70,12 +151,17 @@ static int copy_huge_entry(void *src_entry, unsigned long addr, struct copy_args
 
 	if (!dst)
 		return -ENOMEM;
+	get_page(head);
+	if (!PageAnon(head)) {
+		page_dup_rmap(head, true);
+	} else if (page_try_dup_anon_rmap(head, true, c->src)) {
+		put_page(head);
+		return copy_huge_present_page(c, dst, addr, head);
+	}
 	if (is_cow_mapping(c->src->vm_flags) && (v & _PAGE_RW)) {
 		v &= ~_PAGE_RW;
 		pt_entry_store_release(src_entry, v);
 	}
-	get_page(head);
-	page_dup_rmap(head, true);
 	dst_ptl = huge_pte_lockptr(c->dst, dst);
 	pthread_spin_lock(dst_ptl);
 	pt_entry_store_release(dst, v);
@@ -92,13 +178,27 @@ static int copy_pud(pud_t *pud, unsigned long addr, unsigned long end, void *arg
 static int copy_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg)
 {
 	struct copy_args *c = arg;
+	int ret;
 
 	(void)end;
 	if (c->src->vm_flags & VM_HUGETLB)
 		return copy_huge_entry(pmd, addr, c);
 	if (pmd_devmap(pmdp_get(pmd)))
 		return 0; /* DAX: the child refaults it */
-	return copy_huge_pmd(c->dst, c->src, pmd, addr);
+	ret = copy_huge_pmd(c->dst, c->src, pmd, addr);
+	/* A maybe-pinned THP: its PMD is split now; copy its PTEs. */
+	return ret == -EAGAIN ? WALK_DESCEND : ret;
+}
+
+/* The page an entry of src_vma at addr needs for its copy: a small page, or a pool page for a
+ * hugetlb VMA (none free: -ENOMEM, what fork reports, as Linux's dup_mm()). */
+static int prealloc_copy(struct copy_args *c, unsigned long addr)
+{
+	if (c->src->vm_flags & VM_HUGETLB)
+		c->prealloc = alloc_huge_page(c->dst, addr, false);
+	else
+		c->prealloc = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+	return c->prealloc ? 0 : -ENOMEM;
 }
 
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
@@ -106,10 +206,26 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	static const struct mm_walk_ops ops = {
 		.pud_leaf = copy_pud, .pmd_leaf = copy_pmd, .pte_entry = copy_pte};
 	struct copy_args c = {.dst = dst_vma, .src = src_vma};
+	unsigned long addr = src_vma->vm_start;
+	int ret;
 
 	if (!(src_vma->vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP)) && !src_vma->anon_vma)
 		return 0;
-	return walk_page_range(src_vma, src_vma->vm_start, src_vma->vm_end, &ops, &c);
+	for (;;) {
+		ret = walk_page_range(src_vma, addr, src_vma->vm_end, &ops, &c);
+		if (ret != -EAGAIN)
+			break;
+		/* An entry needs a copy: allocate without the page-table locks and go on from
+		 * it. Each pass consumes its page, so the walk moves on. */
+		addr = c.need_addr;
+		race_point("fork:copy_needs_page");
+		ret = prealloc_copy(&c, addr);
+		if (ret)
+			break;
+	}
+	if (c.prealloc)
+		put_page(c.prealloc); /* a pool page goes back to its pool */
+	return ret;
 }
 
 struct mm_struct *pinmm_fork(struct mm_struct *oldmm)

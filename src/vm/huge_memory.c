@@ -10,7 +10,9 @@
  *
  * A write to a THP mapped more than once follows the rule set (rule_thp_cow_splits()): 5.7
  * copies it whole into a new THP, or into 512 small pages when no THP can be had; modern rules
- * (5.8 on) split the PMD and copy one subpage.
+ * (5.8 on) split the PMD and copy one subpage. fork shares a THP by its PMD, except under
+ * modern rules one that may be pinned: copy_huge_pmd() splits the parent's PMD and fork copies
+ * the subpages for the child (5.9 on, page_try_dup_anon_rmap()).
  *
  * The rule that is easy to break: a PMD leaf never reads as none while it is replaced. A split
  * invalidates it (pmdp_invalidate(): not present, still a huge PMD) until the table is in, and
@@ -291,6 +293,7 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd)
 	put_page(head);
 }
 
+/* fork's copy of an anonymous THP's PMD leaf (src's ptl held). */
 int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
 		  unsigned long addr)
 {
@@ -303,12 +306,19 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 
 	if (!table)
 		return -ENOMEM;
+	get_page(head);
+	if (page_try_dup_anon_rmap(head, true, src_vma)) {
+		/* Maybe pinned (modern rules): split the parent's PMD, keeping its bits, so
+		 * that fork copies the subpages for the child by their PTEs (Linux 5.9). */
+		put_page(head);
+		pgtable_free(dst_mm, table);
+		split_huge_pmd_locked(src_vma, src, addr & PMD_MASK);
+		return -EAGAIN;
+	}
 	if (is_cow_mapping(src_vma->vm_flags) && pmd_write(v)) {
 		v = pmd_wrprotect(v);
 		set_pmd(src, v);
 	}
-	get_page(head);
-	page_dup_rmap(head, true);
 	add_mm_counter(dst_mm, MM_ANONPAGES, HPAGE_PMD_NR);
 	dst_ptl = entry_ptl(dst);
 	pthread_spin_lock(dst_ptl);

@@ -334,7 +334,7 @@ void clear_huge_page(struct page *head, unsigned long size)
 /* The entry for page; a write makes it dirty, and writable if the VMA allows writing. A
  * shared mapping that may be written maps its page writable at once (5.7's hugetlb_no_page():
  * no copy-on-write, no dirty tracking). */
-static unsigned long make_huge_entry(struct page *page, struct vm_area_struct *vma, bool write)
+unsigned long make_huge_entry(struct page *page, struct vm_area_struct *vma, bool write)
 {
 	unsigned long e = (page_to_pfn(page) << PAGE_SHIFT) | vm_get_page_prot(vma).pgprot |
 			  _PAGE_PSE;

@@ -163,6 +163,20 @@ static inline bool is_cow_mapping(unsigned long flags)
 	return (flags & (VM_SHARED | VM_MAYWRITE)) == VM_MAYWRITE;
 }
 
+/* Linux's page_needs_cow_for_dma() (5.12 on; 5.9 had the test in copy_present_page()): must
+ * fork copy this page of src_vma for the child at once because a device may be writing it? A
+ * private writable mapping, an mm that has pinned (MMF_HAS_PINNED), a page that may be pinned.
+ * Under the source's ptl (PTE, PMD or hugetlb entry) with its mmap lock held for write. */
+static inline bool page_needs_cow_for_dma(struct vm_area_struct *vma, struct page *page)
+{
+	if (!is_cow_mapping(vma->vm_flags))
+		return false;
+	if (!(atomic_load_explicit(&vma->vm_mm->flags, memory_order_relaxed) &
+	      (1UL << MMF_HAS_PINNED)))
+		return false;
+	return page_maybe_dma_pinned(page);
+}
+
 /* ---- mmap.c, for mremap.c (mmap lock held for write) ---- */
 /* The highest free range of len bytes aligned to align below TASK_SIZE, or 0. */
 unsigned long find_gap(struct mm_struct *mm, unsigned long len, unsigned long align);
@@ -178,6 +192,12 @@ int do_munmap(struct mm_struct *mm, unsigned long start, unsigned long end);
 int anon_vma_prepare(struct vm_area_struct *vma);
 /* One more PTE mapping of an anonymous page whose mapping is already set (migration). */
 void page_add_anon_rmap(struct page *page);
+/* fork: duplicate the rmap of an anonymous page (a PMD or hugetlb mapping of the head when
+ * compound) that src_vma maps, for the child's copy of the entry. 0 once done (the caller then
+ * takes the child's reference); -EBUSY when the rule set says the page may be pinned and must
+ * be copied for the child instead (rule_fork_copies_pinned_anon(), page_needs_cow_for_dma()),
+ * and nothing is changed. Source entry's ptl held, mmap lock of the source held for write. */
+int page_try_dup_anon_rmap(struct page *page, bool compound, struct vm_area_struct *src_vma);
 /* Hold / release a mapped anonymous page's anon_vma beyond the life of its VMAs. */
 struct anon_vma *page_get_anon_vma(struct page *page);
 void page_put_anon_vma(struct anon_vma *av);
@@ -215,6 +235,9 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd);
 /* Linux's total_mapcount(): every mapping of the page (head) or of any of its subpages, PMD and
  * PTE alike; each holds one reference on the head. */
 int total_mapcount(struct page *head);
+/* fork: copy the THP leaf at src (src's PMD ptl held) into dst_vma's mm. 0, -ENOMEM, or
+ * -EAGAIN: the THP may be pinned (modern rules), src is split now and its PTEs are to be
+ * copied one by one. */
 int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
 		  unsigned long addr);
 
@@ -241,6 +264,9 @@ void hugetlb_unreserve_file_pages(struct resv_map *map, struct hstate *h, long f
  * unreserved page. NULL when there is none. Fault mutex held. */
 struct page *alloc_huge_page(struct vm_area_struct *vma, unsigned long addr, bool avoid_reserve);
 void clear_huge_page(struct page *head, unsigned long size);
+/* The hugetlb leaf mapping page in vma: dirty, and writable if the VMA is, for a write; a
+ * writable shared mapping's is writable at once. */
+unsigned long make_huge_entry(struct page *page, struct vm_area_struct *vma, bool write);
 struct resv_map;
 struct resv_map *resv_map_alloc(void);
 void resv_map_put(struct resv_map *map);

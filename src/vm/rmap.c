@@ -195,6 +195,21 @@ void page_dup_rmap(struct page *page, bool compound)
 	atomic_fetch_add(compound ? &page[1].compound_mapcount : &page->_mapcount, 1);
 }
 
+/*
+ * Under modern rules the parent's pin must keep the page it pinned: a page that fork shared
+ * would be copied away from the parent by the parent's next write, leaving the device with a
+ * page the process no longer sees. So fork gives the child a copy instead (Linux 5.9; the
+ * name and shape are 5.19's). The pin count is per compound page, so every subpage of a
+ * maybe-pinned THP answers -EBUSY.
+ */
+int page_try_dup_anon_rmap(struct page *page, bool compound, struct vm_area_struct *src_vma)
+{
+	if (rule_fork_copies_pinned_anon() && page_needs_cow_for_dma(src_vma, page))
+		return -EBUSY;
+	page_dup_rmap(page, compound);
+	return 0;
+}
+
 void page_remove_rmap(struct page *page, bool compound)
 {
 	struct page *head = compound_head(page);

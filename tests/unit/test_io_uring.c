@@ -4,8 +4,9 @@
  * with FOLL_WRITE | FOLL_LONGTERM (small pages, THP, hugetlb), all or nothing; fixed writes
  * and reads go to the pinned pages; unregistering, or freeing the ring, unpins them. Every bad
  * argument returns io_uring's errno and leaves no pin behind, file-backed memory included
- * (5.7 refuses it). And gup_longterm / cow.c's io_uring case under 5.7's rules: after fork, the
- * parent's write COWs away from the registered page, so a fixed write sends the old data.
+ * (5.7 refuses it). And gup_longterm / cow.c's io_uring case under both rule sets: under 5.7's,
+ * after fork, the parent's write COWs away from the registered page, so a fixed write sends the
+ * old data; under modern rules fork copies the registered page for the child instead.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -213,18 +214,20 @@ static int setup_hugetlb(void **state)
 }
 
 /*
- * cow.c's io_uring case, without and with fork, under 5.7's rules. Without fork, a write by
- * the process lands in the registered page. After fork, the parent's write finds the page
- * shared with the child and copies it: the registered (pinned) page keeps the old data and a
- * fixed write sends that. Linux fixed this in 5.9 (70e806e4e645, "mm: Do early cow for pinned
- * pages during fork() for ptes").
+ * cow.c's io_uring case, without and with fork. Without fork, a write by the process lands in
+ * the registered page. Under 5.7's rules fork shares the registered page, the parent's write
+ * after fork finds it shared and copies it: the registered (pinned) page keeps the old data and
+ * a fixed write sends that. Linux fixed this in 5.9 (70e806e4e645, "mm: Do early cow for
+ * pinned pages during fork() for ptes"): under modern rules fork gives the child a copy, the
+ * parent keeps the registered page and the fixed write sends what the parent wrote.
  */
-static void test_fork_breaks_the_registered_buffer_under_5_7(void **state)
+static void registered_buffer_across_fork(struct mm_struct *mm, bool modern)
 {
-	struct mm_struct *mm = *state, *child;
 	struct io_ring_ctx *ctx = io_ring_ctx_alloc();
 	unsigned long a = map(0, PG(1), RW, ANON, "buffer"), out = 0;
 	struct iovec iov = {(void *)a, PAGE_SIZE};
+	const char *rules = modern ? "modern" : "5.7";
+	struct mm_struct *child;
 	struct page *pinned;
 
 	assert_non_null(ctx);
@@ -238,13 +241,27 @@ static void test_fork_breaks_the_registered_buffer_under_5_7(void **state)
 	child = pinmm_fork(mm);
 	assert_false(IS_ERR(child));
 	put_word(a, 0x3e, "the parent's write after fork");
-	check_true(page_at(mm, a) != pinned, "5.7: the parent's write copied the pinned page");
+	check_eq(page_at(mm, a) == pinned, modern,
+		 "%s: the parent still maps the registered page after its write", rules);
 	check_eq(io_write_fixed(ctx, 0, a, &out, sizeof(out)), (ssize_t)sizeof(out), "write_fixed");
-	check_eq(out, 0x2d, "5.7: the fixed write sends the old data, not the parent's");
+	check_eq(out, modern ? 0x3e : 0x2d,
+		 "%s: the fixed write after fork sends the parent's data (modern) or the old (5.7)",
+		 rules);
+	check_eq(remote_word(child, a, "child"), 0x2d, "%s: the child's data", rules);
 	check_true(page_maybe_dma_pinned(pinned), "the registered page is still pinned");
 	io_ring_ctx_free(ctx);
 	mmput(child);
 	unmap(a, PG(1), "buffer");
+}
+
+static void test_fork_breaks_the_registered_buffer_under_5_7(void **state)
+{
+	registered_buffer_across_fork(*state, false);
+}
+
+static void test_fork_keeps_the_registered_buffer_under_modern(void **state)
+{
+	registered_buffer_across_fork(*state, true);
 }
 
 /* Every allocation of a registration failing in turn (N = 1, 2, ... until it succeeds): each
@@ -350,7 +367,8 @@ int main(void)
 		test_with_mm(test_register_pins_and_io_reaches_the_pages),
 		cmocka_unit_test_setup_teardown(test_huge_buffers_and_release, setup_hugetlb,
 						teardown_mm),
-		test_with_mm(test_fork_breaks_the_registered_buffer_under_5_7),
+		test_with_mm_57(test_fork_breaks_the_registered_buffer_under_5_7),
+		test_with_mm_modern(test_fork_keeps_the_registered_buffer_under_modern),
 		test_with_mm(test_register_under_fault_injection),
 		test_with_mm(test_register_races_with_io),
 	};
