@@ -596,6 +596,8 @@ static void test_fork_copy_enomem_modern(void **state)
 	}
 	pinmm_hook_set("fork:copy_needs_page", NULL, NULL);
 	check_eq(IS_ERR(child), false, "fork once allocations stop failing (N = %lu)", n);
+	print_message("    fork allocates %lu pages; each of them failing failed it cleanly\n",
+		      n - 1);
 	check_true(copy_failed, "a copy's allocation failed in the sweep (N up to %lu)", n);
 	children[0] = child;
 	check_true(page_at(child, BASE + PG(1)) != pinned, "the child's copy of page 1");
