@@ -20,6 +20,9 @@
  * -EAGAIN before changing anything; copy_page_range() allocates and walks again from that
  * entry, which is read again under its lock (an rmap walk may have changed it meanwhile; a
  * page that was not used then serves the next entry that needs one, or is freed at the end).
+ * The contents are copied under the source entry's lock (Linux copies a hugetlb page after
+ * dropping it and checks the entry again afterwards): a 1 GiB copy holds the parent's
+ * page_table_lock that long, with the parent's mmap lock held for write anyway.
  */
 #include <errno.h>
 #include <string.h>
@@ -191,7 +194,9 @@ static int copy_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg
 }
 
 /* The page an entry of src_vma at addr needs for its copy: a small page, or a pool page for a
- * hugetlb VMA (none free: -ENOMEM, what fork reports, as Linux's dup_mm()). */
+ * hugetlb VMA (none free: -ENOMEM, what fork reports, as Linux's dup_mm()). The child's
+ * private hugetlb VMA has no reservation map (reset at fork), so the allocation consults none
+ * and needs no fault mutex. */
 static int prealloc_copy(struct copy_args *c, unsigned long addr)
 {
 	if (c->src->vm_flags & VM_HUGETLB)
