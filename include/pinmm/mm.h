@@ -144,18 +144,28 @@ bool try_get_page(struct page *page);
 /*
  * Asking about pins. GUP takes and releases them (<pinmm/gup.h> says how a pin is counted); the
  * answers live here, beside the references, because every layer asks them (writeback,
- * migration, the fork and COW rules), as Linux keeps page_maybe_dma_pinned() in mm.h. A pin of
- * an order-0 or order-1 page adds GUP_PIN_COUNTING_BIAS to the head's refcount.
+ * migration, the fork and COW rules), as Linux keeps page_maybe_dma_pinned() in mm.h.
+ *
+ * How a pin is counted depends on the machine's rule set (docs/rule-sets.md):
+ *   - 5.7 rules: an order-0 or order-1 page adds GUP_PIN_COUNTING_BIAS to the head's refcount;
+ *     a compound page of order > 1 adds 1 to the refcount and 1 to the exact count in its
+ *     second tail page (page[2].hpage_pinned_refcount).
+ *   - modern rules (Linux 5.18 and later, the folio's _pincount): an order-0 page adds the
+ *     bias; every compound page, order 1 included, adds 1 to the refcount and 1 to the exact
+ *     count in its first tail page (page[1]._pincount).
+ * The exact count is 0 whenever the compound page is allocated or freed; freeing one with
+ * pins outstanding is a bad page ("nonzero pincount").
  */
 #define GUP_PIN_COUNTING_BIAS (1U << 10)
 
-/* Does the page's head use the exact pin count (compound and order > 1)? */
+/* Does the page's head use the exact pin count? 5.7 rules: compound and order > 1; modern
+ * rules: compound (order >= 1). Tail pages answer for their head. */
 bool hpage_pincount_available(const struct page *page);
 
 /* The exact pin count of page's compound page; WARNs and returns 0 if it has none. */
 int compound_pincount(const struct page *page);
 
-/* May a device be writing this page? Exact for compound pages of order > 1; otherwise
+/* May a device be writing this page? Exact where hpage_pincount_available(); otherwise
  * "refcount >= GUP_PIN_COUNTING_BIAS", read unsigned so that an overflowed count still reads
  * as pinned. */
 bool page_maybe_dma_pinned(const struct page *page);

@@ -9,7 +9,7 @@
  *   words 1-5   a union, by what the page is used for:
  *                 - page cache / anon / buddy: lru, mapping, index, private
  *                 - first tail page (page[1]): compound_head, compound_dtor, compound_order,
- *                   compound_mapcount
+ *                   compound_mapcount, nr_pages_mapped, _pincount (modern rules only)
  *                 - second tail page (page[2]): compound_head, hpage_pinned_refcount,
  *                   deferred_list
  *                 - page-table page: pmd_huge_pte, pt_mm, ptl
@@ -17,8 +17,11 @@
  *   word 7      mem_cgroup
  *
  * Bit 0 of the compound_head word is set on every tail page; the rest of the word points at
- * the head. All pin state lives on the head (its _refcount, and page[2].hpage_pinned_refcount
- * for compound pages of order > 1); tail pages keep _refcount at 0.
+ * the head. All pin state lives on the head (its _refcount) and, for the exact pin count, in
+ * a tail the rule set chooses: page[2].hpage_pinned_refcount for compound pages of order > 1
+ * under 5.7 rules, page[1]._pincount for every compound page under modern rules (the folio's
+ * _pincount, Linux 5.18's layout; see rule_pincount_in_first_tail()). Tail pages keep _refcount
+ * at 0.
  */
 #ifndef PINMM_MM_TYPES_H
 #define PINMM_MM_TYPES_H
@@ -75,6 +78,10 @@ struct page {
 			/* Subpages mapped by at least one PTE (pinmm's stand-in for 5.7's
 			 * PageDoubleMap bookkeeping; Linux 6.x keeps the same count). */
 			PINMM_ANON_ATOMIC(int) nr_pages_mapped;
+			/* The exact pin count under modern rules (Linux 6.x's folio->_pincount):
+			 * every compound page has a first tail, so order 1 has one too. Unused (0)
+			 * under 5.7 rules. Reach it through compound_pincount_ptr() only. */
+			PINMM_ANON_ATOMIC(int) _pincount;
 		};
 		struct { /* page[2] of a compound page */
 			unsigned long _compound_pad_1;
@@ -108,6 +115,8 @@ PINMM_STATIC_ASSERT(sizeof(struct page) == 64, "struct page must be 64 bytes, as
 PINMM_STATIC_ASSERT(offsetof(struct page, compound_head) == 8, "compound_head shares lru.next");
 PINMM_STATIC_ASSERT(offsetof(struct page, hpage_pinned_refcount) == 16,
 	       "hpage_pinned_refcount replaces _compound_pad_2 (lru.prev)");
+PINMM_STATIC_ASSERT(offsetof(struct page, _pincount) == 36,
+		    "_pincount fills the half word after nr_pages_mapped, before private");
 PINMM_STATIC_ASSERT(offsetof(struct page, mapping) == 24, "mapping is word 3");
 PINMM_STATIC_ASSERT(offsetof(struct page, _mapcount) == 48, "_mapcount is the low half of word 6");
 PINMM_STATIC_ASSERT(offsetof(struct page, _refcount) == 52, "_refcount is the high half of word 6");

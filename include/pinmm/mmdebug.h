@@ -11,7 +11,8 @@
  *   [page->mem_cgroup:<ptr>]
  *
  * The first line is one line; the head part is present for compound pages, and the pincount
- * only where one exists (order > 1). refcount is the head's for compound pages.
+ * only where one exists (hpage_pincount_available(): order > 1 under 5.7 rules, every compound
+ * page under modern rules). refcount is the head's for compound pages.
  */
 #ifndef PINMM_MMDEBUG_H
 #define PINMM_MMDEBUG_H

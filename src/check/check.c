@@ -442,6 +442,7 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 	struct seen *s = &c->seen[pfn];
 	int ref = page_ref_count(head);
 	long maps = s->huge_maps, expected, extra, pincount = 0, subpages_mapped = 0;
+	atomic_int *unused;
 
 	for (unsigned long i = 0; i < nr; i++) {
 		struct page *page = head + i;
@@ -485,7 +486,14 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 		return;
 	}
 	in_flight(c, head);
-	if (compound_order(head) > 1) {
+	/* The exact count lives where the rule set puts it (page[2] for order > 1 under 5.7,
+	 * page[1] for every order under modern rules); the other slot stays 0. */
+	unused = compound_pincount_unused_ptr(head);
+	if (unused && atomic_load_explicit(unused, memory_order_relaxed) != 0)
+		violation(c, head, "a pin count of %d in page[%d], which the %s rules do not use",
+			  atomic_load_explicit(unused, memory_order_relaxed),
+			  unused == &head[1]._pincount ? 1 : 2, pinmm_rules_name(pinmm_rules()));
+	if (hpage_pincount_available(head)) {
 		pincount = atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed);
 		if (pincount < 0) {
 			violation(c, head, "exact pincount %ld is negative", pincount);
@@ -499,11 +507,11 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 			  ref, expected);
 		return;
 	}
-	if (compound_order(head) > 1)
+	if (hpage_pincount_available(head))
 		c->pins += pincount;
 	else
 		c->pins += extra / GUP_PIN_COUNTING_BIAS;
-	if (expected == 0 && (compound_order(head) > 1 || extra < GUP_PIN_COUNTING_BIAS))
+	if (expected == 0 && (hpage_pincount_available(head) || extra < GUP_PIN_COUNTING_BIAS))
 		violation(c, head, "allocated but reachable from nothing (refcount %d: leaked, or "
 				   "held by a FOLL_GET reference)", ref);
 }

@@ -6,10 +6,13 @@
  * get_user_pages* / pin_user_pages* entry points with their argument checks.
  *
  * The lookup grabs under the page-table lock that maps the page, so a page is never grabbed
- * after it was unmapped and freed. Every subpage of a huge page is grabbed one by one, as 5.7
- * does (the counts equal one grab of all of them).
+ * after it was unmapped and freed. Under 5.7 rules every subpage of a huge page is looked up
+ * and grabbed one by one; under modern rules (rule_gup_grabs_whole_leaf(), 6.5) the loop takes
+ * the rest of a PMD-mapped THP or hugetlb leaf that lies in the range with one more grab on the
+ * reference the lookup holds (leaf_rest()). The counts after the call are the same.
  */
 #include <errno.h>
+#include <limits.h>
 
 #include <pinmm/huge_mm.h>
 
@@ -291,6 +294,81 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned
 	return 0;
 }
 
+/*
+ * Modern rules: how many subpages after page (which the lookup found at addr, and grabbed)
+ * lie on the same huge leaf inside the range of nr_pages from addr; 0 when page is not on a
+ * huge leaf. The leaf entry is read again, without the lock: the answer stands only if it
+ * still maps page's compound page at addr, whole, with the access flags allow, so every
+ * subpage counted was mapped there during the call, as a lookup of each would have found it.
+ * Device PMDs are left to the lookup, subpage by subpage, as in Linux 6.5.
+ */
+static unsigned long leaf_rest(struct vm_area_struct *vma, unsigned long addr,
+			       struct page *page, unsigned long nr_pages, unsigned int flags)
+{
+	unsigned long mask, pfn, left;
+	bool writable, dirty;
+
+	if (!PageCompound(page) || nr_pages <= 1)
+		return 0;
+	if (vma->vm_flags & VM_HUGETLB) {
+		unsigned long *entry = huge_pte_offset(vma, addr, false);
+		unsigned long v = entry ? pt_entry_load_acquire(entry) : 0;
+
+		if (!(v & (_PAGE_PRESENT | _PAGE_PROTNONE)))
+			return 0;
+		mask = (1UL << vma->vm_huge_shift) - 1;
+		pfn = (v & PTE_PFN_MASK) >> PAGE_SHIFT;
+		writable = v & _PAGE_RW;
+		dirty = v & _PAGE_DIRTY;
+	} else {
+		pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
+		pmd_t v;
+
+		if (!pmd)
+			return 0;
+		v = pmdp_get(pmd);
+		if (!pmd_trans_huge(v) || pmd_devmap(v))
+			return 0;
+		mask = ~PMD_MASK;
+		pfn = pmd_pfn(v);
+		writable = pmd_write(v);
+		dirty = pmd_dirty(v);
+	}
+	if (pfn_to_page(pfn + ((addr & mask) >> PAGE_SHIFT)) != page ||
+	    ((flags & FOLL_WRITE) && !can_follow_write(writable, dirty, flags)))
+		return 0;
+	left = (mask - (addr & mask)) >> PAGE_SHIFT;
+	return left < nr_pages - 1 ? left : nr_pages - 1;
+}
+
+/*
+ * Modern rules: take the rest of page's huge leaf in the range (leaf_rest()) with one grab,
+ * and fill pages[] with its subpages. Returns how many subpages after page were taken. The
+ * grab can only fail on an overflow (the lookup's reference holds the page): then nothing more
+ * is taken here and the loop goes on subpage by subpage, as 5.7, to the same short count.
+ */
+static unsigned long grab_leaf_rest(struct vm_area_struct *vma, unsigned long addr,
+				    struct page *page, unsigned long nr_pages,
+				    unsigned int flags, struct page **pages)
+{
+	unsigned long rest;
+
+	if (!rule_gup_grabs_whole_leaf())
+		return 0;
+	rest = leaf_rest(vma, addr, page, nr_pages, flags);
+	if (!rest)
+		return 0;
+	if (flags & (FOLL_GET | FOLL_PIN)) {
+		if (rest > INT_MAX || !__grab_compound_head(page, (int)rest, flags, false))
+			return 0;
+		if (flags & FOLL_PIN)
+			__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)rest);
+	}
+	for (unsigned long j = 1; pages && j <= rest; j++)
+		pages[j] = page + j;
+	return rest;
+}
+
 static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			     unsigned int gup_flags, struct page **pages)
 {
@@ -301,6 +379,7 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 	start &= PAGE_MASK;
 	while (nr_pages) {
 		unsigned int foll_flags = gup_flags;
+		unsigned long step;
 		struct page *page;
 
 		if (!vma || start >= vma->vm_end) {
@@ -339,9 +418,11 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 		}
 		if (pages)
 			pages[i] = page;
-		i++;
-		start += PAGE_SIZE;
-		nr_pages--;
+		step = 1 + grab_leaf_rest(vma, start, page, nr_pages, foll_flags,
+					  pages ? pages + i : NULL);
+		i += (long)step;
+		start += step * PAGE_SIZE;
+		nr_pages -= step;
 	}
 	return i ? i : ret;
 }

@@ -6,7 +6,13 @@
  * Layout (5.7): page[0] has PG_head and all the references and pins; every tail's
  * compound_head word is the head's address | 1 and its _refcount is 0; page[1] holds the
  * destructor, the order and compound_mapcount (-1 based); page[2] holds hpage_pinned_refcount,
- * the exact pin count, for order > 1 only (an order-1 page has no page[2]).
+ * the exact pin count, for order > 1 only (an order-1 page has no page[2]). Modern rules keep
+ * the exact count in page[1]._pincount instead, for every order (rule_pincount_in_first_tail()).
+ *
+ * The rule that is easy to break: the pin count is read and written through
+ * compound_pincount_ptr() only, and checked at free in the tail that holds it under the running
+ * rule set. Prep zeroes both slots, so that the one the rule set leaves unused reads 0 for the
+ * invariant check.
  */
 #include "internal.h"
 
@@ -32,8 +38,17 @@ void prep_compound_page(struct page *page, unsigned int order)
 	}
 	atomic_store_explicit(&page[1].compound_mapcount, -1, memory_order_relaxed);
 	atomic_store_explicit(&page[1].nr_pages_mapped, 0, memory_order_relaxed);
+	atomic_store_explicit(&page[1]._pincount, 0, memory_order_relaxed);
 	if (order > 1)
-		atomic_store_explicit(compound_pincount_ptr(page), 0, memory_order_relaxed);
+		atomic_store_explicit(&page[2].hpage_pinned_refcount, 0, memory_order_relaxed);
+}
+
+/* The tail that holds head's exact pin count (1 or 2), or 0 when it has none. */
+static unsigned long pincount_tail(struct page *head)
+{
+	if (!hpage_pincount_available(head))
+		return 0;
+	return (unsigned long)(compound_pincount_ptr(head) == &head[1]._pincount ? 1 : 2);
 }
 
 unsigned long free_tail_pages_check(struct page *head, struct page *page)
@@ -41,17 +56,14 @@ unsigned long free_tail_pages_check(struct page *head, struct page *page)
 	const char *reason = NULL;
 	unsigned long idx = (unsigned long)(page - head);
 
-	if (idx == 1) {
-		if (compound_mapcount(page) != 0)
-			reason = "nonzero compound_mapcount";
-	} else if (idx == 2) {
-		/* ->mapping is deferred_list.next here; the pin count must be gone. */
-		if (compound_order(head) > 1 &&
-		    atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed) != 0)
-			reason = "nonzero pincount";
-	} else if (page->mapping != TAIL_MAPPING) {
-		reason = "corrupted mapping in tail page";
-	}
+	if (idx == 1 && compound_mapcount(page) != 0)
+		reason = "nonzero compound_mapcount";
+	else if (idx > 2 && page->mapping != TAIL_MAPPING)
+		reason = "corrupted mapping in tail page"; /* page[2]: ->mapping is deferred_list */
+	/* The pin count must be gone, in the tail that holds it (page[1] or page[2]). */
+	if (!reason && idx == pincount_tail(head) &&
+	    atomic_load_explicit(compound_pincount_ptr(head), memory_order_relaxed) != 0)
+		reason = "nonzero pincount";
 	if (!reason && !PageTail(page))
 		reason = "PageTail not set";
 	if (!reason && compound_head(page) != head)

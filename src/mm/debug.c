@@ -123,7 +123,9 @@ void dump_page(struct page *page, const char *reason)
 				 " head:%016lx order:%u compound_mapcount:%d", (unsigned long)head,
 				 compound_order(head), compound_mapcount(head));
 
-		if (compound_order(head) > 1)
+		/* As 5.7, the exact count where the page has one: order > 1 under 5.7 rules,
+		 * every order under modern rules (6.x prints a pincount for every large folio). */
+		if (hpage_pincount_available(head))
 			snprintf(head_fields + n, sizeof(head_fields) - (size_t)n,
 				 " compound_pincount:%d",
 				 atomic_load_explicit(compound_pincount_ptr(head),

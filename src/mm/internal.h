@@ -139,10 +139,10 @@ void set_compound_page_dtor(struct page *head, enum compound_dtor_id dtor);
 unsigned long free_tail_pages_check(struct page *head, struct page *page);
 void destroy_compound_page(struct page *head);
 
-static inline atomic_int *compound_pincount_ptr(struct page *head)
-{
-	return &head[2].hpage_pinned_refcount;
-}
+/* compound_pincount_ptr(head): the one place that knows where the exact pin count lives
+ * (rule_pincount_in_first_tail(), defined after the rules below). Only for a head with
+ * hpage_pincount_available(). */
+static inline atomic_int *compound_pincount_ptr(struct page *head);
 
 /* hugetlb.c */
 int hugetlb_init(void);
@@ -205,5 +205,19 @@ static inline void __mod_node_page_state(enum node_stat_item item, long delta)
 
 /* The rule set's decisions, for this layer and every layer above. */
 #include "mm/rules.h"
+
+static inline atomic_int *compound_pincount_ptr(struct page *head)
+{
+	return rule_pincount_in_first_tail() ? &head[1]._pincount : &head[2].hpage_pinned_refcount;
+}
+
+/* The slot the running rule set leaves unused (NULL when the page has none: order 1 under
+ * modern rules has no page[2]); prep zeroes it and it stays 0 (pinmm_check_invariants()). */
+static inline atomic_int *compound_pincount_unused_ptr(struct page *head)
+{
+	if (!rule_pincount_in_first_tail())
+		return &head[1]._pincount;
+	return compound_order(head) > 1 ? &head[2].hpage_pinned_refcount : NULL;
+}
 
 #endif /* PINMM_MM_INTERNAL_H */

@@ -62,13 +62,16 @@ void put_page(struct page *page)
 		__put_page(head);
 }
 
-/* The page-level pin queries: GUP counts the pins (src/gup/grab.c), every layer may ask. */
+/* The page-level pin queries: GUP counts the pins (src/gup/grab.c), every layer may ask. Where
+ * the exact count lives is compound_pincount_ptr()'s business alone (src/mm/internal.h). */
 
 bool hpage_pincount_available(const struct page *page)
 {
 	const struct page *head = compound_head(page);
 
-	return PageHead(head) && compound_order(head) > 1;
+	/* 5.7: page[2] holds the count, so order 1 (no page[2]) has none; modern: page[1] does,
+	 * and every compound page has a page[1]. */
+	return PageHead(head) && compound_order(head) > (rule_pincount_in_first_tail() ? 0U : 1U);
 }
 
 int compound_pincount(const struct page *page)

@@ -67,4 +67,28 @@ static inline bool rule_fork_copies_pinned_anon(void)
 	return rules_modern();
 }
 
+/* Where a compound page keeps its exact pin count, and so which compound pages have one. 5.7
+ * (the pin-tracking series): page[2].hpage_pinned_refcount, so only order > 1; an order-1 page
+ * counts its pins with GUP_PIN_COUNTING_BIAS on the head's refcount, like an order-0 page.
+ * 5.18 (commit 5232c63f46fd, "mm: Make compound_pincount always available") moved the count to
+ * the first tail page, which every compound page has: order >= 1 counts exactly (+1 on the
+ * refcount and +1 on the count per pin); 6.3 (commit 94688e8eb453, "mm: remove
+ * folio_pincount_ptr() and head_compound_pincount()") made it the folio's _pincount, where
+ * 6.18 keeps it on 64-bit. Order 0 keeps the bias under both. */
+static inline bool rule_pincount_in_first_tail(void)
+{
+	return rules_modern();
+}
+
+/* How the slow path grabs a huge leaf (a PMD-mapped THP, a hugetlb page): 5.7 looks up and
+ * grabs subpage by subpage, the leaf's page-table lock and one refcount (and pincount) update
+ * per subpage; 6.5 (commit 57edfcfd3419, "mm/gup: accelerate thp gup even for "pages !=
+ * NULL"") looks the leaf up once and takes the rest of it that lies in the range with one
+ * more grab, on the reference the lookup already holds. The counts after the call are the
+ * same. */
+static inline bool rule_gup_grabs_whole_leaf(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

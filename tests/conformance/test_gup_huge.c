@@ -2,8 +2,11 @@
 /*
  * Conformance: pins of compound pages (mm/gup.c of v5.7), scenarios 6-12, 14, 45 and 50
  * (THP half): the exact pin count of compound pages of order > 1 (THP order 9, hugetlb
- * orders 9 and 18), the bias for order 1, the subpage pointers returned, the counters, and
- * dump_page() of a pinned THP subpage.
+ * orders 9 and 18), the bias for order 1 under 5.7 rules and its exact count under modern
+ * rules (rule_pincount_in_first_tail()), the subpage pointers returned, the counters, and
+ * dump_page() of a pinned THP subpage. The THP and hugetlb scenarios run under the rule set
+ * PINMM_RULES names (make check runs both): their counts are the same under both, only the
+ * word that holds P differs (pincount_slot()).
  *
  * THPs come from write faults in 2 MiB aligned anonymous ranges (THP "always", the default
  * machine). hugetlb pages come from a 4 GiB machine with one 1 GiB and two 2 MiB pool pages.
@@ -192,35 +195,102 @@ static void test_s11_many_plain_references_on_a_thp(void **state)
 	unmap(THP_BASE, SZ_2M, "S11");
 }
 
-/* ---- scenario 12: order 1 keeps the bias; order 2 is the first with an exact count ---- */
+/* ---- scenario 12: which compound pages count their pins exactly ----
+ *
+ * 5.7: order 1 keeps the bias (no page[2]); order 2 is the first with an exact count.
+ * Modern (5.18, commit 5232c63f46fd): the count is in page[1], so order 1 counts exactly too.
+ * Order 0 keeps the bias under both. */
 
-static void test_s12_order1_uses_the_bias_order2_the_exact_count(void **state)
+static void s12_orders(bool modern)
 {
-	(void)state;
-	for (unsigned int order = 1; order <= 3; order++) {
-		struct page *head = alloc_pages(GFP_KERNEL | __GFP_COMP, order);
+	const char *rules = modern ? "modern" : "5.7";
+
+	for (unsigned int order = 0; order <= 3; order++) {
+		struct page *head = alloc_pages(GFP_KERNEL | (order ? __GFP_COMP : 0), order);
 		struct page *sub;
 		struct pin_state s0;
-		bool exact = order > 1;
+		bool exact = order > (modern ? 0U : 1U);
 
 		assert_non_null(head);
-		sub = head + 1;
+		sub = head + (order ? 1 : 0);
 		check_eq(hpage_pincount_available(sub), exact,
-			 "S12: hpage_pincount_available() of an order-%u page", order);
+			 "S12 (%s): hpage_pincount_available() of an order-%u page", rules, order);
+		if (exact)
+			check_true(pincount_slot(head) ==
+					   (modern ? &head[1]._pincount : &head[2].hpage_pinned_refcount),
+				   "S12 (%s): order %u: the count's slot", rules, order);
 		s0 = pin_state_of(sub);
-		check_eq(s0.P, exact ? 0 : -1, "S12: P of a fresh order-%u page", order);
-		check_true(try_grab_page(sub, FOLL_PIN), "S12: grab a pin on an order-%u tail",
-			   order);
+		check_eq(s0.P, exact ? 0 : -1, "S12 (%s): P of a fresh order-%u page", rules, order);
+		check_true(try_grab_page(sub, FOLL_PIN), "S12 (%s): grab a pin on an order-%u page",
+			   rules, order);
 		expect_pin_state(&s0, sub, exact ? 1 : GUP_PIN_COUNTING_BIAS, exact ? 1 : 0, true,
-				 1, 0, 0, "S12: one pin of an order-%u compound page (%s)", order,
+				 1, 0, 0, "S12 (%s): one pin of an order-%u page (%s)", rules, order,
 				 exact ? "exact: R +1, P +1" : "bias: R +1024, no P");
-		check_eq(atomic_load(&sub->_refcount), 0,
-			 "S12: the tail's own _refcount (order %u)", order);
+		if (order)
+			check_eq(atomic_load(&sub->_refcount), 0,
+				 "S12 (%s): the tail's own _refcount (order %u)", rules, order);
+		/* The slot the rule set does not use is untouched. */
+		if (order)
+			check_eq(atomic_load(modern ? (order > 1 ? &head[2].hpage_pinned_refcount
+								 : &head[1]._pincount)
+						    : &head[1]._pincount),
+				 modern && order == 1 ? 1 : 0,
+				 "S12 (%s): order %u: the other slot", rules, order);
 		unpin_user_page(sub);
-		expect_pin_state(&s0, sub, 0, 0, false, 1, 1, 0, "S12: order-%u page unpinned",
-				 order);
+		expect_pin_state(&s0, sub, 0, 0, false, 1, 1, 0, "S12 (%s): order-%u page unpinned",
+				 rules, order);
 		__free_pages(head, order);
 	}
+}
+
+static void test_s12_order1_bias_order2_exact_57(void **state)
+{
+	(void)state;
+	s12_orders(false);
+}
+
+static void test_s12_every_compound_order_exact_modern(void **state)
+{
+	(void)state;
+	s12_orders(true);
+}
+
+/* An order-1 page whose refcount is 10 below INT_MAX: a pin needs +1024 under 5.7 (refused,
+ * nothing changes) and +1 under modern rules (taken, exactly counted). */
+static void s12_order1_overflow(bool modern)
+{
+	const char *rules = modern ? "modern" : "5.7";
+	struct page *head = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+	long a0;
+
+	assert_non_null(head);
+	atomic_store(&head->_refcount, INT_MAX - 10);
+	a0 = nr_acquired();
+	check_eq(try_grab_page(head + 1, FOLL_PIN), modern,
+		 "S12 (%s): pin an order-1 page at refcount INT_MAX - 10", rules);
+	check_eq(page_ref_count(head), INT_MAX - 10 + (modern ? 1 : 0),
+		 "S12 (%s): the order-1 head's refcount after the pin", rules);
+	check_eq(nr_acquired() - a0, modern ? 1 : 0, "S12 (%s): nr_foll_pin_acquired delta",
+		 rules);
+	if (modern) {
+		check_eq(compound_pincount(head), 1, "S12 (modern): the order-1 page's pincount");
+		unpin_user_page(head + 1);
+		check_eq(compound_pincount(head), 0, "S12 (modern): unpinned");
+	}
+	atomic_store(&head->_refcount, 1);
+	__free_pages(head, 1);
+}
+
+static void test_s12_order1_overflow_57(void **state)
+{
+	(void)state;
+	s12_order1_overflow(false);
+}
+
+static void test_s12_order1_overflow_modern(void **state)
+{
+	(void)state;
+	s12_order1_overflow(true);
 }
 
 /* ---- scenario 45: pin a whole THP, unpin each subpage on its own ---- */
@@ -427,7 +497,10 @@ int main(void)
 		gup_test(test_thp_range_across_two_thps),
 		gup_test(test_s8_pin_twice_unpin_once),
 		gup_test(test_s11_many_plain_references_on_a_thp),
-		gup_test(test_s12_order1_uses_the_bias_order2_the_exact_count),
+		gup_test_57(test_s12_order1_bias_order2_exact_57),
+		gup_test_modern(test_s12_every_compound_order_exact_modern),
+		gup_test_57(test_s12_order1_overflow_57),
+		gup_test_modern(test_s12_order1_overflow_modern),
 		gup_test(test_s45_pin_whole_unpin_each_subpage),
 		gup_test(test_s35_dirty_lock_on_a_thp),
 		gup_test(test_s50_dump_page_of_a_pinned_thp_subpage),

@@ -260,7 +260,7 @@ static void run_thp_edge(void *arg)
 	if (!pages)
 		gup_fail("malloc");
 	if (e->pincount)
-		atomic_store(&ctx.page[2].hpage_pinned_refcount, INT_MAX - e->room);
+		atomic_store(pincount_slot(ctx.page), INT_MAX - e->room);
 	else
 		set_page_count(ctx.page, INT_MAX - e->room);
 	s0 = pin_state_of(ctx.page);

@@ -5,8 +5,9 @@
  * helpers, the page-table walker, run_in_child()): the checks of one page's pin accounting
  * in one notation, every get/pin entry point behind one signature, and the run-time budget.
  *
- * Notation: R = head refcount, P = exact pin count (page[2].hpage_pinned_refcount, read with
- * compound_pincount(); -1 here when the head has none), MDP = page_maybe_dma_pinned(), A / Rel = deltas of nr_foll_pin_acquired /
+ * Notation: R = head refcount, P = exact pin count (page[2].hpage_pinned_refcount under 5.7
+ * rules, page[1]._pincount under modern rules: pincount_slot(); compound_pincount() must agree;
+ * -1 here when the head has none), MDP = page_maybe_dma_pinned(), A / Rel = deltas of nr_foll_pin_acquired /
  * nr_foll_pin_released, W = delta of pinmm_warn_count().
  *
  * Every check goes through test_fail() (gup_fail() is its printf-style function form): in the
@@ -47,14 +48,14 @@ static inline void gup_fail(const char *fmt, ...)
 struct pin_state {
 	struct page *head;
 	int R;        /* the head's _refcount */
-	int P;        /* the exact pin count, -1 when the head has none (order 0 and 1) */
+	int P;        /* the exact pin count, -1 when the head has none (order 0; 1 under 5.7) */
 	bool MDP;     /* page_maybe_dma_pinned() */
 	long A, Rel;  /* nr_foll_pin_acquired / nr_foll_pin_released, absolute */
 	unsigned long W; /* pinmm_warn_count(), absolute */
 };
 
-/* The exact pin count of page's head read straight from page[2], -1 if it has none. Also
- * checks that compound_pincount(), the public reader, agrees. */
+/* The exact pin count of page's head read straight from its slot (pincount_slot()), -1 if it
+ * has none. Also checks that compound_pincount(), the public reader, agrees. */
 static inline int pincount_of(struct page *page)
 {
 	struct page *head = compound_head(page);
@@ -62,10 +63,11 @@ static inline int pincount_of(struct page *page)
 
 	if (!hpage_pincount_available(page))
 		return -1;
-	raw = atomic_load(&head[2].hpage_pinned_refcount);
+	raw = atomic_load(pincount_slot(head));
 	if (compound_pincount(page) != raw)
-		gup_fail("compound_pincount(pfn %#lx) is %d, page[2].hpage_pinned_refcount %d",
-			 page_to_pfn(page), compound_pincount(page), raw);
+		gup_fail("compound_pincount(pfn %#lx) is %d, its slot in page[%d] holds %d",
+			 page_to_pfn(page), compound_pincount(page),
+			 pincount_slot(head) == &head[1]._pincount ? 1 : 2, raw);
 	return raw;
 }
 

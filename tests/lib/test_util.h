@@ -156,4 +156,36 @@ static inline int teardown_any(void **state)
 
 #define test_with_machine(f) cmocka_unit_test_setup_teardown(f, boot_default, shutdown_clean)
 
+/* The word that holds head's exact pin count on the running machine, found from the layout
+ * <pinmm/mm.h> documents rather than from the library's own helper: page[2]'s
+ * hpage_pinned_refcount under 5.7 rules, page[1]'s _pincount under modern rules. */
+static inline atomic_int *pincount_slot(struct page *head)
+{
+	return pinmm_rules() == PINMM_RULES_MODERN ? &head[1]._pincount
+						   : &head[2].hpage_pinned_refcount;
+}
+
+/* Boot setups that fix the rule set, for tests that need no mm (test_mm_util.h has the mm
+ * ones). */
+static inline int boot_rules(enum pinmm_rules rules)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.rules = rules;
+	return boot_with(&cfg);
+}
+
+static inline int boot_57(void **state)
+{
+	(void)state;
+	return boot_rules(PINMM_RULES_5_7);
+}
+
+static inline int boot_modern(void **state)
+{
+	(void)state;
+	return boot_rules(PINMM_RULES_MODERN);
+}
+
 #endif /* PINMM_TEST_UTIL_H */

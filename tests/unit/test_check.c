@@ -312,9 +312,9 @@ static void test_negative_pincount(void **state)
 	struct page *head = page_at(current_mm(), addr);
 
 	(void)state;
-	atomic_store(&head[2].hpage_pinned_refcount, -1);
+	atomic_store(pincount_slot(head), -1);
 	expect_one("a THP's exact pincount at -1", "exact pincount -1 is negative");
-	atomic_store(&head[2].hpage_pinned_refcount, 0);
+	atomic_store(pincount_slot(head), 0);
 	expect_clean("undone");
 }
 

@@ -29,6 +29,9 @@ static void test_struct_page_layout(void **state)
 		 "page[1].compound_mapcount in lru.prev");
 	check_eq(offsetof(struct page, hpage_pinned_refcount), 16,
 		 "page[2].hpage_pinned_refcount replaces _compound_pad_2 (lru.prev)");
+	check_eq(offsetof(struct page, nr_pages_mapped), 32, "page[1].nr_pages_mapped in index");
+	check_eq(offsetof(struct page, _pincount), 36,
+		 "page[1]._pincount (modern rules) in the high half of index");
 	check_eq(offsetof(struct page, mapping), 24, "word 3: mapping");
 	check_eq(offsetof(struct page, index), 32, "word 4: index");
 	check_eq(offsetof(struct page, private), 40, "word 5: private");
@@ -69,6 +72,9 @@ static void check_fresh_compound(struct page *head, unsigned int order)
 		 order);
 	check_eq(head->_mapcount, -1, "order %u: head _mapcount", order);
 	check_eq((unsigned long)head->mapping, 0, "order %u: head mapping", order);
+	/* Both slots start at 0 under either rule set: the one in use is the count, the other
+	 * must read 0 for pinmm_check_invariants(). */
+	check_eq(head[1]._pincount, 0, "order %u: page[1]._pincount starts at 0", order);
 	if (order > 1)
 		check_eq(head[2].hpage_pinned_refcount, 0,
 			 "order %u: page[2].hpage_pinned_refcount starts at 0", order);
@@ -237,16 +243,29 @@ static void expect_bad_free(struct page *head, unsigned int order, const char *r
 				 reason);
 }
 
-/* Linux (modern; pinmm applies it to 5.7's page[2] field): a compound page freed with its
- * exact pin count still nonzero is a bad page, "nonzero pincount". */
+/* Linux (modern; pinmm applies it to 5.7's page[2] field too): a compound page freed with its
+ * exact pin count still nonzero is a bad page, "nonzero pincount". The count is checked where
+ * the rule set keeps it: page[2] under 5.7, page[1] under modern rules. */
 static void test_free_with_pincount_is_bad_page(void **state)
 {
 	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP, 2);
 
 	(void)state;
 	assert_non_null(page);
-	atomic_store(&page[2].hpage_pinned_refcount, 1);
+	atomic_store(pincount_slot(page), 1);
 	expect_bad_free(page, 2, "nonzero pincount");
+}
+
+/* Modern rules: an order-1 page has an exact count too (page[1]), checked at free. */
+static void test_free_order1_with_pincount_is_bad_page_modern(void **state)
+{
+	struct page *page = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+
+	(void)state;
+	assert_non_null(page);
+	check_true(pincount_slot(page) == &page[1]._pincount, "modern: the count is in page[1]");
+	atomic_store(&page[1]._pincount, 2);
+	expect_bad_free(page, 1, "nonzero pincount");
 }
 
 static void test_free_with_compound_mapcount_is_bad_page(void **state)
@@ -278,8 +297,12 @@ int main(void)
 		test_with_machine(test_compound_order9),
 		cmocka_unit_test_setup_teardown(test_compound_order18, boot_2g, shutdown_clean),
 		test_with_machine(test_free_compound_returns_frames),
-		cmocka_unit_test_setup_teardown(test_free_with_pincount_is_bad_page, boot_default,
+		cmocka_unit_test_setup_teardown(test_free_with_pincount_is_bad_page, boot_57,
 						shutdown_expect_quarantine),
+		cmocka_unit_test_setup_teardown(test_free_with_pincount_is_bad_page, boot_modern,
+						shutdown_expect_quarantine),
+		cmocka_unit_test_setup_teardown(test_free_order1_with_pincount_is_bad_page_modern,
+						boot_modern, shutdown_expect_quarantine),
 		cmocka_unit_test_setup_teardown(test_free_with_compound_mapcount_is_bad_page,
 						boot_default, shutdown_expect_quarantine),
 		cmocka_unit_test_setup_teardown(test_free_with_corrupted_tail_is_bad_page,

@@ -137,7 +137,8 @@ static void test_dump_order0_counts_index_flags(void **state)
 	put_page(page);
 }
 
-/* The head and the tail of an order-1 compound page: no compound_pincount (no page[2]). */
+/* 5.7 rules: the head and the tail of an order-1 compound page: no compound_pincount (no
+ * page[2]). */
 static void test_dump_order1_head_and_tail(void **state)
 {
 	struct page *head = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
@@ -182,6 +183,36 @@ static void test_dump_order1_head_and_tail(void **state)
 	put_page(head);
 }
 
+/* Modern rules: an order-1 page has an exact count (page[1]._pincount) and dump_page prints
+ * it, from the head and from the tail. */
+static void test_dump_order1_pincount_modern(void **state)
+{
+	struct page *head = alloc_pages(GFP_KERNEL | __GFP_COMP, 1);
+	struct dump d;
+	char want[256];
+
+	(void)state;
+	assert_non_null(head);
+	take_dump(head, "order-1 head", &d);
+	snprintf(want, sizeof(want),
+		 "page:%016lx refcount:1 mapcount:0 mapping:0000000000000000 index:0x0 "
+		 "head:%016lx order:1 compound_mapcount:0 compound_pincount:0",
+		 (unsigned long)head, (unsigned long)head);
+	assert_string_equal(d.line[0], want);
+	free_dump(&d);
+
+	atomic_store(&head[1]._pincount, 2);
+	take_dump(head + 1, "order-1 tail", &d);
+	snprintf(want, sizeof(want), " head:%016lx order:1 compound_mapcount:0 compound_pincount:2",
+		 (unsigned long)head);
+	if (!ends_with(d.line[0], want))
+		fail_msg("modern, order-1 tail with 2 pins: line should end \"%s\"; got\n%s", want,
+			 d.line[0]);
+	free_dump(&d);
+	atomic_store(&head[1]._pincount, 0);
+	put_page(head);
+}
+
 static void test_dump_order9_subpage(void **state)
 {
 	struct page *head = alloc_pages(GFP_TRANSHUGE, HPAGE_PMD_ORDER);
@@ -209,7 +240,7 @@ static void test_dump_order9_subpage(void **state)
 	free_dump(&d);
 
 	/* Pinned three times, mapped by one PMD, two more references: all from the head. */
-	atomic_store(&head[2].hpage_pinned_refcount, 3);
+	atomic_store(pincount_slot(head), 3);
 	atomic_store(&head[1].compound_mapcount, 0);
 	get_page(sub);
 	get_page(head + 511);
@@ -226,7 +257,7 @@ static void test_dump_order9_subpage(void **state)
 	expect_hex_lines(&d, 4, "head", head);
 	free_dump(&d);
 
-	atomic_store(&head[2].hpage_pinned_refcount, 0);
+	atomic_store(pincount_slot(head), 0);
 	atomic_store(&head[1].compound_mapcount, -1);
 	put_page(sub);
 	put_page(sub);
@@ -585,7 +616,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		test_with_machine(test_dump_order0_page),
 		test_with_machine(test_dump_order0_counts_index_flags),
-		test_with_machine(test_dump_order1_head_and_tail),
+		cmocka_unit_test_setup_teardown(test_dump_order1_head_and_tail, boot_57,
+						shutdown_clean),
+		cmocka_unit_test_setup_teardown(test_dump_order1_pincount_modern, boot_modern,
+						shutdown_clean),
 		test_with_machine(test_dump_order9_subpage),
 		test_with_machine(test_dump_flag_names),
 		test_with_machine(test_dump_cma_suffix),

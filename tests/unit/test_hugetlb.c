@@ -65,7 +65,7 @@ static void check_fresh_huge_page(struct page *page, unsigned int order, const c
 	check_eq(page_ref_count(page), 1, "%s: head refcount", what);
 	check_eq(compound_mapcount(page), 0, "%s: compound_mapcount", what);
 	check_eq(page_mapcount(page), 0, "%s: page_mapcount", what);
-	check_eq(atomic_load(&page[2].hpage_pinned_refcount), 0, "%s: pincount", what);
+	check_eq(atomic_load(pincount_slot(page)), 0, "%s: pincount", what);
 	check_eq(PageHWPoison(page), false, "%s: PageHWPoison", what);
 	for (unsigned long i = 0; i < nr; i++) {
 		if (!PageHuge(page + i))
@@ -308,7 +308,7 @@ static void test_bad_put_pinned(void **state)
 
 	(void)state;
 	assert_non_null(page);
-	atomic_store(&page[2].hpage_pinned_refcount, 1); /* an unpin is missing */
+	atomic_store(pincount_slot(page), 1); /* an unpin is missing */
 	expect_bad_put(h, page, "nonzero pincount");
 }
 
@@ -319,7 +319,7 @@ static void test_bad_put_pinned_1g(void **state)
 
 	(void)state;
 	assert_non_null(page);
-	atomic_store(&page[2].hpage_pinned_refcount, 3);
+	atomic_store(pincount_slot(page), 3);
 	expect_bad_put(h, page, "nonzero pincount");
 }
 
