@@ -18,15 +18,17 @@ extern "C" {
  *     for a THP split, the zero page); a frame held only by a FOLL_GET reference counts as
  *     unreachable, so call it when the caller holds no such reference;
  *   - refcount >= mappings + the page cache's reference + pins, per counting scheme (pins are
- *     GUP_PIN_COUNTING_BIAS each on order-0/1 pages, 1 each plus page[2]'s exact count on
- *     compound pages of order > 1); the exact count is never negative;
+ *     GUP_PIN_COUNTING_BIAS each on pages without an exact count, 1 each plus the exact count
+ *     on those with one: under 5.7 rules compound pages of order > 1, the count in page[2];
+ *     under modern rules every compound page, the count in page[1]); the exact count is never
+ *     negative, and the slot the rule set does not use holds 0;
  *   - tail pages point at their head and have refcount 0;
  *   - the page tables and the reverse map agree: each subpage's _mapcount and each compound
  *     page's compound_mapcount equal the PTE and PMD/PUD entries that map it; every present
  *     entry lies inside a VMA of its mm; every PMD table holds one deposited PTE table per THP
  *     leaf; every page table belongs to its mm;
- *   - nr_foll_pin_acquired - nr_foll_pin_released equals the pins the counts show (on
- *     order-0/1 pages: what the refcount holds beyond mappings and the cache, in whole
+ *   - nr_foll_pin_acquired - nr_foll_pin_released equals the pins the counts show (on pages
+ *     without an exact count: what the refcount holds beyond mappings and the cache, in whole
  *     biases);
  *   - the free lists hold only free blocks of their order and migrate type, their counts are
  *     right, every free block is on one, and the hugetlb pools hold only unused huge pages;

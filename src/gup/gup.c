@@ -416,6 +416,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			ret = (int)PTR_ERR(page);
 			break;
 		}
+		/* One lookup done (one page-table lock taken, one grab): per subpage of a huge
+		 * leaf under 5.7 rules, per leaf under modern rules. */
+		race_point("gup:page_looked_up");
 		if (pages)
 			pages[i] = page;
 		step = 1 + grab_leaf_rest(vma, start, page, nr_pages, foll_flags,

@@ -16,6 +16,9 @@
  * takes its pins with (try_grab_page(), src/gup/internal.h), with the public unpin and query
  * calls.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+
 #include "gup_conformance.h"
 #include "gup/internal.h" /* try_grab_page(): scenario 12 only */
 
@@ -457,8 +460,8 @@ static void test_s14_pin_all_subpages_of_a_1g_page(void **state)
 	expect_pin_state(&s0, head, 0, 0, false, (long)nr, (long)nr, 0,
 			 "S14: all 262144 unpinned");
 
-	/* The slow path grabs subpage by subpage (5.7); the same counts. A 4096-page window in
-	 * the middle keeps it short. */
+	/* The slow path, subpage by subpage (5.7) or the window with one grab (modern): the
+	 * same counts. A 4096-page window in the middle keeps it short. */
 	check_eq(pin_locked(addr + PG(100000), 4096, 0, pages), 4096,
 		 "S14: pin_user_pages of 4096 subpages from subpage 100000");
 	for (unsigned long i = 0; i < 4096; i++)
@@ -487,6 +490,250 @@ static void test_s14_pin_all_subpages_of_a_1g_page(void **state)
 	unmap(addr, SZ_1G, "S14");
 }
 
+/* ---- the slow path's grab of a huge leaf: per subpage (5.7) or per leaf (modern, 6.5) ----
+ *
+ * Under both rule sets the counts after the call are the same: R +n, P +n (in page[2] under
+ * 5.7, page[1] under modern rules), nr_foll_pin_acquired +n, pages[] the subpages in order.
+ * What differs is how many lookups (each taking the leaf's page-table lock and grabbing) the
+ * slow path made, which the race point "gup:page_looked_up" counts: one per subpage under 5.7,
+ * one per leaf under modern rules (commit 57edfcfd3419). */
+
+static void count_lookup(const char *point, void *arg)
+{
+	(void)point;
+	atomic_fetch_add((atomic_long *)arg, 1);
+}
+
+/* Take n subpages from addr with the slow path (pin, or get when get is set) and check the
+ * counts on the leaf head (subpage first of it is at addr), and the lookups made: leaves under
+ * modern rules, n under 5.7. Releases them again. */
+static void slow_leaf_grab(struct page *head, unsigned long first, unsigned long addr,
+			   unsigned long n, unsigned long leaves, bool get, bool modern,
+			   const char *what)
+{
+	const char *rules = modern ? "modern" : "5.7";
+	struct page **pages = malloc(sizeof(*pages) * n);
+	struct pin_state s0 = pin_state_of(head);
+	atomic_long lookups = 0;
+	unsigned long bad;
+	long ret;
+
+	assert_non_null(pages);
+	assert_int_equal(pinmm_hook_set("gup:page_looked_up", count_lookup, &lookups), 0);
+	ret = get ? get_locked(addr, n, FOLL_WRITE, pages) : pin_locked(addr, n, FOLL_WRITE, pages);
+	assert_int_equal(pinmm_hook_set("gup:page_looked_up", NULL, NULL), 0);
+	check_eq(ret, (long)n, "%s (%s): %s_user_pages of %lu subpages", what, rules,
+		 get ? "get" : "pin", n);
+	for (unsigned long i = 0; i < n; i++)
+		if (pages[i] != head + first + i)
+			gup_fail("%s (%s): pages[%lu] is %p, expected subpage %lu (%p)", what, rules,
+				 i, (void *)pages[i], first + i, (void *)(head + first + i));
+	check_eq(atomic_load(&lookups), modern ? (long)leaves : (long)n,
+		 "%s (%s): lookups by the slow path (one per %s)", what, rules,
+		 modern ? "leaf" : "subpage");
+	expect_pin_state(&s0, head, (long)n, get ? 0 : (long)n, !get, get ? 0 : (long)n, 0, 0,
+			 "%s (%s): %lu subpages %s", what, rules, n, get ? "referenced" : "pinned");
+	if (!get) {
+		atomic_int *other = modern ? &head[2].hpage_pinned_refcount : &head[1]._pincount;
+
+		check_true(pincount_slot(head) == (modern ? &head[1]._pincount
+							  : &head[2].hpage_pinned_refcount),
+			   "%s (%s): the count's slot", what, rules);
+		check_eq(atomic_load(pincount_slot(head)), (int)n, "%s (%s): P in page[%d]", what,
+			 rules, modern ? 1 : 2);
+		check_eq(atomic_load(other), 0, "%s (%s): the unused slot page[%d]", what, rules,
+			 modern ? 2 : 1);
+	}
+	check_true(tail_refcounts_zero(head, compound_nr(head), &bad),
+		   "%s (%s): every tail's _refcount stays 0 (subpage %lu is not)", what, rules, bad);
+	if (get) {
+		for (unsigned long i = 0; i < n; i++)
+			put_page(pages[i]);
+	} else {
+		unpin_user_pages(pages, n);
+	}
+	expect_pin_state(&s0, head, 0, 0, false, get ? 0 : (long)n, get ? 0 : (long)n, 0,
+			 "%s (%s): released", what, rules);
+	free(pages);
+}
+
+static void thp_leaf_grabs(struct mm_struct *mm, bool modern)
+{
+	struct page *head = map_thps(mm, 2, "leaf grab");
+	struct page *head2 = mapped_page(mm, THP_BASE + SZ_2M, "leaf grab");
+
+	slow_leaf_grab(head, 0, THP_BASE, THP_NR, 1, false, modern, "THP, whole");
+	slow_leaf_grab(head, 0, THP_BASE, THP_NR, 1, true, modern, "THP, whole, FOLL_GET");
+	slow_leaf_grab(head, 100, THP_BASE + PG(100), 300, 1, false, modern,
+		       "THP, 300 subpages from subpage 100");
+	slow_leaf_grab(head, 511, THP_BASE + PG(511), 1, 1, false, modern, "THP, its last subpage");
+	/* Across two THPs: 12 subpages of the first, 12 of the second; two leaves. */
+	{
+		struct page *pages[24];
+		struct pin_state a0 = pin_state_of(head), b0 = pin_state_of(head2);
+		atomic_long lookups = 0;
+
+		assert_int_equal(pinmm_hook_set("gup:page_looked_up", count_lookup, &lookups), 0);
+		check_eq(pin_locked(THP_BASE + PG(500), 24, 0, pages), 24, "two THPs: pin 24");
+		assert_int_equal(pinmm_hook_set("gup:page_looked_up", NULL, NULL), 0);
+		for (int i = 0; i < 24; i++)
+			check_true(pages[i] == (i < 12 ? head + 500 + i : head2 + (i - 12)),
+				   "two THPs: pages[%d]", i);
+		check_eq(atomic_load(&lookups), modern ? 2L : 24L,
+			 "two THPs (%s): lookups by the slow path", modern ? "modern" : "5.7");
+		expect_pin_state(&a0, head, 12, 12, true, 24, 0, 0, "two THPs: the first");
+		expect_pin_state(&b0, head2, 12, 12, true, 24, 0, 0, "two THPs: the second");
+		unpin_user_pages(pages, 24);
+	}
+	unmap(THP_BASE, 2 * SZ_2M, "leaf grab");
+}
+
+static void test_thp_leaf_grab_per_subpage_57(void **state)
+{
+	thp_leaf_grabs(*state, false);
+}
+
+static void test_thp_leaf_grab_once_per_leaf_modern(void **state)
+{
+	thp_leaf_grabs(*state, true);
+}
+
+static void hugetlb_leaf_grabs(struct mm_struct *mm, bool modern)
+{
+	unsigned long a2 = map_huge(SZ_2M, MAP_HUGE_2MB, "leaf grab 2M");
+	unsigned long a1 = map_huge(SZ_1G, MAP_HUGE_1GB, "leaf grab 1G");
+	struct page *h2 = mapped_page(mm, a2, "leaf grab 2M");
+	struct page *h1 = mapped_page(mm, a1, "leaf grab 1G");
+
+	slow_leaf_grab(h2, 0, a2, THP_NR, 1, false, modern, "hugetlb 2M, whole");
+	slow_leaf_grab(h2, 7, a2 + PG(7), 64, 1, true, modern, "hugetlb 2M, 64, FOLL_GET");
+	slow_leaf_grab(h1, 100000, a1 + PG(100000), 4096, 1, false, modern,
+		       "hugetlb 1G, 4096 from subpage 100000");
+	slow_leaf_grab(h1, 0, a1, 1UL << 14, 1, false, modern, "hugetlb 1G, the first 16384");
+	unmap(a2, SZ_2M, "leaf grab 2M");
+	unmap(a1, SZ_1G, "leaf grab 1G");
+}
+
+static int setup_hugetlb_rules(void **state, enum pinmm_rules rules)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.ram_bytes = 4 * GiB;
+	cfg.nr_hugepages_1g = 1;
+	cfg.nr_hugepages_2m = 2;
+	cfg.rules = rules;
+	return gup_setup_with(state, &cfg);
+}
+
+static int setup_hugetlb_57(void **state)
+{
+	return setup_hugetlb_rules(state, PINMM_RULES_5_7);
+}
+
+static int setup_hugetlb_modern(void **state)
+{
+	return setup_hugetlb_rules(state, PINMM_RULES_MODERN);
+}
+
+static void test_hugetlb_leaf_grab_per_subpage_57(void **state)
+{
+	hugetlb_leaf_grabs(*state, false);
+}
+
+static void test_hugetlb_leaf_grab_once_per_leaf_modern(void **state)
+{
+	hugetlb_leaf_grabs(*state, true);
+}
+
+/* Two threads (CPUs) pin the same huge page with the slow path at once, ROUNDS times each,
+ * keeping every pin: the counts are exact, 2 x ROUNDS x n, whichever way the leaf is grabbed. */
+#define ROUNDS 40
+
+struct pinner {
+	struct mm_struct *mm;
+	unsigned long addr, n;
+	atomic_int *go;
+	struct page **pages; /* ROUNDS x n */
+	long failed;
+};
+
+static void *pinner_thread(void *arg)
+{
+	struct pinner *p = arg;
+
+	kthread_use_mm(p->mm);
+	while (!atomic_load(p->go))
+		;
+	for (int r = 0; r < ROUNDS; r++) {
+		long got;
+
+		mmap_read_lock(p->mm);
+		got = pin_user_pages(p->addr, p->n, FOLL_WRITE, p->pages + (unsigned long)r * p->n);
+		mmap_read_unlock(p->mm);
+		if (got != (long)p->n)
+			p->failed++;
+	}
+	kthread_unuse_mm(p->mm);
+	return NULL;
+}
+
+static void concurrent_pins(struct mm_struct *mm, struct page *head, unsigned long addr,
+			    unsigned long n, bool modern, const char *what)
+{
+	const char *rules = modern ? "modern" : "5.7";
+	struct pin_state s0 = pin_state_of(head);
+	atomic_int go = 0;
+	struct pinner p[2];
+	pthread_t t[2];
+
+	for (int i = 0; i < 2; i++) {
+		p[i] = (struct pinner){.mm = mm, .addr = addr, .n = n, .go = &go};
+		p[i].pages = malloc(sizeof(struct page *) * ROUNDS * n);
+		assert_non_null(p[i].pages);
+		assert_int_equal(pthread_create(&t[i], NULL, pinner_thread, &p[i]), 0);
+	}
+	atomic_store(&go, 1);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_join(t[i], NULL), 0);
+	check_eq(p[0].failed + p[1].failed, 0, "%s (%s): short pins", what, rules);
+	expect_pin_state(&s0, head, 2L * ROUNDS * (long)n, 2L * ROUNDS * (long)n, true,
+			 2L * ROUNDS * (long)n, 0, 0, "%s (%s): two threads x %d pins of %lu subpages",
+			 what, rules, ROUNDS, n);
+	for (int i = 0; i < 2; i++) {
+		for (unsigned long j = 0; j < ROUNDS * n; j++)
+			if (p[i].pages[j] != head + j % n)
+				gup_fail("%s (%s): thread %d's pages[%lu] is not subpage %lu", what,
+					 rules, i, j, j % n);
+		unpin_user_pages(p[i].pages, ROUNDS * n);
+		free(p[i].pages);
+	}
+	expect_pin_state(&s0, head, 0, 0, false, 2L * ROUNDS * (long)n, 2L * ROUNDS * (long)n, 0,
+			 "%s (%s): all unpinned", what, rules);
+}
+
+static void concurrent_leaf_pins(struct mm_struct *mm, bool modern)
+{
+	struct page *thp = map_thps(mm, 1, "concurrent");
+	unsigned long a2 = map_huge(SZ_2M, MAP_HUGE_2MB, "concurrent 2M");
+
+	concurrent_pins(mm, thp, THP_BASE, THP_NR, modern, "one THP");
+	concurrent_pins(mm, mapped_page(mm, a2, "concurrent 2M"), a2, THP_NR, modern,
+			"one hugetlb 2M page");
+	unmap(THP_BASE, SZ_2M, "concurrent");
+	unmap(a2, SZ_2M, "concurrent 2M");
+}
+
+static void test_two_threads_pin_one_huge_page_57(void **state)
+{
+	concurrent_leaf_pins(*state, false);
+}
+
+static void test_two_threads_pin_one_huge_page_modern(void **state)
+{
+	concurrent_leaf_pins(*state, true);
+}
+
 #define huge_test(f) cmocka_unit_test_setup_teardown(f, setup_hugetlb, gup_teardown)
 
 int main(void)
@@ -506,6 +753,16 @@ int main(void)
 		gup_test(test_s50_dump_page_of_a_pinned_thp_subpage),
 		huge_test(test_hugetlb_2m_exact_count_fast_and_slow),
 		huge_test(test_s14_pin_all_subpages_of_a_1g_page),
+		gup_test_57(test_thp_leaf_grab_per_subpage_57),
+		gup_test_modern(test_thp_leaf_grab_once_per_leaf_modern),
+		cmocka_unit_test_setup_teardown(test_hugetlb_leaf_grab_per_subpage_57,
+						setup_hugetlb_57, gup_teardown),
+		cmocka_unit_test_setup_teardown(test_hugetlb_leaf_grab_once_per_leaf_modern,
+						setup_hugetlb_modern, gup_teardown),
+		cmocka_unit_test_setup_teardown(test_two_threads_pin_one_huge_page_57,
+						setup_hugetlb_57, gup_teardown),
+		cmocka_unit_test_setup_teardown(test_two_threads_pin_one_huge_page_modern,
+						setup_hugetlb_modern, gup_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

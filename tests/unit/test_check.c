@@ -318,6 +318,34 @@ static void test_negative_pincount(void **state)
 	expect_clean("undone");
 }
 
+/* The exact count lives in one slot per rule set; a count in the other slot (page[1] under
+ * 5.7, page[2] under modern rules) is a violation. */
+static void test_pincount_in_unused_slot_57(void **state)
+{
+	unsigned long addr = map_thp();
+	struct page *head = page_at(current_mm(), addr);
+
+	(void)state;
+	atomic_store(&head[1]._pincount, 5);
+	expect_one("5.7: a count in page[1]._pincount",
+		   "a pin count of 5 in page[1], which the 5.7 rules do not use");
+	atomic_store(&head[1]._pincount, 0);
+	expect_clean("undone");
+}
+
+static void test_pincount_in_unused_slot_modern(void **state)
+{
+	unsigned long addr = map_thp();
+	struct page *head = page_at(current_mm(), addr);
+
+	(void)state;
+	atomic_store(&head[2].hpage_pinned_refcount, 5);
+	expect_one("modern: a count in page[2].hpage_pinned_refcount",
+		   "a pin count of 5 in page[2], which the modern rules do not use");
+	atomic_store(&head[2].hpage_pinned_refcount, 0);
+	expect_clean("undone");
+}
+
 static void test_pin_stats_disagree(void **state)
 {
 	unsigned long addr;
@@ -487,6 +515,8 @@ int main(void)
 		test_with_mm(test_mapcount_disagrees_with_page_tables),
 		test_with_mm(test_compound_mapcount_disagrees),
 		test_with_mm(test_negative_pincount),
+		test_with_mm_57(test_pincount_in_unused_slot_57),
+		test_with_mm_modern(test_pincount_in_unused_slot_modern),
 		test_with_mm(test_pin_stats_disagree),
 		test_with_mm(test_free_list_damage),
 		test_with_mm(test_locked_page),

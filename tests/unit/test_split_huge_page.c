@@ -134,12 +134,15 @@ static void test_split_pte_mapped_thp(void **state)
 	unmap(THP_BASE, PG(HPAGE_PMD_NR - 8), what);
 }
 
-static void test_split_refused_while_pinned(void **state)
+/* Under both rule sets a pinned THP refuses to split, its count where the rule set keeps it
+ * (page[2] under 5.7, page[1] under modern rules); unpinned, it splits and neither tail keeps
+ * a count: both are plain pages again. */
+static void split_refused_while_pinned(struct mm_struct *mm, bool modern)
 {
-	struct mm_struct *mm = *state;
 	struct page *head = map_tagged_thp(mm), *pinned;
 	unsigned long split_page0 = global_vm_event_count(THP_SPLIT_PAGE);
-	const char *what = "split_huge_page() of a THP with subpage 5 pinned";
+	const char *what = modern ? "modern: split_huge_page() of a THP with subpage 5 pinned"
+				  : "5.7: split_huge_page() of a THP with subpage 5 pinned";
 
 	check_eq(pin_user_pages_fast(THP_BASE + PG(5), 1, FOLL_WRITE, &pinned), 1, "%s: pin", what);
 	get_page(head);
@@ -147,6 +150,10 @@ static void test_split_refused_while_pinned(void **state)
 	check_eq(PageHead(head) && compound_order(head) == HPAGE_PMD_ORDER, true,
 		 "%s: the THP stays whole", what);
 	check_eq(compound_pincount(head), 1, "%s: its pincount", what);
+	check_eq(atomic_load(modern ? &head[1]._pincount : &head[2].hpage_pinned_refcount), 1,
+		 "%s: the count in page[%d]", what, modern ? 1 : 2);
+	check_eq(atomic_load(modern ? &head[2].hpage_pinned_refcount : &head[1]._pincount), 0,
+		 "%s: nothing in page[%d]", what, modern ? 2 : 1);
 	check_eq(page_count(head), 1 + 1 + 1, "%s: PMD, pin and caller", what);
 	check_eq(global_vm_event_count(THP_SPLIT_PAGE), split_page0, "%s: thp_split_page", what);
 	unlock_page(head);
@@ -160,8 +167,24 @@ static void test_split_refused_while_pinned(void **state)
 	get_page(head);
 	check_eq(split_locked(head), 0, "split_huge_page() after the unpin");
 	expect_split(mm, head, head, 1, "split_huge_page() after the unpin");
+	check_eq(atomic_load(&head[1]._pincount), 0, "%s: page[1]'s count word after the split",
+		 what);
+	check_eq(atomic_load(&head[2].hpage_pinned_refcount), 0,
+		 "%s: page[2]'s count word after the split", what);
+	check_eq(hpage_pincount_available(head + 1), false, "%s: page[1] has no count of its own",
+		 what);
 	unlock_page(head);
 	put_page(head);
+}
+
+static void test_split_refused_while_pinned_57(void **state)
+{
+	split_refused_while_pinned(*state, false);
+}
+
+static void test_split_refused_while_pinned_modern(void **state)
+{
+	split_refused_while_pinned(*state, true);
 }
 
 static void split_unlocked(void *arg)
@@ -447,7 +470,8 @@ int main(void)
 		test_with_mm(test_split_pmd_mapped_thp),
 		test_with_mm(test_split_thp_shared_with_fork),
 		test_with_mm(test_split_pte_mapped_thp),
-		test_with_mm(test_split_refused_while_pinned),
+		test_with_mm_57(test_split_refused_while_pinned_57),
+		test_with_mm_modern(test_split_refused_while_pinned_modern),
 		test_with_mm(test_split_bad_arguments),
 		test_with_mm(test_split_prot_none_thp_stays_prot_none),
 		test_with_mm(test_foll_split_splits_thp),
