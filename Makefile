@@ -119,9 +119,11 @@ $(foreach t,$(TEST_SRCS),$(eval $(call test_binary,$(t))))
 demo: $(BUILD)/tools/pinmm_demo
 	$(BUILD)/tools/pinmm_demo
 
-# The main job: the GUP benchmark matrix, with the floor, as a table, bench.csv and bench.svg.
+# The main job: the GUP benchmark matrix, with the floor, under 5.7 rules and under modern
+# rules (bench-5.7/bench-modern .csv and .svg), then the ratio modern / 5.7 of every row
+# (tools/pinmm_bench_compare.sh). BENCH_ARGS passes pinmm_bench options (e.g. -r 9 -t 1).
 bench: $(BUILD)/tools/pinmm_bench
-	$(BUILD)/tools/pinmm_bench -o $(BUILD)/bench.csv -g $(BUILD)/bench.svg
+	bash tools/pinmm_bench_compare.sh $(BUILD)/tools/pinmm_bench $(BUILD) $(BENCH_ARGS)
 
 $(PKG_ROOT)/.installed: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(HEADERS) $(DEBUGFS_HEADERS) pinmm.pc.in \
 		tools/run_vmtests.sh

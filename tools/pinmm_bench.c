@@ -280,18 +280,21 @@ static int map_range(struct range *r, enum backing b, unsigned long bytes)
 	unsigned long addr;
 	long got;
 
+	/* Find a huge-page aligned hole by over-mapping address space without memory (PROT_NONE,
+	 * no reservation), then map the range there: a hugetlb over-map would reserve one huge
+	 * page more than the pool holds, and fail. */
+	addr = vm_mmap(NULL, 0, bytes + align, PROT_NONE, flags | MAP_NORESERVE, 0);
+	if (IS_ERR_VALUE(addr))
+		return (int)addr;
+	r->start = (addr + align - 1) & ~(align - 1);
+	vm_munmap(addr, bytes + align);
 	if (b == B_HUGE_2M)
 		flags |= MAP_HUGETLB | MAP_HUGE_2MB;
 	if (b == B_HUGE_1G)
 		flags |= MAP_HUGETLB | MAP_HUGE_1GB;
-	/* Over-map to place the range on a huge-page boundary, then trim. */
-	addr = vm_mmap(NULL, 0, bytes + align, PROT_READ | PROT_WRITE, flags, 0);
+	addr = vm_mmap(NULL, r->start, bytes, PROT_READ | PROT_WRITE, flags | MAP_FIXED, 0);
 	if (IS_ERR_VALUE(addr))
 		return (int)addr;
-	r->start = (addr + align - 1) & ~(align - 1);
-	if (r->start > addr)
-		vm_munmap(addr, r->start - addr);
-	vm_munmap(r->start + bytes, addr + align - r->start);
 	if (b == B_4K || b == B_THP)
 		do_madvise(r->mm, r->start, bytes, b == B_THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (do_madvise(r->mm, r->start, bytes, MADV_POPULATE_WRITE))

@@ -349,5 +349,27 @@ verdict "pinmm_bench: progress through a pipe, a line at a time" \
 	"$([ "$rows" = 1 ] || echo "the header did not come through the pipe within 15 s")"
 echo "  (the pipe case took $((SECONDS - start)) s)"
 
+# make bench's comparison: both rule sets, each round's CSV, a ratio row per measured row.
+cmp_sh=$(dirname "$0")/../../tools/pinmm_bench_compare.sh
+if [ -f "$cmp_sh" ]; then
+	mkdir -p "$tmp/cmp"
+	CROW='^(4k|thp-2m) +1 (get|pin) (fast|slow|longterm) +\| +[0-9.]+ +[0-9.]+ +[0-9.]+ \| +[0-9.]+ +[0-9.]+ +[0-9.]+$'
+	check "pinmm_bench_compare.sh: 5.7 and modern, the ratio per row" \
+		-o '^pinmm_bench: rules 5\.7, 16 MiB' -o '^pinmm_bench: rules modern, 16 MiB' \
+		-o '^modern / 5\.7, best of 2 round\(s\)' -l "10:$CROW" \
+		-o '^fast path: [0-9] of 4 take figures within 5% of each other' -- \
+		env ROUNDS=2 bash "$cmp_sh" "$pb" "$tmp/cmp" -q -s 16 -r 1 -b 4k,thp-2m -t 1
+	why=
+	for f in bench-5.7-1.csv bench-5.7-2.csv bench-modern-1.csv bench-modern-2.csv \
+		bench-5.7.svg bench-modern.svg; do
+		[ -s "$tmp/cmp/$f" ] || why+="; no $f"
+	done
+	verdict "pinmm_bench_compare.sh: every round's CSV and each rule set's SVG" "$why"
+	check "pinmm_bench_compare.sh ROUNDS=x" -s 2 -e 'ROUNDS=x: not a count' -- \
+		env ROUNDS=x bash "$cmp_sh" "$pb" "$tmp/cmp"
+	check "pinmm_bench_compare.sh without arguments" -s 2 -e '^usage: pinmm_bench_compare' -- \
+		bash "$cmp_sh"
+fi
+
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
