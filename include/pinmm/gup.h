@@ -5,12 +5,13 @@
  *
  * FOLL_GET takes a normal reference: release it with put_page(). FOLL_PIN (the pin_user_pages*
  * calls) takes a pin: release it with unpin_user_page*(), never put_page(). A pin is counted
- * on the head page in one of two ways:
- *   - order-0 and order-1 pages: GUP_PIN_COUNTING_BIAS (1024) added to the head's _refcount,
- *     so page_maybe_dma_pinned() is "refcount >= 1024" (false positives possible, never false
- *     negatives);
- *   - compound pages of order > 1: 1 on the head's _refcount and 1 on the exact pin count in
- *     page[2].hpage_pinned_refcount (compound_pincount()), so the answer is exact.
+ * on the head page in one of two ways (<pinmm/mm.h> says which pages take which, per rule set):
+ *   - without an exact count (order 0; order 1 too under 5.7 rules): GUP_PIN_COUNTING_BIAS
+ *     (1024) added to the head's _refcount, so page_maybe_dma_pinned() is "refcount >= 1024"
+ *     (false positives possible, never false negatives);
+ *   - with one (5.7: compound pages of order > 1, the count in page[2]; modern rules: every
+ *     compound page, the count in page[1]): 1 on the head's _refcount and 1 on the exact pin
+ *     count (compound_pincount()), so the answer is exact.
  * nr_foll_pin_acquired / nr_foll_pin_released (vmstat) count pins of 4 KiB pages.
  *
  * No count ever wraps: a grab that would take the head's refcount, or the exact pin count,

@@ -3,6 +3,9 @@
  * Grabbing and releasing pages for GUP: the one place that knows how a FOLL_GET reference and
  * a FOLL_PIN pin are counted (see gup.h), used by the slow path, the fast path and every unpin.
  *
+ * Which pages count pins exactly, and where, is the rule set's (hpage_pincount_available(),
+ * compound_pincount_ptr()): this file never names page[1] or page[2].
+ *
  * The rule that is easy to break: all of it happens on the head page, and a pin is never half
  * taken. A grab first adds to the head's refcount (refusing a count <= 0 or one that would pass
  * INT_MAX), then to the exact pin count (refusing an overflow there too, after undoing the
