@@ -72,12 +72,24 @@ extern "C" {
  * callers: it would let a FOLL_FORCE write through a PTE still shared with a fork. */
 #define FOLL_COW 0x4000u
 #define FOLL_ANON 0x8000u     /* anonymous VMAs only */
-#define FOLL_LONGTERM 0x10000u /* an indefinite pin (RDMA, VFIO): never in CMA, never fsdax */
+/* An indefinite pin (RDMA, VFIO, io_uring fixed buffers): never in CMA (under modern rules
+ * never in ZONE_MOVABLE either: pages there are migrated out first), never fsdax, and under
+ * modern rules never a writable pin of a shared mapping of a host file. */
+#define FOLL_LONGTERM 0x10000u
 #define FOLL_SPLIT_PMD 0x20000u /* split a PMD-mapped THP's mapping into PTEs before returning */
 #define FOLL_PIN 0x40000u     /* pages must be released with unpin_user_page*() */
 /* The fast path only: never fault, never fall back (5.8). Internal to the *_fast_only calls;
  * refused by the slow path. */
 #define FOLL_FAST_ONLY 0x80000u
+
+/*
+ * May a FOLL_LONGTERM pin hold page (Linux 5.13-6.2's is_longterm_pinnable_page(), now
+ * folio_is_longterm_pinnable())? Not a page in the CMA area; under modern rules not a page in
+ * ZONE_MOVABLE either (the zero page excepted). A long-term GUP migrates the pages it finds
+ * here out before it pins them. Answers from where the frame lies; page must be a page of the
+ * running machine.
+ */
+bool is_longterm_pinnable_page(const struct page *page);
 
 /* ---- the slow path: caller holds mmap_read_lock(current mm) ---- */
 
@@ -88,7 +100,13 @@ extern "C" {
  * (VM_IO/VM_PFNMAP, write without FOLL_FORCE, FOLL_FORCE write to a shared mapping, read of
  * PROT_NONE, FOLL_ANON on a file VMA) or SIGBUS/SIGSEGV at fault; -ENOMEM when memory or a
  * reference count runs out; -EHWPOISON with FOLL_HWPOISON; -ESRCH with no current mm;
- * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory; -EBUSY with FOLL_SPLIT for a THP that
+ * -EOPNOTSUPP for FOLL_LONGTERM on device (fsdax) memory. FOLL_LONGTERM under modern rules
+ * (Linux 5.13 and 6.5): -ENOMEM, nothing left pinned, when a page that is not long-term
+ * pinnable (is_longterm_pinnable_page()) cannot be migrated out (another pin or reference
+ * holds it, no memory outside ZONE_MOVABLE and CMA, a hugetlb or device page); -EFAULT for
+ * FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM on a shared, writable mapping of a host file (shmem /
+ * memfd and hugetlb files, private mappings and read-only pins are allowed); under 5.7 rules
+ * a CMA page that cannot be migrated is pinned where it is. -EBUSY with FOLL_SPLIT for a THP that
  * cannot be split; -EINVAL (with a WARN) for a refused flag (FOLL_NUMA, FOLL_TRIED,
  * FOLL_MLOCK, FOLL_COW, FOLL_FAST_ONLY), and under modern rules for FOLL_LONGTERM (a long-term
  * reference: only FOLL_PIN may be long-term since Linux 6.3). nr_pages 0 returns 0; so does

@@ -108,7 +108,7 @@ void gup_bench_check_pinned(const struct gup_bench *b, bool longterm, bool dump_
 		struct page *shown = dump_head ? compound_head(page) : page;
 
 		if (WARN(!page_maybe_dma_pinned(page), "pages[%lu] is NOT dma-pinned", i) ||
-		    (longterm && WARN(is_migrate_cma_page(compound_head(page)),
+		    (longterm && WARN(!is_longterm_pinnable_page(compound_head(page)),
 				      "pages[%lu] is NOT pinnable but pinned", i))) {
 			dump_page(shown, reason);
 			break;

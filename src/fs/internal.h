@@ -61,6 +61,13 @@ int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t 
 /* Remove a page from its cache and drop the cache's reference. Page locked; the caller holds
  * a reference of its own. */
 void delete_from_page_cache(struct page *page);
+/* Migration (src/vm/migrate.c): put new (locked, one reference: the caller's) in old's place
+ * in the page cache, with old's contents, mapping and index, if old (locked, unmapped) is
+ * held only by the cache and the caller: old's refcount is then frozen at 0 (it still has its
+ * mapping, which the caller clears) and new holds the cache's reference too. 0, or -EAGAIN
+ * when old has another reference (a pin, a GUP or lookup reference) or left the cache:
+ * nothing changes. */
+int page_cache_migrate(struct page *old, struct page *new);
 
 /* The page at index, locked and referenced, or NULL. find_or_create_page() adds a new
  * (locked, not uptodate) page when there is none; NULL then means no memory. */

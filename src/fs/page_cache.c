@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -279,6 +280,31 @@ void delete_from_page_cache(struct page *page)
 			mod_node_page_state(NR_SHMEM, -1);
 	}
 	put_page(page);
+}
+
+int page_cache_migrate(struct page *old, struct page *new)
+{
+	struct page_cache *cache = old->mapping->i_pages;
+	void **slot;
+
+	VM_BUG_ON(!PageLocked(old) || !PageLocked(new));
+	/* Under the cache lock no lookup can take a reference between the freeze and the
+	 * switch: lookups take theirs under this lock. */
+	pthread_mutex_lock(&cache->lock);
+	slot = pc_lookup_slot(cache, old->index);
+	if (!slot || *slot != old || !page_ref_freeze(old, 2)) {
+		pthread_mutex_unlock(&cache->lock);
+		return -EAGAIN;
+	}
+	/* Nobody can write old now: no PTE maps it, no reference but ours and the cache's
+	 * frozen one, and writers of the cache hold the page lock, which the caller holds. */
+	memcpy(page_address(new), page_address(old), PAGE_SIZE);
+	new->mapping = old->mapping;
+	new->index = old->index;
+	page_ref_inc(new); /* the cache's reference */
+	*slot = new;
+	pthread_mutex_unlock(&cache->lock);
+	return 0;
 }
 
 /* ---- lookups ---- */

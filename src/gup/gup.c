@@ -19,6 +19,30 @@
 #include "internal.h"
 #include "lib/internal.h"
 
+/* Does the file system need to know when this mapping's pages are written (Linux's
+ * vma_needs_dirty_tracking())? A shared, writable mapping of a host file: its dirty pages are
+ * written back. shmem / memfd files are memory only, hugetlb files are never written back,
+ * and DAX files have no page cache (a long-term GUP of them is refused before this). */
+static bool vma_needs_dirty_tracking(const struct vm_area_struct *vma)
+{
+	const struct address_space *mapping;
+
+	if ((vma->vm_flags & (VM_SHARED | VM_WRITE)) != (VM_SHARED | VM_WRITE) || !vma->vm_file)
+		return false;
+	mapping = vma->vm_file->f_mapping;
+	return !mapping->shmem && !mapping->huge_shift && !mapping->dax_nr_pages;
+}
+
+/* A write through a long-term pin would dirty the page behind the file system's back (Linux's
+ * writable_file_mapping_allowed(), 6.5): refused under modern rules. */
+static bool writable_file_mapping_allowed(const struct vm_area_struct *vma,
+					  unsigned int gup_flags)
+{
+	if ((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) != (FOLL_PIN | FOLL_LONGTERM))
+		return true;
+	return !rule_longterm_refuses_dirty_tracked_file() || !vma_needs_dirty_tracking(vma);
+}
+
 static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 {
 	unsigned long vm_flags = vma->vm_flags;
@@ -28,6 +52,8 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 	if ((gup_flags & FOLL_ANON) && !vma_is_anonymous(vma))
 		return -EFAULT;
 	if (gup_flags & FOLL_WRITE) {
+		if (!vma_is_anonymous(vma) && !writable_file_mapping_allowed(vma, gup_flags))
+			return -EFAULT;
 		if (!(vm_flags & VM_WRITE)) {
 			if (!(gup_flags & FOLL_FORCE))
 				return -EFAULT;
@@ -472,14 +498,16 @@ static bool range_has_dax(struct mm_struct *mm, unsigned long start, unsigned lo
 long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   struct page **pages, unsigned int gup_flags)
 {
-	bool nocma;
+	bool pin_context;
 	long rc;
 
 	if (!(gup_flags & FOLL_LONGTERM))
 		return __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
 	if (!pages)
 		return -EINVAL;
-	nocma = memalloc_nocma_save();
+	/* Kept across the migration loop, so the re-pins fault pages in where a long-term pin
+	 * may stay too (docs/design.md: where pinmm differs from 5.7). */
+	pin_context = memalloc_pin_save();
 	rc = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
 	if (rc > 0 && range_has_dax(mm, start, (unsigned long)rc)) {
 		/* Device (fsdax) memory cannot be pinned for ever: its file may need it back. */
@@ -487,8 +515,9 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 		rc = -EOPNOTSUPP;
 	}
 	if (rc > 0)
-		rc = check_and_migrate_cma_pages(mm, start, (unsigned long)rc, pages, gup_flags);
-	memalloc_nocma_restore(nocma);
+		rc = check_and_migrate_movable_pages(mm, start, (unsigned long)rc, pages,
+						     gup_flags);
+	memalloc_pin_restore(pin_context);
 	return rc;
 }
 

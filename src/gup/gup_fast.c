@@ -17,22 +17,52 @@
 
 #define FAST_FLAGS (FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE | FOLL_PIN | FOLL_GET | FOLL_FAST_ONLY)
 
-/* Grab refs on page's head for the fast path; NULL if the slow path must do it. */
-static struct page *fast_grab(struct page *page, int refs, unsigned int flags)
-{
-	/* A long-term pin must not stay in CMA: let the slow path migrate the page first. */
-	if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == (FOLL_LONGTERM | FOLL_PIN) &&
-	    is_migrate_cma_page(page))
-		return NULL;
-	return __grab_compound_head(page, refs, flags, true);
-}
-
 /* Undo a fast grab whose entry changed under it: it counts as a pin taken and released. */
 static void fast_undo(struct page *head, int refs, unsigned int flags)
 {
 	if (flags & FOLL_PIN)
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, refs);
 	put_compound_head(head, refs, flags);
+}
+
+/* May the fast path keep a writable long-term pin of the grabbed page head (Linux's
+ * gup_fast_folio_allowed())? Without the VMA it cannot tell a shared mapping of a host file
+ * from a private one, so it keeps only what is surely allowed, anonymous, shmem and hugetlb
+ * pages, and leaves the rest to the slow path's check_vma_flags(). Read after the grab: the
+ * reference keeps the page from being freed and reused under the read. */
+static bool fast_file_pin_allowed(struct page *head, unsigned int flags)
+{
+	const unsigned int longterm_write = FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE;
+	struct address_space *mapping;
+
+	if ((flags & longterm_write) != longterm_write ||
+	    !rule_longterm_refuses_dirty_tracked_file() || PageHuge(head))
+		return true;
+	mapping = __atomic_load_n(&head->mapping, __ATOMIC_RELAXED);
+	/* Truncated meanwhile: the slow path decides. */
+	if (!mapping)
+		return false;
+	if ((unsigned long)mapping & PAGE_MAPPING_FLAGS)
+		return (unsigned long)mapping & PAGE_MAPPING_ANON;
+	return mapping->shmem;
+}
+
+/* Grab refs on page's head for the fast path; NULL if the slow path must do it. */
+static struct page *fast_grab(struct page *page, int refs, unsigned int flags)
+{
+	struct page *head;
+
+	/* A long-term pin must not stay where it is not pinnable: let the slow path migrate
+	 * the page first. */
+	if ((flags & (FOLL_LONGTERM | FOLL_PIN)) == (FOLL_LONGTERM | FOLL_PIN) &&
+	    !is_longterm_pinnable_page(page))
+		return NULL;
+	head = __grab_compound_head(page, refs, flags, true);
+	if (head && !fast_file_pin_allowed(head, flags)) {
+		fast_undo(head, refs, flags);
+		return NULL;
+	}
+	return head;
 }
 
 /* Drop the device pages grabbed since nr_start (5.7's undo_dev_pagemap()): unpin under

@@ -43,9 +43,12 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 /* Release what a GUP call took with these flags (unpin under FOLL_PIN, else put_page). */
 void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags);
 
-/* longterm.c */
-long check_and_migrate_cma_pages(struct mm_struct *mm, unsigned long start,
-				 unsigned long nr_pages, struct page **pages,
-				 unsigned int gup_flags);
+/* longterm.c (is_longterm_pinnable_page() is public: <pinmm/gup.h>) */
+/* The long-term pass over pages[0 .. nr_pages), pinned by the slow path on mm (mmap lock held)
+ * with gup_flags: see longterm.c. Returns the pages pinned, or an error with nothing left
+ * pinned (-ENOMEM: a page could not be migrated, modern rules; or a failed re-pin's error). */
+long check_and_migrate_movable_pages(struct mm_struct *mm, unsigned long start,
+				     unsigned long nr_pages, struct page **pages,
+				     unsigned int gup_flags);
 
 #endif /* PINMM_GUP_INTERNAL_H */

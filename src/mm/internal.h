@@ -92,10 +92,11 @@ void init_page_state(struct page *page);
 /* Walk the zones at shutdown and report what is not free; returns the number of pages. */
 unsigned long report_unfreed_pages(void);
 
-/* page_alloc.c: while set, this thread's allocations stay out of CMA (5.7's
- * memalloc_nocma_save(): a long-term GUP must not fault pages into CMA). Returns the old value. */
-bool memalloc_nocma_save(void);
-void memalloc_nocma_restore(bool old);
+/* page_alloc.c: while set, this thread is inside a long-term GUP (Linux's memalloc_pin_save(),
+ * 5.7's memalloc_nocma_save()) and its allocations stay out of CMA; under modern rules out of
+ * ZONE_MOVABLE too (rule_pin_context_avoids_movable()). Returns the old value. */
+bool memalloc_pin_save(void);
+void memalloc_pin_restore(bool old);
 
 /*
  * Lists threaded through page->lru (the buddy free lists, the hugetlb pool). The lockless GUP

@@ -18,21 +18,34 @@
 #include <sys/mman.h>
 
 #include "internal.h"
+#include "rules.h"
 
 static const char *const zone_names[MAX_NR_ZONES] = {"Normal", "Movable", "Device"};
-static _Thread_local bool nocma;
+/* This thread is inside a long-term GUP (Linux's PF_MEMALLOC_PIN task flag, 5.7's
+ * PF_MEMALLOC_NOCMA): a thread is a CPU running one task, so the flag is thread-local. */
+static _Thread_local bool pin_context;
 
-bool memalloc_nocma_save(void)
+bool memalloc_pin_save(void)
 {
-	bool old = nocma;
+	bool old = pin_context;
 
-	nocma = true;
+	pin_context = true;
 	return old;
 }
 
-void memalloc_nocma_restore(bool old)
+void memalloc_pin_restore(bool old)
 {
-	nocma = old;
+	pin_context = old;
+}
+
+/* The gfp mask as this thread's context allows (Linux's current_gfp_context()): inside a
+ * long-term GUP, modern rules make every allocation unmovable, which keeps it out of
+ * ZONE_MOVABLE and CMA alike; 5.7 keeps only CMA out (alloc_pages() below). */
+static gfp_t current_gfp_context(gfp_t gfp)
+{
+	if (pin_context && rule_pin_context_avoids_movable())
+		gfp &= ~__GFP_MOVABLE;
+	return gfp;
 }
 
 /* page_type with PG_buddy set, _mapcount's -1 otherwise: a free block's head. */
@@ -247,8 +260,11 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	};
 	/* Movable requests try the whole list (CMA last, unless this thread must stay out of
 	 * it); the others only ZONE_NORMAL outside CMA. */
-	unsigned int first = (gfp & __GFP_MOVABLE) ? 0 : 1;
-	unsigned int last = !(gfp & __GFP_MOVABLE) ? 2 : nocma ? 2 : 3;
+	unsigned int first, last;
+
+	gfp = current_gfp_context(gfp);
+	first = (gfp & __GFP_MOVABLE) ? 0 : 1;
+	last = !(gfp & __GFP_MOVABLE) ? 2 : pin_context ? 2 : 3;
 
 	if (WARN_ON_ONCE(!atomic_load(&machine_booted)))
 		return NULL;
@@ -435,6 +451,7 @@ struct page *alloc_contig_pages(unsigned long nr_pages, gfp_t gfp)
 		return NULL;
 	if (should_fail("alloc:pages"))
 		return NULL;
+	gfp = current_gfp_context(gfp);
 	while ((1UL << order) < nr_pages)
 		order++;
 	for (int z = (gfp & __GFP_MOVABLE) ? ZONE_MOVABLE : ZONE_NORMAL; z >= 0; z--) {

@@ -80,6 +80,15 @@ static inline bool rule_pincount_in_first_tail(void)
 	return rules_modern();
 }
 
+/* Which pages a long-term pin may hold (folio_is_longterm_pinnable()): 5.7 moves only pages in
+ * the CMA area out; 5.13 (commit d1e153fea2a8, "mm/gup: migrate pinned pages out of movable
+ * zone") moves pages in ZONE_MOVABLE out too, and (commit 9afaf30f7a1a, "mm/gup: do not
+ * migrate zero page") leaves the zero page where it is. */
+static inline bool rule_longterm_pin_excludes_movable(void)
+{
+	return rules_modern();
+}
+
 /* How the slow path grabs a huge leaf (a PMD-mapped THP, a hugetlb page): 5.7 looks up and
  * grabs subpage by subpage, the leaf's page-table lock and one refcount (and pincount) update
  * per subpage; 6.5 (commit 57edfcfd3419, "mm/gup: accelerate thp gup even for "pages !=
@@ -87,6 +96,37 @@ static inline bool rule_pincount_in_first_tail(void)
  * more grab, on the reference the lookup already holds. The counts after the call are the
  * same. */
 static inline bool rule_gup_grabs_whole_leaf(void)
+{
+	return rules_modern();
+}
+
+/* What a long-term GUP does when a page it must move cannot be migrated: 5.7 pins the range
+ * once more without migrating (the caller gets the page where it is); 5.13 (commit
+ * f0f4463837da, "mm/gup: return an error on migration failure") fails with -ENOMEM and leaves
+ * nothing pinned. */
+static inline bool rule_longterm_migration_failure_fails(void)
+{
+	return rules_modern();
+}
+
+/* What the page allocations of a long-term GUP avoid while it faults pages in: 5.7
+ * (memalloc_nocma_save(), PF_MEMALLOC_NOCMA) the CMA area; 5.13 (commit 8e3560d963d2, "mm:
+ * honor PF_MEMALLOC_PIN for all movable pages", after 1a08ae36cf8b renamed the flag
+ * PF_MEMALLOC_PIN) every movable placement: current_gfp_context() clears __GFP_MOVABLE, so
+ * neither ZONE_MOVABLE nor CMA is used. */
+static inline bool rule_pin_context_avoids_movable(void)
+{
+	return rules_modern();
+}
+
+/* A writable long-term pin (FOLL_WRITE | FOLL_PIN | FOLL_LONGTERM) of a shared, writable
+ * mapping of a file whose dirtiness the file system tracks (vma_needs_dirty_tracking(): not
+ * shmem, not hugetlbfs): 5.7 pins it; 6.5 refuses it with -EFAULT, in the slow path (commit
+ * 8ac268436e6d, "mm/gup: disallow FOLL_LONGTERM GUP-nonfast writing to file-backed mappings":
+ * writable_file_mapping_allowed()) and the fast path, which leaves such pages to the slow path
+ * (commit a6e79df92e4a, "... GUP-fast writing to file-backed mappings":
+ * gup_fast_folio_allowed()). */
+static inline bool rule_longterm_refuses_dirty_tracked_file(void)
 {
 	return rules_modern();
 }

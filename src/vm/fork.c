@@ -91,7 +91,7 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 			v = pte_wrprotect(v);
 			set_pte(src_pte, v);
 		}
-		add_mm_counter(dst_mm, MM_ANONPAGES, 1);
+		add_mm_counter(dst_mm, mm_counter(pfn_to_page(pte_pfn(v))), 1);
 		pthread_spin_lock(entry_ptl(dst_pte));
 		set_pte(dst_pte, v);
 		pthread_spin_unlock(entry_ptl(dst_pte));

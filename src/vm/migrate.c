@@ -1,17 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Page migration (Linux's mm/migrate.c, for order-0 anonymous pages): move a page's contents
- * to a new frame and every mapping with them. Used by FOLL_LONGTERM to get pages out of CMA.
+ * Page migration (Linux's mm/migrate.c): move a page's contents to a new frame and every
+ * mapping with them. Used by FOLL_LONGTERM to get pages out of memory a long-term pin may not
+ * hold (CMA; under modern rules ZONE_MOVABLE too). Handles order-0 anonymous pages, order-0
+ * page-cache pages of pinmm's files (shmem / memfd and host files), and anonymous THPs, which
+ * it splits (Linux's fallback when no THP can be allocated: pinmm never moves a THP whole).
+ * hugetlb pages never need it: their pools are filled from ZONE_NORMAL outside CMA.
  *
  * Steps, with the page locked: replace every PTE mapping the page by a migration entry
- * (dropping the mapping's reference and mapcount); freeze the refcount at the one reference
- * the caller holds — any other holder (a GUP pin, a get_user_pages reference) makes the freeze
- * fail and the migration is undone; copy; point every migration entry at the new page.
- * The anon_vma is held across, so the entries can be found again even if every VMA that
- * had them is being unmapped. Faults that meet a migration entry wait on the page lock.
+ * (dropping the mapping's reference and mapcount); freeze the refcount at the references the
+ * caller and (a file page) the page cache hold — any other holder (a GUP pin, a get_user_pages
+ * reference) makes the freeze fail and the migration is undone; copy; point every migration
+ * entry at the new page. An anonymous page's anon_vma is held across, so the entries can be
+ * found again even if every VMA that had them is being unmapped; a file page's VMAs are found
+ * through its mapping, which the page keeps until the entries are gone. Faults that meet a
+ * migration entry wait on the page lock.
+ *
+ * The rule that is easy to break: the old page's mapping stays set until the last migration
+ * entry has been turned back, and the new page is locked before anyone can find it.
  */
 #include <errno.h>
 #include <string.h>
+
+#include <pinmm/huge_mm.h>
 
 #include "internal.h"
 
@@ -34,7 +45,10 @@ static bool set_migration_entry(struct page *page, struct vm_area_struct *vma, u
 	if (pte_present(old) && pte_pfn(old) == page_to_pfn(page)) {
 		set_pte(pte, (pte_t){(old.pte & ~(_PAGE_PRESENT | _PAGE_PROTNONE)) |
 				     _PAGE_MIGRATION});
-		if (pte_dirty(old))
+		/* A file page's dirtiness is accounted (nr_dirty): set_page_dirty(), as zap. */
+		if (pte_dirty(old) && !PageAnon(page))
+			set_page_dirty(page);
+		else if (pte_dirty(old))
 			SetPageDirty(page);
 		page_remove_rmap(page, false);
 		put_page(page);
@@ -64,7 +78,10 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 									   : _PAGE_PROTNONE;
 
 		get_page(r->to);
-		page_add_anon_rmap(r->to);
+		if (PageAnon(r->to))
+			page_add_anon_rmap(r->to);
+		else
+			page_add_file_rmap(r->to, false);
 		set_pte(pte, (pte_t){bits | present | (page_to_pfn(r->to) << PAGE_SHIFT)});
 		r->found++;
 	}
@@ -133,6 +150,99 @@ out:
 	unlock_page(page);
 	put_page(new);
 	count_vm_event(PGMIGRATE_FAIL);
+	return ret;
+}
+
+/* Keep the flags of old that describe its contents and state, on new. */
+static void migrate_page_flags(struct page *new, struct page *old)
+{
+	atomic_fetch_or(&new->flags, atomic_load(&old->flags) &
+				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
+				      1UL << PG_uptodate));
+}
+
+/* An order-0 page-cache page: the cache's reference moves to the new page with the slot. */
+static int migrate_file_page(struct page *page, gfp_t gfp)
+{
+	struct remap_args unmap = {.from = page}, remap = {.from = page};
+	struct page *new;
+	int ret;
+
+	new = alloc_page(gfp | __GFP_NOWARN);
+	if (!new)
+		return -ENOMEM;
+	lock_page(page);
+	/* Truncated since the caller found it, or being written to the host: not now. */
+	if (!page->mapping || PageWriteback(page)) {
+		ret = -EAGAIN;
+		goto out;
+	}
+	rmap_walk(page, set_migration_entry, &unmap);
+	/* Nobody can find new before page_cache_migrate() publishes it: the plain flag update
+	 * is safe, and whoever finds it then waits for the lock until the PTEs are back. */
+	__SetPageLocked(new);
+	ret = page_cache_migrate(page, new);
+	if (ret) {
+		__ClearPageLocked(new);
+		remap.to = page;
+		rmap_walk(page, remove_migration_pte, &remap);
+		goto out;
+	}
+	migrate_page_flags(new, page);
+	remap.to = new;
+	rmap_walk(page, remove_migration_pte, &remap);
+	unlock_page(new);
+	/* The old frame is ours alone (refcount frozen at 0): give it back. Its dirtiness moved
+	 * to new with the flag, so the counters stay as they are. */
+	page->mapping = NULL;
+	unlock_page(page);
+	atomic_store(&page->flags, 0);
+	free_pages_ok(page, 0);
+	put_page(new);
+	count_vm_event(PGMIGRATE_SUCCESS);
+	return 0;
+out:
+	unlock_page(page);
+	put_page(new);
+	count_vm_event(PGMIGRATE_FAIL);
+	return ret;
+}
+
+/* An anonymous THP: split it; its subpages are order-0 pages the caller's next pass moves. */
+static int split_for_migration(struct page *head)
+{
+	int ret;
+
+	lock_page(head);
+	ret = split_huge_page(head);
+	unlock_page(head);
+	if (ret)
+		count_vm_event(PGMIGRATE_FAIL);
+	return ret;
+}
+
+int migrate_unpinnable_page(struct page *page, gfp_t gfp)
+{
+	int ret = -EBUSY;
+
+	if (PageHuge(page)) {
+		/* hugetlb pools are never in CMA or ZONE_MOVABLE: nothing to do here. */
+	} else if (PageCompound(page)) {
+		/* split_huge_page() refuses what is not an anonymous THP (-EINVAL). */
+		if (PageAnon(page))
+			ret = split_for_migration(page);
+		if (ret == -EINVAL)
+			ret = -EBUSY;
+	} else if (PageAnon(page)) {
+		ret = migrate_anon_page(page, gfp);
+		if (!ret)
+			return 0; /* the reference went with the old frame */
+	} else if (page->mapping) {
+		ret = migrate_file_page(page, gfp);
+		if (!ret)
+			return 0;
+	}
+	put_page(page);
 	return ret;
 }
 

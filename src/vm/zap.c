@@ -62,8 +62,9 @@ static int zap_pte(pte_t *pte, unsigned long addr, void *arg)
 	struct page *page;
 
 	if (is_migration_entry(v)) {
-		/* The entry holds no reference; the page it names is the migration's. */
-		add_mm_counter(z->vma->vm_mm, MM_ANONPAGES, -1);
+		/* The entry holds no reference; the page it names is the migration's, and keeps
+		 * its mapping (anonymous or a file's) until the migration ends. */
+		add_mm_counter(z->vma->vm_mm, mm_counter(pfn_to_page(pte_pfn(v))), -1);
 		return 0;
 	}
 	page = vm_normal_page(z->vma, addr, v);

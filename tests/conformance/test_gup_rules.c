@@ -148,6 +148,16 @@ static void run_all_cases(struct mm_struct *mm, enum pinmm_rules want)
 	ctx.addr = map(0, PG(4), RW, ANON, "rules");
 	ctx.untouched = ctx.addr + PG(2);
 	touch_write(ctx.addr, 2, 0x12, "rules");
+	{
+		/* Under modern rules a long-term pin first migrates a ZONE_MOVABLE page out
+		 * (tests/conformance/test_gup_longterm.c); one such pin here puts the page where
+		 * the long-term cases below pin it in place, as under 5.7. */
+		struct page *lt;
+
+		check_eq(pin_user_pages_fast(ctx.addr, 1, FOLL_LONGTERM, &lt), 1,
+			 "rules: the long-term pin that places the page");
+		unpin_user_page(lt);
+	}
 	ctx.page = mapped_page(mm, ctx.addr, "rules");
 	for (size_t i = 0; i < NR_CASES; i++) {
 		const struct rule_case *c = &cases[i];
