@@ -44,10 +44,14 @@ void io_ring_ctx_free(struct io_ring_ctx *ctx);
  *   -EBUSY      buffers are registered already
  *   -EINVAL     nr 0 or above UIO_MAXIOV (1024)
  *   -EFAULT     iovs NULL; a buffer with a NULL base or length 0 or above 1 GiB; a page that
- *               cannot be pinned (nothing mapped, no write permission, SIGBUS...)
- *   -EOPNOTSUPP a page of a file mapping other than hugetlb (5.7 refuses file-backed memory,
- *               shmem and memfd included)
- *   -ENOMEM     no memory, or GUP ran out of it
+ *               cannot be pinned (nothing mapped, no write permission, SIGBUS...); under
+ *               modern rules a page of a shared, writable mapping of a host file (GUP refuses
+ *               the writable long-term pin: <pinmm/gup.h>)
+ *   -EOPNOTSUPP under 5.7 rules, a page of a file mapping other than hugetlb (5.7 refuses
+ *               file-backed memory, shmem and memfd included); modern rules take shmem,
+ *               memfd and private file mappings (Linux 6.5)
+ *   -ENOMEM     no memory, or GUP ran out of it (under modern rules: a page in ZONE_MOVABLE
+ *               or CMA that could not be migrated out)
  *   -ESRCH      the calling thread has no current mm
  */
 int io_sqe_buffers_register(struct io_ring_ctx *ctx, const struct iovec *iovs, unsigned int nr);

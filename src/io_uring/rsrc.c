@@ -82,7 +82,8 @@ static int check_iovs(const struct iovec *iovs, unsigned int nr)
 	return 0;
 }
 
-/* 5.7: no file-backed memory but hugetlb's (checked with the pages pinned, mmap lock held). */
+/* 5.7: no file-backed memory but hugetlb's (checked with the pages pinned, mmap lock held).
+ * Modern rules leave files to GUP (rule_io_uring_leaves_file_check_to_gup()). */
 static int check_vmas(struct mm_struct *mm, unsigned long start, unsigned long nr_pages)
 {
 	for (unsigned long j = 0; j < nr_pages; j++) {
@@ -108,7 +109,7 @@ static int pin_buf(struct mm_struct *mm, const struct iovec *iov, struct io_mapp
 		return -ENOMEM;
 	pret = pin_user_pages(start, nr_pages, FOLL_WRITE | FOLL_LONGTERM, pages);
 	if (pret == (long)nr_pages)
-		ret = check_vmas(mm, start, nr_pages);
+		ret = rule_io_uring_leaves_file_check_to_gup() ? 0 : check_vmas(mm, start, nr_pages);
 	else
 		ret = pret < 0 ? (int)pret : -EFAULT;
 	if (ret) {

@@ -131,4 +131,14 @@ static inline bool rule_longterm_refuses_dirty_tracked_file(void)
 	return rules_modern();
 }
 
+/* Which file-backed memory io_uring's buffer registration takes: 5.7 refuses every file
+ * mapping but hugetlb's itself (-EOPNOTSUPP, shmem and memfd included); 6.5 (commit
+ * 34ed8d0dcd69, "io_uring: rsrc: delegate VMA file-backed check to GUP") leaves it to GUP's
+ * writable long-term pin, which refuses only what rule_longterm_refuses_dirty_tracked_file()
+ * refuses (-EFAULT). */
+static inline bool rule_io_uring_leaves_file_check_to_gup(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

@@ -217,6 +217,18 @@ static int setup_no_movable(void **state)
 	return boot_with_mm(state, &cfg);
 }
 
+/* The same under 5.7 rules, for the refusals that are 5.7's (io_uring's own refusal of shmem
+ * and memfd memory; modern rules leave files to GUP: tests/conformance/test_gup_longterm_file.c). */
+static int setup_no_movable_57(void **state)
+{
+	struct pinmm_config cfg;
+
+	pinmm_config_default(&cfg);
+	cfg.rules = PINMM_RULES_5_7;
+	cfg.movable_bytes = 0;
+	return boot_with_mm(state, &cfg);
+}
+
 static int setup_hugetlb(void **state)
 {
 	struct pinmm_config cfg;
@@ -377,7 +389,7 @@ static void test_register_races_with_io(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bad_arguments_leave_no_pin, setup_no_movable,
+		cmocka_unit_test_setup_teardown(test_bad_arguments_leave_no_pin, setup_no_movable_57,
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_register_pins_and_io_reaches_the_pages, setup_no_movable,
 						teardown_mm),
