@@ -114,8 +114,10 @@ int migrate_anon_page(struct page *page, gfp_t gfp)
 	if (PageCompound(page) || !PageAnon(page))
 		return -EBUSY;
 	new = alloc_page(gfp | __GFP_NOWARN);
-	if (!new)
+	if (!new) {
+		count_vm_event(PGMIGRATE_FAIL);
 		return -ENOMEM;
+	}
 	lock_page(page);
 	av = page_get_anon_vma(page);
 	if (!av) {
@@ -169,8 +171,10 @@ static int migrate_file_page(struct page *page, gfp_t gfp)
 	int ret;
 
 	new = alloc_page(gfp | __GFP_NOWARN);
-	if (!new)
+	if (!new) {
+		count_vm_event(PGMIGRATE_FAIL);
 		return -ENOMEM;
+	}
 	lock_page(page);
 	/* Truncated since the caller found it, or being written to the host: not now. */
 	if (!page->mapping || PageWriteback(page)) {
