@@ -9,6 +9,13 @@
  * A = 2 and Rel = 1 for the call. If the migration fails because someone else holds the page
  * (a pin), 5.7 pins the range again without migrating and returns the CMA page.
  *
+ * The migrating scenarios run under the machine's rule set (both in `make check`): modern
+ * rules (Linux 5.13+) migrate CMA pages out the same way; the hoard below takes ZONE_MOVABLE
+ * too, so the pages that land in CMA are the only ones that move. The failed migration is
+ * 5.7's outcome and boots 5.7 (modern rules fail the pin: test_gup_longterm_movable.c, which
+ * also covers ZONE_MOVABLE, THPs and file pages; test_gup_longterm_file.c covers the refusal of
+ * writable long-term pins of shared host-file mappings).
+ *
  * Scenario 31 (FOLL_LONGTERM on fsdax memory) is not here: pinmm has no ZONE_DEVICE memory.
  *
  * Making an anonymous page land in CMA: user pages are allocated with GFP_HIGHUSER_MOVABLE,
