@@ -290,18 +290,14 @@ int madvise_collapse(struct mm_struct *mm, struct vm_area_struct *vma, unsigned 
 int madvise_collapse_suitable(const struct vm_area_struct *vma);
 
 /* ---- migrate.c ---- */
-/* Migrate an order-0 anonymous page (the caller holds one reference) to a new frame from
- * gfp. 0: done, the caller's reference is consumed and the old frame freed; or -EBUSY (not an
- * order-0 anonymous page), -EAGAIN (someone else holds a reference: a pin), -ENOMEM, and the
- * caller still holds its reference. */
-int migrate_anon_page(struct page *page, gfp_t gfp);
 /* Move page, found by a long-term GUP where a long-term pin may not stay, to a new frame from
  * gfp. The caller holds one reference on it (a head page), which this consumes whatever the
  * outcome. An order-0 anonymous or page-cache page is migrated: 0, the old frame freed. An
  * anonymous THP is split: 0, and a second pass finds its subpages, order-0 pages it can
  * migrate. Errors: -EBUSY (a kind migration does not handle: hugetlb, device or other
  * compound pages; a THP split refused because of an extra reference), -EAGAIN (another
- * reference, e.g. a pin; a page truncated or under writeback), -ENOMEM (no frame). */
+ * reference, e.g. a pin, still there after 10 tries; a page truncated or under writeback),
+ * -ENOMEM (no frame). pgmigrate_success / pgmigrate_fail count once per page. */
 int migrate_unpinnable_page(struct page *page, gfp_t gfp);
 void migration_entry_wait(pte_t entry);
 /* Replace every PTE of av's VMAs that maps page by a migration entry, dropping the mapping's

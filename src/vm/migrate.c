@@ -105,19 +105,26 @@ unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struc
 	return remap.found;
 }
 
-int migrate_anon_page(struct page *page, gfp_t gfp)
+/* Keep the flags of old that describe its contents and state, on new. */
+static void migrate_page_flags(struct page *new, struct page *old)
+{
+	atomic_fetch_or(&new->flags, atomic_load(&old->flags) &
+				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
+				      1UL << PG_uptodate));
+}
+
+/* An order-0 anonymous page (the caller holds one reference). 0: done, the caller's reference
+ * consumed, the old frame freed; or -EAGAIN (someone else holds a reference: a pin; the page
+ * left its anon_vma) / -ENOMEM, and the caller still holds its reference. */
+static int migrate_anon_page(struct page *page, gfp_t gfp)
 {
 	struct anon_vma *av;
 	struct page *new;
 	int ret = 0;
 
-	if (PageCompound(page) || !PageAnon(page))
-		return -EBUSY;
 	new = alloc_page(gfp | __GFP_NOWARN);
-	if (!new) {
-		count_vm_event(PGMIGRATE_FAIL);
+	if (!new)
 		return -ENOMEM;
-	}
 	lock_page(page);
 	av = page_get_anon_vma(page);
 	if (!av) {
@@ -134,9 +141,7 @@ int migrate_anon_page(struct page *page, gfp_t gfp)
 	memcpy(page_address(new), page_address(page), PAGE_SIZE);
 	new->mapping = page->mapping;
 	new->index = page->index;
-	atomic_fetch_or(&new->flags, atomic_load(&page->flags) &
-				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
-				      1UL << PG_uptodate));
+	migrate_page_flags(new, page);
 	remove_migration_ptes(av, page, new);
 	/* The old frame is ours alone (refcount frozen at 0): give it back. */
 	unlock_page(page);
@@ -144,26 +149,17 @@ int migrate_anon_page(struct page *page, gfp_t gfp)
 	free_pages_ok(page, 0);
 	page_put_anon_vma(av);
 	put_page(new);
-	count_vm_event(PGMIGRATE_SUCCESS);
 	return 0;
 out_av:
 	page_put_anon_vma(av);
 out:
 	unlock_page(page);
 	put_page(new);
-	count_vm_event(PGMIGRATE_FAIL);
 	return ret;
 }
 
-/* Keep the flags of old that describe its contents and state, on new. */
-static void migrate_page_flags(struct page *new, struct page *old)
-{
-	atomic_fetch_or(&new->flags, atomic_load(&old->flags) &
-				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
-				      1UL << PG_uptodate));
-}
-
-/* An order-0 page-cache page: the cache's reference moves to the new page with the slot. */
+/* An order-0 page-cache page: the cache's reference moves to the new page with the slot.
+ * Returns as migrate_anon_page(); -EAGAIN also for a page truncated or under writeback. */
 static int migrate_file_page(struct page *page, gfp_t gfp)
 {
 	struct remap_args unmap = {.from = page}, remap = {.from = page};
@@ -171,10 +167,8 @@ static int migrate_file_page(struct page *page, gfp_t gfp)
 	int ret;
 
 	new = alloc_page(gfp | __GFP_NOWARN);
-	if (!new) {
-		count_vm_event(PGMIGRATE_FAIL);
+	if (!new)
 		return -ENOMEM;
-	}
 	lock_page(page);
 	/* Truncated since the caller found it, or being written to the host: not now. */
 	if (!page->mapping || PageWriteback(page)) {
@@ -203,16 +197,15 @@ static int migrate_file_page(struct page *page, gfp_t gfp)
 	atomic_store(&page->flags, 0);
 	free_pages_ok(page, 0);
 	put_page(new);
-	count_vm_event(PGMIGRATE_SUCCESS);
 	return 0;
 out:
 	unlock_page(page);
 	put_page(new);
-	count_vm_event(PGMIGRATE_FAIL);
 	return ret;
 }
 
-/* An anonymous THP: split it; its subpages are order-0 pages the caller's next pass moves. */
+/* An anonymous THP: split it; its subpages are order-0 pages the caller's next pass moves.
+ * split_huge_page()'s result (-EINVAL: not an anonymous THP). */
 static int split_for_migration(struct page *head)
 {
 	int ret;
@@ -220,10 +213,13 @@ static int split_for_migration(struct page *head)
 	lock_page(head);
 	ret = split_huge_page(head);
 	unlock_page(head);
-	if (ret)
-		count_vm_event(PGMIGRATE_FAIL);
 	return ret;
 }
+
+/* How often a migration that met another reference is tried again before it counts as failed
+ * (Linux's migrate_pages(): NR_MAX_MIGRATE_PAGES_RETRY passes over -EAGAIN): the holder may
+ * be a lookup or a fault that lets go at once. */
+#define MIGRATE_RETRIES 10
 
 int migrate_unpinnable_page(struct page *page, gfp_t gfp)
 {
@@ -232,20 +228,26 @@ int migrate_unpinnable_page(struct page *page, gfp_t gfp)
 	if (PageHuge(page)) {
 		/* hugetlb pools are never in CMA or ZONE_MOVABLE: nothing to do here. */
 	} else if (PageCompound(page)) {
-		/* split_huge_page() refuses what is not an anonymous THP (-EINVAL). */
 		if (PageAnon(page))
 			ret = split_for_migration(page);
 		if (ret == -EINVAL)
 			ret = -EBUSY;
-	} else if (PageAnon(page)) {
-		ret = migrate_anon_page(page, gfp);
-		if (!ret)
-			return 0; /* the reference went with the old frame */
-	} else if (page->mapping) {
-		ret = migrate_file_page(page, gfp);
-		if (!ret)
-			return 0;
+	} else if (PageAnon(page) || page->mapping) {
+		for (int pass = 0; pass < MIGRATE_RETRIES; pass++) {
+			ret = PageAnon(page) ? migrate_anon_page(page, gfp)
+					     : migrate_file_page(page, gfp);
+			if (!ret) {
+				/* The reference went with the old frame. */
+				count_vm_event(PGMIGRATE_SUCCESS);
+				return 0;
+			}
+			if (ret != -EAGAIN)
+				break;
+		}
 	}
+	/* One failure per page, as Linux counts (a split THP counts nothing: its pages do). */
+	if (ret)
+		count_vm_event(PGMIGRATE_FAIL);
 	put_page(page);
 	return ret;
 }
