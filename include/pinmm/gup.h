@@ -127,8 +127,8 @@ long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
  * 1 (pinmm never drops the lock). get_: FOLL_PIN refused; FOLL_LONGTERM with a non-NULL
  * locked refused (5.7: WARN, -EINVAL), and under modern rules FOLL_LONGTERM at all (WARN,
  * -EINVAL). pin_: FOLL_GET refused, pages required, *locked must be 1 (WARN; -EINVAL under 5.7
- * rules, 0 under modern ones); FOLL_LONGTERM with a non-NULL locked refused (WARN, -EINVAL;
- * Linux 6.x accepts it: not yet modelled). mm NULL: -EINVAL. A stale mm (after its last
+ * rules, 0 under modern ones); FOLL_LONGTERM with a non-NULL locked refused under 5.7 rules
+ * (WARN, -EINVAL), taken like any long-term pin under modern ones (6.3). mm NULL: -EINVAL. A stale mm (after its last
  * mmput(), or of a machine shut down: mman.h) WARNs and gives -ESRCH.
  */
 long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
@@ -136,9 +136,10 @@ long get_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   unsigned int gup_flags, struct page **pages, int *locked);
 
-/* Take and drop the current mm's mmap lock around get/pin_user_pages(). FOLL_LONGTERM refused
- * (5.7: WARN, -EINVAL; Linux 6.x accepts it for the pin_ variant: not yet modelled). pin_:
- * FOLL_GET or pages NULL refused with a WARN (-EINVAL under 5.7 rules, 0 under modern). */
+/* Take and drop the current mm's mmap lock around get/pin_user_pages(). FOLL_LONGTERM: refused
+ * by get_ (WARN, -EINVAL); refused by pin_ under 5.7 rules (WARN, -EINVAL), taken like any
+ * long-term pin under modern ones (6.3). pin_: FOLL_GET or pages NULL refused with a WARN
+ * (-EINVAL under 5.7 rules, 0 under modern). */
 long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
 			     unsigned int gup_flags);
 long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,

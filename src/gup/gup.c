@@ -582,7 +582,7 @@ long pin_user_pages_remote(struct mm_struct *mm, unsigned long start, unsigned l
 		return -ESRCH;
 	gup_flags |= FOLL_PIN | FOLL_TOUCH | FOLL_REMOTE;
 	if (gup_flags & FOLL_LONGTERM) {
-		if (WARN_ON_ONCE(locked))
+		if (WARN_ON_ONCE(locked && !rule_longterm_pin_takes_locked()))
 			return -EINVAL;
 		return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags);
 	}
@@ -597,8 +597,12 @@ static long gup_unlocked(unsigned long start, unsigned long nr_pages, struct pag
 
 	if (!mm)
 		return -ESRCH;
+	gup_flags |= FOLL_TOUCH;
 	mmap_read_lock(mm);
-	ret = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags | FOLL_TOUCH);
+	if (gup_flags & FOLL_LONGTERM)
+		ret = __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags);
+	else
+		ret = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
 	mmap_read_unlock(mm);
 	return ret;
 }
@@ -614,8 +618,8 @@ long get_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct
 long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct page **pages,
 			     unsigned int gup_flags)
 {
-	if (WARN_ON_ONCE(gup_flags & FOLL_LONGTERM))
-		return -EINVAL; /* 5.7's refusal, under both rule sets for now */
+	if (WARN_ON_ONCE((gup_flags & FOLL_LONGTERM) && !rule_longterm_pin_takes_locked()))
+		return -EINVAL;
 	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
 		return rule_pin_refusal_value();
 	return gup_unlocked(start, nr_pages, pages, gup_flags | FOLL_PIN);

@@ -141,4 +141,14 @@ static inline bool rule_io_uring_leaves_file_check_to_gup(void)
 	return rules_modern();
 }
 
+/* FOLL_LONGTERM in pin_user_pages_unlocked() and in pin_user_pages_remote() with a non-NULL
+ * locked: 5.7 refuses both (WARN, -EINVAL), because a long-term pin had to check the VMAs
+ * (fsdax) under a lock the call might drop; 6.3 ("mm/gup: remove the restriction on locked
+ * with FOLL_LONGTERM", in the series with commit d64e2dbc33a1) takes them like any pin.
+ * pinmm never drops the lock, so the long-term path is the one pin_user_pages() takes. */
+static inline bool rule_longterm_pin_takes_locked(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

@@ -10,6 +10,8 @@
  * - What pin_user_pages(), pin_user_pages_remote() and pin_user_pages_unlocked() return for
  *   arguments they refuse (FOLL_GET, no pages array, *locked != 1): 5.7 -EINVAL, modern 0
  *   (Linux 6.3 on); a WARN and nothing pinned under both. pin_user_pages_fast() keeps -EINVAL.
+ * - FOLL_LONGTERM in pin_user_pages_unlocked() and in pin_user_pages_remote() with a locked
+ *   argument: 5.7 refuses it (WARN, -EINVAL), modern pins (6.3).
  *
  * Every case that expects a WARN runs in a forked child (the checks are WARN_ON_ONCE sites),
  * on a faulted-in page and then on a never-touched one, which a refused call must not fault in.
@@ -73,6 +75,11 @@ static const struct rule_case cases[] = {
 	 NULL},
 	{"pin_user_pages_fast(FOLL_LONGTERM)", v_pin_fast, true, FOLL_LONGTERM, false, {1, 1},
 	 {0, 0}, NULL},
+	/* FOLL_LONGTERM where 5.7 feared a dropped lock: refused by 5.7, a pin since 6.3. */
+	{"pin_user_pages_unlocked(FOLL_LONGTERM)", v_pin_unlocked, true, FOLL_LONGTERM, false,
+	 {-EINVAL, 1}, {1, 0}, "pin_user_pages_unlocked"},
+	{"pin_user_pages_remote(FOLL_LONGTERM, locked = &1)", v_pin_remote_locked, true,
+	 FOLL_LONGTERM, false, {-EINVAL, 1}, {1, 0}, "pin_user_pages_remote"},
 	/* The pin_ calls' refusals: -EINVAL (5.7), 0 (modern). */
 	{"pin_user_pages(FOLL_GET)", v_pin, true, FOLL_GET, false, {-EINVAL, 0}, {1, 1},
 	 "pin_user_pages"},
