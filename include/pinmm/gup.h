@@ -157,9 +157,11 @@ int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flag
 			struct page **pages);
 int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages);
-/* Never fault, never sleep, never fall back: the pages the lockless walk could take (>= 0).
- * A FOLL_GET passed to the pin_ variant WARNs and returns 0; so does FOLL_LONGTERM passed to
- * the get_ variant under modern rules. */
+/* Never fault, never sleep, never fall back: the pages the lockless walk could take.
+ * pin_: never negative (5.8); a FOLL_GET WARNs and returns 0. get_: under 5.7 rules never
+ * negative either (refused flags WARN and return 0); under modern rules (6.3) it returns what
+ * get_user_pages_fast() would refuse with: -EINVAL (WARN) for FOLL_PIN, no pages array or
+ * FOLL_LONGTERM, -EFAULT for a range beyond the user address space. */
 int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages);
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,

@@ -317,10 +317,10 @@ int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup
 
 	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || WARN_ON_ONCE(!pages) ||
 	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
-		return 0;
+		return rule_fast_only_returns_errors() ? -EINVAL : 0;
 	ret = internal_get_user_pages_fast(start, nr_pages,
 					   gup_flags | FOLL_GET | FOLL_FAST_ONLY, pages);
-	return ret < 0 ? 0 : ret;
+	return ret < 0 && !rule_fast_only_returns_errors() ? 0 : ret;
 }
 
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,

@@ -151,4 +151,13 @@ static inline bool rule_longterm_pin_takes_locked(void)
 	return rules_modern();
 }
 
+/* What get_user_pages_fast_only() returns for arguments it refuses and ranges it cannot walk
+ * (beyond the user address space): 5.8's never-negative contract gives 0; 6.3 ("mm/gup: make
+ * get_user_pages_fast_only() return the common return value", the series of commit
+ * d64e2dbc33a1) gives the error get_user_pages_fast() would (-EINVAL, -EFAULT). */
+static inline bool rule_fast_only_returns_errors(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

@@ -4,9 +4,11 @@
  * case run on a machine booted with each rule set explicitly.
  *
  * - FOLL_LONGTERM requires FOLL_PIN under modern rules (Linux 6.3, is_valid_gup_args()):
- *   get_user_pages(), get_user_pages_remote() and get_user_pages_fast() refuse it with a WARN
- *   and -EINVAL, get_user_pages_fast_only() with a WARN and 0 (its "never negative"); 5.7 takes
- *   long-term references. pin_* with FOLL_LONGTERM works under both.
+ *   get_user_pages(), get_user_pages_remote(), get_user_pages_fast() and
+ *   get_user_pages_fast_only() refuse it with a WARN and -EINVAL; 5.7 takes long-term
+ *   references. pin_* with FOLL_LONGTERM works under both.
+ * - get_user_pages_fast_only() returns errors under modern rules (6.3), 0 under 5.7's
+ *   never-negative contract (5.8): refused arguments, a range beyond the user address space.
  * - What pin_user_pages(), pin_user_pages_remote() and pin_user_pages_unlocked() return for
  *   arguments they refuse (FOLL_GET, no pages array, *locked != 1): 5.7 -EINVAL, modern 0
  *   (Linux 6.3 on); a WARN and nothing pinned under both. pin_user_pages_fast() keeps -EINVAL.
@@ -69,7 +71,7 @@ static const struct rule_case cases[] = {
 	{"get_user_pages_fast(FOLL_LONGTERM)", v_get_fast, false, FOLL_LONGTERM, false,
 	 {1, -EINVAL}, {0, 1}, "get_user_pages_fast"},
 	{"get_user_pages_fast_only(FOLL_LONGTERM)", v_get_fast_only, false, FOLL_LONGTERM, false,
-	 {1, 0}, {0, 1}, "get_user_pages_fast_only"},
+	 {1, -EINVAL}, {0, 1}, "get_user_pages_fast_only"},
 	/* FOLL_LONGTERM with FOLL_PIN: the same under both. */
 	{"pin_user_pages(FOLL_LONGTERM)", v_pin, true, FOLL_LONGTERM, false, {1, 1}, {0, 0},
 	 NULL},
@@ -181,14 +183,31 @@ static void run_all_cases(struct mm_struct *mm, enum pinmm_rules want)
 	unmap(ctx.addr, PG(4), "rules");
 }
 
+/* A range the fast walk cannot take at all: past the user address space. */
+static void fast_only_beyond_user_space(enum pinmm_rules want)
+{
+	struct page *pages[2];
+	int ret;
+
+	check_eq(pinmm_rules(), want, "the machine's rule set (booted explicitly)");
+	poison_pages(pages, 2);
+	ret = get_user_pages_fast_only(TASK_SIZE, 1, 0, pages);
+	check_eq(ret, want == PINMM_RULES_MODERN ? -EFAULT : 0,
+		 "%s rules: get_user_pages_fast_only(TASK_SIZE)",
+		 want == PINMM_RULES_MODERN ? "modern" : "5.7");
+	expect_pages_untouched(pages, 2, "get_user_pages_fast_only(TASK_SIZE)");
+}
+
 static void test_gup_argument_rules_57(void **state)
 {
 	run_all_cases(*state, PINMM_RULES_5_7);
+	fast_only_beyond_user_space(PINMM_RULES_5_7);
 }
 
 static void test_gup_argument_rules_modern(void **state)
 {
 	run_all_cases(*state, PINMM_RULES_MODERN);
+	fast_only_beyond_user_space(PINMM_RULES_MODERN);
 }
 
 int main(void)
