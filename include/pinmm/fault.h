@@ -5,7 +5,8 @@
  * handle_mm_fault() is what a CPU does when an access finds no usable PTE: it maps the zero
  * page for an anonymous read, allocates on an anonymous write, copies on write for private
  * mappings (reusing the page when it is mapped only here, 5.7's rule: page_mapcount() == 1,
- * pins not considered), maps a THP on a PMD when the THP mode allows it, takes hugetlb pages from
+ * pins not considered; under modern rules only a PageAnonExclusive page or one whose only
+ * reference is the mapping's: rule_cow_reuses_exclusive_only()), maps a THP on a PMD when the THP mode allows it, takes hugetlb pages from
  * the pools, and reads file pages through the VMA's vm_ops. The zero page itself is the
  * physical memory layer's (<pinmm/mm.h>).
  */
@@ -42,6 +43,12 @@ typedef unsigned int vm_fault_t;
 #define FAULT_FLAG_RETRY_NOWAIT 0x08u
 #define FAULT_FLAG_REMOTE 0x80u
 #define FAULT_FLAG_USER 0x40u
+/* Modern rules only (Linux 5.19): make the anonymous page mapped here exclusive, by reusing or
+ * copying it as a write fault would, but leave the mapping read-only. GUP asks for it before a
+ * read-only FOLL_PIN of a page that may be shared (gup_must_unshare()). Only for private
+ * mappings and never with FAULT_FLAG_WRITE; otherwise (and under 5.7 rules) the fault WARNs
+ * and returns VM_FAULT_SIGSEGV. */
+#define FAULT_FLAG_UNSHARE 0x400u
 
 struct vm_fault {
 	struct vm_area_struct *vma;

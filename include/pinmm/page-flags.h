@@ -47,6 +47,11 @@ enum pageflags {
 	PG_uncached,
 	PG_hwpoison,
 	NR_PAGEFLAGS,
+
+	/* Anonymous pages (Linux 5.19 on): the page is mapped by one process only, so a write
+	 * fault may reuse it and a read-only pin needs no unshare. Shares its bit with
+	 * PG_mappedtodisk, which only file pages use, as in Linux. */
+	PG_anon_exclusive = PG_mappedtodisk,
 };
 
 /* Names printed by dump_page(), indexed by enum pageflags. */
@@ -203,6 +208,36 @@ static inline bool PageAnon(const struct page *page)
 	const struct page *head = compound_head(page);
 
 	return ((unsigned long)head->mapping & PAGE_MAPPING_ANON) != 0;
+}
+
+int PageHuge(const struct page *page);
+
+/*
+ * PageAnonExclusive (Linux 5.19, commit 6c287605fd56, "mm: remember exclusively mapped
+ * anonymous pages with PG_anon_exclusive"): the anonymous page is mapped exclusively by one
+ * process, so a write fault may reuse it, fork must either clear the bit or copy the page,
+ * and a read-only FOLL_PIN may pin it without unsharing. pinmm keeps the bit under modern
+ * rules only (rule_tracks_anon_exclusive()): a 5.7 machine's pages never carry it.
+ *
+ * The bit is per page for order-0 pages and THPs (a PMD-mapped THP keeps it on its head page,
+ * and splitting the PMD hands it to every subpage), and on the head page for hugetlb: asking a
+ * hugetlb tail page answers for its head. Only meaningful for anonymous pages.
+ */
+static inline bool PageAnonExclusive(const struct page *page)
+{
+	if (PageTail(page) && PageHuge(page))
+		page = compound_head(page);
+	return test_page_bit(PG_anon_exclusive, page);
+}
+
+static inline void SetPageAnonExclusive(struct page *page)
+{
+	set_page_bit(PG_anon_exclusive, page);
+}
+
+static inline void ClearPageAnonExclusive(struct page *page)
+{
+	clear_page_bit(PG_anon_exclusive, page);
 }
 
 /* page_type accessors: only meaningful while _mapcount is unused (free or page-table pages). */

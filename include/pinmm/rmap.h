@@ -19,12 +19,25 @@
 extern "C" {
 #endif
 
-/* Account a new mapping (compound: the whole page by a PMD/PUD leaf; else one PTE). */
+/* Account a new mapping (compound: the whole page by a PMD/PUD leaf; else one PTE). Under
+ * modern rules the page (a compound page: its head) becomes PageAnonExclusive: a page just
+ * faulted, copied or collapsed is mapped by one process only. */
 void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long address,
 			    bool compound);
 void page_add_file_rmap(struct page *page, bool compound);
 /* Another mapping of an already mapped page (fork). */
 void page_dup_rmap(struct page *page, bool compound);
+/*
+ * fork's decision for an anonymous page the parent maps (Linux's folio_try_dup_anon_rmap_pte()
+ * and _pmd()): 0 when the child may share it, after the mapping is counted (page_dup_rmap())
+ * and, under modern rules, the page's PageAnonExclusive cleared, since two processes now map
+ * it; -EBUSY when the child must get its own copy instead, and then nothing is changed (not
+ * returned yet: pinmm's fork shares maybe-pinned pages under both rule sets, as 5.7 does).
+ * compound: page is the head of a THP or hugetlb page mapped by a PMD or PUD leaf; else one
+ * PTE's page. src_vma is the parent's VMA. Caller holds the parent's mmap lock for write and
+ * the page-table lock of the parent's entry, which is write-protected already.
+ */
+int page_try_dup_anon_rmap(struct page *page, bool compound, struct vm_area_struct *src_vma);
 void page_remove_rmap(struct page *page, bool compound);
 
 /* Write-protect and clean every PTE mapping page (a page-cache page about to be written

@@ -10,6 +10,10 @@
  * and grabbed one by one; under modern rules (rule_gup_grabs_whole_leaf(), 6.5) the loop takes
  * the rest of a PMD-mapped THP or hugetlb leaf that lies in the range with one more grab on the
  * reference the lookup holds (leaf_rest()). The counts after the call are the same.
+ * Under modern rules a read-only FOLL_PIN of an anonymous page that may be shared is not
+ * grabbed: the lookup says -EMLINK, faultin_page() unshares it with FAULT_FLAG_UNSHARE, and the
+ * lookup runs again (gup_must_unshare()); and a FOLL_FORCE write only follows a read-only entry
+ * of an exclusive anonymous page (can_follow_write()).
  */
 #include <errno.h>
 #include <limits.h>
@@ -60,6 +64,10 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 			/* Only a private mapping that may be written can be COW-written. */
 			if (!is_cow_mapping(vm_flags))
 				return -EFAULT;
+			/* Modern rules: hugetlb does not take FOLL_FORCE writes (6.0, with the
+			 * rule's commit: hugetlb_wp() never maps a copy read-only). */
+			if ((vm_flags & VM_HUGETLB) && rule_foll_force_needs_exclusive())
+				return -EFAULT;
 		}
 	} else if (!(vm_flags & VM_READ)) {
 		if (!(gup_flags & FOLL_FORCE))
@@ -86,11 +94,26 @@ static struct page *grab_devmap_page(unsigned long pfn, unsigned int flags)
 	return page;
 }
 
-/* The Dirty-COW rule: a FOLL_FORCE write may use a read-only PTE only once a COW has happened
- * for it (FOLL_COW) and the PTE is dirty, i.e. it maps our private copy. */
-static bool can_follow_write(bool writable, bool dirty, unsigned int flags)
+/* May a FOLL_WRITE lookup use this entry (page: the page it maps, NULL for the zero page;
+ * the head for a PMD or hugetlb leaf)? rule_foll_force_needs_exclusive() decides when
+ * FOLL_FORCE may use a read-only one. 5.7, the Dirty-COW rule: once a COW has happened for it
+ * (FOLL_COW) and the entry is dirty, i.e. it maps our private copy. Modern (Linux 6.0's
+ * can_follow_write_pte() and _pmd()): in a private mapping that may be written but is not
+ * writable now, when the page is an exclusive anonymous page (so a write fault would only make
+ * the entry writable); hugetlb entries never (check_vma_flags() refuses those first). */
+static bool can_follow_write(bool writable, bool dirty, struct page *page,
+			     const struct vm_area_struct *vma, unsigned int flags)
 {
-	return writable || ((flags & FOLL_FORCE) && (flags & FOLL_COW) && dirty);
+	if (writable)
+		return true;
+	if (!(flags & FOLL_FORCE))
+		return false;
+	if (!rule_foll_force_needs_exclusive())
+		return (flags & FOLL_COW) && dirty;
+	if ((vma->vm_flags & (VM_SHARED | VM_MAYSHARE | VM_HUGETLB)) ||
+	    !(vma->vm_flags & VM_MAYWRITE) || (vma->vm_flags & VM_WRITE))
+		return false;
+	return page && PageAnon(page) && PageAnonExclusive(page);
 }
 
 static struct page *no_page_table(struct vm_area_struct *vma, unsigned int flags)
@@ -119,9 +142,12 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 	 * as check_vma_flags() allowed. */
 	if ((v & (_PAGE_PRESENT | _PAGE_PROTNONE)) &&
 	    (!(flags & FOLL_WRITE) ||
-	     can_follow_write(v & _PAGE_RW, v & _PAGE_DIRTY, flags))) {
+	     can_follow_write(v & _PAGE_RW, v & _PAGE_DIRTY,
+			      pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT), vma, flags))) {
 		page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & mask) >> PAGE_SHIFT));
-		if (!try_grab_page(page, flags)) {
+		if (!(v & _PAGE_RW) && gup_must_unshare(flags, page))
+			page = ERR_PTR(-EMLINK); /* hugetlb_wp() unshares it first */
+		else if (!try_grab_page(page, flags)) {
 			WARN_ONCE(1, "hugetlb grab failed");
 			page = ERR_PTR(-ENOMEM);
 		}
@@ -132,13 +158,19 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 	return page;
 }
 
-static struct page *follow_trans_huge_pmd(pmd_t *pmd, unsigned long addr, unsigned int flags)
+static struct page *follow_trans_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
+					  unsigned long addr, unsigned int flags)
 {
 	pmd_t v = pmdp_get(pmd);
+	struct page *head = pfn_to_page(pmd_pfn(v));
 	struct page *page;
 
-	if ((flags & FOLL_WRITE) && !can_follow_write(pmd_write(v), pmd_dirty(v), flags))
+	if ((flags & FOLL_WRITE) &&
+	    !can_follow_write(pmd_write(v), pmd_dirty(v), head, vma, flags))
 		return NULL;
+	/* The PMD's exclusive bit is its head's. */
+	if (!pmd_write(v) && gup_must_unshare(flags, head))
+		return ERR_PTR(-EMLINK);
 	page = pfn_to_page(pmd_pfn(v) + pte_index(addr));
 	if (!try_grab_page(page, flags))
 		return ERR_PTR(-ENOMEM);
@@ -189,9 +221,12 @@ retry:
 	 * without FOLL_FORCE, is what stops the others). */
 	if (pte_protnone(pte) && !(flags & FOLL_FORCE))
 		goto out;
-	if ((flags & FOLL_WRITE) && !can_follow_write(pte_write(pte), pte_dirty(pte), flags))
-		goto out;
 	page = vm_normal_page(vma, addr, pte);
+	if ((flags & FOLL_WRITE) &&
+	    !can_follow_write(pte_write(pte), pte_dirty(pte), page, vma, flags)) {
+		page = NULL;
+		goto out;
+	}
 	if (!page && pte_devmap(pte) && (flags & (FOLL_GET | FOLL_PIN))) {
 		page = grab_devmap_page(pte_pfn(pte), flags);
 		goto out;
@@ -210,6 +245,10 @@ retry:
 		if (ret)
 			return ERR_PTR(ret);
 		goto retry;
+	}
+	if (!pte_write(pte) && gup_must_unshare(flags, page)) {
+		page = ERR_PTR(-EMLINK); /* the caller unshares it first */
+		goto out;
 	}
 	if (!try_grab_page(page, flags)) {
 		page = ERR_PTR(-ENOMEM);
@@ -279,7 +318,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 			if (flags & FOLL_SPLIT_PMD)
 				split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
 			else
-				page = follow_trans_huge_pmd(pmd, addr, flags);
+				page = follow_trans_huge_pmd(vma, pmd, addr, flags);
 			v = pmdp_get(pmd);
 		}
 		pthread_spin_unlock(ptl);
@@ -291,14 +330,18 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	return follow_page_pte(vma, v, addr, flags);
 }
 
-/* Fault addr in for the lookup; 0 to retry, else the error (-EBUSY: FOLL_NOWAIT and the fault
- * would have had to wait). */
-static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned int *flags)
+/* Fault addr in for the lookup (unshare: the lookup said -EMLINK, make the anonymous page
+ * exclusive with FAULT_FLAG_UNSHARE); 0 to retry, else the error (-EBUSY: FOLL_NOWAIT and the
+ * fault would have had to wait). */
+static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned int *flags,
+			bool unshare)
 {
 	unsigned int fault_flags = 0;
 	vm_fault_t ret;
 
-	if (*flags & FOLL_WRITE)
+	if (unshare)
+		fault_flags |= FAULT_FLAG_UNSHARE; /* never with FOLL_WRITE: see gup_must_unshare() */
+	else if (*flags & FOLL_WRITE)
 		fault_flags |= FAULT_FLAG_WRITE;
 	if (*flags & FOLL_REMOTE)
 		fault_flags |= FAULT_FLAG_REMOTE;
@@ -314,8 +357,10 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned
 			return (*flags & FOLL_HWPOISON) ? -EHWPOISON : -EFAULT;
 		return -EFAULT;
 	}
-	/* A COW into a VMA we may not write (FOLL_FORCE): the dirty read-only PTE is ours. */
-	if ((ret & VM_FAULT_WRITE) && !(vma->vm_flags & VM_WRITE))
+	/* 5.7: a COW into a VMA we may not write (FOLL_FORCE): the dirty read-only PTE is ours.
+	 * Modern rules need no FOLL_COW: the page the fault left there is exclusive. */
+	if (!rule_foll_force_needs_exclusive() && (ret & VM_FAULT_WRITE) &&
+	    !(vma->vm_flags & VM_WRITE))
 		*flags |= FOLL_COW;
 	return 0;
 }
@@ -361,7 +406,8 @@ static unsigned long leaf_rest(struct vm_area_struct *vma, unsigned long addr,
 		dirty = pmd_dirty(v);
 	}
 	if (pfn_to_page(pfn + ((addr & mask) >> PAGE_SHIFT)) != page ||
-	    ((flags & FOLL_WRITE) && !can_follow_write(writable, dirty, flags)))
+	    ((flags & FOLL_WRITE) &&
+	     !can_follow_write(writable, dirty, compound_head(page), vma, flags)))
 		return 0;
 	left = (mask - (addr & mask)) >> PAGE_SHIFT;
 	return left < nr_pages - 1 ? left : nr_pages - 1;
@@ -424,9 +470,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 		 * never yields -EFAULT. Only a fault's own error ends the loop. */
 		for (;;) {
 			page = follow_page_mask(vma, start, foll_flags);
-			if (page)
+			if (page && page != ERR_PTR(-EMLINK))
 				break;
-			ret = faultin_page(vma, start, &foll_flags);
+			ret = faultin_page(vma, start, &foll_flags, page == ERR_PTR(-EMLINK));
 			if (ret)
 				break;
 			/* The fault is served; another CPU may take the page away again before

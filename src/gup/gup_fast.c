@@ -10,6 +10,9 @@
  * between; if it changed, the grab is undone. Page-table pages cannot vanish under the walk
  * because munmap frees them only after an RCU grace period and the walk runs inside
  * rcu_read_lock() (where Linux disables interrupts to hold off the TLB-flush IPI).
+ *
+ * Under modern rules a read-only FOLL_PIN of an anonymous page that may be shared
+ * (gup_must_unshare()) is left to the slow path, which unshares it first.
  */
 #include <errno.h>
 
@@ -110,7 +113,8 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		head = fast_grab(page, 1, flags);
 		if (!head)
 			goto out;
-		if (ptep_get_lockless(ptep).pte != pte.pte) {
+		if ((!pte_write(pte) && gup_must_unshare(flags, page)) ||
+		    ptep_get_lockless(ptep).pte != pte.pte) {
 			fast_undo(head, 1, flags);
 			goto out;
 		}
@@ -175,7 +179,8 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	head = fast_grab(page, refs, flags);
 	if (!head)
 		return false;
-	if (pt_entry_load_acquire(entry) != v) {
+	if ((!(v & _PAGE_RW) && gup_must_unshare(flags, head)) ||
+	    pt_entry_load_acquire(entry) != v) {
 		fast_undo(head, refs, flags);
 		return false;
 	}

@@ -33,6 +33,24 @@ static inline void mm_set_has_pinned_flag(struct mm_struct *mm)
 		atomic_fetch_or(&mm->flags, 1UL << MMF_HAS_PINNED);
 }
 
+/*
+ * gup_must_unshare() (Linux 5.19, include/linux/mm.h): must this lookup make page exclusive
+ * before grabbing it? Under modern rules (rule_ro_pin_unshares()), a read-only FOLL_PIN of an
+ * anonymous page that is not PageAnonExclusive: another process may map it, and a later COW
+ * would leave the pin on a page its owner no longer maps. Asked only when the entry mapping the
+ * page is read-only (a writable entry maps an exclusive page). FOLL_GET and FOLL_WRITE never
+ * unshare. page: the page mapped, the head for a PMD-mapped THP or a hugetlb page.
+ */
+static inline bool gup_must_unshare(unsigned int flags, const struct page *page)
+{
+	if (!rule_ro_pin_unshares() || (flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
+		return false;
+	/* Read after the grab in the fast path, under the ptl in the slow one. A fork racing
+	 * with a fast-path pin is Linux's fork-side concern (the mm's write_protect_seq and
+	 * page_try_dup_anon_rmap()'s maybe-pinned test), not this test's. */
+	return PageAnon(page) && !PageAnonExclusive(page);
+}
+
 /* gup.c: the slow path on mm (mmap lock held); pages gets FOLL_GET added when given without
  * FOLL_PIN. Returns pages done if > 0, else the error. */
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,

@@ -160,4 +160,47 @@ static inline bool rule_fast_only_returns_errors(void)
 	return rules_modern();
 }
 
+/* The exclusive marker on anonymous pages (PageAnonExclusive): 5.7 has none; 5.19 (commit
+ * 6c287605fd56, "mm: remember exclusively mapped anonymous pages with PG_anon_exclusive") sets
+ * it on every new anonymous mapping (fault, COW copy, THP, hugetlb, collapse) and clears it
+ * when fork shares the page (page_try_dup_anon_rmap()). Asked wherever the bit is set or
+ * cleared; under 5.7 rules no page ever carries it. */
+static inline bool rule_tracks_anon_exclusive(void)
+{
+	return rules_modern();
+}
+
+/* When a write (or unshare) fault on a private anonymous page may reuse it rather than copy.
+ * 5.7: when no other mapping maps it (reuse_swap_page(), mapcounts only: a pin or a GUP
+ * reference does not stop the reuse, so a child's vmsplice() reference reads the parent's
+ * later writes, CVE-2020-29374). 5.9 (commit 09854ba94c6a, "mm: do_wp_page() simplification")
+ * reuses an order-0 page only when the mapping holds its only reference; 5.19 (commit
+ * 6c287605fd56) reuses any PageAnonExclusive page at once and marks a page reused by the
+ * refcount test exclusive. THP PMDs follow the same test (do_huge_pmd_wp_page()); hugetlb
+ * keeps the mapcount test and only adds the marker (hugetlb_wp()). */
+static inline bool rule_cow_reuses_exclusive_only(void)
+{
+	return rules_modern();
+}
+
+/* A read-only FOLL_PIN of an anonymous page that may be shared: 5.7 pins the page as mapped,
+ * so a later COW fault of the owner leaves the pin on a page the owner no longer maps; 5.19
+ * (commit a7f226604170, "mm/gup: trigger FAULT_FLAG_UNSHARE when R/O-pinning a possibly shared
+ * anonymous page") first unshares it with a FAULT_FLAG_UNSHARE fault (gup_must_unshare()), and
+ * pins the page only once it is exclusive. FOLL_GET is not affected. */
+static inline bool rule_ro_pin_unshares(void)
+{
+	return rules_modern();
+}
+
+/* When a FOLL_FORCE write may use a read-only PTE or PMD. 5.7 (can_follow_write_pte() after
+ * the Dirty COW fix, commit 19be0eaffa3a): once the fault handler has COWed (FOLL_COW) and the
+ * entry is dirty. 6.0 (commit 5535be309971, "mm/gup: fix FOLL_FORCE COW security issue and
+ * remove FOLL_COW"): only in a private mapping that may be written but is not writable now,
+ * and only when the entry maps an exclusive anonymous page; hugetlb entries never. */
+static inline bool rule_foll_force_needs_exclusive(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

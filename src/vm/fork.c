@@ -86,9 +86,12 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 		return -ENOMEM;
 	if (is_migration_entry(v)) {
 		/* The page is moving: the child gets an entry too, found again by the rmap walk
-		 * that ends the migration. Private COW entries become read-only on both sides. */
-		if (is_cow_mapping(c->src->vm_flags) && pte_write(v)) {
+		 * that ends the migration. Private COW entries become read-only on both sides,
+		 * and the page they will map shared (not exclusive). */
+		if (is_cow_mapping(c->src->vm_flags) &&
+		    (pte_write(v) || (v.pte & _PAGE_MIGRATION_EXCLUSIVE))) {
 			v = pte_wrprotect(v);
+			v.pte &= ~_PAGE_MIGRATION_EXCLUSIVE;
 			set_pte(src_pte, v);
 		}
 		add_mm_counter(dst_mm, mm_counter(pfn_to_page(pte_pfn(v))), 1);

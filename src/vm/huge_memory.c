@@ -13,6 +13,13 @@
  * (5.8 on) split the PMD and copy one subpage. fork shares a THP by its PMD, except under
  * modern rules one that may be pinned: copy_huge_pmd() splits the parent's PMD and fork copies
  * the subpages for the child (5.9 on, page_try_dup_anon_rmap()).
+ * Whether the THP is reused rather than copied follows rule_cow_reuses_exclusive_only(): 5.7
+ * reuses it when no other PMD or PTE maps it, modern rules when it is PageAnonExclusive or the
+ * PMD holds its only reference.
+ *
+ * PageAnonExclusive (modern rules) lives on the head page while a PMD maps the THP; splitting
+ * the PMD gives every subpage the head's bit, as Linux's __split_huge_pmd_locked() does, and
+ * split_huge_page() keeps each subpage's own bit.
  *
  * The rule that is easy to break: a PMD leaf never reads as none while it is replaced. A split
  * invalidates it (pmdp_invalidate(): not present, still a huge PMD) until the table is in, and
@@ -92,7 +99,8 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_area_struct *vma, pmd_t *pmd,
 	return 0;
 }
 
-/* Is the THP mapped by this PMD only (no other PMD, no PTE of any subpage)? */
+/* 5.7's reuse test: is the THP mapped by this PMD only (no other PMD, no PTE of any subpage)?
+ * Pins and other references do not count. */
 static bool thp_exclusive(struct page *head)
 {
 	if (compound_mapcount(head) != 1)
@@ -195,10 +203,24 @@ static vm_fault_t wp_huge_copy(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 	return VM_FAULT_WRITE;
 }
 
-vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address)
+/* The modern reuse test (5.19's do_huge_pmd_wp_page()): the THP is exclusive, or the PMD
+ * holds its only reference (then it becomes exclusive). Page lock and ptl held. */
+static bool thp_wp_can_reuse(struct page *head)
+{
+	if (PageAnonExclusive(head))
+		return true;
+	if (page_ref_count(head) != 1)
+		return false;
+	SetPageAnonExclusive(head);
+	return true;
+}
+
+vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address,
+			       unsigned int flags)
 {
 	pthread_spinlock_t *ptl = entry_ptl(pmd);
 	unsigned long haddr = address & PMD_MASK;
+	bool unshare = flags & FAULT_FLAG_UNSHARE;
 	struct page *page;
 	pmd_t orig;
 
@@ -223,15 +245,21 @@ vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 		}
 		put_page(page);
 	}
-	if (thp_exclusive(page)) {
-		set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(orig)), vma));
+	if (rule_cow_reuses_exclusive_only() ? thp_wp_can_reuse(page) : thp_exclusive(page)) {
 		unlock_page(page);
+		if (unshare) {
+			/* Exclusive now: the pin may take it as it is mapped. */
+			pthread_spin_unlock(ptl);
+			return 0;
+		}
+		set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(orig)), vma));
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_WRITE;
 	}
 	unlock_page(page);
-	if (rule_thp_cow_splits()) {
-		/* 5.8 on: split the mapping; the PTE fault copies the subpage written to. */
+	if (rule_thp_cow_splits() || unshare) {
+		/* 5.8 on: split the mapping; the PTE fault copies the subpage written to (or, for
+		 * an unshare, the subpage to be pinned). */
 		split_huge_pmd_locked(vma, pmd, haddr);
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_FALLBACK;
@@ -251,6 +279,8 @@ void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long
 	struct page *table = pgtable_trans_huge_withdraw(pmd);
 	pte_t *ptes = page_address(table);
 	unsigned long bits = old.pmd & ~(PTE_PFN_MASK | _PAGE_PSE);
+	/* The PMD's exclusive bit becomes every subpage's (only ever set under modern rules). */
+	bool exclusive = PageAnonExclusive(head);
 
 	(void)haddr;
 	(void)vma;
@@ -258,6 +288,8 @@ void split_huge_pmd_locked(struct vm_area_struct *vma, pmd_t *pmd, unsigned long
 	for (unsigned long i = 0; i < HPAGE_PMD_NR; i++) {
 		set_pte(&ptes[i], (pte_t){((pmd_pfn(old) + i) << PAGE_SHIFT) | bits});
 		page_add_anon_rmap(head + i);
+		if (exclusive)
+			SetPageAnonExclusive(head + i);
 	}
 	page_ref_add(head, HPAGE_PMD_NR - 1);
 	page_remove_rmap(head, true);

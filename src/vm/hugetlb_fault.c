@@ -435,10 +435,17 @@ static bool unmap_ref_one(struct page *old, struct vm_area_struct *v, unsigned l
 }
 
 /* A write to a write-protected entry of a private mapping: reuse the page if this is its only
- * mapping, else copy it whole into a page nobody reserved. Fault mutex held. */
+ * mapping, else copy it whole into a page nobody reserved. Fault mutex held.
+ *
+ * Both rule sets reuse on the mapcount, not the refcount: Linux's hugetlb_wp() keeps the test
+ * so that fork+exit users do not run out of pool pages copying pages held by a passing
+ * reference. Modern rules add the marker (the reused page becomes PageAnonExclusive) and the
+ * unshare fault (FAULT_FLAG_UNSHARE: the same decision, the entry left read-only). */
 static vm_fault_t hugetlb_cow(struct vm_area_struct *vma, unsigned long *entry,
-			      unsigned long haddr, unsigned long orig, struct hstate *h)
+			      unsigned long haddr, unsigned long orig, struct hstate *h,
+			      unsigned int flags)
 {
+	bool unshare = flags & FAULT_FLAG_UNSHARE;
 	pthread_spinlock_t *ptl = huge_pte_lockptr(vma, entry);
 	struct page *old = pfn_to_page((orig & PTE_PFN_MASK) >> PAGE_SHIFT);
 	bool owner = is_vma_resv_set(vma, HPAGE_RESV_OWNER);
@@ -451,11 +458,19 @@ retry_avoidcopy:
 		return 0;
 	}
 	if (compound_mapcount(old) == 1) {
+		if (rule_tracks_anon_exclusive() && PageAnon(old))
+			SetPageAnonExclusive(old);
+		if (unshare) {
+			pthread_spin_unlock(ptl);
+			return 0;
+		}
 		pt_entry_store_release(entry, orig | _PAGE_DIRTY | _PAGE_ACCESSED |
 					      ((vma->vm_flags & VM_WRITE) ? _PAGE_RW : 0));
 		pthread_spin_unlock(ptl);
 		return VM_FAULT_WRITE;
 	}
+	/* Mapped more than once: it cannot be exclusive (Linux's hugetlb_wp() asserts so). */
+	WARN_ON_ONCE(PageAnon(old) && PageAnonExclusive(old));
 	get_page(old);
 	pthread_spin_unlock(ptl);
 	/* The owner's reservation for this page went to old: the copy is outside it. */
@@ -479,14 +494,14 @@ retry_avoidcopy:
 		put_page(old); /* the mapping's */
 		ClearPagePrivate(new);
 		page_add_new_anon_rmap(new, vma, haddr, true);
-		pt_entry_store_release(entry, make_huge_entry(new, vma, true));
+		pt_entry_store_release(entry, make_huge_entry(new, vma, !unshare));
 		new = NULL;
 	}
 	pthread_spin_unlock(ptl);
 	if (new)
 		put_page(new);
 	put_page(old);
-	return VM_FAULT_WRITE;
+	return unshare ? 0 : VM_FAULT_WRITE;
 }
 
 vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags)
@@ -505,8 +520,9 @@ vm_fault_t hugetlb_fault(struct vm_area_struct *vma, unsigned long address, unsi
 	v = pt_entry_load_acquire(entry);
 	if (!v)
 		ret = hugetlb_no_page(vma, entry, haddr, flags, h);
-	else if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW) && !(vma->vm_flags & VM_MAYSHARE))
-		ret = hugetlb_cow(vma, entry, haddr, v, h);
+	else if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !(v & _PAGE_RW) &&
+		 !(vma->vm_flags & VM_MAYSHARE))
+		ret = hugetlb_cow(vma, entry, haddr, v, h, flags);
 	else if ((flags & FAULT_FLAG_WRITE) && !(v & _PAGE_RW))
 		ret = VM_FAULT_SIGSEGV; /* a shared mapping not writable: nothing to copy to */
 	pthread_mutex_unlock(fault_mutex);

@@ -224,7 +224,8 @@ int mm_counter(const struct page *page);
 
 vm_fault_t do_huge_pmd_anonymous_page(struct vm_area_struct *vma, pmd_t *pmd,
 				      unsigned long address);
-vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address);
+vm_fault_t do_huge_pmd_wp_page(struct vm_area_struct *vma, pmd_t *pmd, unsigned long address,
+			       unsigned int flags);
 bool transparent_hugepage_enabled(const struct vm_area_struct *vma, unsigned long haddr);
 /* Replace the PMD leaf at pmd (haddr) by a table of 512 PTEs mapping the same subpages. PMD
  * table's ptl held. */

@@ -4,6 +4,13 @@
  * page for reads, a zeroed page for writes), copy-on-write, and file faults through vm_ops.
  * THP faults are in huge_memory.c, hugetlb faults in hugetlb_fault.c.
  *
+ * When a write fault may reuse a private anonymous page follows the rule set
+ * (rule_cow_reuses_exclusive_only()): 5.7 reuses a page no other PTE maps; modern rules reuse
+ * a PageAnonExclusive page, or a small page whose only reference is the mapping's (which then
+ * becomes exclusive), and copy everything else. FAULT_FLAG_UNSHARE (modern rules only: GUP's
+ * read-only pin of a page that may be shared) takes the same decision but leaves the mapping
+ * read-only.
+ *
  * A new mapping is installed only under the PTE table's ptl and only if the entry is still
  * what the fault saw; a fault that loses the race drops what it prepared and returns 0, and
  * the access is retried, as on a CPU.
@@ -83,7 +90,8 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma, pte_t *pte, unsi
 }
 
 /* 5.7's reuse test (reuse_swap_page() without swap): no subpage of the page is mapped more
- * than once. Pins and other references do not count. */
+ * than once. Pins and other references do not count: a child's pin or vmsplice() reference
+ * keeps reading what the parent writes after the child unmapped the page (CVE-2020-29374). */
 static bool can_reuse_anon(struct page *page)
 {
 	struct page *head = compound_head(page);
@@ -96,10 +104,32 @@ static bool can_reuse_anon(struct page *page)
 	return true;
 }
 
-/* Copy the page a write fault found write-protected (or the zero page) into a new anonymous
- * page and map that instead. Entered with the ptl held; returns with it released. */
+/* The modern reuse test (5.19's do_wp_page() with wp_can_reuse_anon_folio()): an exclusive
+ * page is ours; otherwise only a small page whose one reference is this mapping's, checked
+ * again under the page lock as Linux does, and that page becomes exclusive. Anything else
+ * holding a reference (another mapping, a pin, a vmsplice()'d pipe buffer, a GUP reference)
+ * makes the fault copy; a THP subpage is always copied (Linux does not reuse part of a large
+ * folio). ptl held. */
+static bool wp_can_reuse_anon(struct page *page)
+{
+	bool reuse;
+
+	if (PageAnonExclusive(page))
+		return true;
+	if (PageCompound(page) || page_ref_count(page) != 1 || !trylock_page(page))
+		return false;
+	reuse = page_ref_count(page) == 1;
+	if (reuse)
+		SetPageAnonExclusive(page);
+	unlock_page(page);
+	return reuse;
+}
+
+/* Copy the page a write or unshare fault found write-protected (or the zero page) into a new
+ * anonymous page and map that instead: writable and dirty for a write, read-only for an
+ * unshare. Entered with the ptl held; returns with it released. */
 static vm_fault_t wp_page_copy(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
-			       pte_t orig, struct page *old)
+			       pte_t orig, struct page *old, bool unshare)
 {
 	pthread_spinlock_t *ptl = entry_ptl(pte);
 	struct page *new;
@@ -129,11 +159,12 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, pte_t *pte, unsigned 
 	}
 	page_add_new_anon_rmap(new, vma, addr, false);
 	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
-	set_pte(pte, maybe_mkwrite(pte_mkyoung(pte_mkdirty(mk_pte(new, vma))), vma));
+	set_pte(pte, unshare ? pte_mkyoung(mk_pte(new, vma))
+			     : maybe_mkwrite(pte_mkyoung(pte_mkdirty(mk_pte(new, vma))), vma));
 	pthread_spin_unlock(ptl);
 	if (old)
 		put_page(old); /* ours */
-	return VM_FAULT_WRITE;
+	return unshare ? 0 : VM_FAULT_WRITE;
 oom:
 	if (old)
 		put_page(old);
@@ -171,21 +202,29 @@ static vm_fault_t wp_page_shared(struct vm_area_struct *vma, pte_t *pte, unsigne
 	return VM_FAULT_WRITE;
 }
 
-/* A write found a present PTE without write permission. ptl held on entry, released. */
+/* A write (or an unshare) found a present PTE without write permission. ptl held on entry,
+ * released. */
 static vm_fault_t do_wp_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr,
-			     pte_t orig)
+			     pte_t orig, unsigned int flags)
 {
 	struct page *page = vm_normal_page(vma, addr, orig);
+	bool unshare = flags & FAULT_FLAG_UNSHARE;
 
-	if (page && PageAnon(page) && can_reuse_anon(page)) {
+	if (page && PageAnon(page) &&
+	    (rule_cow_reuses_exclusive_only() ? wp_can_reuse_anon(page) : can_reuse_anon(page))) {
+		if (unshare) {
+			/* Exclusive now: the pin may take it as it is mapped. */
+			pthread_spin_unlock(entry_ptl(pte));
+			return 0;
+		}
 		set_pte(pte, maybe_mkwrite(pte_mkyoung(pte_mkdirty(orig)), vma));
 		pthread_spin_unlock(entry_ptl(pte));
 		return VM_FAULT_WRITE;
 	}
-	if (page && !PageAnon(page) &&
+	if (page && !PageAnon(page) && !unshare &&
 	    (vma->vm_flags & (VM_WRITE | VM_SHARED)) == (VM_WRITE | VM_SHARED))
 		return wp_page_shared(vma, pte, addr, orig, page);
-	return wp_page_copy(vma, pte, addr, orig, page);
+	return wp_page_copy(vma, pte, addr, orig, page, unshare);
 }
 
 /* Ask the file for the page at the fault's offset: locked and referenced on success. */
@@ -308,8 +347,10 @@ static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsig
 		entry = pte_mkyoung(pte_modify(entry, vm_get_page_prot(vma)));
 		set_pte(pte, entry);
 	}
-	if ((flags & FAULT_FLAG_WRITE) && !pte_write(entry))
-		return do_wp_page(vma, pte, addr, entry);
+	if ((flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) && !pte_write(entry))
+		return do_wp_page(vma, pte, addr, entry, flags);
+	/* An unshare that finds the PTE writable has nothing to do: a writable PTE maps an
+	 * exclusive page. */
 	entry = pte_mkyoung(entry);
 	if (flags & FAULT_FLAG_WRITE)
 		entry = pte_mkdirty(entry);
@@ -326,6 +367,12 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 	vm_fault_t ret;
 
 	mmap_assert_locked(vma->vm_mm);
+	/* Linux's sanitize_fault_flags(): an unshare is a modern-rules fault of a private
+	 * mapping, and never a write. */
+	if ((flags & FAULT_FLAG_UNSHARE) &&
+	    WARN_ON_ONCE(!rule_ro_pin_unshares() || (flags & FAULT_FLAG_WRITE) ||
+			 !is_cow_mapping(vma->vm_flags)))
+		return VM_FAULT_SIGSEGV;
 	count_vm_event(PGFAULT);
 	if (vma->vm_flags & VM_HUGETLB)
 		return hugetlb_fault(vma, addr, flags);
@@ -340,9 +387,9 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 		if (!(ret & VM_FAULT_FALLBACK))
 			return ret;
 	} else if (pmd_trans_huge(v)) {
-		if (!(flags & FAULT_FLAG_WRITE) || pmd_write(v))
+		if (!(flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) || pmd_write(v))
 			return 0;
-		ret = do_huge_pmd_wp_page(vma, pmd, addr);
+		ret = do_huge_pmd_wp_page(vma, pmd, addr, flags);
 		if (!(ret & VM_FAULT_FALLBACK))
 			return ret;
 	}

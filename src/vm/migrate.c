@@ -16,6 +16,10 @@
  * through its mapping, which the page keeps until the entries are gone. Faults that meet a
  * migration entry wait on the page lock.
  *
+ * PageAnonExclusive (modern rules) travels in the entry: cleared on the page when its PTE
+ * becomes a migration entry, set on the page the entry becomes a PTE for (fork clears it in
+ * entries it shares).
+ *
  * The rule that is easy to break: the old page's mapping stays set until the last migration
  * entry has been turned back, and the new page is locked before anyone can find it.
  */
@@ -50,6 +54,10 @@ static bool set_migration_entry(struct page *page, struct vm_area_struct *vma, u
 			set_page_dirty(page);
 		else if (pte_dirty(old))
 			SetPageDirty(page);
+		if (PageAnon(page) && PageAnonExclusive(page)) {
+			ClearPageAnonExclusive(page);
+			set_pte(pte, (pte_t){ptep_get(pte).pte | _PAGE_MIGRATION_EXCLUSIVE});
+		}
 		page_remove_rmap(page, false);
 		put_page(page);
 		r->found++;
@@ -71,7 +79,8 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 		return true;
 	old = ptep_get(pte);
 	if (is_migration_entry(old) && pte_pfn(old) == page_to_pfn(r->from)) {
-		unsigned long bits = old.pte & ~(PTE_PFN_MASK | _PAGE_MIGRATION);
+		unsigned long bits = old.pte &
+				     ~(PTE_PFN_MASK | _PAGE_MIGRATION | _PAGE_MIGRATION_EXCLUSIVE);
 		/* The entry forgot whether it was PROT_NONE; the VMA says (as Linux rebuilds the
 		 * PTE from vm_page_prot). */
 		unsigned long present = (vma->vm_flags & VM_ACCESS_FLAGS) ? _PAGE_PRESENT
@@ -82,6 +91,8 @@ static bool remove_migration_pte(struct page *page, struct vm_area_struct *vma,
 			page_add_anon_rmap(r->to);
 		else
 			page_add_file_rmap(r->to, false);
+		if (old.pte & _PAGE_MIGRATION_EXCLUSIVE)
+			SetPageAnonExclusive(r->to);
 		set_pte(pte, (pte_t){bits | present | (page_to_pfn(r->to) << PAGE_SHIFT)});
 		r->found++;
 	}

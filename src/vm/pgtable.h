@@ -32,6 +32,10 @@
 #define _PAGE_SPECIAL (1UL << 9)
 /* Not present, not PROT_NONE: a migration entry (the PFN of the page being migrated). */
 #define _PAGE_MIGRATION (1UL << 10)
+/* In a migration entry only: the page was PageAnonExclusive when its PTE became the entry, and
+ * is again when the entry becomes a PTE (Linux's writable and readable-exclusive migration
+ * entries). Modern rules only. */
+#define _PAGE_MIGRATION_EXCLUSIVE (1UL << 11)
 #define _PAGE_DEVMAP (1UL << 58)
 #define PTE_PFN_MASK 0x000ffffffffff000UL
 

@@ -160,6 +160,8 @@ void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsig
 {
 	unsigned long nr = compound ? compound_nr(page) : 1;
 
+	if (rule_tracks_anon_exclusive())
+		SetPageAnonExclusive(page);
 	__SetPageSwapBacked(page);
 	page->mapping = (struct address_space *)((unsigned long)vma->anon_vma | PAGE_MAPPING_ANON);
 	if (compound) {
@@ -200,12 +202,19 @@ void page_dup_rmap(struct page *page, bool compound)
  * would be copied away from the parent by the parent's next write, leaving the device with a
  * page the process no longer sees. So fork gives the child a copy instead (Linux 5.9; the
  * name and shape are 5.19's). The pin count is per compound page, so every subpage of a
- * maybe-pinned THP answers -EBUSY.
+ * maybe-pinned THP may answer -EBUSY. With the exclusive mark (5.19) only an exclusive page is
+ * copied: a page that is not exclusive is shared already, and a pin of it was taken with an
+ * unshare that made it exclusive first. A page fork shares is exclusive no longer.
  */
 int page_try_dup_anon_rmap(struct page *page, bool compound, struct vm_area_struct *src_vma)
 {
-	if (rule_fork_copies_pinned_anon() && page_needs_cow_for_dma(src_vma, page))
+	bool exclusive = PageAnonExclusive(page);
+
+	if (rule_fork_copies_pinned_anon() && (exclusive || !rule_tracks_anon_exclusive()) &&
+	    page_needs_cow_for_dma(src_vma, page))
 		return -EBUSY;
+	if (exclusive)
+		ClearPageAnonExclusive(page);
 	page_dup_rmap(page, compound);
 	return 0;
 }

@@ -220,18 +220,19 @@ static void test_cow_after_splice_keeps_old_contents(void **state)
 }
 
 /*
- * cow.c's "vmsplice() + unmap in child" under 5.7's rules (CVE-2020-29374): the child splices
- * a page it shares with its parent (a read-only GUP does not unshare it) and unmaps it; the
- * parent's next write finds itself the only mapper and reuses the page, so the child reads the
- * parent's new data through the pipe. Linux fixed this first in 5.8 (17839856fd58, "gup:
- * document and work around 'COW can break either way' issue"), for good with the unsharing
- * of 5.19 (FAULT_FLAG_UNSHARE).
+ * cow.c's "vmsplice() + unmap in child" (CVE-2020-29374): the child splices a page it shares
+ * with its parent (vmsplice() takes read-only FOLL_GET references: no unshare under either rule
+ * set) and unmaps it. Under 5.7's rules the parent's next write finds itself the only mapper
+ * and reuses the page, so the child reads the parent's new data through the pipe. Under modern
+ * rules the page is not exclusive (fork shared it) and the pipe's reference is not the
+ * mapping's, so the write copies (rule_cow_reuses_exclusive_only(): 5.9's refcount rule, 5.19's
+ * exclusive marker) and the pipe keeps the contents at splice time.
  */
-static void test_vmsplice_in_child_leaks_under_5_7(void **state)
+static void vmsplice_in_child_then_parent_writes(struct mm_struct *mm, bool leaks)
 {
-	struct mm_struct *mm = *state, *child;
 	struct pipe_inode_info *pipe = alloc_pipe_info();
 	unsigned long a = map(0, PG(1), RW, ANON, "page"), word = 0;
+	struct mm_struct *child;
 	struct page *shared;
 
 	assert_non_null(pipe);
@@ -243,18 +244,31 @@ static void test_vmsplice_in_child_leaks_under_5_7(void **state)
 	kthread_unuse_mm(mm);
 	kthread_use_mm(child);
 	check_eq(splice1(pipe, a, sizeof(word)), (ssize_t)sizeof(word), "vmsplice in the child");
-	check_ptr(page_at(child, a), shared, "the child's read-only GUP did not unshare");
+	check_ptr(page_at(child, a), shared, "the child's read-only FOLL_GET did not unshare");
 	check_eq(do_madvise(child, a, PG(1), MADV_DONTNEED), 0, "the child unmaps the page");
 	kthread_unuse_mm(child);
 	kthread_use_mm(mm);
 
 	put_word(a, 0x5ec7e7, "the parent's write after the child's unmap");
-	check_ptr(page_at(mm, a), shared, "5.7 reuses the page: the parent is its only mapper");
+	check_eq(page_at(mm, a) == shared, leaks,
+		 "the parent's write %s the page the pipe holds", leaks ? "reuses" : "copies");
 	check_eq(pipe_read(pipe, &word, sizeof(word)), (ssize_t)sizeof(word), "the child reads");
-	check_eq(word, 0x5ec7e7, "5.7: the child reads the parent's later write (the leak)");
+	check_eq(word, leaks ? 0x5ec7e7UL : 0x01dUL,
+		 "the child reads %s", leaks ? "the parent's later write (the leak)"
+					     : "the contents at splice time");
 	free_pipe_info(pipe);
 	mmput(child);
 	unmap(a, PG(1), "page");
+}
+
+static void test_vmsplice_in_child_leaks_under_5_7(void **state)
+{
+	vmsplice_in_child_then_parent_writes(*state, true);
+}
+
+static void test_vmsplice_in_child_does_not_leak_under_modern(void **state)
+{
+	vmsplice_in_child_then_parent_writes(*state, false);
 }
 
 /* ---- a writer and a reader on two CPUs ---- */
@@ -322,7 +336,8 @@ int main(void)
 		test_with_mm(test_full_pipe_and_pages_outliving_the_mapping),
 		test_with_mm(test_read_only_and_zero_page),
 		test_with_mm(test_cow_after_splice_keeps_old_contents),
-		test_with_mm(test_vmsplice_in_child_leaks_under_5_7),
+		test_with_mm_57(test_vmsplice_in_child_leaks_under_5_7),
+		test_with_mm_modern(test_vmsplice_in_child_does_not_leak_under_modern),
 		test_with_mm(test_splice_and_read_race),
 	};
 
