@@ -50,10 +50,20 @@ static bool fast_file_pin_allowed(struct page *head, unsigned int flags)
 	return mapping->shmem;
 }
 
-/* Grab refs on page's head for the fast path; NULL if the slow path must do it. */
-static struct page *fast_grab(struct page *page, int refs, unsigned int flags)
+/* Grab refs on page's head for the fast path; NULL if the slow path must do it. ro_page: the
+ * page whose exclusive bit decides an unshare (the page itself, or a leaf's head) when the
+ * entry is read-only, else NULL. */
+static struct page *fast_grab(struct page *page, int refs, unsigned int flags,
+			      const struct page *ro_page)
 {
 	struct page *head;
+
+	/* A page to unshare first (modern rules) is the slow path's. This early look saves a
+	 * grab and its undo (which would count a pin acquired and released) in the common case;
+	 * the callers look again after the grab, the look that decides (the bit may be cleared
+	 * in between). */
+	if (ro_page && gup_must_unshare(flags, ro_page))
+		return NULL;
 
 	/* A long-term pin must not stay where it is not pinnable: let the slow path migrate
 	 * the page first. */
@@ -110,7 +120,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		page = pfn_to_page(pte_pfn(pte));
 		/* The window the rule above is about: the entry is read, the page not yet ours. */
 		race_point("gup_fast:pte_read");
-		head = fast_grab(page, 1, flags);
+		head = fast_grab(page, 1, flags, pte_write(pte) ? NULL : page);
 		if (!head)
 			goto out;
 		if ((!pte_write(pte) && gup_must_unshare(flags, page)) ||
@@ -145,7 +155,7 @@ static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, un
 
 		put_dev_pagemap(pgmap);
 		pgmap = got;
-		if (!pgmap || !fast_grab(page, 1, flags)) {
+		if (!pgmap || !fast_grab(page, 1, flags, NULL)) {
 			undo_dev_pagemap(nr, nr_start, flags, pages);
 			goto out;
 		}
@@ -176,7 +186,7 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT));
 	for (unsigned long a = addr; a < end; a += PAGE_SIZE)
 		pages[*nr + refs++] = page + ((a - addr) >> PAGE_SHIFT);
-	head = fast_grab(page, refs, flags);
+	head = fast_grab(page, refs, flags, (v & _PAGE_RW) ? NULL : compound_head(page));
 	if (!head)
 		return false;
 	if ((!(v & _PAGE_RW) && gup_must_unshare(flags, head)) ||
