@@ -378,6 +378,29 @@ static void walk_free_lists(struct check *c)
 
 /* ---- the pass over every frame ---- */
 
+/*
+ * PageAnonExclusive (modern rules only): the page of an anonymous mapping that one process
+ * alone maps. What Linux asserts (__folio_add_anon_rmap()'s and hugetlb_add_anon_rmap()'s
+ * warnings, hugetlb_wp()'s VM_BUG_ON): an exclusive page is mapped at most once, by one PTE or
+ * one PMD/PUD leaf of its compound page, not both. maps: the PTEs mapping page plus the leaves
+ * mapping its compound page. The bit is PG_mappedtodisk on a file page, which pinmm never
+ * sets: either way, a page that is not anonymous must not carry it.
+ */
+static void check_anon_exclusive(struct check *c, struct page *page, unsigned long maps,
+				 const char *what)
+{
+	if (!test_page_bit(PG_anon_exclusive, page))
+		return;
+	if (!PageAnon(page))
+		violation(c, page, "%s: PG_anon_exclusive (PG_mappedtodisk) on a page that is not "
+				   "anonymous", what);
+	else if (!rule_tracks_anon_exclusive())
+		violation(c, page, "%s: PageAnonExclusive under 5.7 rules, which have no such mark",
+			  what);
+	else if (maps > 1)
+		violation(c, page, "%s: PageAnonExclusive but mapped %lu times", what, maps);
+}
+
 static bool in_flight(struct check *c, struct page *head)
 {
 	if (PageLocked(head)) {
@@ -419,6 +442,7 @@ static void check_small(struct check *c, unsigned long pfn)
 		return;
 	}
 	in_flight(c, page);
+	check_anon_exclusive(c, page, s->pte_maps, "a small page");
 	if (page_mapcount(page) != (int)s->pte_maps)
 		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
 			  s->pte_maps);
@@ -463,6 +487,11 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 				  i, mapcount, t->pte_maps);
 		maps += t->pte_maps;
 		subpages_mapped += t->pte_maps > 0;
+		/* hugetlb keeps the bit on its head only; a THP subpage's bit is its own. */
+		if (i && PageHuge(head) && test_page_bit(PG_anon_exclusive, page))
+			violation(c, page, "tail %lu of a hugetlb page carries PG_anon_exclusive", i);
+		else
+			check_anon_exclusive(c, page, t->pte_maps + s->huge_maps, "a compound page");
 	}
 	/* What rmap.c accounts for a THP: all of it while a PMD maps it, else its subpages that
 	 * PTEs map; hugetlb pages count in neither. */

@@ -52,8 +52,10 @@ static bool in_mem_map(const struct page *page)
 	       ((const char *)page - (const char *)mem_map) % sizeof(struct page) == 0;
 }
 
-/* "name|name|..." for the flag bits set in flags, into buf. */
-static void format_flags(unsigned long flags, char *buf, size_t len)
+/* "name|name|..." for the flag bits set in flags, into buf. anon: the page is anonymous, so
+ * the bit PG_mappedtodisk shares with PG_anon_exclusive (modern rules) is printed as
+ * "anon_exclusive" (Linux 6.x prints it as "mappedtodisk" whatever the page). */
+static void format_flags(unsigned long flags, bool anon, char *buf, size_t len)
 {
 	size_t used = 0;
 
@@ -64,7 +66,8 @@ static void format_flags(unsigned long flags, char *buf, size_t len)
 		if (!(flags & (1UL << f)))
 			continue;
 		used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "|" : "",
-					 pageflag_names[f]);
+					 anon && f == PG_anon_exclusive ? "anon_exclusive"
+									: pageflag_names[f]);
 	}
 }
 
@@ -132,7 +135,7 @@ void dump_page(struct page *page, const char *reason)
 						      memory_order_relaxed));
 	}
 	flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
-	format_flags(flags, names, sizeof(names));
+	format_flags(flags, PageAnon(page), names, sizeof(names));
 
 	/* mapping and index are page_mapping() and page_to_pgoff(), as 5.7 prints them; the
 	 * index comes from the real head even for a far subpage (page_to_pgoff() does not care
