@@ -37,6 +37,9 @@ extern "C" {
  *     with what its entries map (a THP's PMD counts all its pages, hugetlb none), each page
  *     cache's nrpages and nr_file_pages / nr_shmem with the cached pages, nr_anon_pages,
  *     nr_mapped and nr_anon_transparent_hugepages with the mapped pages;
+ *   - PageAnonExclusive (modern rules only; under 5.7 rules no page carries it) only on
+ *     anonymous pages, on the head alone of a hugetlb page, and only on a page mapped at most
+ *     once (one PTE, or one PMD/PUD leaf of its compound page, not both);
  *   - no page is locked or under writeback (nothing is in flight).
  * Each violation is reported on the log stream with a one-line reason ("pinmm: check: ...")
  * and dump_page() (the first 64 of them; a line says how many more there were).

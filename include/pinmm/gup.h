@@ -17,6 +17,14 @@
  * No count ever wraps: a grab that would take the head's refcount, or the exact pin count,
  * past INT_MAX, or that finds the refcount <= 0, WARNs and fails (-ENOMEM from the slow path).
  *
+ * Under modern rules (docs/rule-sets.md) a read-only FOLL_PIN of an anonymous page that is not
+ * PageAnonExclusive (it may be shared with a fork) first unshares it: the page is copied (or
+ * reused when nothing else holds it) through a FAULT_FLAG_UNSHARE fault, the mapping stays
+ * read-only, and the pin lands on the now exclusive page the process maps; the fast calls leave
+ * such pages to the slow path. FOLL_GET never unshares. A FOLL_FORCE write follows a read-only
+ * entry only when it maps an exclusive anonymous page of a private mapping that may be written
+ * (else it faults first), and hugetlb mappings refuse FOLL_FORCE writes (-EFAULT).
+ *
  * Return convention of the get/pin calls: the number of pages done if > 0, else a negative
  * errno; a failure in the middle of a range returns the short count. The caller releases
  * exactly the pages returned.
@@ -68,7 +76,8 @@ extern "C" {
 /* mlock the pages of VM_LOCKED VMAs. Refused: pinmm has no mlock. */
 #define FOLL_MLOCK 0x1000u
 #define FOLL_REMOTE 0x2000u   /* not the current mm (FAULT_FLAG_REMOTE); set by the _remote calls */
-/* Internal: a COW happened for this lookup, so a dirty read-only PTE is ours. Refused from
+/* Internal, 5.7 rules only: a COW happened for this lookup, so a dirty read-only PTE is ours
+ * (modern rules ask PageAnonExclusive instead; Linux 6.0 removed the flag). Refused from
  * callers: it would let a FOLL_FORCE write through a PTE still shared with a fork. */
 #define FOLL_COW 0x4000u
 #define FOLL_ANON 0x8000u     /* anonymous VMAs only */

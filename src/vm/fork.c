@@ -14,6 +14,8 @@
  * was, writable included, so that the pin keeps the page the parent maps. A maybe-pinned THP
  * has the parent's PMD split first (copy_huge_pmd()) and its subpages copied here one by one;
  * a maybe-pinned private hugetlb page is copied whole into a pool page nobody reserved.
+ * Under modern rules only an exclusive page is copied, and a page fork shares stops being
+ * PageAnonExclusive, also when a migration entry is what fork copies.
  *
  * The rule that is easy to break: a copy's page is allocated with no page-table lock held, as
  * Linux's copy_pte_range() does. An entry that needs one and finds none stops the walk with

@@ -14,7 +14,11 @@
  * walker.
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
+
+#include <pinmm/check.h>
 
 #include "test_mm_util.h"
 /* Internal: migrate_anon_page(), to move a page as a FOLL_LONGTERM pin of a CMA page does. */
@@ -96,10 +100,17 @@ static void test_exclusive_small_page(void **state)
 	struct mm_struct *mm = *state;
 	unsigned long a = map(BASE, PG(1), RW, ANON | MAP_FIXED, "page");
 	struct page *page, *moved;
+	char *dump;
 
 	put_word(a, 1, "first write");
 	page = page_at(mm, a);
 	check_exclusive(page, modern(), "a page just faulted in");
+	log_clear();
+	dump_page(page, "the exclusive mark");
+	dump = test_log_take();
+	check_eq(strstr(dump, "|anon_exclusive|") != NULL, modern(),
+		 "%s rules: dump_page() names the mark in the flags; it printed:\n%s", rules(), dump);
+	free(dump);
 	check_eq(vm_mremap(a, PG(1), PG(1), MREMAP_MAYMOVE | MREMAP_FIXED, MOVED), MOVED,
 		 "mremap moves the page");
 	a = MOVED;
@@ -200,6 +211,35 @@ static void test_exclusive_hugetlb(void **state)
 	check_ptr(page_at(mm, a), head, "the parent reuses its hugetlb page");
 	check_exclusive(head, modern(), "the reused hugetlb page");
 	unmap(a, SZ_2M, "hugetlb");
+}
+
+/* pinmm_check_invariants() knows what is legal: the mark on a page mapped twice is reported
+ * (modern), and so is any mark at all under 5.7 rules; the machine as the rules leave it is
+ * clean. */
+static void test_check_knows_the_mark(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long a = map(BASE, PG(1), RW, ANON | MAP_FIXED, "page");
+	struct page *page;
+	char *log;
+
+	put_word(a, 1, "first write");
+	page = page_at(mm, a);
+	fork_child(mm);
+	check_eq(pinmm_check_invariants(), 0, "%s rules: the machine after fork", rules());
+	SetPageAnonExclusive(page); /* a corruption: parent and child map it */
+	log_clear();
+	check_eq(pinmm_check_invariants(), 1, "%s rules: an exclusive page mapped twice",
+		 rules());
+	log = test_log_take();
+	check_true(strstr(log, modern() ? "PageAnonExclusive but mapped 2 times"
+					: "PageAnonExclusive under 5.7 rules") != NULL,
+		   "%s rules: the check names the problem; it said:\n%s", rules(), log);
+	free(log);
+	ClearPageAnonExclusive(page);
+	put_child();
+	check_eq(pinmm_check_invariants(), 0, "%s rules: the repaired machine", rules());
+	unmap(a, PG(1), "page");
 }
 
 /* ---- a read-only pin taken after fork, then the parent writes ---- */
@@ -495,6 +535,7 @@ int main(void)
 		both(test_exclusive_small_page),
 		both(test_exclusive_thp),
 		both_hugetlb(test_exclusive_hugetlb),
+		both(test_check_knows_the_mark),
 		both(test_ro_pin_after_fork_small),
 		both(test_ro_pin_after_fork_thp),
 		both_hugetlb(test_ro_pin_after_fork_hugetlb),
