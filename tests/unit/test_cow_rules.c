@@ -21,7 +21,7 @@
 #include <pinmm/check.h>
 
 #include "test_mm_util.h"
-/* Internal: migrate_anon_page(), to move a page as a FOLL_LONGTERM pin of a CMA page does. */
+/* Internal: migrate_unpinnable_page(), to move a page as a FOLL_LONGTERM pin does. */
 #include "vm/internal.h"
 
 #define BASE 0x10000000UL
@@ -117,9 +117,9 @@ static void test_exclusive_small_page(void **state)
 	check_ptr(page_at(mm, a), page, "mremap moves the mapping, not the page");
 	check_exclusive(page, modern(), "the page after mremap");
 
-	get_page(page); /* the migration's reference: freed with the old frame on success */
+	get_page(page); /* the migration's reference, which it consumes */
 	mmap_read_lock(mm);
-	check_eq(migrate_anon_page(page, GFP_HIGHUSER_MOVABLE), 0, "migrate the page");
+	check_eq(migrate_unpinnable_page(page, GFP_HIGHUSER_MOVABLE), 0, "migrate the page");
 	mmap_read_unlock(mm);
 	moved = page_at(mm, a);
 	check_true(moved != page, "the migration maps a new page");
