@@ -160,7 +160,10 @@ long pin_user_pages_unlocked(unsigned long start, unsigned long nr_pages, struct
  * gup_flags may only hold FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE (and FOLL_GET / FOLL_PIN as
  * the call implies); anything else WARNs and gives -EINVAL, and so does FOLL_LONGTERM for
  * get_user_pages_fast() under modern rules. start is rounded down to a page; a range that
- * wraps returns 0; one beyond the user address space -EFAULT.
+ * wraps returns 0; one beyond the user address space -EFAULT. Under modern rules a pin_ walk
+ * that runs while fork write-protects the mm (mm->write_protect_seq, <pinmm/mm_types.h>)
+ * releases what it took (nr_foll_pin_acquired and _released both count it) and leaves the
+ * range to the slow path.
  */
 int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages);

@@ -208,6 +208,11 @@ struct mm_struct {
 	atomic_long pgtables_bytes;
 	atomic_long rss_stat[NR_MM_COUNTERS];
 	atomic_ulong flags; /* MMF_* bits (below) */
+	/* Linux's mm->write_protect_seq (5.11): odd while fork write-protects this mm's private
+	 * entries (copy_page_range() of a COW mapping), bumped at the start and at the end, so
+	 * that a lockless GUP-fast pin can tell it raced with fork and back off (modern rules;
+	 * see pin_user_pages_fast() in <pinmm/gup.h>). */
+	atomic_uint write_protect_seq;
 	unsigned long machine_gen; /* the machine it belongs to (see mman.h) */
 	atomic_int nr_threads;     /* threads running in it (kthread_use_mm) */
 };

@@ -268,6 +268,46 @@ static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned lon
 	return nr;
 }
 
+/* Has fork bumped mm->write_protect_seq since the walk read seq? The full fence orders the
+ * walk's grabs before this read, against fork's bump before it reads the pin counts
+ * (write_protect_seq_bump() in src/vm/fork.c). Out of line: GCC's ThreadSanitizer build
+ * refuses a fence that is inlined. */
+static __attribute__((noinline)) bool write_protect_seq_changed(struct mm_struct *mm,
+								unsigned int seq)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&mm->write_protect_seq, memory_order_relaxed) != seq;
+}
+
+/*
+ * The lockless walk and its pin accounting. Under modern rules a FOLL_PIN walk that meets fork
+ * write-protecting the mm (mm->write_protect_seq odd when it starts, or changed by the time its
+ * grabs are done) pins nothing: fork may have decided to share a page just before this walk
+ * pinned it, so the pages are unpinned and the slow path, which waits for fork's mmap lock,
+ * takes the range instead (Linux 5.11's gup_fast_fallback()).
+ */
+static int fast_walk(struct mm_struct *mm, unsigned long start, unsigned long end,
+		     unsigned int gup_flags, struct page **pages)
+{
+	bool seq_checked = (gup_flags & FOLL_PIN) && rule_gup_fast_backs_off_from_fork();
+	unsigned int seq = 0;
+	int nr_pinned;
+
+	if (seq_checked) {
+		seq = atomic_load_explicit(&mm->write_protect_seq, memory_order_acquire);
+		if (seq & 1)
+			return 0;
+	}
+	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
+	if (nr_pinned && (gup_flags & FOLL_PIN))
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);
+	if (nr_pinned && seq_checked && write_protect_seq_changed(mm, seq)) {
+		unpin_user_pages(pages, (unsigned long)nr_pinned);
+		return 0;
+	}
+	return nr_pinned;
+}
+
 static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 					struct page **pages)
 {
@@ -291,9 +331,7 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 		return (gup_flags & FOLL_FAST_ONLY) ? 0 : -ESRCH;
 	if (gup_flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
-	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
-	if (nr_pinned && (gup_flags & FOLL_PIN))
-		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);
+	nr_pinned = fast_walk(mm, start, end, gup_flags, pages);
 	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
 		return nr_pinned;
 

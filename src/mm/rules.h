@@ -203,4 +203,15 @@ static inline bool rule_foll_force_needs_exclusive(void)
 	return rules_modern();
 }
 
+/* A GUP-fast pin racing with fork: fork decides to share an anonymous page because it is not
+ * pinned, a lockless pin lands before fork write-protects the parent's entry, and the parent's
+ * next write copies the page away from the pin. 5.7 has the race (and shares pinned pages
+ * anyway); 5.11 (commit 57efa1fe5957, "mm/gup: prevent gup_fast from racing with COW during
+ * fork") has fork bump mm->write_protect_seq around the copy and FOLL_PIN fast walks back off
+ * to the slow path (which waits for fork's mmap lock) when it is odd or changed meanwhile. */
+static inline bool rule_gup_fast_backs_off_from_fork(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

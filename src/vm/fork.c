@@ -116,6 +116,9 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 		add_mm_counter(dst_mm, mm_counter(page), 1);
 	}
 	if (is_cow_mapping(c->src->vm_flags) && pte_write(v)) {
+		/* Shared: the window a GUP-fast pin may hit before the write-protect
+		 * (mm->write_protect_seq makes it back off under modern rules). */
+		race_point("fork:pte_shared");
 		v = pte_wrprotect(v);
 		set_pte(src_pte, v);
 	}
@@ -211,16 +214,29 @@ static int prealloc_copy(struct copy_args *c, unsigned long addr)
 	return c->prealloc ? 0 : -ENOMEM;
 }
 
+/* Open or close the window of mm->write_protect_seq (odd while open). fork holds the mmap lock
+ * for write, so there is one writer; the full fence orders the bump before fork's reads of the
+ * pin counts, against GUP-fast's grab before its second read of the sequence. Out of line:
+ * GCC's ThreadSanitizer build refuses a fence that is inlined. */
+static __attribute__((noinline)) void write_protect_seq_bump(struct mm_struct *mm)
+{
+	atomic_fetch_add(&mm->write_protect_seq, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
 int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma)
 {
 	static const struct mm_walk_ops ops = {
 		.pud_leaf = copy_pud, .pmd_leaf = copy_pmd, .pte_entry = copy_pte};
 	struct copy_args c = {.dst = dst_vma, .src = src_vma};
 	unsigned long addr = src_vma->vm_start;
+	bool cow = is_cow_mapping(src_vma->vm_flags) && rule_gup_fast_backs_off_from_fork();
 	int ret;
 
 	if (!(src_vma->vm_flags & (VM_HUGETLB | VM_PFNMAP | VM_MIXEDMAP)) && !src_vma->anon_vma)
 		return 0;
+	if (cow)
+		write_protect_seq_bump(src_vma->vm_mm);
 	for (;;) {
 		ret = walk_page_range(src_vma, addr, src_vma->vm_end, &ops, &c);
 		if (ret != -EAGAIN)
@@ -235,6 +251,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	}
 	if (c.prealloc)
 		put_page(c.prealloc); /* a pool page goes back to its pool */
+	if (cow)
+		write_protect_seq_bump(src_vma->vm_mm);
 	return ret;
 }
 

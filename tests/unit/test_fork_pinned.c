@@ -8,16 +8,20 @@
  * early COW) the child gets a copy at fork, and the pinned page stays the parent's, writable,
  * for 4 KiB pages (write and read-only pins), PMD-mapped THPs (the parent's PMD is split and
  * every subpage copied) and 2 MiB hugetlb pages; FOLL_GET references cause no copy, and nothing
- * is copied in an mm without the flag; a copy that finds no memory fails fork cleanly.
+ * is copied in an mm without the flag; a copy that finds no memory fails fork cleanly; a
+ * GUP-fast pin that races with fork backs off to the slow path (Linux 5.11's
+ * mm->write_protect_seq), forced into fork's window with a race point.
  *
  * "The device" reads and writes the pinned page through page_address(), as DMA would. The
  * parent is the mm the test thread uses; the child is read with access_remote_vm(); page tables
  * with test_mm_util.h's walker (no other thread runs in these mms meanwhile).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 
 #include "test_mm_util.h"
+#include "test_race.h"
 
 #define BASE 0x10000000UL
 #define THP_BASE 0x40000000UL  /* 2 MiB aligned */
@@ -622,6 +626,123 @@ static void test_fork_copy_enomem_modern(void **state)
 	check_eq(pinmm_check_invariants(), 0, "invariants after the sweep");
 }
 
+/* ---- a GUP-fast pin racing with fork (mm->write_protect_seq) ---- */
+
+struct fork_race {
+	struct mm_struct *mm;
+	bool walk_first; /* the fast walk starts before fork, and waits for it at its PTE read */
+	atomic_int fork_waiting, pin_returned, walk_waiting;
+	struct page *page;
+	int ret;
+};
+
+/* The fast walk at "gup_fast:pte_read" (walk_first): it has read the sequence (even) and the
+ * PTE; it waits until fork is in its window, then grabs. Its second read of the sequence sees
+ * fork's bump. */
+static void walk_waits_for_fork(const char *point, void *arg)
+{
+	struct fork_race *r = arg;
+
+	(void)point;
+	if (!atomic_exchange(&r->walk_waiting, 1))
+		wait_flag(&r->fork_waiting, 5000);
+}
+
+/*
+ * fork at "fork:pte_shared": it has decided to share the page (not pinned then) and has not yet
+ * write-protected the parent's entry. It waits there, up to 300 ms, for the pinner's
+ * pin_user_pages_fast() to return. Without the sequence check the fast walk pins right in this
+ * window; with it (modern rules) the walk sees the sequence odd and its slow path waits for
+ * fork's mmap lock, so the wait runs out and fork goes on first.
+ */
+static void fork_waits_for_the_pin(const char *point, void *arg)
+{
+	struct fork_race *r = arg;
+
+	(void)point;
+	if (!atomic_exchange(&r->fork_waiting, 1))
+		wait_flag(&r->pin_returned, 300);
+}
+
+static void *fast_pinner(void *arg)
+{
+	struct fork_race *r = arg;
+
+	kthread_use_mm(r->mm);
+	if (r->walk_first || wait_flag(&r->fork_waiting, 5000))
+		r->ret = pin_user_pages_fast(BASE, 1, FOLL_WRITE, &r->page);
+	atomic_store(&r->pin_returned, 1);
+	kthread_unuse_mm(r->mm);
+	return NULL;
+}
+
+/*
+ * A private page, not pinned, is being shared by fork when another thread pins it with
+ * pin_user_pages_fast(FOLL_WRITE), in the window between fork's decision and its
+ * write-protect of the parent's entry (forced with the race points). The walk starts either
+ * after fork opened the window (it finds the sequence odd) or before (it grabs in the window
+ * and finds the sequence changed). Then the parent writes. Modern rules: the fast walk backs
+ * off, the slow path pins after fork (breaking COW for the parent), and the pinned page is the
+ * one the parent writes to. 5.7: the pin lands in the window, fork shares the pinned page, and
+ * the parent's write copies it away from the pin.
+ */
+static void fast_pin_racing_fork(struct mm_struct *mm, bool modern, bool walk_first)
+{
+	struct fork_race r = {.mm = mm, .walk_first = walk_first};
+	char what[80];
+	struct mm_struct *child;
+	pthread_t thread;
+
+	snprintf(what, sizeof(what), "%s: fast pin vs fork (%s)", modern ? "modern" : "5.7",
+		 walk_first ? "the walk starts first" : "fork starts first");
+	if (pinmm_hook_set("fork:pte_shared", fork_waits_for_the_pin, &r) == -EOPNOTSUPP) {
+		skip(); /* built with HOOKS=0 */
+		return;
+	}
+	if (walk_first)
+		assert_int_equal(pinmm_hook_set("gup_fast:pte_read", walk_waits_for_fork, &r), 0);
+	map(BASE, PG(1), RW, ANON | MAP_FIXED, "a page");
+	put_word(BASE, 0x51, "a page");
+	assert_int_equal(pthread_create(&thread, NULL, fast_pinner, &r), 0);
+	if (walk_first)
+		check_true(wait_flag(&r.walk_waiting, 5000), "%s: the walk read the PTE", what);
+	child = fork_mm(mm, what);
+	assert_int_equal(pthread_join(thread, NULL), 0);
+	pinmm_hook_clear_all();
+	check_eq(atomic_load(&r.fork_waiting), 1, "%s: fork reached fork:pte_shared", what);
+	check_eq(r.ret, 1, "%s: pin_user_pages_fast()", what);
+	if (r.ret != 1)
+		return;
+	put_word(BASE, 0x52, "the parent's write after fork");
+	if (modern) {
+		check_ptr(page_at(mm, BASE), r.page, "%s: the parent's page is the pinned one", what);
+		check_eq(*device_word(r.page, 0), 0x52, "%s: the device sees the parent's write",
+			 what);
+	} else {
+		check_true(page_at(mm, BASE) != r.page,
+			   "%s: the parent's write copied the pinned page away", what);
+		check_eq(*device_word(r.page, 0), 0x51, "%s: the device sees fork-time data",
+			 what);
+	}
+	check_eq(remote_word(child, BASE, what), 0x51, "%s: the child's data", what);
+	unpin_user_page(r.page);
+	put_child(child);
+	unmap(BASE, PG(1), what);
+	check_eq(pinmm_check_invariants(), 0, "%s: invariants", what);
+}
+
+static void test_fast_pin_racing_fork_backs_off_modern(void **state)
+{
+	fast_pin_racing_fork(*state, true, false);
+	fast_pin_racing_fork(*state, true, true);
+}
+
+static void test_fast_pin_racing_fork_lands_57(void **state)
+{
+	fast_pin_racing_fork(*state, false, false);
+	fast_pin_racing_fork(*state, false, true);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +776,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pinned_hugetlb_empty_pool_57, setup_pool1_57,
 						teardown_fork),
 		TM(test_fork_copy_enomem_modern),
+		TM(test_fast_pin_racing_fork_backs_off_modern),
+		T57(test_fast_pin_racing_fork_lands_57),
 #undef T57
 #undef TM
 #undef T57_NAMED
