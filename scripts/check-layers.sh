@@ -6,9 +6,10 @@
 #
 # The layers, bottom first; each may call only its own and the ones before it:
 #
-#   lib -> mm -> fs -> vm -> gup -> writeback -> pipe -> io_uring -> check -> debugfs
+#   lib -> mm -> block -> fs -> vm -> gup -> writeback -> pipe -> io_uring -> dma -> check -> debugfs
 #
-# (writeback, pipe and io_uring: the pin consumers, each its own directory, in this order;
+# (block: the block device under the files; writeback, pipe, io_uring and dma: the pin
+# consumers, each its own directory, in this order;
 # check: the whole-machine invariant walk, src/check/, which reads every layer and which the
 # library reaches only through a callback registered with shutdown; a layer without a directory
 # yet is simply empty.)
@@ -25,16 +26,17 @@
 # here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
 set -euo pipefail
 
-LAYERS=(lib mm fs vm gup writeback pipe io_uring check debugfs)
+LAYERS=(lib mm block fs vm gup writeback pipe io_uring dma check debugfs)
 
 # Public headers owned by a layer above lib (the rest belong to the bottom two and may be
 # included anywhere). fs implements the vm_operations callbacks, whose types fault.h declares:
 # the address-space layer calls down into fs through them, so fs may include fault.h.
 declare -A HEADER_OWNER=(
+	[blkdev.h]=block
 	[fs.h]=fs
 	[fault.h]=vm [huge_mm.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
 	[gup.h]=gup [uaccess.h]=gup
-	[writeback.h]=writeback [pipe.h]=pipe [io_uring.h]=io_uring
+	[writeback.h]=writeback [pipe.h]=pipe [io_uring.h]=io_uring [dma.h]=dma
 	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs
 )
 declare -A HEADER_ALLOWED=([fs:fault.h]=1)

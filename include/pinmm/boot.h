@@ -63,6 +63,11 @@ struct pinmm_config {
 	 * without CONFIG_DEBUG_VM does: a choice for benchmarks (docs/performance.md). */
 	bool debug_checks;
 	enum pinmm_rules rules;           /* PINMM_RULES_DEFAULT: from PINMM_RULES, else 5.7 */
+	/* Pin-aware writeback (pinmm's, beyond Linux; docs/gup-dma-problem.md): writeback of a
+	 * dirty host-file page that page_maybe_dma_pinned() reports writes a stable copy and
+	 * leaves the page dirty, its block reservation kept, until the pin is gone. false in
+	 * pinmm_config_default(), under either rule set: no Linux does this. */
+	bool pin_aware_writeback;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)

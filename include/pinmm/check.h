@@ -14,9 +14,10 @@ extern "C" {
 /*
  * Walk every frame, page table, page cache, hugetlb pool and free list and check that:
  *   - every allocated frame is reachable: mapped by a page table, in a page cache or a hugetlb
- *     pool, pinned, or a known kernel user (a page table of a live mm, a PTE table deposited
- *     for a THP split, the zero page); a frame held only by a FOLL_GET reference counts as
- *     unreachable, so call it when the caller holds no such reference;
+ *     pool, pinned, held by a DMA engine (<pinmm/dma.h>), or a known kernel user (a page table
+ *     of a live mm, a PTE table deposited for a THP split, the zero page); a frame held only by
+ *     a FOLL_GET reference of the caller's counts as unreachable, so call it when the caller
+ *     holds no such reference;
  *   - refcount >= mappings + the page cache's reference + pins, per counting scheme (pins are
  *     GUP_PIN_COUNTING_BIAS each on pages without an exact count, 1 each plus the exact count
  *     on those with one: under 5.7 rules compound pages of order > 1, the count in page[2];
@@ -40,7 +41,11 @@ extern "C" {
  *   - PageAnonExclusive (modern rules only; under 5.7 rules no page carries it) only on
  *     anonymous pages, on the head alone of a hugetlb page, and only on a page mapped at most
  *     once (one PTE, or one PMD/PUD leaf of its compound page, not both);
- *   - no page is locked or under writeback (nothing is in flight).
+ *   - no page is locked or under writeback (nothing is in flight: no request at the block
+ *     device);
+ *   - block reservations (PG_private of a host file's cache page, <pinmm/fs.h>) are only on
+ *     dirty pages of host files, never outside a page cache, and their number is the file
+ *     system's count of blocks reserved.
  * Each violation is reported on the log stream with a one-line reason ("pinmm: check: ...")
  * and dump_page() (the first 64 of them; a line says how many more there were).
  *

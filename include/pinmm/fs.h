@@ -34,7 +34,12 @@ struct address_space {
 	pinmm_rwlock_t i_rwsem;             /* inode_lock(): serialises size changes */
 	pinmm_rwlock_t i_mmap_rwsem;        /* the VMAs below */
 	struct cds_list_head i_mmap;         /* vm_area_struct.shared */
-	atomic_int writeback_errors;         /* host write failures since the last fsync */
+	/* Writeback errors not reported yet (AS_EIO, AS_ENOSPC), as Linux's mapping flags: set
+	 * by a failed write, reported and cleared by the next fsync (vfs_fsync()). */
+	atomic_int writeback_errors;
+	/* When (ms, monotonic) the file's oldest dirty page was dirtied; 0: none since the last
+	 * writeback started (the flusher's dirty_expire_centisecs is measured from it). */
+	atomic_long dirtied_when;
 	/* A DAX file (dax_file_setup()): its contents are these device pfns, no page cache. */
 	unsigned long dax_start_pfn;
 	unsigned long dax_nr_pages;
@@ -163,6 +168,41 @@ struct page *read_mapping_page(struct address_space *mapping, pgoff_t index);
  * WARNs, is dump_page()d and is left as it was: 0. */
 int set_page_dirty(struct page *page);
 int set_page_dirty_lock(struct page *page);
+
+/* AS_EIO / AS_ENOSPC: the bits of address_space.writeback_errors. */
+#define AS_EIO 0x1
+#define AS_ENOSPC 0x2
+
+/*
+ * The host files' block space (src/fs/balloc.c): delayed allocation as ext4's. A write fault of
+ * a shared mapping of a host file (page_mkwrite) reserves a block for the page (PG_private)
+ * and fails with SIGBUS (-EFAULT through GUP) when none is left; writeback consumes the
+ * reservation. Writeback of a dirty page without one (dirtied by set_page_dirty() without a
+ * write fault: a driver's release of GUP pages) WARNs once per machine and is counted in
+ * dirtied_without_mkwrite; it gets a block if one is free, else its data is lost (the page is
+ * left clean with PG_error) and -ENOSPC waits for the next vfs_fsync(). Every write takes a
+ * new block, freed when it completes (copy-on-write allocation), so capacity bounds the blocks
+ * reserved plus those in flight; data at rest is not counted. shmem and memfd files have no
+ * blocks. Each machine starts with PINMM_FS_CAPACITY_UNLIMITED.
+ */
+#define PINMM_FS_CAPACITY_UNLIMITED (~0UL)
+
+struct pinmm_fs_stats {
+	unsigned long capacity;                /* blocks */
+	unsigned long reserved;                /* pages with a block reserved (PG_private) */
+	unsigned long in_flight;               /* blocks of writes not completed */
+	unsigned long dirtied_without_mkwrite; /* dirty pages found without a reservation */
+	unsigned long lost_pages;              /* of those, written nowhere: no space (-ENOSPC) */
+	unsigned long enospc_faults;           /* write faults refused: no space */
+};
+
+/* Set the running machine's capacity in blocks (pages). Returns 0, -ENODEV (no machine), or
+ * -EBUSY (fewer than the blocks reserved and in flight now; nothing changed). */
+int pinmm_fs_set_capacity(unsigned long blocks);
+
+/* The running machine's block counts into *stats. Returns 0, -EINVAL (stats NULL) or
+ * -ENODEV. */
+int pinmm_fs_stats(struct pinmm_fs_stats *stats);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,7 @@
 #ifndef PINMM_PINMM_H
 #define PINMM_PINMM_H
 
+#include "blkdev.h"
 #include "boot.h"
 #include "bug.h"
 #include "check.h"

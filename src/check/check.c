@@ -54,6 +54,7 @@ struct check {
 	long anon_mapped;  /* anonymous 4 KiB pages mapped (nr_anon_pages) */
 	long file_mapped;  /* file pages mapped by PTEs (nr_mapped) */
 	long anon_thps;    /* THPs mapped by a PMD (nr_anon_transparent_hugepages) */
+	long reserved;     /* host-file cache pages with a block reserved (PG_private) */
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -269,6 +270,21 @@ static void walk_mm(struct mm_struct *mm, void *arg)
 
 /* ---- page caches, pools, free lists ---- */
 
+/* PG_private of a small cache page is a block reservation (src/fs/balloc.c): only host
+ * files have them, and only dirty pages (writeback consumes it as it cleans the page). */
+static void check_reservation(struct check *c, struct address_space *mapping, struct page *page)
+{
+	if (!PagePrivate(page))
+		return;
+	if (mapping->shmem || mapping->host_fd < 0)
+		violation(c, page, "a block reservation (PG_private) on a page of a file without "
+				   "blocks");
+	else if (!PageDirty(page))
+		violation(c, page, "a block reservation (PG_private) on a clean page");
+	else
+		c->reserved++;
+}
+
 static void walk_mapping(struct address_space *mapping, void *arg)
 {
 	struct check *c = arg;
@@ -296,6 +312,8 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 				violation(c, pages[i], "a page cache holds a page of another mapping");
 			else
 				s->what |= SEEN_CACHE;
+			if (!huge)
+				check_reservation(c, mapping, pages[i]);
 			put_page(pages[i]);
 		}
 	}
@@ -433,6 +451,9 @@ static void check_small(struct check *c, unsigned long pfn)
 	}
 	if (s->huge_maps)
 		violation(c, page, "mapped by %u huge leaves but not a compound page", s->huge_maps);
+	if (PagePrivate(page) && !(s->what & SEEN_CACHE))
+		violation(c, page, "a block reservation (PG_private) on a page outside any page "
+				   "cache");
 	if (s->pte_maps && PageAnon(page))
 		c->anon_mapped++;
 	else if (s->pte_maps)
@@ -633,6 +654,15 @@ static void check_counters(struct check *c)
 				  global_node_page_state(node[i].item), seen[i]);
 }
 
+static void check_reservations(struct check *c)
+{
+	unsigned long reserved = fs_reserved_blocks();
+
+	if ((long)reserved != c->reserved)
+		violation(c, NULL, "the file system counts %lu blocks reserved, the page caches "
+				   "hold %ld pages with PG_private", reserved, c->reserved);
+}
+
 static void check_pin_stats(struct check *c)
 {
 	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
@@ -667,6 +697,7 @@ long pinmm_check_invariants(void)
 	for_each_dev_pagemap(walk_pagemap, &c);
 	check_frames(&c);
 	check_counters(&c);
+	check_reservations(&c);
 	check_pin_stats(&c);
 	if (c.violations > MAX_DUMPS)
 		pinmm_log("pinmm: check: %ld more violations not shown\n", c.violations - MAX_DUMPS);

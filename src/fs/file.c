@@ -61,7 +61,10 @@ static unsigned long files_shutdown(void)
 			  "cache is written back and dropped, its holders may only fput() it\n",
 			  (void *)file, atomic_load(&file->f_count));
 		/* The address spaces are gone, so no PTE maps these pages: as in __fput(). */
-		write_dirty_pages(file->f_mapping, test_clear_page_dirty);
+		struct writeback_control wbc = {.sync_mode = WB_SYNC_ALL,
+						.prepare = wb_prepare_unmapped};
+
+		write_dirty_pages(file->f_mapping, &wbc);
 		truncate_inode_pages(file->f_mapping, 0);
 		reported++;
 	}
@@ -84,6 +87,26 @@ void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg)
 		if (files[i]->machine_gen == machine_generation())
 			fn(files[i]->f_mapping, arg);
 	free(files);
+}
+
+/* Under the live set's lock: a file of this machine whose last fput() has not started gets a
+ * reference (fput() leaves the set before it frees the file, so the file is readable here). */
+static bool file_tryget(void *p)
+{
+	struct file *file = p;
+	long count = atomic_load(&file->f_count);
+
+	if (file->machine_gen != machine_generation())
+		return false;
+	while (count > 0)
+		if (atomic_compare_exchange_weak(&file->f_count, &count, count + 1))
+			return true;
+	return false;
+}
+
+size_t get_open_files(struct file ***files)
+{
+	return live_set_snapshot_if(&live_files, (void ***)files, file_tryget);
 }
 
 /* A file and its address_space, allocated together. */
@@ -115,6 +138,7 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 	atomic_init(&mapping->nrpages, 0);
 	atomic_init(&mapping->i_size, size);
 	atomic_init(&mapping->writeback_errors, 0);
+	atomic_init(&mapping->dirtied_when, 0);
 	pthread_rwlock_init(&mapping->i_rwsem, NULL);
 	pthread_rwlock_init(&mapping->i_mmap_rwsem, NULL);
 	CDS_INIT_LIST_HEAD(&mapping->i_mmap);
@@ -175,15 +199,16 @@ struct file *get_file(struct file *file)
 static void __fput(struct file *file)
 {
 	struct address_space *mapping = file->f_mapping;
+	struct writeback_control wbc = {.sync_mode = WB_SYNC_ALL, .prepare = wb_prepare_unmapped};
 
 	WARN_ON_ONCE(!cds_list_empty(&mapping->i_mmap));
 	if (file->f_op->release)
 		file->f_op->release(file);
-	/* Linux writes dirty pages back later, from the flusher; pinmm has no flusher, so the
-	 * last chance is now. An error here has nobody left to report to, as in Linux. No PTE
+	/* Linux writes dirty pages back later, from the flusher; pinmm's flusher is optional
+	 * (off unless started), so the last chance is now. An error here has nobody left to report to, as in Linux. No PTE
 	 * maps these pages any more (zap moved their dirty bits to the pages), so clearing
 	 * PG_dirty alone is enough: filemap_write_and_wait() would walk an empty rmap. */
-	write_dirty_pages(mapping, test_clear_page_dirty);
+	write_dirty_pages(mapping, &wbc);
 	truncate_inode_pages(mapping, 0);
 	if (mapping->host_fd >= 0)
 		close(mapping->host_fd);

@@ -147,10 +147,13 @@ vm_fault_t filemap_fault(struct vm_fault *vmf)
 }
 
 /*
- * A write fault is about to make vmf->page writable in a shared mapping: dirty it, so that
- * writeback will see it. Writeback runs with the page locked, so once the lock is ours no
- * write-out of the old contents is in flight. Returns VM_FAULT_LOCKED (the caller unlocks), or
- * VM_FAULT_NOPAGE if the page was truncated meanwhile (the caller retries the access).
+ * A write fault is about to make vmf->page writable in a shared mapping: reserve its block
+ * (delayed allocation, balloc.c) and dirty it, so that writeback will see it. The page is
+ * stable while under writeback (the device checksums it, as Linux's wait_for_stable_page()
+ * when the device needs stable pages): the fault waits for a write in flight to complete.
+ * Returns VM_FAULT_LOCKED (the caller unlocks), VM_FAULT_NOPAGE if the page was truncated
+ * meanwhile (the caller retries the access), or VM_FAULT_SIGBUS when no block is left
+ * (ext4's -ENOSPC from page_mkwrite).
  */
 static vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf)
 {
@@ -160,6 +163,11 @@ static vm_fault_t filemap_page_mkwrite(struct vm_fault *vmf)
 	if (page->mapping != vmf->vma->vm_file->f_mapping) {
 		unlock_page(page);
 		return VM_FAULT_NOPAGE;
+	}
+	wait_on_page_writeback(page);
+	if (fs_reserve_block(page)) {
+		unlock_page(page);
+		return VM_FAULT_SIGBUS;
 	}
 	set_page_dirty(page);
 	return VM_FAULT_LOCKED;

@@ -17,7 +17,7 @@
 #include <pinmm/fault.h>
 #include <pinmm/fs.h>
 
-#include "mm/internal.h"
+#include "block/internal.h"
 
 /*
  * PG_uptodate publishes a page's contents: whoever fills the page sets the bit with release
@@ -97,6 +97,10 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
  * may take the page cache's lock, never open or close a file). */
 void for_each_address_space(void (*fn)(struct address_space *mapping, void *arg), void *arg);
 
+/* Every open file of this machine, each with a reference the caller drops with fput(), in a
+ * malloc'd array (*files; NULL when there was no memory): returns how many. */
+size_t get_open_files(struct file ***files);
+
 static inline void i_size_write(struct address_space *mapping, loff_t size)
 {
 	/* seq_cst, paired with the loads in i_size_read(): see truncate.c for the race with
@@ -117,6 +121,25 @@ vm_fault_t filemap_fault(struct vm_fault *vmf);
  * falls in. The caller has made sure that none of them is mapped. */
 void truncate_inode_pages(struct address_space *mapping, loff_t lstart);
 
+/* ---- balloc.c ---- */
+
+/* page_mkwrite: reserve a block for the page unless it has one (PG_private). 0 or -ENOSPC.
+ * Page locked. */
+int fs_reserve_block(struct page *page);
+
+/* The page leaves the cache (truncation) or is not written (beyond EOF): give its
+ * reservation back, if it has one. Page locked. */
+void fs_release_reservation(struct page *page);
+
+/* Writeback of a page about to be written: consume its reservation, or, without one (WARN,
+ * counted), take a free block. 0 (one block is now in flight, freed by fs_free_block() at
+ * completion) or -ENOSPC (counted as lost). Page locked. */
+int fs_alloc_block_for_write(struct page *page);
+void fs_free_block(void);
+
+/* The blocks reserved now (pages with PG_private), for pinmm_check_invariants(). */
+unsigned long fs_reserved_blocks(void);
+
 /* ---- page-writeback.c ---- */
 
 /* A page leaves the cache: clear PG_dirty without writing it (truncation). Page locked. */
@@ -126,13 +149,48 @@ void cancel_dirty_page(struct page *page);
  * The PTEs are not looked at: enough only for a page that nothing maps. */
 int test_clear_page_dirty(struct page *page);
 
+/* What writeback does with one dirty page (writeback_control.prepare's answer). */
+enum wb_action {
+	WB_SKIP,          /* not dirty after all: nothing to write */
+	WB_WRITE,         /* PG_dirty was cleared: write the page itself */
+	WB_WRITE_STABLE,  /* still dirty (a device may be writing it): write a snapshot of it,
+			   * keep PG_dirty and the page's reservation */
+};
+
+/* writeback_control.prepare for a page nothing maps: test_clear_page_dirty(). */
+enum wb_action wb_prepare_unmapped(struct page *page);
+
+enum writeback_sync_modes {
+	WB_SYNC_NONE, /* background (the flusher): skip pages under writeback, do not wait */
+	WB_SYNC_ALL,  /* data integrity (fsync, the last fput): wait for each, and for all */
+};
+
+struct writeback_control {
+	enum writeback_sync_modes sync_mode;
+	/* Decide for a dirty, locked page not under writeback, clearing PG_dirty for WB_WRITE:
+	 * clear_page_dirty_for_io()'s part (src/writeback) while the file may be mapped, or
+	 * test_clear_page_dirty() once it cannot be (the last fput()). */
+	enum wb_action (*prepare)(struct page *page);
+	unsigned long nr_written; /* out: writes submitted */
+};
+
 /*
- * Write every dirty page of mapping to the host file: lock each, and write it (PG_writeback
- * around the write) if clear_dirty(page) says it was dirty. Returns 0, the first write error
- * (-EIO, -ENOSPC), or -EIO for an error another writeback met since the last call. shmem: 0.
- * clear_dirty is clear_page_dirty_for_io() (src/writeback) while the file may be mapped, or
- * test_clear_page_dirty() once it cannot be (the last fput()).
+ * Write every dirty page of mapping to the host file through the block device: lock each,
+ * ask wbc->prepare, submit (PG_writeback until the device completes). WB_SYNC_ALL then waits
+ * for every page's writeback and returns the mapping's writeback errors (AS_EIO: -EIO, else
+ * AS_ENOSPC: -ENOSPC), clearing them; WB_SYNC_NONE returns 0 and leaves the errors for fsync.
+ * shmem: 0, nothing written.
  */
-int write_dirty_pages(struct address_space *mapping, int (*clear_dirty)(struct page *page));
+int write_dirty_pages(struct address_space *mapping, struct writeback_control *wbc);
+
+/* Record a writeback error (-ENOSPC, or anything else as -EIO) for the next fsync. */
+void mapping_set_error(struct address_space *mapping, int err);
+
+/* Set by the flusher (src/writeback): called by set_page_dirty() when nr_dirty exceeds
+ * threshold pages (0: never). */
+void set_dirty_exceeded_notify(void (*fn)(void), unsigned long threshold);
+
+/* Monotonic milliseconds, the unit of dirtied_when. */
+long fs_now_ms(void);
 
 #endif /* PINMM_FS_INTERNAL_H */

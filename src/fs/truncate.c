@@ -33,11 +33,14 @@ void truncate_inode_pages(struct address_space *mapping, loff_t lstart)
 		for (unsigned int i = 0; i < nr; i++) {
 			page = pages[i];
 			lock_page(page);
+			/* The completion of a write in flight reports into the mapping. */
+			wait_on_page_writeback(page);
 			if (page->mapping == mapping) {
 				/* Callers made sure of this; a mapped page would keep a PTE to
 				 * a page that no longer belongs to the file. */
 				WARN_ON_ONCE(page_mapped(page));
 				cancel_dirty_page(page);
+				fs_release_reservation(page);
 				delete_from_page_cache(page);
 			}
 			unlock_page(page);

@@ -88,5 +88,8 @@ bool live_set_del(struct live_set *set, const void *p);
 bool live_set_has(struct live_set *set, const void *p);
 /* The members now, in a malloc'd array (*out; NULL if that failed): returns how many. */
 size_t live_set_snapshot(struct live_set *set, void ***out);
+/* The same, of the members for which keep(p) says true; keep runs under the set's lock, so a
+ * member cannot leave the set (and be freed) while it looks at it: it may take a reference. */
+size_t live_set_snapshot_if(struct live_set *set, void ***out, bool (*keep)(void *p));
 
 #endif /* PINMM_LIB_INTERNAL_H */

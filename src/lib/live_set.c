@@ -120,12 +120,17 @@ bool live_set_has(struct live_set *set, const void *p)
 
 size_t live_set_snapshot(struct live_set *set, void ***out)
 {
+	return live_set_snapshot_if(set, out, NULL);
+}
+
+size_t live_set_snapshot_if(struct live_set *set, void ***out, bool (*keep)(void *p))
+{
 	size_t n = 0;
 
 	pthread_mutex_lock(&set->lock);
 	*out = malloc((set->nr ? set->nr : 1) * sizeof(**out));
 	for (size_t i = 0; *out && i < set->cap; i++)
-		if (set->slots[i])
+		if (set->slots[i] && (!keep || keep((void *)set->slots[i])))
 			(*out)[n++] = (void *)set->slots[i];
 	pthread_mutex_unlock(&set->lock);
 	return n;

@@ -249,9 +249,14 @@ void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void))
 int pinmm_shutdown(void)
 {
 	unsigned long left, unbalanced, live = 0, violations = 0;
+	unsigned long (*quiesce)(void);
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
+	/* The background threads (the flusher) stop first: what follows needs quiet. */
+	quiesce = atomic_load(&shutdown_hooks[SHUTDOWN_HOOK_QUIESCE]);
+	if (quiesce)
+		live += quiesce();
 #ifdef PINMM_HOOKS
 	/* The debug build checks the whole machine as the caller left it, before anything is
 	 * torn down. */
@@ -260,7 +265,7 @@ int pinmm_shutdown(void)
 #endif
 	/* Then the address spaces and files still alive: their pages go back while the machine
 	 * works. */
-	for (int i = 0; i < NR_SHUTDOWN_HOOKS; i++) {
+	for (int i = SHUTDOWN_HOOK_QUIESCE + 1; i < NR_SHUTDOWN_HOOKS; i++) {
 		unsigned long (*hook)(void) = atomic_load(&shutdown_hooks[i]);
 
 		if (hook)

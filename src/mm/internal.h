@@ -40,9 +40,11 @@ extern atomic_bool machine_booted;
 unsigned long machine_generation(void);
 
 /* boot.c: the higher layers' parts in pinmm_shutdown(), run first while the machine still
- * works, in this order (address spaces go before the files their VMAs hold); each returns the
- * number of problems it reported. */
+ * works, in this order (the machine's background threads stop before anything is checked;
+ * address spaces go before the files their VMAs hold); each returns the number of problems it
+ * reported. */
 enum shutdown_hook_id {
+	SHUTDOWN_HOOK_QUIESCE,
 	SHUTDOWN_HOOK_MM,
 	SHUTDOWN_HOOK_FILES,
 	NR_SHUTDOWN_HOOKS,

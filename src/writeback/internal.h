@@ -11,4 +11,10 @@
 
 #include "gup/internal.h"
 
+/* writeback.c: write mapping's dirty pages as clear_page_dirty_for_io() does (pin-aware when
+ * the machine says so), adding the writes submitted to *nr_written (may be NULL). WB_SYNC_ALL
+ * waits and returns the writeback errors; WB_SYNC_NONE does neither. */
+int writeback_mapping(struct address_space *mapping, enum writeback_sync_modes mode,
+		      unsigned long *nr_written);
+
 #endif /* PINMM_WRITEBACK_INTERNAL_H */

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The block device: a queue of write requests and the device threads that serve it, the
+ * writeback state of pages (PG_writeback from submission to completion) and its wait queue.
+ *
+ * The file system (src/fs/page-writeback.c) submits; a device thread takes a request, waits
+ * its random delay, copies the data out sector by sector (page_copy_racy(): the page may be
+ * written meanwhile, by a DMA engine holding a pin or a reference), verifies the checksum taken
+ * at submission and writes the copy to the host file, then calls the request's bi_end_io.
+ * The device threads are the process's, started on the first submission and never stopped
+ * (they sleep on an empty queue); what belongs to a machine is the counters and the requests,
+ * and no request outlives the machine (writeback waits for its own; the flusher drains on
+ * stop, before pinmm_shutdown()'s check).
+ *
+ * The rule that is easy to break: PG_writeback is cleared under bdev.lock and waiters test it
+ * under the same lock, or a waiter can miss the wake-up; and bi_end_io runs without bdev.lock
+ * (it takes the file system's locks), so the request's accounting (in_flight) is dropped only
+ * after it returned, which is what blk_drain() waits for.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define NR_DEVICE_THREADS 2
+#define SECTOR_SIZE 512
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work;      /* a request was queued */
+	pthread_cond_t done;      /* a page left writeback, or a request completed */
+	struct bio *head, **tail; /* FIFO of requests not taken yet */
+	unsigned long gen;        /* the machine the counters below belong to */
+	unsigned long submitted, completed, torn, errors, in_flight;
+	unsigned int max_delay_us;
+	bool started;
+} bdev = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.tail = &bdev.head,
+};
+
+/* A new machine starts with fresh counters and settings. bdev.lock held. */
+static void bdev_sync_machine(void)
+{
+	unsigned long gen = machine_generation();
+
+	if (bdev.gen == gen)
+		return;
+	bdev.gen = gen;
+	bdev.submitted = bdev.completed = bdev.torn = bdev.errors = 0;
+	bdev.max_delay_us = 0;
+}
+
+uint32_t blk_csum(const void *data, size_t len)
+{
+	const uint32_t *w = data;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len / 4; i++) {
+		h ^= __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* The bytes the checksum and the copy cover: len rounded up to whole words (the request's
+ * buffer is always a whole page). */
+static size_t bio_span(const struct bio *bio)
+{
+	return (bio->len + 7) & ~(size_t)7;
+}
+
+static unsigned int next_rand(unsigned long long *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (unsigned int)(*state >> 32);
+}
+
+static void pause_us(unsigned int us)
+{
+	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+
+	if (us)
+		nanosleep(&ts, NULL);
+	else
+		sched_yield();
+}
+
+/* Linux's bio_alloc() takes its requests from a mempool and waits for one rather than fail
+ * writeback: these wait for the host to have memory, and are not fault-injection sites. */
+static void *alloc_waiting(size_t size)
+{
+	void *p;
+
+	while (!(p = calloc(1, size)))
+		pause_us(1000);
+	return p;
+}
+
+struct bio *bio_alloc(void)
+{
+	return alloc_waiting(sizeof(struct bio));
+}
+
+void *bio_alloc_bounce(void)
+{
+	return alloc_waiting(PAGE_SIZE);
+}
+
+void bio_put(struct bio *bio)
+{
+	free(bio->bounce);
+	free(bio);
+}
+
+static int host_pwrite(int fd, const char *buf, size_t len, off_t pos)
+{
+	while (len) {
+		ssize_t n = should_fail("io:write") ? (errno = EIO, -1) : pwrite(fd, buf, len, pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= (size_t)n;
+		pos += n;
+	}
+	return 0;
+}
+
+/* Serve one request: the device's DMA out of memory, the check, the write. */
+static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned long long *rng,
+			 uint64_t *buf)
+{
+	size_t span = bio_span(bio);
+
+	if (max_delay_us)
+		pause_us(next_rand(rng) % (max_delay_us + 1));
+	race_point("block:copying");
+	for (size_t off = 0; off < span; off += SECTOR_SIZE) {
+		size_t n = span - off < SECTOR_SIZE ? span - off : SECTOR_SIZE;
+
+		page_copy_racy((char *)buf + off, (const char *)bio->data + off, n);
+		if (max_delay_us && off + n < span)
+			pause_us(next_rand(rng) % (max_delay_us / 8 + 1));
+	}
+	race_point("block:copied");
+	if (blk_csum(buf, span) != bio->csum)
+		bio->bi_status = -EILSEQ;
+	else
+		bio->bi_status = host_pwrite(bio->fd, (const char *)buf, bio->len, bio->pos);
+}
+
+static void *device_thread(void *arg)
+{
+	unsigned long long rng = (unsigned long long)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
+	uint64_t *buf = malloc(PAGE_SIZE);
+
+	if (!buf)
+		abort(); /* at process start-up: nothing to fall back on */
+	pthread_mutex_lock(&bdev.lock);
+	for (;;) {
+		struct bio *bio;
+		unsigned int delay;
+
+		while (!bdev.head)
+			pthread_cond_wait(&bdev.work, &bdev.lock);
+		bio = bdev.head;
+		bdev.head = bio->next;
+		if (!bdev.head)
+			bdev.tail = &bdev.head;
+		delay = bdev.max_delay_us;
+		pthread_mutex_unlock(&bdev.lock);
+
+		bio_transfer(bio, delay, &rng, buf);
+		pthread_mutex_lock(&bdev.lock);
+		if (bio->bi_status == -EILSEQ)
+			bdev.torn++;
+		else if (bio->bi_status)
+			bdev.errors++;
+		pthread_mutex_unlock(&bdev.lock);
+
+		bio->bi_end_io(bio); /* frees bio */
+
+		pthread_mutex_lock(&bdev.lock);
+		bdev.completed++;
+		bdev.in_flight--;
+		pthread_cond_broadcast(&bdev.done);
+	}
+	return NULL;
+}
+
+/* Start the device threads once per process. bdev.lock held. */
+static void start_device(void)
+{
+	pthread_attr_t attr;
+
+	if (bdev.started)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (uintptr_t i = 0; i < NR_DEVICE_THREADS; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, &attr, device_thread, (void *)(i + 1)))
+			abort(); /* no thread, no device: nothing could complete a request */
+	}
+	pthread_attr_destroy(&attr);
+	bdev.started = true;
+}
+
+void submit_bio(struct bio *bio)
+{
+	bio->csum = blk_csum(bio->data, bio_span(bio));
+	bio->next = NULL;
+	pthread_mutex_lock(&bdev.lock);
+	bdev_sync_machine();
+	start_device();
+	bdev.submitted++;
+	bdev.in_flight++;
+	*bdev.tail = bio;
+	bdev.tail = &bio->next;
+	pthread_cond_signal(&bdev.work);
+	pthread_mutex_unlock(&bdev.lock);
+}
+
+void end_page_writeback(struct page *page)
+{
+	pthread_mutex_lock(&bdev.lock);
+	ClearPageWriteback(page);
+	pthread_cond_broadcast(&bdev.done);
+	pthread_mutex_unlock(&bdev.lock);
+}
+
+void wait_on_page_writeback(struct page *page)
+{
+	if (!PageWriteback(page))
+		return;
+	pthread_mutex_lock(&bdev.lock);
+	while (PageWriteback(page))
+		pthread_cond_wait(&bdev.done, &bdev.lock);
+	pthread_mutex_unlock(&bdev.lock);
+}
+
+void blk_drain(void)
+{
+	pthread_mutex_lock(&bdev.lock);
+	while (bdev.in_flight)
+		pthread_cond_wait(&bdev.done, &bdev.lock);
+	pthread_mutex_unlock(&bdev.lock);
+}
+
+int pinmm_bdev_stats(struct pinmm_bdev_stats *stats)
+{
+	if (!stats)
+		return -EINVAL;
+	if (!pinmm_booted())
+		return -ENODEV;
+	pthread_mutex_lock(&bdev.lock);
+	bdev_sync_machine();
+	*stats = (struct pinmm_bdev_stats){
+		.submitted = bdev.submitted,
+		.completed = bdev.completed,
+		.torn = bdev.torn,
+		.errors = bdev.errors,
+		.in_flight = bdev.in_flight,
+	};
+	pthread_mutex_unlock(&bdev.lock);
+	return 0;
+}
+
+int pinmm_bdev_set_delay(unsigned int max_delay_us)
+{
+	if (max_delay_us > 100000)
+		return -EINVAL;
+	if (!pinmm_booted())
+		return -ENODEV;
+	pthread_mutex_lock(&bdev.lock);
+	bdev_sync_machine();
+	bdev.max_delay_us = max_delay_us;
+	pthread_mutex_unlock(&bdev.lock);
+	return 0;
+}
