@@ -10,6 +10,7 @@
 #include "boot.h"
 #include "bug.h"
 #include "check.h"
+#include "dma.h"
 #include "err.h"
 #include "fault.h"
 #include "fs.h"

@@ -33,6 +33,7 @@ enum {
 	SEEN_TABLE = 2,  /* a page table of a live mm (linked or deposited) */
 	SEEN_CACHE = 4,  /* in a page cache */
 	SEEN_POOL = 8,   /* on a hugetlb pool's free list */
+	SEEN_HELD = 16,  /* held by a DMA engine (src/dma/): a device's reference or pin */
 };
 
 /* What the walks saw of one frame of RAM. */
@@ -327,6 +328,16 @@ static void walk_mapping(struct address_space *mapping, void *arg)
 		c->shmem_pages += found;
 }
 
+/* A page a DMA engine holds is reachable: from the device. */
+static void walk_dma_page(struct page *page, bool pinned, void *arg)
+{
+	struct seen *s = seen_of(arg, page_to_pfn(compound_head(page)));
+
+	(void)pinned;
+	if (s)
+		s->what |= SEEN_HELD;
+}
+
 static void walk_pools(struct check *c)
 {
 	for (int i = 0; i < HUGE_MAX_HSTATE; i++) {
@@ -476,7 +487,7 @@ static void check_small(struct check *c, unsigned long pfn)
 		return;
 	}
 	c->pins += extra / GUP_PIN_COUNTING_BIAS;
-	if (expected == 0 && extra < GUP_PIN_COUNTING_BIAS)
+	if (expected == 0 && extra < GUP_PIN_COUNTING_BIAS && !(s->what & SEEN_HELD))
 		violation(c, page, "allocated but reachable from nothing (refcount %d: leaked, or "
 				   "held by a FOLL_GET reference)", ref);
 }
@@ -561,7 +572,8 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 		c->pins += pincount;
 	else
 		c->pins += extra / GUP_PIN_COUNTING_BIAS;
-	if (expected == 0 && (hpage_pincount_available(head) || extra < GUP_PIN_COUNTING_BIAS))
+	if (expected == 0 && (hpage_pincount_available(head) || extra < GUP_PIN_COUNTING_BIAS) &&
+	    !(c->seen[pfn].what & SEEN_HELD))
 		violation(c, head, "allocated but reachable from nothing (refcount %d: leaked, or "
 				   "held by a FOLL_GET reference)", ref);
 }
@@ -695,6 +707,7 @@ long pinmm_check_invariants(void)
 	for_each_mm(walk_mm, &c);
 	for_each_address_space(walk_mapping, &c);
 	for_each_dev_pagemap(walk_pagemap, &c);
+	dma_for_each_held_page(walk_dma_page, &c);
 	check_frames(&c);
 	check_counters(&c);
 	check_reservations(&c);

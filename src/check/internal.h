@@ -9,6 +9,7 @@
 
 #include <pinmm/check.h>
 
+#include "dma/internal.h"
 #include "writeback/internal.h"
 
 #endif /* PINMM_CHECK_INTERNAL_H */
