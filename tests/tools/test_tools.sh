@@ -371,5 +371,59 @@ if [ -f "$cmp_sh" ]; then
 		bash "$cmp_sh"
 fi
 
+# ---- dma_writeback (docs/gup-dma-problem.md) ----
+dw=$dir/dma_writeback
+LINE='^mode=[a-z-]+ cycles=[0-9]+ dma_bytes=[0-9]+ lost_bytes=[0-9]+ torn=[0-9]+ warn=[0-9]+ ms=[0-9]+( refused=[0-9]+)?$'
+# The unsafe modes WARN (a page dirtied without page_mkwrite): -w.
+check "dma_writeback: the default run, one line per mode" -w -L 4 -l "4:$LINE" \
+	-o '^mode=get cycles=200 ' -o '^mode=pin cycles=200 ' \
+	-o '^mode=pin-longterm-modern cycles=200 .* refused=[0-9]+$' -o '^mode=pin-aware cycles=200 ' \
+	-- "$dw"
+cp "$tmp/out" "$tmp/dw.out"
+# field MODE NAME: the value of NAME= on MODE's line of the default run.
+field() {
+	sed -n "s/^mode=$1 .*[ ]$2=\([0-9]*\).*/\1/p" "$tmp/dw.out"
+}
+for m in get pin; do
+	sum=$(($(field $m lost_bytes) + $(field $m torn) + $(field $m warn)))
+	verdict "dma_writeback: $m shows its failures (lost + torn + warn = $sum)" \
+		"$([ "$sum" -gt 0 ] || echo "lost, torn and warn are all 0: the experiment cannot fail")"
+done
+verdict "dma_writeback: get loses the device's writes (lost_bytes $(field get lost_bytes))" \
+	"$([ "$(field get lost_bytes)" -gt 0 ] || echo "lost_bytes 0")"
+verdict "dma_writeback: pin dirties pages without page_mkwrite (warn $(field pin warn))" \
+	"$([ "$(field pin warn)" -gt 0 ] || echo "warn 0")"
+verdict "dma_writeback: pin-aware loses, tears and warns nothing" \
+	"$(for f in lost_bytes torn warn; do [ "$(field pin-aware $f)" = 0 ] || echo "; $f $(field pin-aware $f)"; done)"
+verdict "dma_writeback: every mode moved the same DMA bytes (one seed)" \
+	"$([ "$(sed -n 's/.* dma_bytes=\([0-9]*\) .*/\1/p' "$tmp/dw.out" | sort -u | wc -l)" = 1 ] ||
+		echo "dma_bytes differ between modes")"
+check "dma_writeback -m pin-aware -n 50 -s 7" -L 1 -l "1:^mode=pin-aware cycles=50 " \
+	-- "$dw" -m pin-aware -n 50 -s 7 -j 3
+sed -n 's/.* \(dma_bytes=[0-9]*\) .*/\1/p' "$tmp/out" >"$tmp/seed7a"
+check "dma_writeback: the same seed again" -L 1 -- "$dw" -m pin-aware -n 50 -s 7 -j 1
+sed -n 's/.* \(dma_bytes=[0-9]*\) .*/\1/p' "$tmp/out" >"$tmp/seed7b"
+check "dma_writeback: another seed" -L 1 -- "$dw" -m pin-aware -n 50 -s 8
+sed -n 's/.* \(dma_bytes=[0-9]*\) .*/\1/p' "$tmp/out" >"$tmp/seed8"
+verdict "dma_writeback: a seed reproduces its cycles, whatever -j" \
+	"$(cmp -s "$tmp/seed7a" "$tmp/seed7b" || echo "$(cat "$tmp/seed7a") then $(cat "$tmp/seed7b")")"
+verdict "dma_writeback: another seed draws other cycles" \
+	"$(cmp -s "$tmp/seed7a" "$tmp/seed8" && echo "seed 8 gave seed 7's $(cat "$tmp/seed8")")"
+check "dma_writeback -m get,pin -n 20: two lines, in the table's order" -w -L 2 \
+	-o '^mode=get cycles=20 ' -o '^mode=pin cycles=20 ' -- "$dw" -m pin,get -n 20
+check "dma_writeback -c -n 2 (the cost of pin-aware writeback)" -L 3 \
+	-o '^cost pin_aware=off rounds=2 pages=[0-9]+ ms=[0-9]+ pages_per_s=[0-9]+$' \
+	-o '^cost pin_aware=on rounds=2 pages=[0-9]+ ms=[0-9]+ pages_per_s=[0-9]+$' \
+	-o '^cost overhead=-?[0-9.]+%$' -- "$dw" -c -n 2
+check "dma_writeback -h" -o '^usage: dma_writeback ' -o '^  -m  comma-separated' -- "$dw" -h
+check "dma_writeback -n 0" -s 2 -1 -L 0 -e 'not a positive count' -- "$dw" -n 0
+check "dma_writeback -n x" -s 2 -1 -L 0 -e 'not a positive count' -- "$dw" -n x
+check "dma_writeback -s -1" -s 2 -1 -L 0 -e 'not a number' -- "$dw" -s -1
+check "dma_writeback -m bogus" -s 2 -1 -L 0 -e '^dma_writeback: -m bogus: not a mode' -- "$dw" -m bogus
+check "dma_writeback -j 0" -s 2 -1 -L 0 -e 'not 1\.\.64' -- "$dw" -j 0
+check "dma_writeback -j 65" -s 2 -1 -L 0 -e 'not 1\.\.64' -- "$dw" -j 65
+check "dma_writeback: unknown option" -s 2 -L 0 -e 'invalid option' -- "$dw" -q
+check "dma_writeback: an argument" -s 2 -L 0 -e 'unexpected argument extra' -- "$dw" extra
+
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
