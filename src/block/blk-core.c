@@ -243,8 +243,9 @@ void end_page_writeback(struct page *page)
 
 void wait_on_page_writeback(struct page *page)
 {
-	if (!PageWriteback(page))
-		return;
+	/* Always under the lock, even when the bit is clear: what the completion did (the host
+	 * write) must happen before what the waiter does next (close the host file), and the
+	 * lock is what orders them. */
 	pthread_mutex_lock(&bdev.lock);
 	while (PageWriteback(page))
 		pthread_cond_wait(&bdev.done, &bdev.lock);
