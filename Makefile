@@ -69,7 +69,8 @@ PKG_ROOT := $(abspath $(BUILD))/pkgroot
 PKG_CONFIG_ENV := PKG_CONFIG_PATH=$(PKG_ROOT)$(LIBDIR)/pkgconfig PKG_CONFIG_SYSROOT_DIR=$(PKG_ROOT)
 PKG_CFLAGS = $$($(PKG_CONFIG_ENV) pkg-config --cflags pinmm)
 PKG_LIBS = $$($(PKG_CONFIG_ENV) pkg-config --libs pinmm)
-PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page
+PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page \
+	$(BUILD)/package/gup_dma_loss
 
 .PHONY: all demo bench check check-fault check-layers check-modern check-stress check-tools \
 	check-package check-asan check-tsan check-sanitize check-clang install uninstall clean
@@ -140,8 +141,9 @@ $(BUILD)/package/api_cxx: tests/package/api_cxx.cpp $(PKG_ROOT)/.installed
 	@mkdir -p $(@D)
 	$(CXX) -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
 
-# The README's example, built as the README says.
-$(BUILD)/package/pin_page: examples/pin_page.c $(PKG_ROOT)/.installed
+# The README's example and docs/gup-dma-problem.md's, built as the README says.
+$(BUILD)/package/pin_page $(BUILD)/package/gup_dma_loss: $(BUILD)/package/%: examples/%.c \
+		$(PKG_ROOT)/.installed
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
 

@@ -78,7 +78,7 @@ struct pinmm_config {
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
  * 64 MiB CMA, no hugetlb pages, THP always, debug checks on, the rule set not set
- * (PINMM_RULES_DEFAULT). */
+ * (PINMM_RULES_DEFAULT), pin-aware writeback off. */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*

@@ -28,11 +28,14 @@ extern "C" {
 int clear_page_dirty_for_io(struct page *page);
 
 /* Write every dirty page of mapping back to the host file (PG_writeback while it is written)
- * and wait for it. Returns 0 or the first write error (-EIO ...). shmem: 0, nothing written. */
+ * and wait for it and for every write already in flight. Returns 0, or the writeback errors
+ * since the last such call: -EIO (a failed or torn write) before -ENOSPC (a page dirtied
+ * without page_mkwrite found no block, fs.h). shmem: 0, nothing written. */
 int filemap_write_and_wait(struct address_space *mapping);
 
-/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync. -EBADF (with a
- * WARN): a stale file (after its last fput(), or of a machine shut down: fs.h). */
+/* fsync(2): filemap_write_and_wait() then the host file's fsync/fdatasync; its errors, or the
+ * host's. -EBADF (with a WARN): a stale file (after its last fput(), or of a machine shut
+ * down: fs.h). */
 int vfs_fsync(struct file *file, int datasync);
 
 /*

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The package as a user meets it, after `make install DESTDIR=PKG_ROOT`: the C11 and C++ programs
 # built against the installed headers run; the README's example (examples/pin_page.c) is the
-# README's text, builds and prints what examples/pin_page.expected says; the tools are installed;
+# README's text, builds and prints what examples/pin_page.expected says; examples/gup_dma_loss
+# prints examples/gup_dma_loss.expected; the tools are installed;
 # the README's tour names every file of the tree; the docs cite nothing outside the repository.
 # Usage: run.sh BUILD PKG_ROOT PREFIX. Each failure is one line "package: FAIL <what>: <why>".
 set -u
@@ -36,6 +37,14 @@ else
 $diff_out"
 fi
 
+# docs/gup-dma-problem.md's program: the loss with Linux's writeback, none with pin-aware.
+if diff_out=$(diff -u examples/gup_dma_loss.expected - <<<"$("$build/package/gup_dma_loss" 2>&1)"); then
+	ok "examples/gup_dma_loss prints examples/gup_dma_loss.expected"
+else
+	ko "examples/gup_dma_loss" "output differs from examples/gup_dma_loss.expected:
+$diff_out"
+fi
+
 # The README shows the example as it is: the first C block is the file.
 readme_block=$(awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' README.md)
 if diff_out=$(diff -u examples/pin_page.c - <<<"$readme_block"); then
@@ -45,7 +54,7 @@ else
 $diff_out"
 fi
 
-for tool in gup_benchmark gup_test pinmm_bench pinmm_demo run_vmtests.sh; do
+for tool in gup_benchmark gup_test pinmm_bench pinmm_demo dma_writeback run_vmtests.sh; do
 	if [ -x "$root$prefix/bin/$tool" ]; then
 		ok "make install installs bin/$tool"
 	else
