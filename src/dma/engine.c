@@ -176,6 +176,7 @@ struct dma_engine *dma_engine_create(unsigned int nr_threads, unsigned int max_d
 {
 	struct dma_engine *engine;
 	unsigned int i;
+	int err = 0;
 
 	if (!nr_threads || nr_threads > DMA_MAX_THREADS || max_delay_us > DMA_MAX_DELAY_US)
 		return ERR_PTR(-EINVAL);
@@ -204,21 +205,24 @@ struct dma_engine *dma_engine_create(unsigned int nr_threads, unsigned int max_d
 	for (i = 0; i < nr_threads; i++) {
 		struct thread_arg *arg = kmalloc(sizeof(*arg));
 
-		if (!arg)
+		if (!arg) {
+			err = -ENOMEM;
 			break;
+		}
 		arg->engine = engine;
 		arg->seed = ((unsigned long long)(uintptr_t)engine >> 4) * 0x9E3779B97F4A7C15ull +
 			    i + 1;
 		if (pthread_create(&engine->threads[i], NULL, engine_thread, arg)) {
 			free(arg);
+			err = -EAGAIN;
 			break;
 		}
 	}
-	if (i < nr_threads) {
+	if (err) {
 		stop_threads(engine, i);
 		live_set_del(&live_engines, engine);
 		engine_free(engine);
-		return ERR_PTR(i ? -EAGAIN : -ENOMEM);
+		return ERR_PTR(err);
 	}
 	return engine;
 }

@@ -6,7 +6,8 @@
  * (bad arguments, a page the engine was not given, a release that does not match the
  * references, a double completion, a double release, unmapping or destroying while busy), each
  * changing nothing; pinmm_check_invariants() counting a page held by an engine through a
- * FOLL_GET reference as reachable; many threads submitting to one engine.
+ * FOLL_GET reference as reachable; many threads submitting to one engine; each allocation
+ * failing (-ENOMEM, nothing changed).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <pinmm/check.h>
 #include <pinmm/dma.h>
 #include <pinmm/err.h>
+#include <pinmm/inject.h>
 
 #include "test_mm_util.h"
 
@@ -282,6 +284,51 @@ static void test_many_submitters(void **state)
 	vm_munmap(addr, PAGE_SIZE);
 }
 
+/* Each allocation of create, map and submit failing in turn: -ENOMEM, nothing changed. */
+static void test_out_of_memory(void **state)
+{
+	struct pinmm_fail_attr fail = {.sites = "alloc:kmalloc"};
+	struct page *pages[1];
+	unsigned long addr = take_pages(1, DMA_REF_PIN, pages);
+	struct dma_engine_stats st;
+	struct dma_engine *e;
+	uint64_t buf[1] = {0};
+	int b = -1;
+
+	(void)state;
+	for (fail.nth = 1;; fail.nth++) {
+		pinmm_fail_set(&fail);
+		e = dma_engine_create(2, 0);
+		pinmm_fail_set(NULL);
+		if (!IS_ERR(e))
+			break;
+		check_eq(PTR_ERR(e), -ENOMEM, "create with allocation %lu failing", fail.nth);
+	}
+	check_true(fail.nth > 1, "create allocates");
+	for (fail.nth = 1;; fail.nth++) {
+		pinmm_fail_set(&fail);
+		b = dma_map_pages(e, pages, 1, DMA_REF_PIN, DMA_RELEASE_UNPIN);
+		pinmm_fail_set(NULL);
+		if (b >= 0)
+			break;
+		check_eq(b, -ENOMEM, "map with allocation %lu failing", fail.nth);
+		check_eq(dma_engine_stats(e, &st), 0, "stats");
+		check_eq(st.buffers + st.pages, 0, "map with allocation %lu failing: nothing mapped",
+			 fail.nth);
+		check_true(page_maybe_dma_pinned(pages[0]), "the caller still holds its pin");
+	}
+	fail.nth = 1;
+	pinmm_fail_set(&fail);
+	check_eq(dma_submit(e, b, pages[0], 0, buf, 8, DMA_FROM_DEVICE), -ENOMEM,
+		 "submit without memory");
+	pinmm_fail_set(NULL);
+	check_eq(dma_engine_stats(e, &st), 0, "stats");
+	check_eq(st.submitted, 0, "nothing submitted");
+	check_eq(dma_unmap(e, b), 0, "unmap: no transfer outstanding");
+	check_eq(dma_engine_destroy(e), 0, "destroy");
+	vm_munmap(addr, PAGE_SIZE);
+}
+
 static void test_no_machine(void **state)
 {
 	(void)state;
@@ -296,6 +343,7 @@ int main(void)
 		test_with_mm(test_refusals),
 		test_with_mm(test_check_counts_engine_references),
 		test_with_mm(test_many_submitters),
+		test_with_mm(test_out_of_memory),
 		cmocka_unit_test(test_no_machine),
 	};
 
