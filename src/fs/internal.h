@@ -142,6 +142,16 @@ unsigned long fs_reserved_blocks(void);
 
 /* ---- page-writeback.c ---- */
 
+/*
+ * A CPU store into a host-file page through a reference GUP took with FOLL_WRITE
+ * (copy_to_user()): the fault that made the page writable also dirtied it and reserved its
+ * block; if it is clean now, writeback cleaned it (write-protecting every PTE and consuming
+ * the reservation) since, and a real CPU's store would fault again. True then: the caller
+ * drops the page and takes it again. Page locked (the store and its set_page_dirty() happen
+ * under the same lock, so writeback cannot come between).
+ */
+bool page_needs_write_fault(struct page *page);
+
 /* A page leaves the cache: clear PG_dirty without writing it (truncation). Page locked. */
 void cancel_dirty_page(struct page *page);
 

@@ -99,6 +99,14 @@ int set_page_dirty(struct page *page)
 	return 1;
 }
 
+bool page_needs_write_fault(struct page *page)
+{
+	struct address_space *mapping = page_file_mapping(page);
+
+	VM_BUG_ON(!PageLocked(page));
+	return mapping && mapping_cap_account_dirty(mapping) && !PageDirty(page);
+}
+
 int set_page_dirty_lock(struct page *page)
 {
 	int ret;

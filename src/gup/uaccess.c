@@ -28,8 +28,17 @@ static unsigned long access_vm(struct mm_struct *mm, unsigned long addr, void *b
 			break;
 		kaddr = (char *)page_address(page) + off;
 		if (write) {
+			/* As a CPU's store: never into a page writeback cleaned since the fault
+			 * (src/fs/page-writeback.c); a store into it would fault again. */
+			lock_page(page);
+			if (page_needs_write_fault(page)) {
+				unlock_page(page);
+				put_page(page);
+				continue;
+			}
 			memcpy(kaddr, (char *)buf + done, n);
-			set_page_dirty_lock(page);
+			set_page_dirty(page);
+			unlock_page(page);
 		} else {
 			memcpy((char *)buf + done, kaddr, n);
 		}
