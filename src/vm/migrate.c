@@ -116,12 +116,13 @@ unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struc
 	return remap.found;
 }
 
-/* Keep the flags of old that describe its contents and state, on new. */
+/* Keep the flags of old that describe its contents and state, on new: a host-file page's
+ * block reservation (PG_private, src/fs/balloc.c) too, as Linux moves a page's buffers. */
 static void migrate_page_flags(struct page *new, struct page *old)
 {
 	atomic_fetch_or(&new->flags, atomic_load(&old->flags) &
 				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
-				      1UL << PG_uptodate));
+				      1UL << PG_uptodate | 1UL << PG_private));
 }
 
 /* An order-0 anonymous page (the caller holds one reference). 0: done, the caller's reference
