@@ -405,8 +405,8 @@ verdict "dma_writeback: get, pin and pin-aware moved the same DMA bytes (one see
 lt_refused=$(field pin-longterm-modern refused)
 lt_bytes=$(field pin-longterm-modern dma_bytes)
 verdict "dma_writeback: pin-longterm-modern refused $lt_refused of 200, moved $lt_bytes bytes" \
-	"$([ "$lt_refused" = 200 ] && [ "$lt_bytes" = 0 ] ||
-		[ "$lt_refused" = 0 ] && [ "$lt_bytes" = "$(field pin dma_bytes)" ] ||
+	"$({ [ "$lt_refused" = 200 ] && [ "$lt_bytes" = 0 ]; } ||
+		{ [ "$lt_refused" = 0 ] && [ "$lt_bytes" = "$(field pin dma_bytes)" ]; } ||
 		echo "neither every pin refused with no DMA, nor none refused")"
 check "dma_writeback -m pin-aware -n 50 -s 7" -L 1 -l "1:^mode=pin-aware cycles=50 " \
 	-- "$dw" -m pin-aware -n 50 -s 7 -j 3
