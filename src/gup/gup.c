@@ -145,7 +145,7 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 	     can_follow_write(v & _PAGE_RW, v & _PAGE_DIRTY,
 			      pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT), vma, flags))) {
 		page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & mask) >> PAGE_SHIFT));
-		if (!(v & _PAGE_RW) && gup_must_unshare(flags, page))
+		if (!(v & _PAGE_RW) && gup_must_unshare(vma, flags, page))
 			page = ERR_PTR(-EMLINK); /* hugetlb_wp() unshares it first */
 		else if (!try_grab_page(page, flags)) {
 			WARN_ONCE(1, "hugetlb grab failed");
@@ -169,7 +169,7 @@ static struct page *follow_trans_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd
 	    !can_follow_write(pmd_write(v), pmd_dirty(v), head, vma, flags))
 		return NULL;
 	/* The PMD's exclusive bit is its head's. */
-	if (!pmd_write(v) && gup_must_unshare(flags, head))
+	if (!pmd_write(v) && gup_must_unshare(vma, flags, head))
 		return ERR_PTR(-EMLINK);
 	page = pfn_to_page(pmd_pfn(v) + pte_index(addr));
 	if (!try_grab_page(page, flags))
@@ -246,7 +246,7 @@ retry:
 			return ERR_PTR(ret);
 		goto retry;
 	}
-	if (!pte_write(pte) && gup_must_unshare(flags, page)) {
+	if (!pte_write(pte) && gup_must_unshare(vma, flags, page)) {
 		page = ERR_PTR(-EMLINK); /* the caller unshares it first */
 		goto out;
 	}

@@ -62,7 +62,7 @@ static struct page *fast_grab(struct page *page, int refs, unsigned int flags,
 	 * grab and its undo (which would count a pin acquired and released) in the common case;
 	 * the callers look again after the grab, the look that decides (the bit may be cleared
 	 * in between). */
-	if (ro_page && gup_must_unshare(flags, ro_page))
+	if (ro_page && gup_must_unshare(NULL, flags, ro_page))
 		return NULL;
 
 	/* A long-term pin must not stay where it is not pinnable: let the slow path migrate
@@ -123,7 +123,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		head = fast_grab(page, 1, flags, pte_write(pte) ? NULL : page);
 		if (!head)
 			goto out;
-		if ((!pte_write(pte) && gup_must_unshare(flags, page)) ||
+		if ((!pte_write(pte) && gup_must_unshare(NULL, flags, page)) ||
 		    ptep_get_lockless(ptep).pte != pte.pte) {
 			fast_undo(head, 1, flags);
 			goto out;
@@ -189,7 +189,7 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	head = fast_grab(page, refs, flags, (v & _PAGE_RW) ? NULL : compound_head(page));
 	if (!head)
 		return false;
-	if ((!(v & _PAGE_RW) && gup_must_unshare(flags, head)) ||
+	if ((!(v & _PAGE_RW) && gup_must_unshare(NULL, flags, head)) ||
 	    pt_entry_load_acquire(entry) != v) {
 		fast_undo(head, refs, flags);
 		return false;

@@ -39,12 +39,19 @@ static inline void mm_set_has_pinned_flag(struct mm_struct *mm)
  * anonymous page that is not PageAnonExclusive: another process may map it, and a later COW
  * would leave the pin on a page its owner no longer maps. Asked only when the entry mapping the
  * page is read-only (a writable entry maps an exclusive page). FOLL_GET and FOLL_WRITE never
- * unshare. page: the page mapped, the head for a PMD-mapped THP or a hugetlb page.
+ * unshare. page: the page mapped (the zero page included), the head for a PMD-mapped THP or a
+ * hugetlb page. A page that is not anonymous is unshared only by a long-term pin in a COW
+ * mapping (6.2, rule_ro_longterm_pin_unshares_cow_mappings()); vma NULL (the fast path, which
+ * does not know it) answers yes, leaving the page to the slow path.
  */
-static inline bool gup_must_unshare(unsigned int flags, const struct page *page)
+static inline bool gup_must_unshare(const struct vm_area_struct *vma, unsigned int flags,
+				    const struct page *page)
 {
 	if (!rule_ro_pin_unshares() || (flags & (FOLL_WRITE | FOLL_PIN)) != FOLL_PIN)
 		return false;
+	if (!PageAnon(page))
+		return rule_ro_longterm_pin_unshares_cow_mappings() && (flags & FOLL_LONGTERM) &&
+		       (!vma || is_cow_mapping(vma->vm_flags));
 	/* Read after the grab in the fast path, under the ptl in the slow one. A fork racing
 	 * with a fast-path pin is Linux's fork-side concern (the mm's write_protect_seq and
 	 * page_try_dup_anon_rmap()'s maybe-pinned test), not this test's. */

@@ -193,6 +193,17 @@ static inline bool rule_ro_pin_unshares(void)
 	return rules_modern();
 }
 
+/* A read-only long-term pin (FOLL_PIN | FOLL_LONGTERM without FOLL_WRITE) of a page that is not
+ * anonymous (the shared zero page, a page-cache page) in a private writable ("COW") mapping:
+ * up to 6.1 the pin holds that page, and the owner's first write maps a new anonymous page, so
+ * the pin never sees later writes; 6.2 (commit 84209e87c696, "mm/gup: reliable R/O long-term
+ * pinning in COW mappings") unshares it first, as for a shared anonymous page: the fault copies
+ * it into an exclusive anonymous page mapped read-only, and the pin takes that one. */
+static inline bool rule_ro_longterm_pin_unshares_cow_mappings(void)
+{
+	return rules_modern();
+}
+
 /* When a FOLL_FORCE write may use a read-only PTE or PMD. 5.7 (can_follow_write_pte() after
  * the Dirty COW fix, commit 19be0eaffa3a): once the fault handler has COWed (FOLL_COW) and the
  * entry is dirty. 6.0 (commit 5535be309971, "mm/gup: fix FOLL_FORCE COW security issue and

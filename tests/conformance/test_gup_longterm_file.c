@@ -12,7 +12,8 @@
  *    dirtiness the file system tracks) fails with -EFAULT, the fast path leaves it to the slow
  *    path (pin_user_pages_fast_only(): 0), nothing is pinned; shmem / memfd and hugetlb files,
  *    private mappings (the write COWs to anonymous memory) and read-only pins work; io_uring
- *    leaves the decision to GUP.
+ *    leaves the decision to GUP. A read-only pin of a private mapping pins an anonymous copy
+ *    that an unshare fault made (6.2, commit 84209e87c696), which the fast-only path cannot.
  *
  * The machine has no ZONE_MOVABLE, so that the fast path reaches the file check (under modern
  * rules a ZONE_MOVABLE page is left to the slow path before that: test_gup_longterm_movable.c).
@@ -78,6 +79,19 @@ static struct file *open_backing(enum backing b, unsigned long len)
 	return f;
 }
 
+/* Modern rules (6.2): a read-only long-term pin of a private mapping pins an anonymous copy of
+ * the file's page, made by an unshare fault, not the page itself. */
+static bool private_ro_unshared(bool shared, bool write)
+{
+	return modern() && !shared && !write;
+}
+
+/* The page a pin takes is anonymous: the COW copy of a write, or the copy an unshare made. */
+static bool pins_anon_copy(bool shared, bool write)
+{
+	return (!shared && write) || private_ro_unshared(shared, write);
+}
+
 /* What the call should give: its return value, and whether it pins. */
 struct expect {
 	long ret;
@@ -93,8 +107,11 @@ static struct expect expected(enum backing b, bool shared, bool write, enum path
 			return (struct expect){-EOPNOTSUPP, false};
 		return refused ? (struct expect){-EFAULT, false} : (struct expect){0, true};
 	}
+	/* 6.2: a R/O long-term pin of a private mapping first unshares the file's page, which
+	 * only the slow path can do. */
 	if (p == FAST_ONLY)
-		return refused ? (struct expect){0, false} : (struct expect){1, true};
+		return refused || private_ro_unshared(shared, write) ? (struct expect){0, false}
+								     : (struct expect){1, true};
 	return refused ? (struct expect){-EFAULT, false} : (struct expect){1, true};
 }
 
@@ -155,9 +172,11 @@ static void one_case(enum backing b, bool shared, bool write, enum path p)
 		check_true(mapped && page_maybe_dma_pinned(mapped), "%s: the page is pinned", what);
 		if (p != IO_URING) {
 			check_true(page == mapped, "%s: the page returned is mapped there", what);
-			check_true(!shared && write ? PageAnon(page) : !PageAnon(page),
+			check_true(pins_anon_copy(shared, write) ? PageAnon(page) : !PageAnon(page),
 				   "%s: the pinned page is %s", what,
-				   !shared && write ? "the private COW copy" : "the file's page");
+				   !shared && write ? "the private COW copy"
+				   : pins_anon_copy(shared, write) ? "the unshared copy"
+								   : "the file's page");
 			unpin_user_page(page);
 		} else {
 			check_eq(io_sqe_buffers_unregister(ctx), 0, "%s: unregister", what);

@@ -5,7 +5,9 @@
  * MADV_COLLAPSE, hugetlb); the write-fault reuse rule (rule_cow_reuses_exclusive_only()); the
  * unshare of a read-only pin of a shared page (rule_ro_pin_unshares(), FAULT_FLAG_UNSHARE) for
  * small pages, PMD-mapped THPs and hugetlb pages, through the slow and the fast path; FOLL_GET
- * never unshares; and the FOLL_FORCE write conditions (rule_foll_force_needs_exclusive()).
+ * never unshares; the FOLL_FORCE write conditions (rule_foll_force_needs_exclusive()); and the
+ * unshare of the zero page and of file pages by a read-only long-term pin in a private mapping
+ * (rule_ro_longterm_pin_unshares_cow_mappings(), 6.2).
  *
  * Every scenario runs once under each rule set, booted explicitly, and asserts that rule set's
  * outcome: under 5.7 the historical failure (a read-only pin taken after fork loses its page to
@@ -522,6 +524,76 @@ static void test_foll_force_write_hugetlb(void **state)
 	unmap(a, SZ_2M, "read-only hugetlb");
 }
 
+/* ---- read-only long-term pins in COW mappings (6.2) ---- */
+
+/* A read-only long-term pin of the page mapped at a (not anonymous: the zero page or a file's
+ * page in a private mapping), then the owner's write of 0x77: modern rules pin an unshared
+ * anonymous copy that the write reaches; 5.7 pins the page as mapped, and the write goes to a
+ * new page the pin never sees. A short-term read-only pin takes the page as mapped under both. */
+static void ro_longterm_pin_then_write(struct mm_struct *mm, unsigned long a, unsigned long old,
+				       const char *what)
+{
+	struct page *mapped = pfn_to_page(pte_pfn(pte_at(mm, a))), *got;
+
+	mmap_read_lock(mm);
+	check_eq(pin_user_pages(a, 1, 0, &got), 1, "%s: short-term read-only pin", what);
+	mmap_read_unlock(mm);
+	check_ptr(got, mapped, "%s rules: %s: a short-term pin takes the page as mapped", rules(),
+		  what);
+	unpin_user_page(got);
+
+	mmap_read_lock(mm);
+	check_eq(pin_user_pages(a, 1, FOLL_LONGTERM, &got), 1, "%s: long-term read-only pin",
+		 what);
+	mmap_read_unlock(mm);
+	if (modern()) {
+		check_true(got != mapped && PageAnon(got) && PageAnonExclusive(got),
+			   "modern rules: %s: the pin takes an exclusive anonymous copy", what);
+		check_ptr(page_at(mm, a), got, "modern rules: %s: the copy is mapped", what);
+		check_true(!pte_write(pte_at(mm, a)), "modern rules: %s: mapped read-only", what);
+	} else {
+		check_ptr(got, mapped, "5.7 rules: %s: the pin takes the page as mapped", what);
+	}
+	check_eq(word_in(got), old, "%s rules: %s: the pinned page's data", rules(), what);
+	put_word(a, 0x77, what);
+	check_eq(word_in(got), modern() ? 0x77 : old,
+		 "%s rules: %s: the owner's write %s the pinned page", rules(), what,
+		 modern() ? "reaches" : "does not reach");
+	unpin_user_page(got);
+}
+
+static void test_ro_longterm_pin_of_the_zero_page(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long a = map(BASE, PG(1), RW, ANON | MAP_FIXED, "a page never written");
+
+	check_eq(get_word(a, "read"), 0, "the zero page reads zero");
+	check_true(is_zero_pfn(pte_pfn(pte_at(mm, a))), "the zero page is mapped");
+	ro_longterm_pin_then_write(mm, a, 0, "the zero page");
+	unmap(a, PG(1), "a page never written");
+}
+
+static void test_ro_longterm_pin_of_a_private_file_page(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct file *f = memfd_file_create("ro-longterm", 0);
+	unsigned long a;
+
+	assert_false(IS_ERR(f));
+	assert_int_equal(vfs_truncate(f, PG(1)), 0);
+	a = vm_mmap(f, 0, PG(1), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(a));
+	put_word(a, 0x11, "the file's page");
+	unmap(a, PG(1), "the shared mapping");
+	a = vm_mmap(f, 0, PG(1), RW, MAP_PRIVATE, 0);
+	assert_false(IS_ERR_VALUE(a));
+	check_eq(get_word(a, "read"), 0x11, "the private mapping reads the file");
+	check_true(!PageAnon(page_at(mm, a)), "the file's page is mapped");
+	ro_longterm_pin_then_write(mm, a, 0x11, "a private mapping's file page");
+	unmap(a, PG(1), "the private mapping");
+	fput(f);
+}
+
 #define both(f)                                                                                    \
 	cmocka_unit_test_setup_teardown(f, setup_mm_57, teardown),                                 \
 		cmocka_unit_test_setup_teardown(f, setup_mm_modern, teardown)
@@ -546,6 +618,8 @@ int main(void)
 		both(test_foll_force_write_exclusive_page),
 		both(test_foll_force_write_shared_page),
 		both_hugetlb(test_foll_force_write_hugetlb),
+		both(test_ro_longterm_pin_of_the_zero_page),
+		both(test_ro_longterm_pin_of_a_private_file_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
