@@ -2,7 +2,8 @@
 # GUP benchmark matrix); `make demo` boots a small machine and shows a pin of a 4 KiB page and of
 # a THP, their counts and dump_page; `make check` checks the layers and runs every tier of tests
 # briefly, the unit and conformance tiers once more under modern rules (PINMM_RULES=modern),
-# then the tools and the installed package; `make check-modern` runs every tier of tests under
+# then the tools, the catalogue programs (cow, gup_longterm) under both rule sets against their
+# expected results, and the installed package; `make check-modern` runs every tier of tests under
 # modern rules; `make check-stress DURATION=<seconds>` runs the stress (and fault) tiers long;
 # `make check-asan` / `make check-tsan` rerun the checks under ASan+UBSan / TSan in their own
 # build directories; `make install` honours PREFIX and DESTDIR.
@@ -152,13 +153,15 @@ check-package: $(PKG_PROGS)
 	@bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX)
 
 # The tools' and the package's runs go ahead even when a unit test failed; any failing fails
-# check.
+# check. The catalogue programs (cow, gup_longterm) run under both rule sets in
+# test_catalogues.sh, so run_vmtests.sh leaves its cow category to it here.
 check: all check-layers $(PKG_PROGS)
 	@bash tests/run.sh $(BUILD)/tests; s=$$?; \
 	echo "-- the unit and conformance tiers again under modern rules (PINMM_RULES=modern)"; \
 	PINMM_RULES=modern bash tests/run.sh $(MODERN_TESTS) || s=1; \
-	bash tools/run_vmtests.sh $(BUILD)/tools || s=1; \
+	bash tools/run_vmtests.sh -t "gup_benchmark gup_test tools" $(BUILD)/tools || s=1; \
 	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools || s=1; \
+	bash tests/tools/test_catalogues.sh $(BUILD)/tools || s=1; \
 	bash tests/package/run.sh $(BUILD) $(PKG_ROOT) $(PREFIX) || s=1; exit $$s
 
 # Every tier of tests (stress briefly) under modern rules.
@@ -177,11 +180,12 @@ check-stress: $(STRESS_TESTS)
 check-fault: $(filter $(BUILD)/tests/test_fault_%,$(TESTS))
 	@PINMM_STRESS_SECONDS=$(DURATION) bash tests/run.sh $^
 
-# The seed's tools alone: gup_benchmark / gup_test runs and their options (tools/run_vmtests.sh),
-# and run_vmtests.sh's own interface.
+# The tools alone: gup_benchmark / gup_test runs and their options, the catalogue programs
+# (tools/run_vmtests.sh), run_vmtests.sh's own interface, and the catalogues under both rule sets.
 check-tools: $(TOOLS)
 	@bash tools/run_vmtests.sh $(BUILD)/tools; s=$$?; \
-	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools && exit $$s
+	bash tests/tools/test_run_vmtests.sh $(BUILD)/tools || s=1; \
+	bash tests/tools/test_catalogues.sh $(BUILD)/tools || s=1; exit $$s
 
 check-asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \

@@ -5,13 +5,19 @@
 # interface (-h, -t CATEGORIES, -a, the SUMMARY line, exit 4 when everything ran was skipped),
 # on the simulated machine each tool boots for itself. Categories:
 #   gup_test       gup_test as today's run_vmtests runs it (-u, -a, then -ct -F 0x1 0 19
-#                  0x1000); with -a, run_gup_matrix's 180 runs replace -u and -a
+#                  0x1000); with -a, run_gup_matrix's 180 runs replace -u and -a; then
+#                  gup_longterm
+#   cow            cow (Linux's cow selftest's cases)
 #   gup_benchmark  gup_benchmark as Linux 5.7's run_vmtests ran it, then its other options
 #   tools          every option and error of both tools (tests/tools/test_tools.sh)
 #
 # Each run prints a banner, its output and [PASS], [SKIP] (its tool is not in TOOLS_DIR, or it
 # exited 4, kselftest's KSFT_SKIP) or [FAIL]. A run passes when it exits 0, its output has the
-# expected lines and the simulated kernel reported no WARNING. The last line is
+# expected lines and the simulated kernel reported no WARNING. The catalogue programs, cow and
+# gup_longterm, reproduce Linux 5.7's failures under 5.7 rules, so beside the source tree
+# (tests/tools/test_catalogues.sh) a run of theirs passes when every case gives the result
+# tests/tools/<program>.expected lists for the rule set in force (PINMM_RULES, else 5.7); an
+# installed copy, without the expectations, judges them as kselftest does (exit 0). The last line is
 # "SUMMARY: PASS=n SKIP=n FAIL=n"; the exit status is 1 if anything failed, else 4 if anything
 # was skipped (kselftest's KSFT_SKIP), else 0. The -m values of the default runs are small so
 # that they stay fast, also under the sanitizer builds.
@@ -25,7 +31,8 @@ usage: ${0##*/} [ -h ] [ -a ] [ -t "CATEGORIES" ] [ TOOLS_DIR ]
 
   -a: run all tests, including extra ones (run_gup_matrix: 180 gup_test runs)
   -t: run only these categories (separated by spaces):
-      gup_test       gup_test runs, as today's run_vmtests
+      gup_test       gup_test runs, as today's run_vmtests, and gup_longterm
+      cow            the cow program (Linux's cow selftest's cases)
       gup_benchmark  gup_benchmark runs, as Linux 5.7's run_vmtests, and its options
       tools          the tools' options and errors (tests/tools/test_tools.sh)
   -h: display this message
@@ -56,7 +63,7 @@ if [ $# -gt 1 ]; then
 fi
 for c in $VM_SELFTEST_ITEMS; do
 	case $c in
-	default | gup_test | gup_benchmark | tools) ;;
+	default | gup_test | gup_benchmark | tools | cow) ;;
 	*) echo "${0##*/}: unknown category '$c'" >&2; usage >&2; exit 1 ;;
 	esac
 done
@@ -124,6 +131,39 @@ run() {
 	fi
 }
 
+# run_catalogue PROGRAM: in the category $CATEGORY, one of the catalogue programs under the
+# rule set in force, judged against its expectations when they are beside this script.
+run_catalogue() {
+	local prog=$1 rules=${PINMM_RULES:-5.7} sep out rc
+	local check=$here/../tests/tools/test_catalogues.sh
+	test_selected "$CATEGORY" || return 0
+	sep=$(printf '%s' "running ./$prog" | tr '[:graph:][:space:]' -)
+	printf '%s\nrunning ./%s\n%s\n' "$sep" "$prog" "$sep"
+	if [ ! -x "$prog" ]; then
+		echo "$prog: not in $dir"
+		echo "[SKIP]"
+		count_skip=$((count_skip + 1))
+		return 0
+	fi
+	if [ -f "$check" ]; then
+		out=$(bash "$check" "$dir" "$prog" "$rules" 2>&1)
+	else
+		out=$("./$prog" 2>&1)
+	fi
+	rc=$?
+	printf '%s\n' "$out"
+	if [ $rc -eq $ksft_skip ]; then
+		echo "[SKIP]"
+		count_skip=$((count_skip + 1))
+	elif [ $rc -eq 0 ] && ! grep -q '^WARNING:' <<<"$out"; then
+		echo "[PASS]"
+		count_pass=$((count_pass + 1))
+	else
+		echo "[FAIL]"
+		count_fail=$((count_fail + 1))
+	fi
+}
+
 # Linux's run_gup_matrix: every command, THP on/off and hugetlb, write or not, shared or not,
 # 1, 512 and 123 pages a call. Linux sizes the hugetlb runs from its CPU count (256 MiB up to
 # 64 CPUs); so does this.
@@ -182,6 +222,13 @@ run "gup_test -ct -F 0x1 0 19 0x1000 (dump pages 0, 19 and 4096)" \
 	"^---- page #4096, starting from user virt addr: 0x[0-9a-f]+$" \
 	"^page dumped because: gup_test: dump_pages\(\) test$" -- \
 	./gup_test -ct -F 0x1 0 19 0x1000
+# Long-term pins of file mappings (Linux's gup_longterm selftest's cases).
+run_catalogue gup_longterm
+
+# COW with fork, vmsplice, io_uring fixed buffers and R/O long-term pins (Linux's cow
+# selftest's cases).
+CATEGORY=cow
+run_catalogue cow
 
 # Every option of both tools, and their errors: one run here, its cases counted one by one.
 if test_selected tools; then

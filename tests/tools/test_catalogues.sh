@@ -16,7 +16,8 @@
 #   <case> | <result under 5.7> | <result under modern>[  # pinmm: <why>]
 # results being "ok", "not ok", "skip" or "xfail". A case expected "not ok" under modern
 # needs the "# pinmm:" comment saying why it differs from Linux 6.18 (checked here).
-# Each run prints "[PASS] <program> under <rules>: ..." or "[FAIL] <program> under <rules>:
+# First each program's options and early errors (-h, a bad -R, PINMM_RULES or argument). Each
+# run prints "[PASS] <program> under <rules>: ..." or "[FAIL] <program> under <rules>:
 # <every difference>"; the last line is "catalogues: N passed, N failed"; exit status 1 if
 # anything failed.
 set -u
@@ -101,6 +102,48 @@ parse_tap() {
 			print (t["fail"] || t["error"] || plan != num) ? 1 : 0 > statusf
 		}' "$1"
 }
+
+# option CASE STATUS STDOUT_RE STDERR_RE -- COMMAND...: the command exits STATUS, and a line
+# of its stdout / stderr matches each extended regex ("" for none: that stream is empty).
+option() {
+	local name=$1 status=$2 ore=$3 ere=$4 rc why=""
+	shift 5
+	"$@" >"$tmp/oout" 2>"$tmp/oerr"
+	rc=$?
+	[ $rc -eq "$status" ] || why+="; exit status $rc, expected $status"
+	if [ -n "$ore" ]; then
+		grep -Eq -- "$ore" "$tmp/oout" || why+="; no stdout line matches /$ore/"
+	elif [ -s "$tmp/oout" ]; then
+		why+="; stdout not empty"
+	fi
+	if [ -n "$ere" ]; then
+		grep -Eq -- "$ere" "$tmp/oerr" || why+="; no stderr line matches /$ere/"
+	elif [ -s "$tmp/oerr" ]; then
+		why+="; stderr not empty"
+	fi
+	if [ -z "$why" ]; then
+		echo "[PASS] $name"
+		passed=$((passed + 1))
+	else
+		echo "[FAIL] $name: ${why#; }"
+		failed=$((failed + 1))
+	fi
+}
+
+# The options, and the errors that end a run before anything runs.
+for prog in $programs; do
+	[ -x "$dir/$prog" ] || continue
+	option "$prog -h: usage on stdout, exit 0" 0 "^usage: $prog \\[-R 5\\.7\\|modern\\] \\[-h\\]\$" "" \
+		-- "$dir/$prog" -h
+	option "$prog -R bogus: one line, exit 1" 1 "" \
+		"^$prog: -R bogus: not a rule set \\(5\\.7 or modern\\)\$" -- "$dir/$prog" -R bogus
+	option "$prog -q: usage on stderr, exit 1" 1 "" "^usage: $prog " -- "$dir/$prog" -q
+	option "$prog with an argument: exit 1" 1 "" "^$prog: unexpected argument 'x'\$" \
+		-- "$dir/$prog" x
+	option "$prog PINMM_RULES=bogus: Bail out!, exit 1" 1 \
+		'^Bail out! PINMM_RULES=bogus: not a rule set \(5\.7 or modern\)$' "" \
+		-- env PINMM_RULES=bogus "$dir/$prog"
+done
 
 for prog in $programs; do
 	exp=$here/$prog.expected

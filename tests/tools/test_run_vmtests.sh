@@ -5,7 +5,8 @@
 # (tools/testing/selftests/mm/run_vmtests.sh): -h, -t CATEGORIES, -a (run_gup_matrix), unknown
 # options, the SUMMARY line and the exit status (0, 1, or 4 when all that ran was skipped).
 # The matrix and the skip and fail cases run against stub tools in a scratch directory, so
-# that they are quick; -t gup_test runs the real tools once. Each case prints "[PASS] <case>"
+# that they are quick (gup_longterm is not among them: a stub directory skips it); -t gup_test
+# runs the real tools once. Each case prints "[PASS] <case>"
 # or "[FAIL] <case>: <why>"; the last line is "run_vmtests_interface: N passed, N failed".
 set -u
 dir=$(cd "${1:?usage: test_run_vmtests.sh TOOLS_DIR}" && pwd) || exit 1
@@ -70,16 +71,19 @@ expect "a missing TOOLS_DIR" 1 "^run_vmtests.sh: no such directory: $tmp/none\$"
 	-- "$tmp/none"
 expect "two TOOLS_DIRs" 1 '^run_vmtests.sh: one TOOLS_DIR at most$' -- "$dir" "$dir"
 
-expect "-t gup_test on the real tools" 0 '^SUMMARY: PASS=3 SKIP=0 FAIL=0$' \
-	'^running gup_test -u$' '^running gup_test -a$' '!gup_benchmark' -- -t gup_test "$dir"
+expect "-t gup_test on the real tools" 0 '^SUMMARY: PASS=4 SKIP=0 FAIL=0$' \
+	'^running gup_test -u$' '^running gup_test -a$' '^running ./gup_longterm$' '!gup_benchmark' \
+	'!running ./cow' -- -t gup_test "$dir"
 
 mkdir -p "$tmp/empty"
-expect "-t gup_test without the tools: skipped, exit 4" 4 '^SUMMARY: PASS=0 SKIP=3 FAIL=0$' \
+expect "-t gup_test without the tools: skipped, exit 4" 4 '^SUMMARY: PASS=0 SKIP=4 FAIL=0$' \
 	'^\[SKIP\]$' -- -t gup_test "$tmp/empty"
+expect "-t cow without the tool: skipped, exit 4" 4 '^SUMMARY: PASS=0 SKIP=1 FAIL=0$' \
+	'^running ./cow$' '^cow: not in ' -- -t cow "$tmp/empty"
 
 stub "$tmp/pass/gup_test" 0
 rm -f "$tmp/calls"
-expect "-a -t gup_test: run_gup_matrix, then the dump" 0 '^SUMMARY: PASS=181 SKIP=0 FAIL=0$' \
+expect "-a -t gup_test: run_gup_matrix, then the dump" 4 '^SUMMARY: PASS=181 SKIP=1 FAIL=0$' \
 	'!running gup_test -u$' -- -a -t gup_test "$tmp/pass"
 n=$(sort -u "$tmp/calls" | wc -l)
 hmb=$(( ($(nproc) * 2 + 127) / 128 * 128 * 2 ))
@@ -96,10 +100,10 @@ else
 fi
 
 stub "$tmp/skip/gup_test" 4
-expect "a tool that exits 4 (KSFT_SKIP): skipped" 4 '^SUMMARY: PASS=0 SKIP=3 FAIL=0$' \
+expect "a tool that exits 4 (KSFT_SKIP): skipped" 4 '^SUMMARY: PASS=0 SKIP=4 FAIL=0$' \
 	-- -t gup_test "$tmp/skip"
 stub "$tmp/fail/gup_test" 1
-expect "a tool that fails: FAIL, exit 1" 1 '^SUMMARY: PASS=0 SKIP=0 FAIL=3$' '^\[FAIL\]$' \
+expect "a tool that fails: FAIL, exit 1" 1 '^SUMMARY: PASS=0 SKIP=1 FAIL=3$' '^\[FAIL\]$' \
 	-- -t gup_test "$tmp/fail"
 expect "fails and skips: exit 1" 1 '^SUMMARY: PASS=0 SKIP=[1-9][0-9]* FAIL=3$' \
 	-- -t "gup_test gup_benchmark" "$tmp/fail"
