@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,14 +56,16 @@ struct ctx {
 static struct ctx ctx;
 static struct dev_pagemap dax_pgmap; /* the DAX scenario's device range */
 
-/* The site of each injected failure, for the messages: a hook runs at every site reached. */
-static unsigned long sites_reached;
+/* The site of each injected failure, for the messages: a hook runs at every site reached, in
+ * whichever thread reaches it (the block device's threads reach "io:write"), so the count is
+ * atomic; only the thread that reaches the nth site writes its name. */
+static atomic_ulong sites_reached;
 static char failed_site[64];
 
 static void count_site(const char *point, void *arg)
 {
 	(void)arg;
-	if (++sites_reached == ctx.n)
+	if (atomic_fetch_add(&sites_reached, 1) + 1 == ctx.n)
 		snprintf(failed_site, sizeof(failed_site), "%s", point);
 }
 
@@ -638,7 +641,7 @@ static unsigned long run_once(const struct scenario *s, const struct pinmm_fail_
 	if (s->setup && s->setup(c))
 		fail_msg("%s: the (uninjected) set-up failed", s->name);
 	injected = pinmm_fail_injected();
-	sites_reached = 0;
+	atomic_store(&sites_reached, 0);
 	strcpy(failed_site, "none reached");
 	assert_int_equal(pinmm_hook_set("alloc:*", count_site, NULL), 0);
 	assert_int_equal(pinmm_hook_set("io:*", count_site, NULL), 0);
