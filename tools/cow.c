@@ -1166,15 +1166,10 @@ static unsigned int tests_per_non_anon_test_case(void)
 	return (unsigned int)(4 + ARRAY_SIZE(hugetlbsizes));
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: cow [-R 5.7|modern] [-h]\n"
-		"  Linux's tools/testing/selftests/mm/cow.c case list on a simulated machine;\n"
-		"  kselftest TAP output, exit status 1 if a case failed.\n"
-		"  -R  the rule set (default: PINMM_RULES, else 5.7)\n"
-		"  -h  this message\n");
-}
+/* The usage message after its first line. */
+static const char usage_text[] =
+	"  Linux's tools/testing/selftests/mm/cow.c case list on a simulated machine;\n"
+	"  kselftest TAP output, exit status 1 if a case failed.\n";
 
 int main(int argc, char **argv)
 {
@@ -1183,28 +1178,10 @@ int main(int argc, char **argv)
 		.nr_hugepages_2m = 4,
 		.nr_hugepages_1g = 2,
 	};
-	int opt;
+	int ret = catalog_options(argc, argv, "cow", usage_text, &m);
 
-	while ((opt = getopt(argc, argv, "hR:")) != -1) {
-		switch (opt) {
-		case 'R':
-			if (tool_rules_option("cow", optarg, &m.rules))
-				return KSFT_FAIL;
-			break;
-		case 'h':
-			usage(stdout);
-			return KSFT_PASS;
-		default:
-			usage(stderr);
-			return KSFT_FAIL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "cow: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return KSFT_FAIL;
-	}
-
+	if (ret >= 0)
+		return ret;
 	ksft_print_header();
 	catalog_boot(&m);
 	ksft_print_msg("[INFO] detected PMD size: %zu KiB", pmdsize / KiB);

@@ -331,15 +331,10 @@ static const struct {
 	{ "io_uring fixed buffer with MAP_PRIVATE file mapping", test_private_iouring },
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: gup_longterm [-R 5.7|modern] [-h]\n"
-		"  Linux's tools/testing/selftests/mm/gup_longterm.c case list on a simulated\n"
-		"  machine; kselftest TAP output, exit status 1 if a case failed.\n"
-		"  -R  the rule set (default: PINMM_RULES, else 5.7)\n"
-		"  -h  this message\n");
-}
+/* The usage message after its first line. */
+static const char usage_text[] =
+	"  Linux's tools/testing/selftests/mm/gup_longterm.c case list on a simulated\n"
+	"  machine; kselftest TAP output, exit status 1 if a case failed.\n";
 
 int main(int argc, char **argv)
 {
@@ -348,28 +343,10 @@ int main(int argc, char **argv)
 		.nr_hugepages_2m = 2,
 		.nr_hugepages_1g = 1,
 	};
-	int opt;
+	int ret = catalog_options(argc, argv, "gup_longterm", usage_text, &m);
 
-	while ((opt = getopt(argc, argv, "hR:")) != -1) {
-		switch (opt) {
-		case 'R':
-			if (tool_rules_option("gup_longterm", optarg, &m.rules))
-				return KSFT_FAIL;
-			break;
-		case 'h':
-			usage(stdout);
-			return KSFT_PASS;
-		default:
-			usage(stderr);
-			return KSFT_FAIL;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "gup_longterm: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return KSFT_FAIL;
-	}
-
+	if (ret >= 0)
+		return ret;
 	ksft_print_header();
 	catalog_boot(&m);
 	for (size_t i = 0; i < ARRAY_SIZE(hugetlbsizes); i++)

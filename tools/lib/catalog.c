@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog.h"
 #include "ksft.h"
@@ -240,4 +241,41 @@ unsigned long user_mmap_anon(size_t len, unsigned long prot, unsigned long flags
 		return 0;
 	}
 	return addr;
+}
+
+static void catalog_usage(FILE *out, const char *name, const char *what)
+{
+	fprintf(out,
+		"usage: %s [-R 5.7|modern] [-h]\n"
+		"%s"
+		"  -R  the rule set (default: PINMM_RULES, else 5.7)\n"
+		"  -h  this message\n",
+		name, what);
+}
+
+int catalog_options(int argc, char **argv, const char *name, const char *what,
+		    struct catalog_machine *m)
+{
+	int opt;
+
+	while ((opt = getopt(argc, argv, "hR:")) != -1) {
+		switch (opt) {
+		case 'R':
+			if (tool_rules_option(name, optarg, &m->rules))
+				return KSFT_FAIL;
+			break;
+		case 'h':
+			catalog_usage(stdout, name, what);
+			return KSFT_PASS;
+		default:
+			catalog_usage(stderr, name, what);
+			return KSFT_FAIL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", name, argv[optind]);
+		catalog_usage(stderr, name, what);
+		return KSFT_FAIL;
+	}
+	return -1;
 }

@@ -32,6 +32,15 @@ struct catalog_machine {
 };
 
 /*
+ * The programs' command line, "name [-R 5.7|modern] [-h]": -R sets m->rules. what: the lines
+ * of the usage message after the first. Returns -1 to go on, else the exit status to return
+ * now: KSFT_PASS after -h (usage on stdout), KSFT_FAIL after a bad option, -R value or an
+ * argument (a line on stderr, and the usage).
+ */
+int catalog_options(int argc, char **argv, const char *name, const char *what,
+		    struct catalog_machine *m);
+
+/*
  * Boot the machine (THP "always", no CMA and no ZONE_MOVABLE: the catalogues are about COW
  * and pins, not placement), make a new mm the calling thread's current mm, and print
  * "# rules: <5.7|modern>". A failure prints "Bail out! <step>: <reason>" and exits 1.
