@@ -12,6 +12,7 @@
 #ifndef PINMM_TEST_UTIL_H
 #define PINMM_TEST_UTIL_H
 
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -163,6 +164,18 @@ static inline atomic_int *pincount_slot(struct page *head)
 {
 	return pinmm_rules() == PINMM_RULES_MODERN ? &head[1]._pincount
 						   : &head[2].hpage_pinned_refcount;
+}
+
+/* The byte at off of the host file at path as storage holds it (read past pinmm), or -1. */
+static inline int host_file_byte(const char *path, off_t off)
+{
+	unsigned char b;
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? pread(fd, &b, 1, off) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n == 1 ? b : -1;
 }
 
 /* Boot setups that fix the rule set, for tests that need no mm (test_mm_util.h has the mm

@@ -50,16 +50,6 @@ static struct file *host_file(unsigned long npages)
 	return file;
 }
 
-static int host_byte(off_t off)
-{
-	unsigned char b;
-	int fd = open(path, O_RDONLY);
-	ssize_t n = pread(fd, &b, 1, off);
-
-	close(fd);
-	return n == 1 ? b : -1;
-}
-
 static void done_with(struct file *file)
 {
 	fput(file);
@@ -119,7 +109,7 @@ static void test_writeback_goes_through_the_device(void **state)
 	check_eq(after.in_flight, 0, "nothing in flight after fsync");
 	check_eq(after.torn, 0, "nothing torn");
 	for (int i = 0; i < 4; i++)
-		check_eq(host_byte(i * PAGE_SIZE + 3), 0x11, "page %d reached the host file", i);
+		check_eq(host_file_byte(path, i * PAGE_SIZE + 3), 0x11, "page %d reached the host file", i);
 	check_eq(global_node_page_state(NR_WRITEBACK), 0, "nr_writeback back to 0");
 	vm_munmap(addr, 4 * PAGE_SIZE);
 	done_with(file);
@@ -149,8 +139,8 @@ static void test_torn_write_is_detected(void **state)
 	check_eq(vfs_fsync(file, 0), -EIO, "fsync reports the torn write as an I/O error");
 	pinmm_hook_clear_all();
 	check_eq(bdev_stats().torn, 1, "one torn write counted");
-	check_eq(host_byte(0), 0x5A, "storage does not hold torn data");
-	check_eq(host_byte(9), 0x5A, "nor the late store");
+	check_eq(host_file_byte(path, 0), 0x5A, "storage does not hold torn data");
+	check_eq(host_file_byte(path, 9), 0x5A, "nor the late store");
 	check_true(PageError(page), "PG_error on the page");
 	check_eq(vfs_fsync(file, 0), 0, "reported once");
 	check_eq(pinmm_warn_count() - warns, 1, "the page was dirtied without page_mkwrite: WARN");
@@ -176,7 +166,7 @@ static void test_write_error_reaches_fsync_once(void **state)
 		   "exactly one page has PG_error");
 	check_eq(PageDirty(cached(file, 0)) || PageDirty(cached(file, 1)), false,
 		 "both clean: the failed page's data is lost, as Linux loses it");
-	check_eq(host_byte(0) == 0x22 || host_byte(PAGE_SIZE) == 0x23, true,
+	check_eq(host_file_byte(path, 0) == 0x22 || host_file_byte(path, PAGE_SIZE) == 0x23, true,
 		 "the other page was written");
 	check_eq(vfs_fsync(file, 0), 0, "the error is reported once");
 	vm_munmap(addr, 2 * PAGE_SIZE);
@@ -226,7 +216,7 @@ static void test_full_fs_refuses_write_faults(void **state)
 	check_eq(vfs_fsync(file, 0), 0, "fsync frees the blocks");
 	check_eq(copy_to_user(addr + 2 * PAGE_SIZE, "\x43", 1), 0, "page 2 now reserves");
 	check_eq(vfs_fsync(file, 0), 0, "fsync");
-	check_eq(host_byte(2 * PAGE_SIZE), 0x43, "written");
+	check_eq(host_file_byte(path, 2 * PAGE_SIZE), 0x43, "written");
 	vm_munmap(addr, 3 * PAGE_SIZE);
 	done_with(file);
 }
@@ -254,7 +244,7 @@ static void test_dirtied_without_mkwrite_enospc_loses_data(void **state)
 	check_eq(fs_stats().dirtied_without_mkwrite, 1, "counted");
 	check_eq(fs_stats().lost_pages, 1, "its data lost");
 	check_eq(pinmm_warn_count() - warns, 1, "one WARN");
-	check_eq(host_byte(PAGE_SIZE), 0x5A, "the page was not written");
+	check_eq(host_file_byte(path, PAGE_SIZE), 0x5A, "the page was not written");
 	check_true(PageError(page) && !PageDirty(page), "clean, PG_error");
 	check_eq(vfs_fsync(file, 0), 0, "reported once");
 
@@ -266,7 +256,7 @@ static void test_dirtied_without_mkwrite_enospc_loses_data(void **state)
 	check_eq(fs_stats().dirtied_without_mkwrite, 2, "counted again");
 	check_eq(fs_stats().lost_pages, 1, "not lost");
 	check_eq(pinmm_warn_count() - warns, 1, "the WARN is once per machine");
-	check_eq(host_byte(PAGE_SIZE), 0x53, "written");
+	check_eq(host_file_byte(path, PAGE_SIZE), 0x53, "written");
 	put_page(page);
 	done_with(file);
 	vm_munmap(addr, PAGE_SIZE);
@@ -344,7 +334,7 @@ static void test_cpu_stores_against_writeback(void **state)
 	check_eq(fs_stats().dirtied_without_mkwrite, 0, "no store dirtied a page behind the fs");
 	check_eq(bdev_stats().torn, 0, "no store tore a write");
 	check_eq(vfs_fsync(file, 0), 0, "fsync");
-	check_eq(host_byte(PAGE_SIZE + (19999 % 512) * 8), (unsigned char)19999,
+	check_eq(host_file_byte(path, PAGE_SIZE + (19999 % 512) * 8), (unsigned char)19999,
 		 "the last store reached the host file");
 	vm_munmap(addr, 2 * PAGE_SIZE);
 	done_with(file);

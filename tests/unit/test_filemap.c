@@ -73,19 +73,6 @@ static off_t host_size(const char *path)
 	return st.st_size;
 }
 
-/* The host file's byte at off, read without pinmm. */
-static int host_byte(const char *path, off_t off)
-{
-	unsigned char c;
-	int fd = open(path, O_RDONLY);
-	ssize_t n;
-
-	assert_true(fd >= 0);
-	n = pread(fd, &c, 1, off);
-	close(fd);
-	return n == 1 ? c : -1;
-}
-
 static int boot_machine(void **state)
 {
 	nr_temp_files = 0;
@@ -279,13 +266,13 @@ static void test_set_page_dirty_and_writeback(void **state)
 	check_eq(PageDirty(p1) && PageDirty(p2) && !PageDirty(p0), true, "PG_dirty");
 	check_eq(node_state(NR_FILE_DIRTY) - dirty, 2, "nr_dirty after dirtying two pages");
 	check_eq(node_state(NR_DIRTIED) - dirtied, 2, "nr_dirtied");
-	check_eq(host_byte(path, PAGE_SIZE + 5), pattern(PAGE_SIZE + 5), "host before writeback");
+	check_eq(host_file_byte(path, PAGE_SIZE + 5), pattern(PAGE_SIZE + 5), "host before writeback");
 
 	check_eq(filemap_write_and_wait(mapping), 0, "filemap_write_and_wait");
-	check_eq(host_byte(path, PAGE_SIZE + 5), 0xAB, "the host file has the new byte");
-	check_eq(host_byte(path, 2 * PAGE_SIZE + 9), 0xCD, "the last page's new byte");
+	check_eq(host_file_byte(path, PAGE_SIZE + 5), 0xAB, "the host file has the new byte");
+	check_eq(host_file_byte(path, 2 * PAGE_SIZE + 9), 0xCD, "the last page's new byte");
 	check_eq(host_size(path), size, "the host file did not grow");
-	check_eq(host_byte(path, 5), pattern(5), "the clean page was not rewritten");
+	check_eq(host_file_byte(path, 5), pattern(5), "the clean page was not rewritten");
 	check_eq(PageDirty(p1) || PageDirty(p2), false, "clean after writeback");
 	check_eq(PageWriteback(p1) || PageWriteback(p2), false, "writeback ended");
 	check_eq(node_state(NR_FILE_DIRTY), dirty, "nr_dirty back");
@@ -310,11 +297,11 @@ static void test_vfs_fsync(void **state)
 	((unsigned char *)page_address(page))[0] = 0x11;
 	set_page_dirty_lock(page);
 	check_eq(vfs_fsync(file, 0), 0, "fsync");
-	check_eq(host_byte(path, 0), 0x11, "after fsync");
+	check_eq(host_file_byte(path, 0), 0x11, "after fsync");
 	((unsigned char *)page_address(page))[1] = 0x22;
 	set_page_dirty_lock(page);
 	check_eq(vfs_fsync(file, 1), 0, "fdatasync");
-	check_eq(host_byte(path, 1), 0x22, "after fdatasync");
+	check_eq(host_file_byte(path, 1), 0x22, "after fdatasync");
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty");
 	put_page(page);
 	fput(file);
@@ -336,7 +323,7 @@ static void test_writeback_error(void **state)
 	check_eq(PageDirty(page), false, "the page is clean, its data lost");
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty");
 	check_eq(node_state(NR_WRITEBACK), 0, "nr_writeback");
-	check_eq(host_byte(path, 0), pattern(0), "the host file is unchanged");
+	check_eq(host_file_byte(path, 0), pattern(0), "the host file is unchanged");
 	check_eq(vfs_fsync(file, 0), 0, "the error was reported once");
 	put_page(page);
 	fput(file);
@@ -477,7 +464,7 @@ static void test_fput_frees_cache(void **state)
 	check_eq(node_state(NR_FILE_PAGES), 0, "nr_file_pages after the last fput");
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty after the last fput");
 	check_eq(global_zone_page_state(NR_FREE_PAGES), free_before, "every page freed");
-	check_eq(host_byte(path, 63 * PAGE_SIZE), 0x44, "the dirty page was written back");
+	check_eq(host_file_byte(path, 63 * PAGE_SIZE), 0x44, "the dirty page was written back");
 }
 
 static void test_page_outlives_fput(void **state)
@@ -669,11 +656,11 @@ static void test_map_shared_write_reaches_host(void **state)
 	check_eq(PageDirty(page), true, "a shared write dirties the page cache page");
 	check_eq(memcmp((char *)page_address(page) + 7, "hello", 5), 0, "it is the mapped page");
 	check_eq(node_state(NR_FILE_DIRTY), 1, "nr_dirty");
-	check_eq(host_byte(path, PAGE_SIZE + 7), pattern(PAGE_SIZE + 7), "not written yet");
+	check_eq(host_file_byte(path, PAGE_SIZE + 7), pattern(PAGE_SIZE + 7), "not written yet");
 
 	check_eq(vfs_fsync(file, 0), 0, "fsync");
-	check_eq(host_byte(path, PAGE_SIZE + 7), 'h', "fsync wrote the mapped write back");
-	check_eq(host_byte(path, PAGE_SIZE + 11), 'o', "the last byte of it");
+	check_eq(host_file_byte(path, PAGE_SIZE + 7), 'h', "fsync wrote the mapped write back");
+	check_eq(host_file_byte(path, PAGE_SIZE + 11), 'o', "the last byte of it");
 	check_eq(PageDirty(page), false, "clean after fsync");
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty after fsync");
 
@@ -682,7 +669,7 @@ static void test_map_shared_write_reaches_host(void **state)
 	check_eq(PageDirty(page), true, "dirty again after writeback cleaned it");
 	check_eq(node_state(NR_FILE_DIRTY), 1, "nr_dirty counts it again");
 	check_eq(vfs_fsync(file, 1), 0, "fdatasync");
-	check_eq(host_byte(path, PAGE_SIZE + 7), 'H', "the second write reached the host");
+	check_eq(host_file_byte(path, PAGE_SIZE + 7), 'H', "the second write reached the host");
 
 	check_eq(vm_munmap(addr, 2 * PAGE_SIZE), 0, "munmap");
 	leave_mm(mm);
@@ -708,11 +695,11 @@ static void test_unmapped_write_reaches_host_at_last_fput(void **state)
 	check_eq(vm_munmap(addr, 2 * PAGE_SIZE), 0, "munmap");
 	leave_mm(mm);
 	check_eq(node_state(NR_FILE_DIRTY), 1, "still dirty after munmap: nothing wrote it");
-	check_eq(host_byte(path, 3), pattern(3), "not written before the last fput");
+	check_eq(host_file_byte(path, 3), pattern(3), "not written before the last fput");
 	free_before = global_zone_page_state(NR_FREE_PAGES);
 	fput(file);
-	check_eq(host_byte(path, 3), 'b', "the last fput wrote the mapped write back");
-	check_eq(host_byte(path, 5), 'e', "the last byte of it");
+	check_eq(host_file_byte(path, 3), 'b', "the last fput wrote the mapped write back");
+	check_eq(host_file_byte(path, 5), 'e', "the last byte of it");
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty after the last fput");
 	check_eq(node_state(NR_FILE_PAGES), 0, "nr_file_pages after the last fput");
 	check_eq(global_zone_page_state(NR_FREE_PAGES), free_before + 1, "the page was freed");
@@ -732,7 +719,7 @@ static void test_map_private_write_stays_private(void **state)
 	check_eq(copy_from_user(&c, addr + 3, 1), 0, "reading it back");
 	check_eq(c, 'x', "the private copy has the write");
 	check_eq(vfs_fsync(file, 0), 0, "fsync");
-	check_eq(host_byte(path, 3), pattern(3), "the host file never sees a private write");
+	check_eq(host_file_byte(path, 3), pattern(3), "the host file never sees a private write");
 	page = read_ok(file->f_mapping, 0);
 	check_page_bytes(page, 0, PAGE_SIZE, "the page cache page after a private write");
 	check_eq(PageDirty(page), false, "the file page stays clean");
@@ -740,7 +727,7 @@ static void test_map_private_write_stays_private(void **state)
 	check_eq(node_state(NR_FILE_DIRTY), 0, "nr_dirty");
 	leave_mm(mm);
 	fput(file);
-	check_eq(host_byte(path, 3), pattern(3), "not at the last fput either");
+	check_eq(host_file_byte(path, 3), pattern(3), "not at the last fput either");
 }
 
 static void test_mmap_hooks(void **state)

@@ -35,16 +35,6 @@ static struct file *host_file(unsigned long npages)
 	return file;
 }
 
-static int host_byte(off_t off)
-{
-	unsigned char b;
-	int fd = open(path, O_RDONLY);
-	ssize_t n = pread(fd, &b, 1, off);
-
-	close(fd);
-	return n == 1 ? b : -1;
-}
-
 static unsigned long map_shared(struct file *file, unsigned long npages)
 {
 	unsigned long addr = vm_mmap(file, 0, npages * PAGE_SIZE, PROT_READ | PROT_WRITE,
@@ -128,7 +118,7 @@ static void test_periodic_writeback_of_expired_data(void **state)
 	check_eq(copy_to_user(addr + PAGE_SIZE, "\x81", 1), 0, "dirty page 1 through the mapping");
 	check_eq(pinmm_flusher_start(&s), 0, "start: every 10 ms, everything expired");
 	check_true(wait_clean(), "the flusher cleaned the page within 5 s");
-	check_eq(host_byte(PAGE_SIZE), 0x81, "and wrote it");
+	check_eq(host_file_byte(path, PAGE_SIZE), 0x81, "and wrote it");
 	check_true(flusher_stats().pages_written >= 1, "pages_written counts it");
 	page = find_get_page(file->f_mapping, 1);
 	check_eq(PagePrivate(page), false, "its reservation consumed");
@@ -136,7 +126,7 @@ static void test_periodic_writeback_of_expired_data(void **state)
 	check_true(PagePrivate(page), "faulted (page_mkclean write-protected it) and reserved");
 	put_page(page);
 	check_true(wait_clean(), "cleaned again");
-	check_eq(host_byte(PAGE_SIZE + 1), 0x82, "and written again");
+	check_eq(host_file_byte(path, PAGE_SIZE + 1), 0x82, "and written again");
 	check_eq(pinmm_flusher_stop(), 0, "stop");
 	vm_munmap(addr, 2 * PAGE_SIZE);
 	fput(file);
@@ -159,11 +149,11 @@ static void test_young_data_waits_for_expiry(void **state)
 	sleep_ms(100);
 	check_true(flusher_stats().rounds > rounds, "the flusher woke up");
 	check_eq(global_node_page_state(NR_FILE_DIRTY), 1, "but left the young page dirty");
-	check_eq(host_byte(0), 0, "unwritten");
+	check_eq(host_file_byte(path, 0), 0, "unwritten");
 	s.dirty_expire_centisecs = 0;
 	check_eq(pinmm_flusher_set(&s), 0, "expire everything now");
 	check_true(wait_clean(), "written after the setting changed");
-	check_eq(host_byte(0), 0x91, "the byte reached the host");
+	check_eq(host_file_byte(path, 0), 0x91, "the byte reached the host");
 	check_eq(pinmm_flusher_stop(), 0, "stop");
 	vm_munmap(addr, PAGE_SIZE);
 	fput(file);
@@ -205,7 +195,7 @@ static void test_dirty_ratio_wakes_the_flusher(void **state)
 	check_eq(pinmm_flusher_stop(), 0, "stop (waits for the writes)");
 	written = 0;
 	for (int i = 0; i < 64; i++)
-		written += host_byte(i * PAGE_SIZE) == 0xa1;
+		written += host_file_byte(path, i * PAGE_SIZE) == 0xa1;
 	/* The page whose fault crossed the threshold may have been written before the store
 	 * that followed its fault: 40 hold the byte for sure. */
 	check_true(written >= 40, "at least 40 pages on the host, found %d", written);

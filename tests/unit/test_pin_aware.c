@@ -51,16 +51,6 @@ static struct file *host_file(void)
 	return file;
 }
 
-static int host_byte(off_t off)
-{
-	unsigned char b;
-	int fd = open(path, O_RDONLY);
-	ssize_t n = pread(fd, &b, 1, off);
-
-	close(fd);
-	return n == 1 ? b : -1;
-}
-
 static int boot_pin_aware(void **state)
 {
 	struct pinmm_config cfg;
@@ -137,10 +127,10 @@ static void test_unaware_writeback_loses_track(void **state)
 	check_eq(PagePrivate(f.page), false, "and consumed its reservation");
 	device_store(f.page, 8, 0x22);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync: the device's store is invisible to it");
-	check_eq(host_byte(8), 0, "the device's byte is not on storage");
+	check_eq(host_file_byte(path, 8), 0, "the device's byte is not on storage");
 	unpin_user_pages_dirty_lock(&f.page, 1, true);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync after the dirtying unpin");
-	check_eq(host_byte(8), 0x22, "written now");
+	check_eq(host_file_byte(path, 8), 0x22, "written now");
 	check_eq(fs_stats().dirtied_without_mkwrite, 1, "but dirtied without page_mkwrite");
 	check_eq(pinmm_warn_count() - warns, 1, "the WARN");
 	teardown_fixture(&f);
@@ -153,17 +143,17 @@ static void test_pin_aware_keeps_the_page_dirty(void **state)
 
 	(void)state;
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync while pinned");
-	check_eq(host_byte(0), 0x11, "a stable copy was written");
+	check_eq(host_file_byte(path, 0), 0x11, "a stable copy was written");
 	check_eq(PageDirty(f.page), true, "the pinned page stays dirty");
 	check_eq(PagePrivate(f.page), true, "with its reservation");
 	check_eq(fs_stats().reserved, 1, "one block reserved");
 	device_store(f.page, 8, 0x22);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync again while pinned");
-	check_eq(host_byte(8), 0x22, "each writeback writes the page as it is then");
+	check_eq(host_file_byte(path, 8), 0x22, "each writeback writes the page as it is then");
 	device_store(f.page, 16, 0x33);
 	unpin_user_pages_dirty_lock(&f.page, 1, true);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync after the unpin");
-	check_eq(host_byte(16), 0x33, "the last device store is on storage");
+	check_eq(host_file_byte(path, 16), 0x33, "the last device store is on storage");
 	check_eq(PageDirty(f.page) || PagePrivate(f.page), false,
 		 "unpinned: the normal path cleaned it and consumed the reservation");
 	check_eq(fs_stats().dirtied_without_mkwrite, 0, "nothing dirtied behind the fs");
@@ -182,7 +172,7 @@ static void test_pin_aware_unpin_without_dirty(void **state)
 	device_store(f.page, 24, 0x44);
 	unpin_user_page(f.page);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync after a clean unpin");
-	check_eq(host_byte(24), 0x44, "the store made while pinned is on storage");
+	check_eq(host_file_byte(path, 24), 0x44, "the store made while pinned is on storage");
 	teardown_fixture(&f);
 }
 
@@ -219,10 +209,10 @@ static void test_pin_aware_does_not_tear(void **state)
 
 	(void)state;
 	check_eq(fsync_with_store(&f), 0, "pin-aware writeback: the bounce copy cannot tear");
-	check_eq(host_byte(0), 0x11, "the copy was written");
+	check_eq(host_file_byte(path, 0), 0x11, "the copy was written");
 	unpin_user_pages_dirty_lock(&f.page, 1, true);
 	check_eq(vfs_fsync(f.file, 0), 0, "fsync after the unpin");
-	check_eq(host_byte(32), 0x55, "the store that raced the copy is on storage");
+	check_eq(host_file_byte(path, 32), 0x55, "the store that raced the copy is on storage");
 	teardown_fixture(&f);
 }
 
