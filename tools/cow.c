@@ -26,7 +26,7 @@
  * mprotect(PROT_READ | PROT_WRITE) stands for the selftest's, without clear_softdirty() (pinmm
  * has no soft-dirty tracking, and its mprotect never maps a page writable early).
  *
- * Usage: cow [-R 5.7|modern] [-h]
+ * Usage: cow [-R 5.7|modern] [-G] [-h]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -51,7 +51,9 @@ static const size_t pagesize = PAGE_SIZE;
 static const size_t pmdsize = HPAGE_PMD_SIZE;
 /* The THP sizes pinmm has: the PMD size only. */
 static const size_t thpsizes[] = { HPAGE_PMD_SIZE };
-static const size_t hugetlbsizes[] = { 2 * MiB, 1 * GiB };
+/* The hugetlb sizes with a pool (catalog_hugetlb_sizes()): 2 MiB and, without -G, 1 GiB. */
+static size_t hugetlbsizes[2];
+static size_t nr_hugetlbsizes;
 
 static const char *const swap_reason = "MADV_PAGEOUT did not work, is swap enabled? "
 				       "(pinmm has no swap)";
@@ -821,13 +823,13 @@ static void run_anon_test_case(const struct test_case *tc)
 		run_with_partial_mremap_thp(tc->fn, tc->desc, size);
 		run_with_partial_shared_thp(tc->fn, tc->desc, size);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(hugetlbsizes); i++)
+	for (size_t i = 0; i < nr_hugetlbsizes; i++)
 		run_with_hugetlb(tc->fn, tc->desc, hugetlbsizes[i]);
 }
 
 static unsigned int tests_per_anon_test_case(void)
 {
-	return (unsigned int)(2 + ARRAY_SIZE(hugetlbsizes) + 6 * ARRAY_SIZE(thpsizes) + 2);
+	return (unsigned int)(2 + nr_hugetlbsizes + 6 * ARRAY_SIZE(thpsizes) + 2);
 }
 
 /* ---- anonymous THP: collapsing a PTE-mapped THP before or after fork() ---- */
@@ -1157,13 +1159,13 @@ static void run_non_anon_test_case(const struct non_anon_test_case *tc)
 	run_with_memfd(tc->fn, tc->desc);
 	run_with_tmpfile(tc->fn, tc->desc);
 	run_with_huge_zeropage(tc->fn, tc->desc);
-	for (size_t i = 0; i < ARRAY_SIZE(hugetlbsizes); i++)
+	for (size_t i = 0; i < nr_hugetlbsizes; i++)
 		run_with_memfd_hugetlb(tc->fn, tc->desc, hugetlbsizes[i]);
 }
 
 static unsigned int tests_per_non_anon_test_case(void)
 {
-	return (unsigned int)(4 + ARRAY_SIZE(hugetlbsizes));
+	return (unsigned int)(4 + nr_hugetlbsizes);
 }
 
 /* The usage message after its first line. */
@@ -1182,12 +1184,13 @@ int main(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
+	nr_hugetlbsizes = catalog_hugetlb_sizes(&m, hugetlbsizes);
 	ksft_print_header();
 	catalog_boot(&m);
 	ksft_print_msg("[INFO] detected PMD size: %zu KiB", pmdsize / KiB);
 	for (size_t i = 0; i < ARRAY_SIZE(thpsizes); i++)
 		ksft_print_msg("[INFO] detected THP size: %zu KiB", thpsizes[i] / KiB);
-	for (size_t i = 0; i < ARRAY_SIZE(hugetlbsizes); i++)
+	for (size_t i = 0; i < nr_hugetlbsizes; i++)
 		ksft_print_msg("[INFO] detected hugetlb page size: %zu KiB", hugetlbsizes[i] / KiB);
 	ksft_set_plan((unsigned int)(ARRAY_SIZE(anon_test_cases) * tests_per_anon_test_case() +
 				     ARRAY_SIZE(anon_thp_test_cases) +

@@ -23,7 +23,7 @@
  * failed (1). MAP_PRIVATE mappings of hugetlb files are refused by pinmm (mmap -EINVAL): those
  * cases SKIP with the reason, as the selftest skips a hugetlb mmap that fails.
  *
- * Usage: gup_longterm [-R 5.7|modern] [-h]
+ * Usage: gup_longterm [-R 5.7|modern] [-G] [-h]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -45,7 +45,9 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const size_t pagesize = PAGE_SIZE;
-static const size_t hugetlbsizes[] = { 2 * MiB, 1 * GiB };
+/* The hugetlb sizes with a pool (catalog_hugetlb_sizes()): 2 MiB and, without -G, 1 GiB. */
+static size_t hugetlbsizes[2];
+static size_t nr_hugetlbsizes;
 
 /* The file systems the selftest tells apart, as pinmm's files map onto them. */
 enum fs_type {
@@ -347,17 +349,18 @@ int main(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
+	nr_hugetlbsizes = catalog_hugetlb_sizes(&m, hugetlbsizes);
 	ksft_print_header();
 	catalog_boot(&m);
-	for (size_t i = 0; i < ARRAY_SIZE(hugetlbsizes); i++)
+	for (size_t i = 0; i < nr_hugetlbsizes; i++)
 		ksft_print_msg("[INFO] detected hugetlb page size: %zu KiB", hugetlbsizes[i] / KiB);
-	ksft_set_plan((unsigned int)(ARRAY_SIZE(test_cases) * (3 + ARRAY_SIZE(hugetlbsizes))));
+	ksft_set_plan((unsigned int)(ARRAY_SIZE(test_cases) * (3 + nr_hugetlbsizes)));
 
 	for (size_t i = 0; i < ARRAY_SIZE(test_cases); i++) {
 		run_with_memfd(test_cases[i].fn, test_cases[i].desc);
 		run_with_tmpfile(test_cases[i].fn, test_cases[i].desc);
 		run_with_local_tmpfile(test_cases[i].fn, test_cases[i].desc);
-		for (size_t j = 0; j < ARRAY_SIZE(hugetlbsizes); j++)
+		for (size_t j = 0; j < nr_hugetlbsizes; j++)
 			run_with_memfd_hugetlb(test_cases[i].fn, test_cases[i].desc,
 					       hugetlbsizes[j]);
 	}

@@ -246,9 +246,11 @@ unsigned long user_mmap_anon(size_t len, unsigned long prot, unsigned long flags
 static void catalog_usage(FILE *out, const char *name, const char *what)
 {
 	fprintf(out,
-		"usage: %s [-R 5.7|modern] [-h]\n"
+		"usage: %s [-R 5.7|modern] [-G] [-h]\n"
 		"%s"
 		"  -R  the rule set (default: PINMM_RULES, else 5.7)\n"
+		"  -G  no gigantic (1 GiB) hugetlb pool: the 1048576 kB cases are left out, as on\n"
+		"      a host where only 2 MiB hugetlb pages are configured\n"
 		"  -h  this message\n",
 		name, what);
 }
@@ -258,8 +260,11 @@ int catalog_options(int argc, char **argv, const char *name, const char *what,
 {
 	int opt;
 
-	while ((opt = getopt(argc, argv, "hR:")) != -1) {
+	while ((opt = getopt(argc, argv, "hGR:")) != -1) {
 		switch (opt) {
+		case 'G':
+			m->nr_hugepages_1g = 0;
+			break;
 		case 'R':
 			if (tool_rules_option(name, optarg, &m->rules))
 				return KSFT_FAIL;
@@ -278,4 +283,15 @@ int catalog_options(int argc, char **argv, const char *name, const char *what,
 		return KSFT_FAIL;
 	}
 	return -1;
+}
+
+size_t catalog_hugetlb_sizes(const struct catalog_machine *m, size_t sizes[2])
+{
+	size_t n = 0;
+
+	if (m->nr_hugepages_2m)
+		sizes[n++] = 2UL << 20;
+	if (m->nr_hugepages_1g)
+		sizes[n++] = 1UL << 30;
+	return n;
 }

@@ -32,7 +32,9 @@ struct catalog_machine {
 };
 
 /*
- * The programs' command line, "name [-R 5.7|modern] [-h]": -R sets m->rules. what: the lines
+ * The programs' command line, "name [-R 5.7|modern] [-G] [-h]": -R sets m->rules, -G sets
+ * m->nr_hugepages_1g to 0 (the 1 GiB cases cost most of a run's time, most of it the host
+ * copying and faulting in gigabytes; `make check-asan` leaves them out). what: the lines
  * of the usage message after the first. Returns -1 to go on, else the exit status to return
  * now: KSFT_PASS after -h (usage on stdout), KSFT_FAIL after a bad option, -R value or an
  * argument (a line on stderr, and the usage).
@@ -46,6 +48,10 @@ int catalog_options(int argc, char **argv, const char *name, const char *what,
  * "# rules: <5.7|modern>". A failure prints "Bail out! <step>: <reason>" and exits 1.
  */
 void catalog_boot(const struct catalog_machine *m);
+
+/* The hugetlb page sizes the machine has a pool of, in bytes, smallest first, as Linux's
+ * selftests detect them (detect_hugetlb_page_sizes()): 2 MiB, then 1 GiB. Returns how many. */
+size_t catalog_hugetlb_sizes(const struct catalog_machine *m, size_t sizes[2]);
 
 /* Leave the mm, release it and shut the machine down; a leak (pages left allocated or pinned,
  * reported on stderr by pinmm_shutdown()) bails out. Returns only on a clean shutdown. */
