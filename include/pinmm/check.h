@@ -41,6 +41,11 @@ extern "C" {
  *   - PageAnonExclusive (modern rules only; under 5.7 rules no page carries it) only on
  *     anonymous pages, on the head alone of a hugetlb page, and only on a page mapped at most
  *     once (one PTE, or one PMD/PUD leaf of its compound page, not both);
+ *   - the LRU lists (<pinmm/mm_inline.h>) hold only pages that may be on them (no tail, no
+ *     hugetlb page, no free page), each with PG_lru and on the list its flags name, none twice;
+ *     each list's size in base pages equals its lru_size and its nr_<list> counter; every
+ *     PG_lru page is on a list, and every mapped anonymous page and every page-cache page
+ *     (hugetlb's excepted) is on one (nothing is isolated on a quiescent machine);
  *   - no page is locked or under writeback (nothing is in flight: no request at the block
  *     device);
  *   - block reservations (PG_private of a host file's cache page, <pinmm/fs.h>) are only on

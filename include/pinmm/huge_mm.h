@@ -27,6 +27,15 @@ extern "C" {
  */
 int split_huge_page(struct page *page);
 
+/*
+ * split_huge_page() of a THP the caller has isolated from the LRU (reclaim's batch, Linux's
+ * split_huge_page_to_list()): the new order-0 pages other than page each get one more
+ * reference and are appended to list (threaded through page->lru, isolated: PG_lru clear), for
+ * the caller to treat as it treats page. With a THP on the LRU, or list NULL, they go on the
+ * LRU beside it instead. Returns as split_huge_page().
+ */
+int split_huge_page_to_list(struct page *page, struct cds_list_head *list);
+
 #ifdef __cplusplus
 }
 #endif

@@ -50,6 +50,66 @@ struct zone {
 	struct free_area free_area[MAX_ORDER];
 };
 
+/*
+ * The LRU lists (Linux's enum lru_list and struct lruvec, mm/vmscan.c's aging works on them).
+ * The machine has one node, so one lruvec: every page that is anonymous or in a page cache
+ * (hugetlb pages excepted, as in Linux) is on exactly one list while PG_lru is set, and on
+ * none while it is isolated (PG_lru clear, held by the isolator's reference) or free. shmem
+ * and memfd pages are PG_swapbacked and live on the anon lists, as in Linux.
+ */
+#define LRU_BASE 0
+#define LRU_ACTIVE 1
+#define LRU_FILE 2
+
+enum lru_list {
+	LRU_INACTIVE_ANON = LRU_BASE,
+	LRU_ACTIVE_ANON = LRU_BASE + LRU_ACTIVE,
+	LRU_INACTIVE_FILE = LRU_BASE + LRU_FILE,
+	LRU_ACTIVE_FILE = LRU_BASE + LRU_FILE + LRU_ACTIVE,
+	LRU_UNEVICTABLE,
+	NR_LRU_LISTS,
+};
+
+#define for_each_lru(lru) for (lru = 0; lru < NR_LRU_LISTS; lru++)
+#define for_each_evictable_lru(lru) for (lru = 0; lru <= LRU_ACTIVE_FILE; lru++)
+
+static inline bool is_file_lru(enum lru_list lru)
+{
+	return lru == LRU_INACTIVE_FILE || lru == LRU_ACTIVE_FILE;
+}
+
+static inline bool is_active_lru(enum lru_list lru)
+{
+	return lru == LRU_ACTIVE_ANON || lru == LRU_ACTIVE_FILE;
+}
+
+struct lruvec {
+	/* Pages linked through page->lru, newest at the head; reclaim scans from the tail. */
+	struct cds_list_head lists[NR_LRU_LISTS];
+	/* Base pages on each list (a THP counts its 512). Written under lru_lock; read without
+	 * it by reclaim's heuristics (relaxed: a moment's value). */
+	atomic_long lru_size[NR_LRU_LISTS];
+};
+
+/* The node (Linux's pg_data_t); the machine has node 0 only. */
+typedef struct pglist_data {
+	/* Protects the lists, PG_lru of every page and the lru_size words (5.7's pgdat->lru_lock;
+	 * Linux 5.11 moved it into the lruvec). Innermost: taken by the last put_page(), so
+	 * nothing may be called under it that takes another lock or drops a reference. */
+	pthread_mutex_t lru_lock;
+	struct lruvec __lruvec;
+	int node_id;
+} pg_data_t;
+
+/* The node by id: node 0 while booted, else NULL. */
+pg_data_t *pinmm_node_data(int nid);
+#define NODE_DATA(nid) pinmm_node_data(nid)
+
+static inline struct lruvec *node_lruvec(pg_data_t *pgdat)
+{
+	return &pgdat->__lruvec;
+}
+
 /* The zone the frame lies in; page must be a valid page of the running machine. */
 struct zone *page_zone(const struct page *page);
 

@@ -22,6 +22,7 @@
 #include "io_uring.h"
 #include "mm.h"
 #include "memremap.h"
+#include "mm_inline.h"
 #include "mm_types.h"
 #include "mman.h"
 #include "mmdebug.h"

@@ -30,6 +30,13 @@ enum zone_stat_item {
 };
 
 enum node_stat_item {
+	/* The LRU lists' sizes in base pages, in enum lru_list's order (NR_LRU_BASE + lru). */
+	NR_LRU_BASE,
+	NR_INACTIVE_ANON = NR_LRU_BASE,
+	NR_ACTIVE_ANON,
+	NR_INACTIVE_FILE,
+	NR_ACTIVE_FILE,
+	NR_UNEVICTABLE,
 	NR_ISOLATED_ANON,
 	NR_ISOLATED_FILE,
 	NR_ANON_MAPPED,
@@ -49,9 +56,23 @@ enum node_stat_item {
 enum vm_event_item {
 	PGALLOC_NORMAL,
 	PGALLOC_MOVABLE,
+	ALLOCSTALL_NORMAL, /* direct reclaim entered for an allocation from the zone */
+	ALLOCSTALL_MOVABLE,
 	PGFREE,
+	PGACTIVATE,   /* pages moved to an active list */
+	PGDEACTIVATE, /* pages moved to an inactive list */
 	PGFAULT,
 	PGMAJFAULT,
+	PGREFILL,       /* pages scanned on the active lists */
+	PGSTEAL_KSWAPD, /* pages reclaimed by kswapd */
+	PGSTEAL_DIRECT, /* pages reclaimed by direct reclaim */
+	PGSCAN_KSWAPD,  /* inactive pages kswapd scanned */
+	PGSCAN_DIRECT,  /* inactive pages direct reclaim scanned */
+	KSWAPD_LOW_WMARK_HIT_QUICKLY,
+	KSWAPD_HIGH_WMARK_HIT_QUICKLY,
+	PAGEOUTRUN,     /* kswapd's reclaim runs */
+	PGROTATED,      /* pages moved to the tail of an inactive list */
+	OOM_KILL,       /* OOM reports (pinmm kills nothing: see <pinmm/vmscan.h>) */
 	PGMIGRATE_SUCCESS,
 	PGMIGRATE_FAIL,
 	HTLB_BUDDY_PGALLOC,

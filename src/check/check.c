@@ -34,6 +34,7 @@ enum {
 	SEEN_CACHE = 4,  /* in a page cache */
 	SEEN_POOL = 8,   /* on a hugetlb pool's free list */
 	SEEN_HELD = 16,  /* held by a DMA engine (src/dma/): a device's reference or pin */
+	SEEN_LRU = 32,   /* on an LRU list (the head of a THP: its entry) */
 };
 
 /* What the walks saw of one frame of RAM. */
@@ -56,6 +57,7 @@ struct check {
 	long file_mapped;  /* file pages mapped by PTEs (nr_mapped) */
 	long anon_thps;    /* THPs mapped by a PMD (nr_anon_transparent_hugepages) */
 	long reserved;     /* host-file cache pages with a block reserved (PG_private) */
+	long lru_pages[NR_LRU_LISTS]; /* base pages the walk found on each list */
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -405,6 +407,70 @@ static void walk_free_lists(struct check *c)
 	}
 }
 
+/*
+ * The LRU lists: every entry is a page that is not a tail, carries PG_lru, sits on the list
+ * its flags name and is not free (check_frames() sees its refcount); each list's size in
+ * base pages matches lru_size and nr_<list>.
+ */
+static void walk_lru_lists(struct check *c)
+{
+	pg_data_t *pgdat = NODE_DATA(0);
+	struct lruvec *lruvec = node_lruvec(pgdat);
+	enum lru_list lru;
+
+	pthread_mutex_lock(&pgdat->lru_lock);
+	for_each_lru(lru) {
+		struct page *page;
+
+		cds_list_for_each_entry(page, &lruvec->lists[lru], lru) {
+			unsigned long pfn = page_to_pfn(page);
+
+			if (pfn >= max_pfn || PageTail(page) || PageHuge(page)) {
+				violation(c, page, "LRU list %d holds a page that cannot be on it "
+						   "(a tail, hugetlb or not RAM)", lru);
+				continue;
+			}
+			if (!PageLRU(page))
+				violation(c, page, "on LRU list %d without PG_lru", lru);
+			else if (page_lru(page) != lru)
+				violation(c, page, "on LRU list %d, its flags name list %d", lru,
+					  page_lru(page));
+			if (PageActive(page) && PageUnevictable(page))
+				violation(c, page, "both PG_active and PG_unevictable");
+			if (c->seen[pfn].what & SEEN_LRU)
+				violation(c, page, "on two LRU lists, or twice on one");
+			c->seen[pfn].what |= SEEN_LRU;
+			c->lru_pages[lru] += PageHead(page) ? (long)compound_nr(page) : 1;
+		}
+		if (c->lru_pages[lru] != (long)lruvec_lru_size(lru) ||
+		    c->lru_pages[lru] != global_node_page_state(NR_LRU_BASE + lru))
+			violation(c, NULL, "LRU list %s holds %ld pages; lru_size says %lu, %s %ld",
+				  node_stat_name(NR_LRU_BASE + lru), c->lru_pages[lru],
+				  lruvec_lru_size(lru), node_stat_name(NR_LRU_BASE + lru),
+				  global_node_page_state(NR_LRU_BASE + lru));
+	}
+	pthread_mutex_unlock(&pgdat->lru_lock);
+}
+
+/*
+ * A page's LRU state against the walk: PG_lru means on a list and a list means PG_lru (a free
+ * page on a list is caught as a free block that is listed); on a quiescent machine every
+ * anonymous page that is mapped and every page-cache page is on a list (none is isolated),
+ * hugetlb pages never.
+ */
+static void check_lru_state(struct check *c, struct page *head, bool mapped)
+{
+	bool listed = c->seen[page_to_pfn(head)].what & SEEN_LRU;
+
+	if (PageLRU(head) && !listed)
+		violation(c, head, "PG_lru set but on no LRU list");
+	if (PageHuge(head))
+		return;
+	if (!listed && ((PageAnon(head) && mapped) || (c->seen[page_to_pfn(head)].what & SEEN_CACHE)))
+		violation(c, head, "an anonymous or page-cache page on no LRU list (isolated on a "
+				   "quiescent machine, or never added)");
+}
+
 /* ---- the pass over every frame ---- */
 
 /*
@@ -474,6 +540,7 @@ static void check_small(struct check *c, unsigned long pfn)
 		return;
 	}
 	in_flight(c, page);
+	check_lru_state(c, page, s->pte_maps > 0);
 	check_anon_exclusive(c, page, s->pte_maps, "a small page");
 	if (page_mapcount(page) != (int)s->pte_maps)
 		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
@@ -547,6 +614,7 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 		return;
 	}
 	in_flight(c, head);
+	check_lru_state(c, head, maps > 0);
 	/* The exact count lives where the rule set puts it (page[2] for order > 1 under 5.7,
 	 * page[1] for every order under modern rules); the other slot stays 0. */
 	unused = compound_pincount_unused_ptr(head);
@@ -589,6 +657,8 @@ static void check_frames(struct check *c)
 				violation(c, page, "a free block on no free list");
 			if (c->seen[pfn].pte_maps || c->seen[pfn].huge_maps)
 				violation(c, page, "a free block that page tables map");
+			if (c->seen[pfn].what & SEEN_LRU)
+				violation(c, page, "a free block on an LRU list");
 			pfn += 1UL << page->private;
 			continue;
 		}
@@ -703,6 +773,7 @@ long pinmm_check_invariants(void)
 		return -ENOMEM;
 	rcu_barrier();
 	walk_free_lists(&c);
+	walk_lru_lists(&c);
 	walk_pools(&c);
 	for_each_mm(walk_mm, &c);
 	for_each_address_space(walk_mapping, &c);

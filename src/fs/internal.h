@@ -57,6 +57,9 @@ struct page *page_cache_alloc(struct address_space *mapping);
  * own reference. Returns 0, -EEXIST (another page is there) or -ENOMEM; on failure the page is
  * as it was. */
 int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t index);
+/* The same, then onto the LRU (inactive list, anon for shmem) once inserted: every page-cache
+ * page but hugetlbfs's (which calls add_to_page_cache()) comes in here. */
+int add_to_page_cache_lru(struct page *page, struct address_space *mapping, pgoff_t index);
 
 /* Remove a page from its cache and drop the cache's reference. Page locked; the caller holds
  * a reference of its own. */

@@ -259,6 +259,15 @@ int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t 
 	return 0;
 }
 
+int add_to_page_cache_lru(struct page *page, struct address_space *mapping, pgoff_t index)
+{
+	int err = add_to_page_cache(page, mapping, index);
+
+	if (!err)
+		lru_cache_add(page);
+	return err;
+}
+
 void delete_from_page_cache(struct page *page)
 {
 	struct address_space *mapping = page->mapping;
@@ -348,7 +357,7 @@ repeat:
 	page = page_cache_alloc(mapping);
 	if (!page)
 		return NULL;
-	err = add_to_page_cache(page, mapping, index);
+	err = add_to_page_cache_lru(page, mapping, index);
 	if (err) {
 		put_page(page);
 		if (err == -EEXIST)

@@ -199,6 +199,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 
 	vmstat_reset();
 	zones_init();
+	lru_init();
 	atomic_store_explicit(&debug_checks_on, cfg->debug_checks, memory_order_relaxed);
 	atomic_fetch_add(&machine_gen, 1);
 	atomic_store(&machine_booted, true);
@@ -208,6 +209,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 		 * generation as shutdown does (an odd one means a machine runs). */
 		atomic_store(&machine_booted, false);
 		atomic_fetch_add(&machine_gen, 1);
+		lru_teardown();
 		zones_teardown();
 		release_arena();
 		return -ENOMEM;
@@ -290,6 +292,7 @@ int pinmm_shutdown(void)
 	atomic_store(&machine_booted, false);
 	atomic_fetch_add(&machine_gen, 1);
 	vmstat_reset();
+	lru_teardown();
 	zones_teardown();
 	release_arena();
 	return left || unbalanced || live || violations ? -EBUSY : 0;

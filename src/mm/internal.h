@@ -13,6 +13,7 @@
 #include <pinmm/hugetlb.h>
 #include <pinmm/memremap.h>
 #include <pinmm/mm.h>
+#include <pinmm/mm_inline.h>
 #include <pinmm/mm_types.h>
 #include <pinmm/mmdebug.h>
 #include <pinmm/mmzone.h>
@@ -27,6 +28,7 @@ struct pinmm_machine {
 	struct pinmm_config cfg;
 	struct zone zones[MAX_NR_ZONES];
 	struct hstate hstates[HUGE_MAX_HSTATE];
+	pg_data_t node; /* node 0: its LRU lists (lru.c) */
 	size_t ram_len;    /* host bytes reserved for frames */
 	size_t memmap_len; /* host bytes reserved for mem_map */
 	atomic_long nr_bad_pages; /* pages quarantined by bad frees */
@@ -121,6 +123,16 @@ static inline void page_list_add(struct page *page, struct cds_list_head *head)
 	lru_store_relaxed(&head->next, &page->lru);
 }
 
+static inline void page_list_add_tail(struct page *page, struct cds_list_head *head)
+{
+	struct cds_list_head *prev = head->prev;
+
+	lru_store_relaxed(&page->lru.next, head);
+	lru_store_relaxed(&page->lru.prev, prev);
+	lru_store_relaxed(&prev->next, &page->lru);
+	lru_store_relaxed(&head->prev, &page->lru);
+}
+
 static inline void page_list_del(struct page *page)
 {
 	struct cds_list_head *next = page->lru.next, *prev = page->lru.prev;
@@ -130,6 +142,15 @@ static inline void page_list_del(struct page *page)
 	lru_store_relaxed(&page->lru.next, NULL);
 	lru_store_relaxed(&page->lru.prev, NULL);
 }
+
+/* lru.c (the LRU lists; the API is <pinmm/mm_inline.h>) */
+void lru_init(void);
+void lru_teardown(void);
+/* The last reference to head went: take it off the LRU (Linux's __page_cache_release()). */
+void __page_cache_release(struct page *head);
+/* split_huge_page(), head frozen at refcount 0 and no longer PageHead, its nr - 1 tails
+ * already order-0 pages: put the tails where the head is (see lru.c). */
+void lru_add_split_tails(struct page *head, unsigned long nr, struct cds_list_head *list);
 
 /* page_ref.c: free a head page whose refcount has just reached zero. */
 void __put_page(struct page *head);

@@ -38,6 +38,7 @@ bool try_get_page(struct page *page)
 
 void __put_page(struct page *head)
 {
+	__page_cache_release(head);
 	if (PageHead(head))
 		destroy_compound_page(head);
 	else

@@ -225,4 +225,14 @@ static inline bool rule_gup_fast_backs_off_from_fork(void)
 	return rules_modern();
 }
 
+/* Which LRU list a new anonymous page starts on: 5.7 puts it on the active list
+ * (lru_cache_add_active_or_unevictable()), so a burst of new anonymous memory pushes the
+ * established anonymous working set towards reclaim; 5.9 (commit b518154e59aa, "mm/vmscan:
+ * protect the workingset on anonymous LRU") starts it on the inactive list, where it must be
+ * referenced again to be promoted (lru_cache_add_inactive_or_unevictable()). */
+static inline bool rule_new_anon_page_active(void)
+{
+	return !rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

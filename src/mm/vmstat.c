@@ -21,6 +21,8 @@ static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = {
 };
 
 static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
+	"nr_inactive_anon", "nr_active_anon",   "nr_inactive_file",
+	"nr_active_file",   "nr_unevictable",
 	"nr_isolated_anon", "nr_isolated_file", "nr_anon_pages",
 	"nr_mapped",        "nr_file_pages",    "nr_dirty",
 	"nr_writeback",     "nr_shmem",         "nr_anon_transparent_hugepages",
@@ -29,8 +31,13 @@ static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
 };
 
 static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
-	"pgalloc_normal",     "pgalloc_movable",   "pgfree",
-	"pgfault",            "pgmajfault",        "pgmigrate_success",
+	"pgalloc_normal",     "pgalloc_movable",   "allocstall_normal",
+	"allocstall_movable", "pgfree",            "pgactivate",
+	"pgdeactivate",       "pgfault",           "pgmajfault",
+	"pgrefill",           "pgsteal_kswapd",    "pgsteal_direct",
+	"pgscan_kswapd",      "pgscan_direct",     "kswapd_low_wmark_hit_quickly",
+	"kswapd_high_wmark_hit_quickly", "pageoutrun", "pgrotated",
+	"oom_kill",           "pgmigrate_success",
 	"pgmigrate_fail",     "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
 	"thp_fault_alloc",    "thp_fault_fallback",       "thp_collapse_alloc",
 	"thp_collapse_alloc_failed", "thp_split_page",    "thp_split_pmd",

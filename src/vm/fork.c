@@ -65,6 +65,7 @@ static int copy_present_page(struct copy_args *c, pte_t *dst_pte, unsigned long 
 		return -EAGAIN;
 	memcpy(page_address(new), page_address(page), PAGE_SIZE);
 	page_add_new_anon_rmap(new, dst, addr, false);
+	lru_cache_add_inactive_or_unevictable(new, dst);
 	add_mm_counter(dst->vm_mm, MM_ANONPAGES, 1);
 	entry = pte_mkdirty(pfn_pte(page_to_pfn(new), vm_get_page_prot(dst)));
 	if (dst->vm_flags & VM_WRITE)

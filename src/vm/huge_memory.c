@@ -91,6 +91,7 @@ vm_fault_t do_huge_pmd_anonymous_page(struct vm_area_struct *vma, pmd_t *pmd,
 		return 0;
 	}
 	page_add_new_anon_rmap(page, vma, haddr, true);
+	lru_cache_add_inactive_or_unevictable(page, vma);
 	pgtable_trans_huge_deposit(pmd, table);
 	add_mm_counter(vma->vm_mm, MM_ANONPAGES, HPAGE_PMD_NR);
 	set_pmd(pmd, entry);
@@ -145,6 +146,7 @@ static vm_fault_t do_huge_pmd_wp_page_fallback(struct vm_area_struct *vma, pmd_t
 		pte_t entry = pte_mkdirty(pfn_pte(page_to_pfn(pages[i]), vm_get_page_prot(vma)));
 
 		page_add_new_anon_rmap(pages[i], vma, haddr + i * PAGE_SIZE, false);
+		lru_cache_add_inactive_or_unevictable(pages[i], vma);
 		set_pte(&ptes[i], (vma->vm_flags & VM_WRITE) ? pte_mkwrite(entry) : entry);
 	}
 	set_pmd(pmd, (pmd_t){(page_to_pfn(table) << PAGE_SHIFT) | _PAGE_TABLE});
@@ -194,6 +196,7 @@ static vm_fault_t wp_huge_copy(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 		return 0;
 	}
 	page_add_new_anon_rmap(new, vma, haddr, true);
+	lru_cache_add_inactive_or_unevictable(new, vma);
 	/* One store replaces the old leaf: the deposited table stays with the PMD. */
 	set_pmd(pmd, maybe_pmd_mkwrite(pmd_mkyoung(pmd_mkdirty(pmd_mkhuge(
 				pfn_pmd(page_to_pfn(new), vm_get_page_prot(vma))))), vma));
@@ -391,8 +394,9 @@ int total_mapcount(struct page *head)
 	 1UL << PG_mlocked)
 
 /* Turn the frozen, unmapped THP at head into 512 order-0 pages, each with refcount 1 and the
- * head's anon_vma, index and flags; every subpage is left locked. */
-static void __split_huge_page(struct page *head)
+ * head's anon_vma, index and flags; every subpage is left locked. The tails join head on the
+ * LRU (or list: see split_huge_page_to_list()) before head is unfrozen. */
+static void __split_huge_page(struct page *head, struct cds_list_head *list)
 {
 	unsigned long flags = atomic_load_explicit(&head->flags, memory_order_relaxed) &
 			      SPLIT_PAGE_FLAGS;
@@ -411,11 +415,17 @@ static void __split_huge_page(struct page *head)
 		page_ref_unfreeze(tail, 1);
 	}
 	ClearPageHead(head);
+	lru_add_split_tails(head, HPAGE_PMD_NR, list);
 	page_ref_unfreeze(head, 1);
 	count_vm_event(THP_SPLIT_PAGE);
 }
 
 int split_huge_page(struct page *page)
+{
+	return split_huge_page_to_list(page, NULL);
+}
+
+int split_huge_page_to_list(struct page *page, struct cds_list_head *list)
 {
 	struct page *head = compound_head(page);
 	struct anon_vma *av = NULL;
@@ -449,7 +459,7 @@ int split_huge_page(struct page *page)
 			page_put_anon_vma(av);
 		return -EBUSY;
 	}
-	__split_huge_page(head);
+	__split_huge_page(head, list);
 	for (unsigned long i = 0; av && i < HPAGE_PMD_NR; i++)
 		remove_migration_ptes(av, head + i, head + i);
 	if (av)

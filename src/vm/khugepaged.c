@@ -327,6 +327,7 @@ static enum scan_result collapse_huge_page(struct mm_struct *mm, unsigned long h
 	table = pfn_to_page((orig.pmd & PTE_PFN_MASK) >> PAGE_SHIFT);
 	pthread_spin_lock(pmd_ptl);
 	page_add_new_anon_rmap(new, vma, haddr, true);
+	lru_cache_add_inactive_or_unevictable(new, vma);
 	pgtable_trans_huge_deposit(pmd, table);
 	add_mm_counter(mm, MM_ANONPAGES, none_or_zero);
 	/* Publishes the copy: a walker that sees the leaf sees the THP's contents. */

@@ -83,6 +83,7 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma, pte_t *pte, unsi
 		return 0;
 	}
 	page_add_new_anon_rmap(page, vma, addr, false);
+	lru_cache_add_inactive_or_unevictable(page, vma);
 	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
 	set_pte(pte, entry);
 	pthread_spin_unlock(ptl);
@@ -158,6 +159,7 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, pte_t *pte, unsigned 
 		put_page(old); /* the mapping's reference */
 	}
 	page_add_new_anon_rmap(new, vma, addr, false);
+	lru_cache_add_inactive_or_unevictable(new, vma);
 	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
 	set_pte(pte, unshare ? pte_mkyoung(mk_pte(new, vma))
 			     : maybe_mkwrite(pte_mkyoung(pte_mkdirty(mk_pte(new, vma))), vma));
@@ -254,6 +256,7 @@ static void finish_fault(struct vm_fault *vmf, pte_t *pte, pte_t entry, bool ano
 	}
 	if (anon) {
 		page_add_new_anon_rmap(page, vma, vmf->address, false);
+		lru_cache_add_inactive_or_unevictable(page, vma);
 		add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
 	} else {
 		page_add_file_rmap(page, false);

@@ -7,6 +7,10 @@
  * it splits (Linux's fallback when no THP can be allocated: pinmm never moves a THP whole).
  * hugetlb pages never need it: their pools are filled from ZONE_NORMAL outside CMA.
  *
+ * The page is first taken off the LRU (isolate_lru_page(), as Linux's callers of
+ * migrate_pages() do), so reclaim and compaction leave it alone and its frame can be freed
+ * directly; the new page goes onto the LRU with the old one's active state at the end.
+ *
  * Steps, with the page locked: replace every PTE mapping the page by a migration entry
  * (dropping the mapping's reference and mapcount); freeze the refcount at the references the
  * caller and (a file page) the page cache hold — any other holder (a GUP pin, a get_user_pages
@@ -122,7 +126,8 @@ static void migrate_page_flags(struct page *new, struct page *old)
 {
 	atomic_fetch_or(&new->flags, atomic_load(&old->flags) &
 				     (1UL << PG_dirty | 1UL << PG_swapbacked | 1UL << PG_referenced |
-				      1UL << PG_uptodate | 1UL << PG_private));
+				      1UL << PG_uptodate | 1UL << PG_private | 1UL << PG_active |
+				      1UL << PG_workingset | 1UL << PG_unevictable));
 }
 
 /* An order-0 anonymous page (the caller holds one reference). 0: done, the caller's reference
@@ -160,7 +165,7 @@ static int migrate_anon_page(struct page *page, gfp_t gfp)
 	atomic_store(&page->flags, 0);
 	free_pages_ok(page, 0);
 	page_put_anon_vma(av);
-	put_page(new);
+	putback_lru_page(new); /* onto the old page's list; the allocation's reference */
 	return 0;
 out_av:
 	page_put_anon_vma(av);
@@ -208,11 +213,37 @@ static int migrate_file_page(struct page *page, gfp_t gfp)
 	unlock_page(page);
 	atomic_store(&page->flags, 0);
 	free_pages_ok(page, 0);
-	put_page(new);
+	putback_lru_page(new); /* onto the old page's list; the allocation's reference */
 	return 0;
 out:
 	unlock_page(page);
 	put_page(new);
+	return ret;
+}
+
+/*
+ * Linux migrates only pages it took off the LRU first (isolate_lru_page()), so that reclaim and
+ * other migrations leave them alone meanwhile, and the frame can be freed directly. The
+ * isolation's reference stands in for the caller's while the page is off the LRU. Returns as
+ * migrate_anon_page(); -EAGAIN also when another isolator has the page.
+ */
+static int migrate_isolated(struct page *page, gfp_t gfp)
+{
+	bool anon = PageAnon(page);
+	enum node_stat_item isolated =
+		(enum node_stat_item)(NR_ISOLATED_ANON + page_is_file_lru(page));
+	int ret;
+
+	if (isolate_lru_page(page))
+		return -EAGAIN;
+	mod_node_page_state(isolated, 1);
+	put_page(page); /* the caller's */
+	ret = anon ? migrate_anon_page(page, gfp) : migrate_file_page(page, gfp);
+	mod_node_page_state(isolated, -1);
+	if (ret) {
+		get_page(page); /* the caller's again */
+		putback_lru_page(page);
+	}
 	return ret;
 }
 
@@ -246,8 +277,7 @@ int migrate_unpinnable_page(struct page *page, gfp_t gfp)
 			ret = -EBUSY;
 	} else if (PageAnon(page) || page->mapping) {
 		for (int pass = 0; pass < MIGRATE_RETRIES; pass++) {
-			ret = PageAnon(page) ? migrate_anon_page(page, gfp)
-					     : migrate_file_page(page, gfp);
+			ret = migrate_isolated(page, gfp);
 			if (!ret) {
 				/* The reference went with the old frame. */
 				count_vm_event(PGMIGRATE_SUCCESS);

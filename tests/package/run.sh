@@ -26,10 +26,10 @@ for prog in api_c11 api_cxx; do
 	fi
 done
 
-# The example's output, with the two host addresses dump_page() prints (the struct page and
-# the anon_vma in the mapping word) masked.
+# The example's output, with the host addresses dump_page() prints (the struct page, the LRU
+# list links in the lru words and the anon_vma in the mapping word) masked.
 out=$("$build/package/pin_page" 2>&1 | sed -e 's/^page:[0-9a-f]*/page:<struct page address>/' \
-	-e '0,/^raw:/s/^\(raw: [0-9a-f]* [0-9a-f]* [0-9a-f]*\) [0-9a-f]*$/\1 <anon_vma | 1>/')
+	-e '0,/^raw:/s/^\(raw: [0-9a-f]*\) [0-9a-f]* [0-9a-f]* [0-9a-f]*$/\1 <lru.next> <lru.prev> <anon_vma | 1>/')
 if diff_out=$(diff -u examples/pin_page.expected - <<<"$out"); then
 	ok "examples/pin_page prints examples/pin_page.expected"
 else

@@ -169,8 +169,10 @@ static void split_refused_while_pinned(struct mm_struct *mm, bool modern)
 	expect_split(mm, head, head, 1, "split_huge_page() after the unpin");
 	check_eq(atomic_load(&head[1]._pincount), 0, "%s: page[1]'s count word after the split",
 		 what);
-	check_eq(atomic_load(&head[2].hpage_pinned_refcount), 0,
-		 "%s: page[2]'s count word after the split", what);
+	/* page[2]'s count word is lru.prev: now a link of the LRU list the subpage joined
+	 * beside its head, as in Linux (lru_add_page_tail()), not a count. */
+	check_eq(PageLRU(head + 2) && !PageCompound(head + 2) && !page_maybe_dma_pinned(head + 2),
+		 true, "%s: page[2] after the split is a plain page on the LRU", what);
 	check_eq(hpage_pincount_available(head + 1), false, "%s: page[1] has no count of its own",
 		 what);
 	unlock_page(head);

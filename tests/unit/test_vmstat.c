@@ -30,6 +30,11 @@ static void test_names_match_linux(void **state)
 		enum node_stat_item item;
 		const char *name;
 	} node[] = {
+		{NR_INACTIVE_ANON, "nr_inactive_anon"},
+		{NR_ACTIVE_ANON, "nr_active_anon"},
+		{NR_INACTIVE_FILE, "nr_inactive_file"},
+		{NR_ACTIVE_FILE, "nr_active_file"},
+		{NR_UNEVICTABLE, "nr_unevictable"},
 		{NR_ISOLATED_ANON, "nr_isolated_anon"},
 		{NR_ISOLATED_FILE, "nr_isolated_file"},
 		{NR_FILE_PAGES, "nr_file_pages"},
@@ -50,9 +55,23 @@ static void test_names_match_linux(void **state)
 	} event[] = {
 		{PGALLOC_NORMAL, "pgalloc_normal"},
 		{PGALLOC_MOVABLE, "pgalloc_movable"},
+		{ALLOCSTALL_NORMAL, "allocstall_normal"},
+		{ALLOCSTALL_MOVABLE, "allocstall_movable"},
 		{PGFREE, "pgfree"},
+		{PGACTIVATE, "pgactivate"},
+		{PGDEACTIVATE, "pgdeactivate"},
 		{PGFAULT, "pgfault"},
 		{PGMAJFAULT, "pgmajfault"},
+		{PGREFILL, "pgrefill"},
+		{PGSTEAL_KSWAPD, "pgsteal_kswapd"},
+		{PGSTEAL_DIRECT, "pgsteal_direct"},
+		{PGSCAN_KSWAPD, "pgscan_kswapd"},
+		{PGSCAN_DIRECT, "pgscan_direct"},
+		{KSWAPD_LOW_WMARK_HIT_QUICKLY, "kswapd_low_wmark_hit_quickly"},
+		{KSWAPD_HIGH_WMARK_HIT_QUICKLY, "kswapd_high_wmark_hit_quickly"},
+		{PAGEOUTRUN, "pageoutrun"},
+		{PGROTATED, "pgrotated"},
+		{OOM_KILL, "oom_kill"},
 		{PGMIGRATE_SUCCESS, "pgmigrate_success"},
 		{PGMIGRATE_FAIL, "pgmigrate_fail"},
 		{THP_FAULT_ALLOC, "thp_fault_alloc"},
@@ -352,16 +371,20 @@ static void test_vmstat_print_follows_linux_order(void **state)
 	/* Linux 5.7's vmstat_text, restricted to the items pinmm has. */
 	static const char *const linux_order[] = {
 		"nr_free_pages", "nr_page_table_pages", "nr_free_cma",
-		"nr_isolated_anon", "nr_isolated_file", "nr_anon_pages", "nr_mapped",
+		"nr_inactive_anon", "nr_active_anon", "nr_inactive_file", "nr_active_file",
+		"nr_unevictable", "nr_isolated_anon", "nr_isolated_file", "nr_anon_pages", "nr_mapped",
 		"nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem",
 		"nr_anon_transparent_hugepages", "nr_dirtied", "nr_written",
 		"nr_foll_pin_acquired", "nr_foll_pin_released",
-		"pgalloc_normal", "pgalloc_movable", "pgfree", "pgfault", "pgmajfault",
-		"pgmigrate_success", "pgmigrate_fail", "htlb_buddy_alloc_success",
+		"pgalloc_normal", "pgalloc_movable", "allocstall_normal", "allocstall_movable",
+		"pgfree", "pgactivate", "pgdeactivate", "pgfault", "pgmajfault", "pgrefill",
+		"pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
+		"kswapd_low_wmark_hit_quickly", "kswapd_high_wmark_hit_quickly", "pageoutrun",
+		"pgrotated", "oom_kill", "pgmigrate_success", "pgmigrate_fail", "htlb_buddy_alloc_success",
 		"htlb_buddy_alloc_fail", "thp_fault_alloc", "thp_fault_fallback",
 		"thp_collapse_alloc", "thp_collapse_alloc_failed", "thp_split_page", "thp_split_pmd",
 	};
-	char want[1024] = "", got[1024] = "";
+	char want[4096] = "", got[4096] = "";
 	FILE *out = tmpfile();
 	char *text, *line, *save = NULL;
 
