@@ -29,7 +29,8 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE $(if $(filter 1,$(HOOKS)),-DPINMM_HOOKS)
 CFLAGS += -std=c11 $(OPT) -g -fPIC -pthread $(WARNINGS) $(SANITIZE)
 LDFLAGS += -pthread $(SANITIZE)
-LIBS := -lurcu
+# libdw (elfutils): the pin owners' symbolizer (function, file:line of each frame).
+LIBS := -lurcu -ldw
 TEST_LIBS := -lcmocka
 
 LIB_SRCS := $(wildcard src/*/*.c)

@@ -3,7 +3,7 @@
 # ones; otherwise name the exact command to run and fail.
 set -euo pipefail
 
-packages=(gcc g++ make pkg-config liburcu-dev libcmocka-dev)
+packages=(gcc g++ make pkg-config liburcu-dev libcmocka-dev libdw-dev)
 missing=()
 for p in "${packages[@]}"; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -68,6 +68,12 @@ struct pinmm_config {
 	 * leaves the page dirty, its block reservation kept, until the pin is gone. false in
 	 * pinmm_config_default(), under either rule set: no Linux does this. */
 	bool pin_aware_writeback;
+	/* Pin owners (<pinmm/pin_owner.h>): record who took each FOLL_PIN pin, report leaks and
+	 * bad unpins with their call sites. false in pinmm_config_default(); the environment
+	 * variable PINMM_PIN_OWNER=1 switches it on for any program (PINMM_PIN_OWNER=0 or unset
+	 * leaves this field to decide). The running machine's configuration holds the setting in
+	 * force. */
+	bool pin_owner;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -88,11 +94,12 @@ void pinmm_config_default(struct pinmm_config *cfg);
  *            ZONE_NORMAL less than PINMM_MIN_NORMAL_FREE; the hugetlb pools do not fit in
  *            ZONE_NORMAL outside CMA; thp is not a pinmm_thp_mode, or rules not a
  *            pinmm_rules; rules is PINMM_RULES_DEFAULT and the environment variable
- *            PINMM_RULES is set to something other than "5.7" or "modern" (one line on the
- *            log stream names the value). Nothing is reserved.
+ *            PINMM_RULES is set to something other than "5.7" or "modern", or
+ *            PINMM_PIN_OWNER to something other than "0", "1" or "" (one line on the log
+ *            stream names the value). Nothing is reserved.
  *   -EBUSY   the machine is already booted.
  *   -ENOMEM  the host refused the address-space reservation, or there was no memory for the
- *            zero page or the hugetlb pools; nothing is left booted.
+ *            zero page, the hugetlb pools or the pin owners' tables; nothing is left booted.
  * Not thread-safe against a concurrent pinmm_boot()/pinmm_shutdown().
  */
 int pinmm_boot(const struct pinmm_config *cfg);
@@ -107,7 +114,8 @@ int pinmm_boot(const struct pinmm_config *cfg);
  * alive (its address space is torn down: its holders keep an empty shell that every call
  * refuses and that they may only release, see mman.h); the other threads still running in
  * one (they cannot be detached from here); every file still open (its dirty pages are written
- * back and its page cache dropped; see fs.h). Before any of that, the debug build (PINMM_HOOKS,
+ * back and its page cache dropped; see fs.h); with pin owners on, every pin still outstanding
+ * once those are torn down, with the call site that took it (<pinmm/pin_owner.h>). Before any of that, the debug build (PINMM_HOOKS,
  * the default; not `make HOOKS=0`) runs pinmm_check_invariants() (<pinmm/check.h>) on the
  * machine as the caller left it and counts each violation it reports. The machine is torn down
  * all the same, so a later pinmm_boot() works.

@@ -31,6 +31,7 @@
 #include "page_ref.h"
 #include "pagemap.h"
 #include "pgtable.h"
+#include "pin_owner.h"
 #include "pipe.h"
 #include "rmap.h"
 #include "uaccess.h"

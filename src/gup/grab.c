@@ -20,11 +20,39 @@
  * Under modern rules the zero page is never pinned (rule_zero_page_pinnable()): its pin and its
  * unpin change no count and no vmstat, and an unpin neither dirties it nor checks it, on every
  * path alike (pin_is_noop()).
+ *
+ * Pin owners (<pinmm/pin_owner.h>) hang off the same two routines: a FOLL_PIN grab that
+ * succeeded opens a record, and a release closes records before its counts drop (after the
+ * drop the page may be freed and pinned again by someone else). Off, each pays one branch on a
+ * flag read at boot (pin_owner_enabled()).
  */
 #include <errno.h>
 #include <limits.h>
 
 #include "internal.h"
+
+/* The FOLL_* names for the pin owners' reports, bit by bit (gup.h's values). */
+static const char *const foll_names[] = {
+	"FOLL_WRITE", "FOLL_TOUCH", "FOLL_GET", "FOLL_DUMP", "FOLL_FORCE", "FOLL_NOWAIT",
+	"FOLL_POPULATE", "FOLL_SPLIT", "FOLL_HWPOISON", "FOLL_NUMA", "FOLL_MIGRATION",
+	"FOLL_TRIED", "FOLL_MLOCK", "FOLL_REMOTE", "FOLL_COW", "FOLL_ANON", "FOLL_LONGTERM",
+	"FOLL_SPLIT_PMD", "FOLL_PIN", "FOLL_FAST_ONLY",
+};
+
+/* The library is linked as one object (see the Makefile), so this runs before any boot. */
+__attribute__((constructor)) static void register_foll_names(void)
+{
+	pin_owner_set_flag_names(foll_names, sizeof(foll_names) / sizeof(foll_names[0]));
+}
+
+_Thread_local struct mm_struct *gup_pin_mm;
+
+/* The mm a grab pins through: the slow path's (gup_pin_mm, which it sets), else the fast
+ * path's, the current one. */
+static const void *pin_mm(void)
+{
+	return gup_pin_mm ? gup_pin_mm : current_mm();
+}
 
 /* Add n to the exact pin count unless that would pass INT_MAX. */
 static bool pincount_add(struct page *head, int n)
@@ -91,6 +119,8 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 			__put_page(head);
 		return NULL;
 	}
+	if (pin_owner_enabled() && (flags & FOLL_PIN))
+		pin_owner_add(head, page, refs, flags, pin_mm());
 	return head;
 }
 
@@ -135,6 +165,8 @@ static bool refs_missing(struct page *head, int refs, unsigned int flags)
 			 pin ? "unpin" : "put", refs, pin ? "pin(s)" : "reference(s)",
 			 is_zero_pfn(page_to_pfn(head)) ? ", the zero page" : "",
 			 page_ref_count(head));
+	if (pin && pin_owner_enabled())
+		pin_owner_report_misuse(head, refs);
 	return false;
 }
 
@@ -206,6 +238,8 @@ static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
 
 	if (pin_is_noop(head, flags))
 		return false;
+	if (pin_owner_enabled() && (flags & FOLL_PIN))
+		pin_owner_release(head, refs);
 	if (debug_checks())
 		return put_compound_head_checked(head, refs, flags);
 	if (flags & FOLL_PIN) {

@@ -509,6 +509,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			     struct page **pages, unsigned int gup_flags)
 {
+	struct mm_struct *saved_mm;
+	long ret;
+
 	mmap_assert_locked(mm);
 	if (WARN_ON_ONCE(gup_flags & GUP_REFUSED_FLAGS))
 		return -EINVAL;
@@ -517,7 +520,12 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 		gup_flags |= FOLL_GET;
 	if (gup_flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
-	return __get_user_pages(mm, start, nr_pages, gup_flags, pages);
+	/* For the pin owners' records: the mm this walk pins through (a remote one, too). */
+	saved_mm = gup_pin_mm;
+	gup_pin_mm = mm;
+	ret = __get_user_pages(mm, start, nr_pages, gup_flags, pages);
+	gup_pin_mm = saved_mm;
+	return ret;
 }
 
 void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags)

@@ -15,6 +15,9 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 				  bool speculative);
 bool try_grab_page(struct page *page, unsigned int flags);
 void put_compound_head(struct page *head, int refs, unsigned int flags);
+/* grab.c: the mm the slow path is pinning through on this thread (NULL outside it), for the
+ * pin owners' records (the fast path pins through the current mm). */
+extern _Thread_local struct mm_struct *gup_pin_mm;
 
 /* The get_* entry points' FOLL_LONGTERM check: modern rules refuse FOLL_LONGTERM without
  * FOLL_PIN (rule_longterm_needs_pin()); the caller WARNs and returns its refusal value. */

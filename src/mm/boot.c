@@ -177,12 +177,15 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	ret = config_check(cfg);
 	if (!ret)
 		ret = rules_resolve(cfg->rules, &rules);
+	if (!ret)
+		ret = pin_owner_boot(cfg->pin_owner);
 	if (ret)
 		return ret;
 
 	memset(&machine, 0, sizeof(machine));
 	machine.cfg = *cfg;
 	machine.cfg.rules = rules;
+	machine.cfg.pin_owner = pin_owner_enabled();
 	/* Frames and struct pages for RAM and the device area alike. */
 	machine.ram_len = cfg->ram_bytes + cfg->device_bytes;
 	machine.memmap_len = (machine.ram_len >> PAGE_SHIFT) * sizeof(struct page);
@@ -192,6 +195,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	mem_map = reserve_aligned(machine.memmap_len, PAGE_SIZE);
 	if (!pinmm_ram || !mem_map) {
 		release_arena();
+		pin_owner_teardown();
 		return -ENOMEM;
 	}
 	max_pfn = cfg->ram_bytes >> PAGE_SHIFT;
@@ -212,6 +216,7 @@ int pinmm_boot(const struct pinmm_config *cfg)
 		lru_teardown();
 		zones_teardown();
 		release_arena();
+		pin_owner_teardown();
 		return -ENOMEM;
 	}
 	SetPageReserved(zero_page);
@@ -250,7 +255,7 @@ void set_shutdown_hook(enum shutdown_hook_id id, unsigned long (*hook)(void))
 
 int pinmm_shutdown(void)
 {
-	unsigned long left, unbalanced, live = 0, violations = 0;
+	unsigned long left, unbalanced, leaked, live = 0, violations = 0;
 	unsigned long (*quiesce)(void);
 
 	if (!atomic_load(&machine_booted))
@@ -284,18 +289,21 @@ int pinmm_shutdown(void)
 			  page_ref_count(zero_page) - 1);
 	}
 	zero_page = NULL;
+	/* Every address space is gone: a pin still recorded now is a leak; name who took it. */
+	leaked = pin_owner_report_leaks();
 	left = report_unfreed_pages() + memremap_teardown();
 	if (left)
 		pinmm_log("pinmm: shutdown: %lu page(s) still allocated, referenced or quarantined\n",
 			  left);
 	unbalanced = report_pin_balance();
+	pin_owner_teardown();
 	atomic_store(&machine_booted, false);
 	atomic_fetch_add(&machine_gen, 1);
 	vmstat_reset();
 	lru_teardown();
 	zones_teardown();
 	release_arena();
-	return left || unbalanced || live || violations ? -EBUSY : 0;
+	return left || unbalanced || live || violations || leaked ? -EBUSY : 0;
 }
 
 bool pinmm_booted(void)

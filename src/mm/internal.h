@@ -74,6 +74,38 @@ static inline bool debug_checks(void)
 		__misuse;                                                                          \
 	})
 
+/*
+ * Pin owners (pin_owner.c, <pinmm/pin_owner.h>). pin_owner_enabled() is the one branch the
+ * grab and the release pay with tracking off: a flag written at boot, before any pin, and
+ * cleared at shutdown, after the last. The rest runs only when it is true.
+ */
+extern atomic_bool pin_owner_on;
+
+static inline bool pin_owner_enabled(void)
+{
+	return __builtin_expect(atomic_load_explicit(&pin_owner_on, memory_order_relaxed), 0);
+}
+
+/* Boot: switch tracking on if configured or PINMM_PIN_OWNER=1. 0, -EINVAL (PINMM_PIN_OWNER
+ * neither "0" nor "1" nor empty; logged), -ENOMEM. */
+int pin_owner_boot(bool configured);
+/* Shutdown, after the leak report: free every record and site; tracking is off. */
+void pin_owner_teardown(void);
+/* The FOLL_* names, bit by bit, for the reports (set by the GUP layer, which owns them). */
+void pin_owner_set_flag_names(const char *const *names, unsigned int nr);
+/* A grab of refs pins of head, starting at subpage page, through mm (may be NULL). */
+void pin_owner_add(struct page *head, struct page *page, int refs, unsigned int flags,
+		   const void *mm);
+/* An unpin of refs pins of head, before its counts drop: closes records (LIFO per head, the
+ * caller's own first). With the debug checks off, WARNs a report if some were not there. */
+void pin_owner_release(struct page *head, int refs);
+/* The debug checks caught a bad unpin of head: add both call sites to their WARN. */
+void pin_owner_report_misuse(struct page *head, int refs);
+/* The last mmput() of mm: report the pins still held through it, and forget mm in them. */
+void pin_owner_mm_exit(const void *mm);
+/* Shutdown: report every outstanding pin with its owner. Returns the number of pins. */
+unsigned long pin_owner_report_leaks(void);
+
 /* Flags that must be clear when a page is freed (Linux's PAGE_FLAGS_CHECK_AT_FREE). */
 #define PAGE_FLAGS_CHECK_AT_FREE                                                                   \
 	(1UL << PG_lru | 1UL << PG_locked | 1UL << PG_private | 1UL << PG_private_2 |             \

@@ -144,6 +144,9 @@ void mmput(struct mm_struct *mm)
 	if (WARN_ON_ONCE(old <= 0) || old != 1)
 		return;
 	live_set_del(&live_mms, mm);
+	/* Pins that outlive their address space are worth a report naming who took them. */
+	if (pin_owner_enabled())
+		pin_owner_mm_exit(mm);
 	exit_mmap(mm);
 	mmdrop(mm);
 }
