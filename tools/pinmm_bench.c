@@ -21,6 +21,10 @@
  *
  * The first line names the rule set. Under modern rules the long-term get rows are left out:
  * FOLL_LONGTERM requires FOLL_PIN there (Linux 6.3 on).
+ *
+ * The last line is the pin owners' cost (<pinmm/pin_owner.h>): the fast pin and the unpin of
+ * 16 MiB of 4 KiB pages with owners off and on, booted alternately in the same run, and the
+ * ratio on / off (owner_cost()).
  */
 #include <errno.h>
 #include <math.h>
@@ -477,6 +481,87 @@ static void write_svg(FILE *f, const struct result *res, int n, int repeats)
 	fprintf(f, "</svg>\n");
 }
 
+/* The pin owners' cost (<pinmm/pin_owner.h>): the fast pin and the unpin of OWNER_MIB of
+ * 4 KiB pages, 512 per call, one thread, on a machine booted with pin owners off and then on,
+ * alternately for each repeat, in the same run; the least ns per page of each, and on / off.
+ * PINMM_PIN_OWNER is set aside meanwhile, so that "off" is off. */
+#define OWNER_MIB 16
+
+static int owner_run(bool on, bool debug_checks, enum pinmm_rules rules, double *take_ns,
+		     double *release_ns)
+{
+	struct range r = {0};
+	struct pinmm_config cfg;
+	struct job j = {0};
+	double t0, t1;
+	int ret;
+
+	pinmm_config_default(&cfg);
+	cfg.thp = PINMM_THP_MADVISE;
+	cfg.debug_checks = debug_checks;
+	cfg.rules = rules;
+	cfg.pin_owner = on;
+	if (pinmm_boot(&cfg))
+		return -ENOMEM;
+	r.mm = mm_alloc();
+	kthread_use_mm(r.mm);
+	ret = map_range(&r, B_4K, OWNER_MIB << 20);
+	j = (struct job){.r = &r, .nr = r.nr_pages, .pin = true, .mode = M_FAST};
+	j.pages = ret ? NULL : malloc(r.nr_pages * sizeof(struct page *));
+	if (j.pages) {
+		t0 = now_ns();
+		j.got = take(&j);
+		t1 = now_ns();
+		release(&j);
+		*take_ns = (t1 - t0) / (double)r.nr_pages;
+		*release_ns = (now_ns() - t1) / (double)r.nr_pages;
+		if (j.got != (long)r.nr_pages)
+			ret = -EFAULT;
+	} else if (!ret) {
+		ret = -ENOMEM;
+	}
+	free(j.pages);
+	free(r.pages);
+	kthread_unuse_mm(r.mm);
+	mmput(r.mm);
+	if (pinmm_shutdown() && !ret)
+		ret = -EBUSY;
+	return ret;
+}
+
+static int owner_cost(int repeats, bool debug_checks, enum pinmm_rules rules)
+{
+	double best[2][2] = {{1e300, 1e300}, {1e300, 1e300}}; /* [on][take, release] */
+	const char *env = getenv("PINMM_PIN_OWNER");
+	char *saved = env ? strdup(env) : NULL;
+	int ret = 0;
+
+	unsetenv("PINMM_PIN_OWNER");
+	for (int rep = 0; rep < repeats && !ret; rep++)
+		for (int on = 0; on <= 1 && !ret; on++) {
+			double t = 0, rel = 0;
+
+			ret = owner_run(on, debug_checks, rules, &t, &rel);
+			if (t < best[on][0])
+				best[on][0] = t;
+			if (rel < best[on][1])
+				best[on][1] = rel;
+		}
+	if (saved) {
+		setenv("PINMM_PIN_OWNER", saved, 1);
+		free(saved);
+	}
+	if (ret) {
+		fprintf(stderr, "pinmm_bench: pin owners' cost: %s\n", strerror(-ret));
+		return ret;
+	}
+	printf("pin owners: 4k fast pin_user_pages_fast + unpin_user_pages, 1 thr, %d MiB, min of "
+	       "%d: pin %.1f ns/page off, %.1f on (x%.1f); unpin %.1f off, %.1f on (x%.1f)\n",
+	       OWNER_MIB, repeats, best[0][0], best[1][0], best[1][0] / best[0][0], best[0][1],
+	       best[1][1], best[1][1] / best[0][1]);
+	return 0;
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -684,6 +769,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pinmm_bench: shutdown found leaked pages\n");
 		return 1;
 	}
+	/* After the matrix, on machines of its own: pin owners are chosen at boot. */
+	if (owner_cost(repeats, debug_checks, rules))
+		return 1;
 	f = fopen(csv, "w");
 	if (!f) {
 		fprintf(stderr, "pinmm_bench: %s: %s\n", csv, strerror(errno));

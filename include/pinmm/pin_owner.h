@@ -15,10 +15,13 @@
  *    consecutive subpages of one compound page (the fast path on a THP or hugetlb leaf, the
  *    slow path's whole-leaf grab under modern rules) is one record of refs pins, pfn being the
  *    first subpage pinned. Records are kept under the head page's pfn, where the pins count.
- *  - The matching rule: an unpin of n pins of a compound page (its head) closes n pins of
- *    that head's outstanding records, newest first (LIFO per head page), taking the calling
- *    thread's own records before other threads'. Pins are anonymous counts, so which subpage
- *    an unpin meant is not known: a partly closed record keeps its pfn and loses pins.
+ *  - The matching rule: Linux's pins are anonymous counts on the head, so an unpin names no
+ *    pin. Each pin an unpin drops closes one pin of the head's outstanding records: one that
+ *    holds the subpage the unpin was given (unpin_user_page(), each entry of
+ *    unpin_user_pages*(), each page of unpin_user_page_range_dirty_lock()) before any other,
+ *    the calling thread's before another thread's, and among those the newest (LIFO per head
+ *    page). Only a release that names no subpage (the fast path undoing its own grab) goes by
+ *    the head alone. A record of several subpages keeps which of them it still holds.
  *  - Each closed pin adds its hold time to its call site's histogram; the last closed record
  *    of each page is kept (both call sites) to name the first unpin of a double unpin.
  *

@@ -232,14 +232,15 @@ static __attribute__((noinline)) bool put_compound_head_checked(struct page *hea
  * or it was a no-op (pin_is_noop()). Without the checks this is 5.7's release, which trusts the
  * caller.
  */
-static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
+static bool __put_compound_head(struct page *head, int refs, unsigned int flags,
+				struct page *const *pages, struct page *first)
 {
 	int n = refs;
 
 	if (pin_is_noop(head, flags))
 		return false;
 	if (pin_owner_enabled() && (flags & FOLL_PIN))
-		pin_owner_release(head, refs);
+		pin_owner_release(head, refs, pages, first);
 	if (debug_checks())
 		return put_compound_head_checked(head, refs, flags);
 	if (flags & FOLL_PIN) {
@@ -254,9 +255,17 @@ static bool __put_compound_head(struct page *head, int refs, unsigned int flags)
 	return true;
 }
 
+/* put_compound_head() naming the subpages unpinned, for the pin owners (see
+ * pin_owner_release()). */
+static void put_pins(struct page *head, int refs, struct page *const *pages, struct page *first)
+{
+	if (__put_compound_head(head, refs, FOLL_PIN, pages, first))
+		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+}
+
 void put_compound_head(struct page *head, int refs, unsigned int flags)
 {
-	if (__put_compound_head(head, refs, flags) && (flags & FOLL_PIN))
+	if (__put_compound_head(head, refs, flags, NULL, NULL) && (flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
 }
 
@@ -264,7 +273,7 @@ void unpin_user_page(struct page *page)
 {
 	if (WARN_ON_ONCE(!page))
 		return;
-	put_compound_head(compound_head(page), 1, FOLL_PIN);
+	put_pins(compound_head(page), 1, NULL, page);
 }
 
 /* The number of entries from pages[i] on that lie in head's compound page (5.12's batching).
@@ -302,7 +311,7 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 	if (WARN_ON(IS_ERR_VALUE(npages)))
 		return;
 	for (unsigned long i = 0; i < npages;) {
-		struct page *head;
+		struct page *head, **first;
 		unsigned long run;
 
 		if (!pages[i]) {
@@ -311,13 +320,14 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 		}
 		head = compound_head(pages[i]);
 		run = head_run(pages, i, npages, head);
+		first = pages + i;
 		i += run;
 		if (make_dirty) {
 			if (check && !holds_refs(head, (int)run, FOLL_PIN))
 				continue;
 			unpin_dirty(head);
 		}
-		if (__put_compound_head(head, (int)run, FOLL_PIN))
+		if (__put_compound_head(head, (int)run, FOLL_PIN, first, NULL))
 			released += (long)run;
 	}
 	__mod_node_page_state(NR_FOLL_PIN_RELEASED, released);
@@ -366,6 +376,6 @@ void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, b
 		run = range_run(page, i, npages, &head);
 		if (make_dirty)
 			unpin_dirty(head);
-		put_compound_head(head, (int)run, FOLL_PIN);
+		put_pins(head, (int)run, NULL, page + i);
 	}
 }

@@ -96,9 +96,12 @@ void pin_owner_set_flag_names(const char *const *names, unsigned int nr);
 /* A grab of refs pins of head, starting at subpage page, through mm (may be NULL). */
 void pin_owner_add(struct page *head, struct page *page, int refs, unsigned int flags,
 		   const void *mm);
-/* An unpin of refs pins of head, before its counts drop: closes records (LIFO per head, the
- * caller's own first). With the debug checks off, WARNs a report if some were not there. */
-void pin_owner_release(struct page *head, int refs);
+/* An unpin of refs pins of head, before its counts drop: closes records by the matching rule
+ * of <pinmm/pin_owner.h>. The subpages unpinned are pages[0 .. refs) when pages is not NULL,
+ * else first, first + 1, ... when first is not NULL, else not known. With the debug checks
+ * off, WARNs a report if some pins were not there. */
+void pin_owner_release(struct page *head, int refs, struct page *const *pages,
+		       struct page *first);
 /* The debug checks caught a bad unpin of head: add both call sites to their WARN. */
 void pin_owner_report_misuse(struct page *head, int refs);
 /* The last mmput() of mm: report the pins still held through it, and forget mm in them. */

@@ -56,14 +56,24 @@ struct pin_site {
 
 struct pin_record {
 	struct pin_record *next;    /* the head's records, newest first */
-	unsigned long pfn;
-	unsigned int nr_pins;
+	unsigned long pfn;          /* the first subpage pinned */
+	unsigned int span;          /* subpages pinned by the grab: pfn .. pfn + span - 1 */
+	unsigned int nr_pins;       /* of those, still pinned */
+	unsigned long *held;        /* which (span > 1; else NULL: nr_pins says) */
 	unsigned int gup_flags;
 	const void *mm;
 	long tid;
 	uint64_t pinned_ns;
 	struct pin_site *site;
 };
+
+#define BITS_PER_LONG_ (8 * sizeof(unsigned long))
+
+static void free_record(struct pin_record *r)
+{
+	free(r->held);
+	free(r);
+}
 
 /* The last record of a head that unpins closed entirely: who pinned, who released. */
 struct pin_closed {
@@ -109,6 +119,16 @@ void pin_owner_set_flag_names(const char *const *names, unsigned int nr)
 {
 	foll_names = names;
 	nr_foll_names = nr;
+}
+
+/* gettid() is a system call: each thread asks once. */
+static long this_tid(void)
+{
+	static _Thread_local long tid;
+
+	if (!tid)
+		tid = (long)gettid();
+	return tid;
 }
 
 static uint64_t now_ns(void)
@@ -215,85 +235,117 @@ void pin_owner_add(struct page *head, struct page *page, int refs, unsigned int 
 	struct pin_site *site = this_site(pin_sites);
 	unsigned long head_pfn = page_to_pfn(head);
 	struct pfn_bucket *b = bucket_of(head_pfn);
-	struct pin_record *r = malloc(sizeof(*r));
-	struct pfn_entry *e;
+	struct pin_record *r = calloc(1, sizeof(*r));
+	size_t words = ((size_t)refs + BITS_PER_LONG_ - 1) / BITS_PER_LONG_;
+	struct pfn_entry *e = NULL;
 
-	if (!site || !r) {
-		free(r);
-		atomic_fetch_add(&records_lost, 1);
-		return;
+	if (r && refs > 1) {
+		r->held = malloc(words * sizeof(unsigned long));
+		if (r->held) {
+			memset(r->held, 0xff, words * sizeof(unsigned long));
+			if (refs % BITS_PER_LONG_)
+				r->held[words - 1] = (1UL << (refs % BITS_PER_LONG_)) - 1;
+		}
 	}
-	*r = (struct pin_record){
-		.pfn = page_to_pfn(page),
-		.nr_pins = (unsigned int)refs,
-		.gup_flags = flags,
-		.mm = mm,
-		.tid = (long)gettid(),
-		.pinned_ns = now_ns(),
-		.site = site,
-	};
-	pthread_mutex_lock(&b->lock);
-	e = entry_of(b, head_pfn, true);
-	if (e) {
-		r->next = e->records;
-		e->records = r;
-		atomic_fetch_add_explicit(&site->outstanding, refs, memory_order_relaxed);
+	if (site && r && (refs == 1 || r->held)) {
+		r->pfn = page_to_pfn(page);
+		r->span = r->nr_pins = (unsigned int)refs;
+		r->gup_flags = flags;
+		r->mm = mm;
+		r->tid = this_tid();
+		r->pinned_ns = now_ns();
+		r->site = site;
+		pthread_mutex_lock(&b->lock);
+		e = entry_of(b, head_pfn, true);
+		if (e) {
+			r->next = e->records;
+			e->records = r;
+			atomic_fetch_add_explicit(&site->outstanding, refs, memory_order_relaxed);
+		}
+		pthread_mutex_unlock(&b->lock);
 	}
-	pthread_mutex_unlock(&b->lock);
 	if (!e) {
-		free(r);
+		if (r)
+			free_record(r);
 		atomic_fetch_add(&records_lost, 1);
 	}
 }
 
-/* Close up to want pins of e's records taken by thread tid (any thread: tid 0), newest first.
- * Returns how many were closed. */
-static int close_pins(struct pfn_entry *e, int want, long tid, struct pin_site *unpin_site,
+/* Does r still hold a pin of subpage pfn (ULONG_MAX: of any)? Returns its bit, or -1. */
+static long held_bit(const struct pin_record *r, unsigned long pfn)
+{
+	if (!r->nr_pins)
+		return -1;
+	if (pfn == ULONG_MAX) {
+		if (!r->held)
+			return 0;
+		for (unsigned long w = 0;; w++)
+			if (r->held[w])
+				return (long)(w * BITS_PER_LONG_) + __builtin_ctzl(r->held[w]);
+	}
+	if (pfn < r->pfn || pfn - r->pfn >= r->span)
+		return -1;
+	if (!r->held)
+		return 0;
+	return r->held[(pfn - r->pfn) / BITS_PER_LONG_] >> ((pfn - r->pfn) % BITS_PER_LONG_) & 1 ?
+		       (long)(pfn - r->pfn) : -1;
+}
+
+/* Close one pin of subpage pfn (ULONG_MAX: not known) among e's records, by the matching
+ * rule of pin_owner.h: a record of that subpage before any other, the calling thread's before
+ * another's, the newest first. Returns false when e holds no pin at all. */
+static bool close_one(struct pfn_entry *e, unsigned long pfn, struct pin_site *unpin_site,
 		      uint64_t now)
 {
-	struct pin_record **link = &e->records;
-	int done = 0;
+	static const bool any_pfn[] = {false, false, true, true}, any_tid[] = {false, true, false,
+									       true};
+	struct pin_record **link = NULL, *r;
+	long bit = -1;
 
-	while (*link && done < want) {
-		struct pin_record *r = *link;
-		int n;
-
-		if (tid && r->tid != tid) {
-			link = &r->next;
+	for (int pass = 0; pass < 4 && bit < 0; pass++) {
+		if (!any_pfn[pass] && pfn == ULONG_MAX)
 			continue;
+		for (link = &e->records; *link; link = &(*link)->next) {
+			if (!any_tid[pass] && (*link)->tid != this_tid())
+				continue;
+			bit = held_bit(*link, any_pfn[pass] ? ULONG_MAX : pfn);
+			if (bit >= 0)
+				break;
 		}
-		n = want - done < (int)r->nr_pins ? want - done : (int)r->nr_pins;
-		r->nr_pins -= (unsigned int)n;
-		done += n;
-		atomic_fetch_sub_explicit(&r->site->outstanding, n, memory_order_relaxed);
-		atomic_fetch_add_explicit(&r->site->released, (unsigned long)n, memory_order_relaxed);
-		atomic_fetch_add_explicit(&r->site->hold_hist[hold_bucket(now - r->pinned_ns)],
-					  (unsigned long)n, memory_order_relaxed);
-		if (r->nr_pins) {
-			link = &r->next;
-			continue;
-		}
-		e->has_closed = true;
-		e->closed = (struct pin_closed){
-			.site = r->site,
-			.unpin_site = unpin_site,
-			.pfn = r->pfn,
-			.gup_flags = r->gup_flags,
-			.tid = r->tid,
-			.unpin_tid = (long)gettid(),
-			.pinned_ns = r->pinned_ns,
-			.unpinned_ns = now,
-		};
-		*link = r->next;
-		free(r);
 	}
-	return done;
+	if (bit < 0)
+		return false;
+	r = *link;
+	if (r->held)
+		r->held[bit / (long)BITS_PER_LONG_] &= ~(1UL << (bit % (long)BITS_PER_LONG_));
+	r->nr_pins--;
+	atomic_fetch_sub_explicit(&r->site->outstanding, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->site->released, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->site->hold_hist[hold_bucket(now - r->pinned_ns)], 1,
+				  memory_order_relaxed);
+	if (r->nr_pins)
+		return true;
+	e->has_closed = true;
+	e->closed = (struct pin_closed){
+		.site = r->site,
+		.unpin_site = unpin_site,
+		.pfn = r->pfn,
+		.gup_flags = r->gup_flags,
+		.tid = r->tid,
+		.unpin_tid = this_tid(),
+		.pinned_ns = r->pinned_ns,
+		.unpinned_ns = now,
+	};
+	*link = r->next;
+	free_record(r);
+	return true;
 }
 
 static void report_misuse(struct page *head, int refs, const char *what,
 			  struct pin_site *unpin_site);
 
-void pin_owner_release(struct page *head, int refs)
+void pin_owner_release(struct page *head, int refs, struct page *const *pages,
+		       struct page *first)
 {
 	struct pin_site *site = this_site(unpin_sites);
 	unsigned long head_pfn = page_to_pfn(head);
@@ -304,10 +356,16 @@ void pin_owner_release(struct page *head, int refs)
 
 	pthread_mutex_lock(&b->lock);
 	e = entry_of(b, head_pfn, false);
-	if (e) {
-		done = close_pins(e, refs, (long)gettid(), site, now);
-		if (done < refs)
-			done += close_pins(e, refs - done, 0, site, now);
+	for (int k = 0; e && k < refs; k++) {
+		unsigned long pfn = ULONG_MAX;
+
+		if (pages)
+			pfn = page_to_pfn(pages[k]);
+		else if (first)
+			pfn = page_to_pfn(first) + (unsigned long)k;
+		if (!close_one(e, pfn, site, now))
+			break;
+		done++;
 	}
 	pthread_mutex_unlock(&b->lock);
 	/* With the debug checks on, their own WARN reports this unpin (refs_missing() in
@@ -491,7 +549,10 @@ static void print_stack(FILE *f, const char *indent, void *const *frames, unsign
 
 static void print_record(FILE *f, const struct pin_record *r, unsigned long head_pfn, uint64_t now)
 {
-	fprintf(f, "  pin of pfn %#lx (head %#lx) x%u, ", r->pfn, head_pfn, r->nr_pins);
+	fprintf(f, "  pin of pfn %#lx (head %#lx) x%u", r->pfn, head_pfn, r->nr_pins);
+	if (r->span > 1)
+		fprintf(f, " of %u subpages", r->span);
+	fputs(", ", f);
 	print_flags(f, r->gup_flags);
 	if (r->mm)
 		fprintf(f, ", mm %p", r->mm);
@@ -518,7 +579,7 @@ static void print_misuse(FILE *f, unsigned long head_pfn, struct pin_site *unpin
 	uint64_t now = now_ns();
 	bool any = false;
 
-	fprintf(f, "pin owner: the bad unpin of pfn %#lx, thread %ld:\n", head_pfn, (long)gettid());
+	fprintf(f, "pin owner: the bad unpin of pfn %#lx, thread %ld:\n", head_pfn, this_tid());
 	if (unpin_site)
 		print_stack(f, "  ", unpin_site->frames, unpin_site->nr_frames);
 	for (unsigned long pfn = first; pfn < first + NEIGHBOUR_PAGES; pfn++) {
@@ -708,7 +769,7 @@ void pin_owner_teardown(void)
 
 			for (; r; r = rn) {
 				rn = r->next;
-				free(r);
+				free_record(r);
 			}
 			en = e->next;
 			free(e);
@@ -788,7 +849,8 @@ int pinmm_pin_owners(unsigned long long older_than_ns, struct pinmm_pin_owner *b
 		}
 		pthread_mutex_unlock(&b->lock);
 	}
-	qsort(buf, n < max ? n : max, sizeof(*buf), cmp_owner);
+	if (n && max)
+		qsort(buf, n < max ? n : max, sizeof(*buf), cmp_owner);
 	*total = n;
 	return 0;
 }

@@ -189,6 +189,33 @@ static void test_pin_user_pages_fast_thp(void **state)
 	unmap(addr, 2 * SZ_2M, "THP area");
 }
 
+/* The matching rule: the unpin of a subpage closes the record holding that subpage, not the
+ * newest record of the head (which LIFO alone would take). */
+static void test_unpin_closes_the_record_of_its_subpage(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long addr = map(0, 2 * SZ_2M, RW, ANON, "THP area");
+	unsigned long thp = (addr + SZ_2M - 1) & ~(SZ_2M - 1), head;
+	struct page *p3, *p5;
+	size_t n;
+	long ret;
+
+	put_word(thp, 1, "THP");
+	head = page_to_pfn(page_at(mm, thp));
+	mmap_read_lock(mm);
+	ret = pin_user_pages(thp + PG(3), 1, 0, &p3);
+	mmap_read_unlock(mm);
+	check_eq(ret, 1, "pin subpage 3 (slow)");
+	check_eq(pin_user_pages_fast(thp + PG(5), 1, 0, &p5), 1, "pin subpage 5 (fast)");
+	unpin_user_page(p3);
+	n = snapshot(0, "subpage 3 unpinned");
+	check_eq(n, 1, "records left");
+	check_eq(owners[0].pfn, head + 5, "the record left is subpage 5's (LIFO would keep 3's)");
+	unpin_user_page(p5);
+	check_eq(snapshot(0, "both unpinned"), 0, "records left");
+	unmap(addr, 2 * SZ_2M, "THP area");
+}
+
 static void test_pin_user_pages_remote_records_the_remote_mm(void **state)
 {
 	struct mm_struct *mm = *state, *other = mm_alloc();
@@ -616,6 +643,8 @@ int main(void)
 						teardown_mm),
 		cmocka_unit_test_setup_teardown(test_pin_user_pages_fast_thp, setup_owner,
 						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_unpin_closes_the_record_of_its_subpage,
+						setup_owner, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_pin_user_pages_remote_records_the_remote_mm,
 						setup_owner, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_io_uring_registration_records, setup_owner,
