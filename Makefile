@@ -72,7 +72,7 @@ PKG_CONFIG_ENV := PKG_CONFIG_PATH=$(PKG_ROOT)$(LIBDIR)/pkgconfig PKG_CONFIG_SYSR
 PKG_CFLAGS = $$($(PKG_CONFIG_ENV) pkg-config --cflags pinmm)
 PKG_LIBS = $$($(PKG_CONFIG_ENV) pkg-config --libs pinmm)
 PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page \
-	$(BUILD)/package/gup_dma_loss
+	$(BUILD)/package/gup_dma_loss $(BUILD)/package/pin_leak
 
 .PHONY: all demo bench check check-fault check-layers check-modern check-stress check-tools \
 	check-package check-asan check-tsan check-sanitize check-clang install uninstall clean
@@ -148,6 +148,11 @@ $(BUILD)/package/pin_page $(BUILD)/package/gup_dma_loss: $(BUILD)/package/%: exa
 		$(PKG_ROOT)/.installed
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+
+# docs/observability.md's worked leak hunt, with -g as it says: the report's file:line.
+$(BUILD)/package/pin_leak: examples/pin_leak.c $(PKG_ROOT)/.installed
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -g -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
 
 # The installed package: the programs above run, and the README agrees with the tree.
 check-package: $(PKG_PROGS)

@@ -2,7 +2,8 @@
 # The package as a user meets it, after `make install DESTDIR=PKG_ROOT`: the C11 and C++ programs
 # built against the installed headers run; the README's example (examples/pin_page.c) is the
 # README's text, builds and prints what examples/pin_page.expected says; examples/gup_dma_loss
-# prints examples/gup_dma_loss.expected; the tools are installed;
+# prints examples/gup_dma_loss.expected; examples/pin_leak's report names its leaking line
+# (examples/pin_leak.expected); the tools are installed;
 # the README's tour names every file of the tree; the docs cite nothing outside the repository.
 # Usage: run.sh BUILD PKG_ROOT PREFIX. Each failure is one line "package: FAIL <what>: <why>".
 set -u
@@ -45,6 +46,17 @@ else
 $diff_out"
 fi
 
+# docs/observability.md's worked leak hunt: the report names the pin's function and line (the
+# lines that say so; the mm's address masked).
+out=$("$build/package/pin_leak" 2>&1 | grep -E '^(pin owner: |    by |pin_leak: )' |
+	sed -e 's/mm 0x[0-9a-f]*/mm <mm>/')
+if diff_out=$(diff -u examples/pin_leak.expected - <<<"$out"); then
+	ok "examples/pin_leak names its leaking line as examples/pin_leak.expected says"
+else
+	ko "examples/pin_leak" "output differs from examples/pin_leak.expected:
+$diff_out"
+fi
+
 # The README shows the example as it is: the first C block is the file.
 readme_block=$(awk '/^```c$/ { on = 1; next } on && /^```$/ { exit } on' README.md)
 if diff_out=$(diff -u examples/pin_page.c - <<<"$readme_block"); then
@@ -54,7 +66,7 @@ else
 $diff_out"
 fi
 
-for tool in gup_benchmark gup_test pinmm_bench pinmm_demo dma_writeback run_vmtests.sh; do
+for tool in gup_benchmark gup_test pinmm_bench pinmm_demo dma_writeback pin_owners run_vmtests.sh; do
 	if [ -x "$root$prefix/bin/$tool" ]; then
 		ok "make install installs bin/$tool"
 	else

@@ -3,8 +3,8 @@
 #
 # test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
-# options, table, CSV, SVG chart and progress into a pipe), and the rule-set option (-R) of
-# every tool. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# options, table, CSV, SVG chart, progress into a pipe and the pin owners' cost), pin_owners,
+# and the rule-set option (-R) of every tool. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -315,6 +315,9 @@ check "pinmm_bench -s 16 -r 3 -b 4k,thp-2m -t 1,3: 24 rows of min/median/max" \
 	-l "24:$ROW" \
 	-x hugetlb -o "^wrote $tmp/b.csv and $tmp/b.svg\$" -- \
 	"$pb" -R 5.7 -q -s 16 -r 3 -b 4k,thp-2m -t 1,3 -o "$tmp/b.csv" -g "$tmp/b.svg"
+check "pinmm_bench: the pin owners' cost, off and on, in the same run" \
+	-o '^pin owners: 4k fast pin_user_pages_fast \+ unpin_user_pages, 1 thr, 16 MiB, min of 1: pin [0-9.]+ ns/page off, [0-9.]+ on \(x[0-9.]+\); unpin [0-9.]+ off, [0-9.]+ on \(x[0-9.]+\)$' \
+	-- env PINMM_PIN_OWNER=1 "$pb" -R 5.7 -q -s 16 -r 1 -b 4k -t 1 -o "$tmp/o.csv" -g "$tmp/o.svg"
 check "pinmm_bench -d: the debug checks stay on" -o 'debug checks on;' -l "6:^4k +1 " -- \
 	"$pb" -R 5.7 -q -d -s 16 -r 1 -b 4k -t 1 -o "$tmp/d.csv" -g "$tmp/d.svg"
 why=
@@ -434,6 +437,35 @@ check "dma_writeback -j 0" -s 2 -1 -L 0 -e 'not 1\.\.64' -- "$dw" -j 0
 check "dma_writeback -j 65" -s 2 -1 -L 0 -e 'not 1\.\.64' -- "$dw" -j 65
 check "dma_writeback: unknown option" -s 2 -L 0 -e 'invalid option' -- "$dw" -q
 check "dma_writeback: an argument" -s 2 -L 0 -e 'unexpected argument extra' -- "$dw" extra
+
+# ---- pin_owners (docs/observability.md) ----
+po=$dir/pin_owners
+check "pin_owners: the live table, every pin named" \
+	-o '^pin_owners: rules 5\.7, 1 thread\(s\), pins held 0 ms, table of pins held >= 0 ms$' \
+	-o '^pin owners: 7 record\(s\) held at least 0\.000 ms$' \
+	-l '6:^  pin of pfn 0x[0-9a-f]+ \(head 0x[0-9a-f]+\) x1, FOLL_WRITE\|FOLL_LONGTERM\|FOLL_PIN, ' \
+	-o '^    by (hold_slow|worker_main) \(tools/pin_owners\.c:[0-9]+\)$' \
+	-o '^    by (hold_thp|worker_main) \(tools/pin_owners\.c:[0-9]+\)$' \
+	-o '^    by main \(tools/pin_owners\.c:[0-9]+\)$' \
+	-o '^pin sites: 4$' -o '^  site [0-9]: 0 outstanding, 800 released$' \
+	-o '^    held >= [0-9]+ us: [0-9]+$' -- env -u PINMM_RULES "$po" -j 1
+check "pin_owners -j 3: each thread's pins" -o '^pin owners: 17 record\(s\)' -- "$po" -j 3
+check "pin_owners -s 30 -o 20: older than 20 ms" -o '^pin owners: 7 record\(s\) held at least 20\.000 ms$' \
+	-- "$po" -j 1 -s 30 -o 20
+check "pin_owners -o 60000: none that old" -o '^pin owners: 0 record\(s\) held at least 60000\.000 ms$' \
+	-o '^pin sites: 4$' -- "$po" -j 1 -o 60000
+check "pin_owners -l: the leak named at mmput and shutdown" -s 1 \
+	-e '^pin owner: mm 0x[0-9a-f]+ torn down with pages still pinned through it:$' \
+	-e '^    by leak_one \(tools/pin_owners\.c:[0-9]+\)$' \
+	-e '^pin owner: shutdown: 1 pin\(s\) leaked$' \
+	-e '^pin_owners: shutdown found leaked pins \(reported above\)$' -- "$po" -j 1 -l
+check "pin_owners -h" -o '^usage: pin_owners \[-h\]' -o '^  -l  leak one pin' -- "$po" -h
+check "pin_owners -j 0" -s 2 -e '^pin_owners: -j 0: not a number in 1\.\.64$' -- "$po" -j 0
+check "pin_owners -o x" -s 2 -e '^pin_owners: -o x: not a number' -- "$po" -o x
+check "pin_owners -R bogus" -s 2 -1 -L 0 -e '^pin_owners: -R bogus: not a rule set' -- "$po" -R bogus
+check "pin_owners: an argument" -s 2 -L 0 -e '^pin_owners: unexpected argument extra' -- "$po" extra
+check "pin_owners -R modern" -o '^pin_owners: rules modern, ' -o '^pin owners: 7 record' -- \
+	"$po" -R modern -j 1
 
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
