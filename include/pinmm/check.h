@@ -30,7 +30,7 @@ extern "C" {
  *     leaf; every page table belongs to its mm;
  *   - nr_foll_pin_acquired - nr_foll_pin_released equals the pins the counts show (on pages
  *     without an exact count: what the refcount holds beyond mappings and the cache, in whole
- *     biases);
+ *     biases), and, with pin owners on (<pinmm/pin_owner.h>), the pins their open records hold;
  *   - the free lists hold only free blocks of their order and migrate type, their counts are
  *     right, every free block is on one, and the hugetlb pools hold only unused huge pages;
  *   - the counters agree with what was found: each zone's nr_free_pages with its free lists,

@@ -750,10 +750,16 @@ static void check_pin_stats(struct check *c)
 	long acquired = global_node_page_state(NR_FOLL_PIN_ACQUIRED);
 	long released = global_node_page_state(NR_FOLL_PIN_RELEASED);
 
+	long owned = pin_owner_outstanding();
+
 	if (acquired - released != c->pins)
 		violation(c, NULL, "nr_foll_pin_acquired %ld - nr_foll_pin_released %ld = %ld, but "
 				   "the counts show %ld pins", acquired, released, acquired - released,
 			  c->pins);
+	/* With pin owners on, every pin the counts hold has its open record. */
+	if (owned >= 0 && owned != acquired - released)
+		violation(c, NULL, "the pin owners hold %ld open pin(s), nr_foll_pin_acquired - "
+				   "nr_foll_pin_released is %ld", owned, acquired - released);
 }
 
 long pinmm_check_invariants(void)

@@ -106,6 +106,9 @@ void pin_owner_release(struct page *head, int refs, struct page *const *pages,
 void pin_owner_report_misuse(struct page *head, int refs);
 /* The last mmput() of mm: report the pins still held through it, and forget mm in them. */
 void pin_owner_mm_exit(const void *mm);
+/* For pinmm_check_invariants(): the pins the open records hold in all, or -1 when pin owners
+ * are off or lost records to a failed allocation (then the sum proves nothing). */
+long pin_owner_outstanding(void);
 /* Shutdown: report every outstanding pin with its owner. Returns the number of pins. */
 unsigned long pin_owner_report_leaks(void);
 

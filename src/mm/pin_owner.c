@@ -693,6 +693,19 @@ void pin_owner_mm_exit(const void *mm)
 		free(text);
 }
 
+long pin_owner_outstanding(void)
+{
+	long sum = 0;
+
+	if (!pin_owner_enabled() || atomic_load(&records_lost))
+		return -1;
+	pthread_mutex_lock(&sites_lock);
+	for (struct pin_site *s = pin_sites->all; s; s = s->all_next)
+		sum += atomic_load_explicit(&s->outstanding, memory_order_relaxed);
+	pthread_mutex_unlock(&sites_lock);
+	return sum;
+}
+
 unsigned long pin_owner_report_leaks(void)
 {
 	char *text = NULL;

@@ -17,6 +17,9 @@
 
 #include "gup_conformance.h"
 #include "test_mm_util.h"
+/* Internals: a record without its pin (pin_owner_add()), which no API call can make, to see
+ * pinmm_check_invariants() catch it. */
+#include "mm/internal.h"
 
 #define MAX_OWNERS 4096
 
@@ -346,6 +349,24 @@ static void test_older_than_and_histogram(void **state)
 	unmap(addr, PG(2), "2 pages");
 }
 
+static void test_check_invariants_count_the_open_records(void **state)
+{
+	unsigned long addr = map_touched(PG(2));
+	struct page *pages[2];
+
+	(void)state;
+	check_eq(pin_user_pages_fast(addr, 2, 0, pages), 2, "pin 2 pages");
+	check_eq(pinmm_check_invariants(), 0, "two pins, two records");
+	log_clear();
+	pin_owner_add(pages[0], pages[0], 1, FOLL_PIN, NULL); /* a record without its pin */
+	check_eq(pinmm_check_invariants(), 1, "a record more than the pins");
+	free(log_expect(test_log_take(), "the pin owners hold 3 open pin(s)", "the check"));
+	pin_owner_release(pages[0], 1, NULL, pages[0]);
+	check_eq(pinmm_check_invariants(), 0, "the phantom record closed");
+	unpin_user_pages(pages, 2);
+	unmap(addr, PG(2), "2 pages");
+}
+
 static void test_off_is_an_error(void **state)
 {
 	struct pinmm_pin_owner o;
@@ -653,6 +674,8 @@ int main(void)
 						setup_owner_hugetlb, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_older_than_and_histogram, setup_owner,
 						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_check_invariants_count_the_open_records,
+						setup_owner, teardown_mm),
 		cmocka_unit_test_teardown(test_off_is_an_error, teardown_any),
 		cmocka_unit_test_setup_teardown(test_bad_arguments, setup_owner, teardown_mm),
 		cmocka_unit_test_teardown(test_environment_variable, teardown_any),
