@@ -27,7 +27,10 @@ SANITIZE ?=
 HOOKS ?= 1
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CPPFLAGS += -Iinclude -Isrc -D_GNU_SOURCE $(if $(filter 1,$(HOOKS)),-DPINMM_HOOKS)
-CFLAGS += -std=c11 $(OPT) -g -fPIC -pthread $(WARNINGS) $(SANITIZE)
+# clang emits no .debug_aranges by default, without which libdw finds no line of a frame: the
+# pin owners' reports need them (docs/observability.md).
+DEBUG_INFO := -g $(if $(findstring clang,$(CC)),-gdwarf-aranges)
+CFLAGS += -std=c11 $(OPT) $(DEBUG_INFO) -fPIC -pthread $(WARNINGS) $(SANITIZE)
 LDFLAGS += -pthread $(SANITIZE)
 # libdw (elfutils): the pin owners' symbolizer (function, file:line of each frame).
 LIBS := -lurcu -ldw
@@ -152,7 +155,7 @@ $(BUILD)/package/pin_page $(BUILD)/package/gup_dma_loss: $(BUILD)/package/%: exa
 # docs/observability.md's worked leak hunt, with -g as it says: the report's file:line.
 $(BUILD)/package/pin_leak: examples/pin_leak.c $(PKG_ROOT)/.installed
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -g -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
+	$(CC) -std=c11 $(DEBUG_INFO) -Wall -Wextra -Werror $(SANITIZE) $(PKG_CFLAGS) $< -o $@ $(PKG_LIBS)
 
 # The installed package: the programs above run, and the README agrees with the tree.
 check-package: $(PKG_PROGS)

@@ -120,9 +120,11 @@ long pinmm_pin_owners_print(FILE *f, unsigned long long older_than_ns);
 int pinmm_pin_owner_symbolize(void *addr, char *buf, size_t size);
 
 /*
- * The first frame of frames[0 .. nr_frames) outside pinmm's own sources: the culprit a report
- * names. Returns its index, or -1 when every frame is pinmm's or none can be told apart (no
- * line information).
+ * The first frame of frames[0 .. nr_frames) outside pinmm's own sources (a frame without line
+ * information counts as outside: pinmm's own have it): the culprit a report names. Returns its
+ * index, or -1 when every frame is pinmm's, or when pinmm's own frames cannot be told apart
+ * (the library was built without line information libdw can find: clang needs
+ * -gdwarf-aranges, which the Makefile adds).
  */
 int pinmm_pin_owner_culprit(void *const *frames, unsigned int nr_frames);
 

@@ -495,8 +495,10 @@ int pinmm_pin_owner_culprit(void *const *frames, unsigned int nr_frames)
 		uintptr_t off;
 		int line;
 
+		/* pinmm's own frames always have line information (the library is built with
+		 * -g): a frame without it is a caller's, built without -g. */
 		lookup(frames[i], &func, &off, &file, &line);
-		if (file && strncmp(file, src_root, strlen(src_root)))
+		if (!file || strncmp(file, src_root, strlen(src_root)))
 			found = (int)i;
 	}
 	pthread_mutex_unlock(&sym_lock);
@@ -535,10 +537,15 @@ static void print_stack(FILE *f, const char *indent, void *const *frames, unsign
 
 		pthread_mutex_lock(&sym_lock);
 		lookup(frames[culprit], &func, &off, &file, &line);
-		fprintf(f, "%sby %s (%s:%d)\n", indent, func ? func : "?", short_file(file), line);
+		if (file)
+			fprintf(f, "%sby %s (%s:%d)\n", indent, func ? func : "?", short_file(file),
+				line);
+		else
+			fprintf(f, "%sby %s (no line information: build it with -g)\n", indent,
+				func ? func : "?");
 		pthread_mutex_unlock(&sym_lock);
 	} else {
-		fprintf(f, "%sby an unknown caller (no frame outside pinmm has line information)\n",
+		fprintf(f, "%sby an unknown caller (pinmm's own frames have no line information)\n",
 			indent);
 	}
 	for (unsigned int i = 0; i < nr; i++) {
