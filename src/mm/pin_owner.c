@@ -139,6 +139,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* How long before now t was; 0 for a t after now (a clock read before a lock can precede a
+ * record another thread inserted before the lock was taken). */
+static uint64_t since(uint64_t now, uint64_t t)
+{
+	return now > t ? now - t : 0;
+}
+
 static struct pfn_bucket *bucket_of(unsigned long pfn)
 {
 	return &pfn_table[(pfn * 0x9e3779b97f4a7c15ull) >> 52 & (PFN_BUCKETS - 1)];
@@ -321,7 +328,7 @@ static bool close_one(struct pfn_entry *e, unsigned long pfn, struct pin_site *u
 	r->nr_pins--;
 	atomic_fetch_sub_explicit(&r->site->outstanding, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->site->released, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&r->site->hold_hist[hold_bucket(now - r->pinned_ns)], 1,
+	atomic_fetch_add_explicit(&r->site->hold_hist[hold_bucket(since(now, r->pinned_ns))], 1,
 				  memory_order_relaxed);
 	if (r->nr_pins)
 		return true;
@@ -566,7 +573,7 @@ static void print_record(FILE *f, const struct pin_record *r, unsigned long head
 	else
 		fputs(", mm torn down", f);
 	fprintf(f, ", thread %ld, held %.3f ms, site %lu\n", r->tid,
-		(double)(now - r->pinned_ns) / 1e6, r->site->id);
+		(double)since(now, r->pinned_ns) / 1e6, r->site->id);
 	print_stack(f, "    ", r->site->frames, r->site->nr_frames);
 }
 
@@ -603,7 +610,7 @@ static void print_misuse(FILE *f, unsigned long head_pfn, struct pin_site *unpin
 			fprintf(f, ", thread %ld):\n", c->tid);
 			print_stack(f, "  ", c->site->frames, c->site->nr_frames);
 			fprintf(f, "pin owner: and that pin was released %.3f ms ago (thread %ld):\n",
-				(double)(now - c->unpinned_ns) / 1e6, c->unpin_tid);
+				(double)since(now, c->unpinned_ns) / 1e6, c->unpin_tid);
 			if (c->unpin_site)
 				print_stack(f, "  ", c->unpin_site->frames,
 					    c->unpin_site->nr_frames);
@@ -846,7 +853,7 @@ int pinmm_pin_owners(unsigned long long older_than_ns, struct pinmm_pin_owner *b
 			for (struct pin_record *r = e->records; r; r = r->next) {
 				struct pinmm_pin_owner *o;
 
-				if (now - r->pinned_ns < older_than_ns)
+				if (since(now, r->pinned_ns) < older_than_ns)
 					continue;
 				if (n++ >= max)
 					continue;
@@ -859,7 +866,7 @@ int pinmm_pin_owners(unsigned long long older_than_ns, struct pinmm_pin_owner *b
 					.mm = r->mm,
 					.tid = r->tid,
 					.pinned_ns = r->pinned_ns,
-					.age_ns = now - r->pinned_ns,
+					.age_ns = since(now, r->pinned_ns),
 					.site = r->site->id,
 					.nr_frames = r->site->nr_frames,
 				};
@@ -960,7 +967,7 @@ long pinmm_pin_owners_print(FILE *f, unsigned long long older_than_ns)
 					o->head_pfn, o->nr_pins);
 				print_flags(m, o->gup_flags);
 				fprintf(m, ", mm %p, thread %ld, held %.3f ms, site %lu\n", o->mm,
-					o->tid, (double)(now - o->pinned_ns) / 1e6, o->site);
+					o->tid, (double)since(now, o->pinned_ns) / 1e6, o->site);
 				print_stack(m, "    ", o->frames, o->nr_frames);
 			}
 			fprintf(m, "pin sites: %zu\n", nr_s);

@@ -170,7 +170,8 @@ static void test_pin_user_pages_fast_thp(void **state)
 	size_t n;
 
 	put_word(thp, 1, "THP");
-	check_true(PageHead(page_at(mm, thp)) && compound_nr(page_at(mm, thp)) == 512, "the area is a THP");
+	check_true(PageHead(page_at(mm, thp)) && compound_nr(page_at(mm, thp)) == 512,
+		   "the area is a THP");
 	head = page_to_pfn(page_at(mm, thp));
 	check_eq(pin_user_pages_fast(thp, 512, FOLL_WRITE, pages), 512, "pin_user_pages_fast");
 	n = snapshot(0, "THP pinned by the fast path");
