@@ -107,7 +107,7 @@ int pinmm_pin_sites(struct pinmm_pin_site *buf, size_t max, size_t *total);
  * older_than_ns) with each of its records, its culprit (function, file:line) and its symbolized
  * backtrace; then each call site with pins outstanding or released, its counts and its
  * histogram's non-empty buckets. Returns the number of records printed, or -ENODEV as
- * pinmm_pin_owners().
+ * pinmm_pin_owners(), or -ENOMEM (no memory for the snapshot; nothing printed).
  */
 long pinmm_pin_owners_print(FILE *f, unsigned long long older_than_ns);
 
