@@ -35,6 +35,7 @@ declare -A HEADER_OWNER=(
 	[blkdev.h]=block
 	[fs.h]=fs
 	[fault.h]=vm [huge_mm.h]=vm [mman.h]=vm [pgtable.h]=vm [rmap.h]=vm
+	[migrate.h]=vm [compaction.h]=vm [memory_hotplug.h]=vm
 	[gup.h]=gup [uaccess.h]=gup
 	[writeback.h]=writeback [pipe.h]=pipe [io_uring.h]=io_uring [dma.h]=dma
 	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs

@@ -33,6 +33,8 @@ extern "C" {
  *     biases), and, with pin owners on (<pinmm/pin_owner.h>), the pins their open records hold;
  *   - the free lists hold only free blocks of their order and migrate type, their counts are
  *     right, every free block is on one, and the hugetlb pools hold only unused huge pages;
+ *     an isolated pageblock's free blocks are on the MIGRATE_ISOLATE lists and nowhere else
+ *     (and out of nr_free_pages); an offline pageblock is isolated and wholly free;
  *   - the counters agree with what was found: each zone's nr_free_pages with its free lists,
  *     nr_page_table_pages and each mm's pgtables_bytes with the tables, each mm's rss_stat
  *     with what its entries map (a THP's PMD counts all its pages, hugetlb none), each page

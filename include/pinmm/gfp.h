@@ -47,6 +47,7 @@ typedef unsigned int gfp_t;
 #define MAX_ORDER 11
 #define MAX_ORDER_NR_PAGES (1UL << (MAX_ORDER - 1))
 #define pageblock_order 9
+#define pageblock_nr_pages (1UL << pageblock_order)
 #define HPAGE_PMD_ORDER 9
 #define HPAGE_PUD_ORDER 18
 

@@ -5,7 +5,10 @@
  * pinmm has ZONE_NORMAL and ZONE_MOVABLE (x86-64 Linux also has DMA and DMA32, which nothing
  * here needs). A pageblock's migrate type is fixed by where it lies: MIGRATE_CMA inside the
  * CMA area, MIGRATE_MOVABLE in ZONE_MOVABLE, MIGRATE_UNMOVABLE elsewhere; buddies never merge
- * across types because the CMA area and the zones are MAX_ORDER aligned.
+ * across types because the CMA area and the zones are MAX_ORDER aligned. Isolation (Linux
+ * keeps it as the MIGRATE_ISOLATE pageblock type) is kept beside the type here, so
+ * get_pageblock_migratetype() still says CMA for an isolated CMA pageblock; isolated ranges are
+ * MAX_ORDER aligned too.
  */
 #ifndef PINMM_MMZONE_H
 #define PINMM_MMZONE_H
@@ -32,6 +35,9 @@ enum migratetype {
 	MIGRATE_UNMOVABLE,
 	MIGRATE_MOVABLE,
 	MIGRATE_CMA,
+	/* Not a pageblock's type: the free lists of isolated pageblocks (is_migrate_isolate_pfn()),
+	 * which no allocation takes from (memory offlining, alloc_contig_range()). */
+	MIGRATE_ISOLATE,
 	MIGRATE_TYPES,
 };
 
@@ -123,6 +129,14 @@ static inline unsigned long zone_end_pfn(const struct zone *zone)
 
 /* MIGRATE_CMA, MIGRATE_MOVABLE or MIGRATE_UNMOVABLE, by where the frame lies. */
 enum migratetype get_pageblock_migratetype(const struct page *page);
+
+/* The pageblock of pfn is isolated: its free pages are on the MIGRATE_ISOLATE lists and out of
+ * nr_free_pages (offlining or alloc_contig_range() is emptying it, or it is offline). False
+ * outside RAM. */
+bool is_migrate_isolate_pfn(unsigned long pfn);
+
+/* The pageblock of pfn is offline (offline_pages(), <pinmm/memory_hotplug.h>). */
+bool pageblock_offline(unsigned long pfn);
 
 static inline bool is_migrate_cma_page(const struct page *page)
 {

@@ -385,10 +385,16 @@ static void walk_free_lists(struct check *c)
 					unsigned long pfn = page_to_pfn(page);
 
 					n++;
+					/* An isolated pageblock's free blocks are on the
+					 * MIGRATE_ISOLATE lists, and only there. */
+					bool isolated = is_migrate_isolate_pfn(pfn);
+
 					if (pfn < zone->zone_start_pfn || pfn >= zone_end_pfn(zone) ||
 					    !PageBuddy(page) || page->private != o ||
 					    page_ref_count(page) != 0 ||
-					    (int)get_pageblock_migratetype(page) != mt) {
+					    (mt == MIGRATE_ISOLATE) != isolated ||
+					    (!isolated &&
+					     (int)get_pageblock_migratetype(page) != mt)) {
 						violation(c, page, "zone %s's free list of order %u, "
 								   "type %d, holds a page that is not a "
 								   "free block of them", zone->name, o, mt);
@@ -396,7 +402,9 @@ static void walk_free_lists(struct check *c)
 					/* On a list, good or bad: reported once. */
 					if (pfn < max_pfn)
 						seen_of(c, pfn)->what |= SEEN_FREE;
-					c->free_pages[z] += 1L << o;
+					/* Isolated free pages are out of nr_free_pages. */
+					if (mt != MIGRATE_ISOLATE)
+						c->free_pages[z] += 1L << o;
 				}
 			}
 			if (n != zone->free_area[o].nr_free)
@@ -469,6 +477,34 @@ static void check_lru_state(struct check *c, struct page *head, bool mapped)
 	if (!listed && ((PageAnon(head) && mapped) || (c->seen[page_to_pfn(head)].what & SEEN_CACHE)))
 		violation(c, head, "an anonymous or page-cache page on no LRU list (isolated on a "
 				   "quiescent machine, or never added)");
+}
+
+/* An offline pageblock (offline_pages()) is isolated and holds nothing but free blocks.
+ * Offline ranges are MAX_ORDER aligned, so their free blocks start inside them. */
+static void check_offline_blocks(struct check *c)
+{
+	for (unsigned long base = 0; base < max_pfn; base += MAX_ORDER_NR_PAGES) {
+		bool offline = false;
+
+		for (unsigned long pb = base; pb < base + MAX_ORDER_NR_PAGES; pb += pageblock_nr_pages) {
+			if (!pageblock_offline(pb))
+				continue;
+			offline = true;
+			if (!is_migrate_isolate_pfn(pb))
+				violation(c, pfn_to_page(pb), "an offline pageblock that is not isolated");
+		}
+		if (!offline)
+			continue;
+		for (unsigned long pfn = base; pfn < base + MAX_ORDER_NR_PAGES;) {
+			struct page *page = pfn_to_page(pfn);
+
+			if (!PageBuddy(page)) {
+				violation(c, page, "an offline memory block holds a page in use");
+				break;
+			}
+			pfn += 1UL << page->private;
+		}
+	}
 }
 
 /* ---- the pass over every frame ---- */
@@ -780,6 +816,7 @@ long pinmm_check_invariants(void)
 	rcu_barrier();
 	walk_free_lists(&c);
 	walk_lru_lists(&c);
+	check_offline_blocks(&c);
 	walk_pools(&c);
 	for_each_mm(walk_mm, &c);
 	for_each_address_space(walk_mapping, &c);

@@ -134,6 +134,39 @@ void init_page_state(struct page *page);
 /* Walk the zones at shutdown and report what is not free; returns the number of pages. */
 unsigned long report_unfreed_pages(void);
 
+/*
+ * page_alloc.c: pageblock isolation (Linux's mm/page_isolation.c), for memory offlining and
+ * alloc_contig_range() in src/vm/memory_hotplug.c. Ranges are MAX_ORDER aligned RAM inside one
+ * zone (else WARN, and -EINVAL / nothing done).
+ * start_isolate_page_range(): mark every pageblock isolated and move its free blocks to the
+ * MIGRATE_ISOLATE lists (out of nr_free_pages); -EBUSY (nothing changed) when a pageblock of
+ * the range is isolated already. undo_isolate_page_range(): back to the ordinary lists,
+ * offline state cleared too. test_pages_isolated(): the first pfn from start_pfn on that is
+ * not an isolated free page, end_pfn when there is none (start_pfn need not be aligned here). set_range_offline(): mark or
+ * clear the offline state of isolated pageblocks. alloc_isolated_range(): take a wholly free,
+ * isolated range (nr_pages a power of two) off the lists as one allocation (the first page's
+ * refcount 1, free it with free_contig_range()) and end its isolation; NULL if a page is not
+ * free (nothing changed).
+ */
+int start_isolate_page_range(unsigned long start_pfn, unsigned long end_pfn);
+void undo_isolate_page_range(unsigned long start_pfn, unsigned long end_pfn);
+unsigned long test_pages_isolated(unsigned long start_pfn, unsigned long end_pfn);
+int set_range_offline(unsigned long start_pfn, unsigned long end_pfn, bool offline);
+struct page *alloc_isolated_range(unsigned long start_pfn, unsigned long nr_pages);
+
+/* page_alloc.c, for compaction's free scanner: take up to max free pages lying in
+ * [start_pfn, end_pfn) (one zone; isolated pageblocks skipped) off the free lists, each an
+ * order-0 page with refcount 1 as alloc_page() returns it, into pages[]; returns how many. */
+unsigned long isolate_freepages_block(unsigned long start_pfn, unsigned long end_pfn,
+				      struct page **pages, unsigned long max);
+/* A free block of order or more on a list of zone an allocation may take from. */
+bool zone_free_block_available(struct zone *zone, unsigned int order);
+
+/* page_alloc.c: the direct compaction hook (src/vm/compaction.c registers it at boot): a
+ * high-order alloc_pages() with __GFP_DIRECT_RECLAIM that finds no block calls it once and,
+ * when it returns true (it made progress), tries the free lists again. NULL unregisters. */
+void set_direct_compact_hook(bool (*hook)(gfp_t gfp, unsigned int order));
+
 /* page_alloc.c: while set, this thread is inside a long-term GUP (Linux's memalloc_pin_save(),
  * 5.7's memalloc_nocma_save()) and its allocations stay out of CMA; under modern rules out of
  * ZONE_MOVABLE too (rule_pin_context_avoids_movable()). Returns the old value. */

@@ -7,6 +7,12 @@
  * Talks to compound.c (prep and checks of compound pages), debug.c (bad-page reports) and
  * vmstat.c (nr_free_pages, pgalloc_*, pgfree).
  *
+ * Pageblock isolation (Linux's mm/page_isolation.c) lives here too: an isolated pageblock's free
+ * blocks sit on the MIGRATE_ISOLATE lists, out of nr_free_pages, where no allocation finds them,
+ * and pages freed into it join them; memory offlining and alloc_contig_range() (src/vm/) isolate
+ * a range, empty it by migration and then take or keep its frames. Direct compaction is reached
+ * through the hook src/vm/ registers at boot (set_direct_compact_hook()), never by a call up.
+ *
  * The rule that is easy to break: only the struct page at the head of a free block is
  * meaningful (PageBuddy, order in ->private); the rest of a free block's struct pages are stale
  * or were never written (boot writes only MAX_ORDER block heads). So a walk over frames must
@@ -46,6 +52,36 @@ static gfp_t current_gfp_context(gfp_t gfp)
 	if (pin_context && rule_pin_context_avoids_movable())
 		gfp &= ~__GFP_MOVABLE;
 	return gfp;
+}
+
+/* Per pageblock: isolated (free pages go to the MIGRATE_ISOLATE lists) and offline. Written
+ * under the zone's lock; read with relaxed loads by scanners that re-check under it. Sized for
+ * the largest machine (PINMM_MAX_RAM), cleared at boot. */
+#define PB_ISOLATE 1u
+#define PB_OFFLINE 2u
+static atomic_uchar pageblock_flags[PINMM_MAX_RAM >> (PAGE_SHIFT + pageblock_order)];
+
+static inline unsigned int pb_flags(unsigned long pfn)
+{
+	return atomic_load_explicit(&pageblock_flags[pfn >> pageblock_order], memory_order_relaxed);
+}
+
+bool is_migrate_isolate_pfn(unsigned long pfn)
+{
+	return pfn < max_pfn && (pb_flags(pfn) & PB_ISOLATE);
+}
+
+bool pageblock_offline(unsigned long pfn)
+{
+	return pfn < max_pfn && (pb_flags(pfn) & PB_OFFLINE);
+}
+
+/* The direct compaction hook (src/vm/compaction.c registers it at boot). */
+static _Atomic(bool (*)(gfp_t, unsigned int)) direct_compact_hook;
+
+void set_direct_compact_hook(bool (*hook)(gfp_t gfp, unsigned int order))
+{
+	atomic_store(&direct_compact_hook, hook);
 }
 
 /* page_type with PG_buddy set, _mapcount's -1 otherwise: a free block's head. */
@@ -99,9 +135,21 @@ enum migratetype get_pageblock_migratetype(const struct page *page)
 	return pfn_migratetype(page_zone(page), page_to_pfn(page));
 }
 
+/* The free list a block at pfn goes on: MIGRATE_ISOLATE while its pageblock is isolated (the
+ * caller holds zone->lock, under which isolation changes). */
+static enum migratetype free_list_type(const struct zone *zone, unsigned long pfn)
+{
+	if (pb_flags(pfn) & PB_ISOLATE)
+		return MIGRATE_ISOLATE;
+	return pfn_migratetype(zone, pfn);
+}
+
 /* Account nr pages of zone as freed (positive) or taken (negative). */
 static void account_free(struct zone *zone, enum migratetype mt, long nr)
 {
+	/* Isolated free pages are not free for anyone (Linux leaves them out too). */
+	if (mt == MIGRATE_ISOLATE)
+		return;
 	mod_zone_page_state(zone, NR_FREE_PAGES, nr);
 	if (mt == MIGRATE_CMA)
 		mod_zone_page_state(zone, NR_FREE_CMA_PAGES, nr);
@@ -169,6 +217,8 @@ void zones_init(void)
 			for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 				CDS_INIT_LIST_HEAD(&zone->free_area[o].free_list[mt]);
 	}
+	for (size_t i = 0; i < sizeof(pageblock_flags) / sizeof(pageblock_flags[0]); i++)
+		atomic_store_explicit(&pageblock_flags[i], 0, memory_order_relaxed);
 	machine.zones[ZONE_NORMAL].zone_start_pfn = 0;
 	machine.zones[ZONE_NORMAL].spanned_pages = max_pfn - movable_pages;
 	machine.zones[ZONE_NORMAL].cma_end_pfn = max_pfn - movable_pages;
@@ -278,17 +328,28 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	}
 	if (should_fail("alloc:pages"))
 		return NULL;
-	for (unsigned int i = first; i < last; i++) {
-		struct zone *zone = &machine.zones[movable_order[i].zone];
-		struct page *page = rmqueue(zone, order, movable_order[i].mt);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool (*compact)(gfp_t, unsigned int);
 
-		if (page) {
-			prep_new_pages(page, 1UL << order, order, gfp);
-			count_vm_events(zone == &machine.zones[ZONE_MOVABLE] ? PGALLOC_MOVABLE
-									      : PGALLOC_NORMAL,
-					1L << order);
-			return page;
+		for (unsigned int i = first; i < last; i++) {
+			struct zone *zone = &machine.zones[movable_order[i].zone];
+			struct page *page = rmqueue(zone, order, movable_order[i].mt);
+
+			if (page) {
+				prep_new_pages(page, 1UL << order, order, gfp);
+				count_vm_events(zone == &machine.zones[ZONE_MOVABLE] ? PGALLOC_MOVABLE
+										      : PGALLOC_NORMAL,
+						1L << order);
+				return page;
+			}
 		}
+		/* __alloc_pages_direct_compact(): a high-order request that may enter direct
+		 * reclaim compacts the zones once and tries again (order 0 needs reclaim, not
+		 * compaction). */
+		compact = atomic_load(&direct_compact_hook);
+		if (attempt || !order || !(gfp & __GFP_DIRECT_RECLAIM) || !compact ||
+		    !compact(gfp, order))
+			break;
 	}
 	return NULL;
 }
@@ -358,7 +419,7 @@ static void free_range_to_buddy(unsigned long pfn, unsigned long nr)
 
 	pthread_mutex_lock(&zone->lock);
 	for (unsigned long p = pfn; p < pfn + nr; p += chunk) {
-		enum migratetype mt = pfn_migratetype(zone, p);
+		enum migratetype mt = free_list_type(zone, p);
 
 		free_one_block(zone, p, order, mt);
 		account_free(zone, mt, (long)chunk);
@@ -403,7 +464,7 @@ static bool range_free(struct zone *zone, unsigned long start, unsigned long nr,
 	for (unsigned long pfn = start; pfn < start + nr;) {
 		struct page *page = pfn_to_page(pfn);
 
-		if (!PageBuddy(page))
+		if (!PageBuddy(page) || (pb_flags(pfn) & PB_ISOLATE))
 			return false;
 		pfn += 1UL << buddy_order(page);
 	}
@@ -587,4 +648,224 @@ int pinmm_buddyinfo_print(FILE *out)
 		pthread_mutex_unlock(&zone->lock);
 	}
 	return 0;
+}
+
+/* ---- pageblock isolation and the free pages compaction takes ---- */
+
+/* The zone a range [start, end) of RAM lies in, or NULL if it crosses a zone boundary. */
+static struct zone *range_zone(unsigned long start, unsigned long end)
+{
+	struct zone *zone = page_zone(pfn_to_page(start));
+
+	return end <= zone_end_pfn(zone) ? zone : NULL;
+}
+
+static bool range_ok(unsigned long start, unsigned long end)
+{
+	return !WARN_ON(start >= end || end > max_pfn || (start | end) & (MAX_ORDER_NR_PAGES - 1) ||
+			!range_zone(start, end));
+}
+
+int start_isolate_page_range(unsigned long start_pfn, unsigned long end_pfn)
+{
+	struct zone *zone;
+
+	if (!range_ok(start_pfn, end_pfn))
+		return -EINVAL;
+	zone = range_zone(start_pfn, end_pfn);
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned long pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		if (pb_flags(pfn) & PB_ISOLATE) {
+			pthread_mutex_unlock(&zone->lock);
+			return -EBUSY;
+		}
+	for (unsigned long pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		atomic_fetch_or(&pageblock_flags[pfn >> pageblock_order], PB_ISOLATE);
+	/* Move the free blocks already there (Linux's move_freepages_block()). */
+	for (unsigned long pfn = start_pfn; pfn < end_pfn;) {
+		struct page *page = pfn_to_page(pfn);
+		unsigned int order;
+
+		if (!PageBuddy(page)) {
+			pfn++;
+			continue;
+		}
+		order = buddy_order(page);
+		del_from_free_list(zone, page, order);
+		account_free(zone, pfn_migratetype(zone, pfn), -(long)(1UL << order));
+		add_to_free_list(zone, page, order, MIGRATE_ISOLATE);
+		pfn += 1UL << order;
+	}
+	pthread_mutex_unlock(&zone->lock);
+	return 0;
+}
+
+void undo_isolate_page_range(unsigned long start_pfn, unsigned long end_pfn)
+{
+	struct zone *zone;
+
+	if (!range_ok(start_pfn, end_pfn))
+		return;
+	zone = range_zone(start_pfn, end_pfn);
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned long pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		atomic_fetch_and(&pageblock_flags[pfn >> pageblock_order],
+				 (unsigned char)~(PB_ISOLATE | PB_OFFLINE));
+	for (unsigned long pfn = start_pfn; pfn < end_pfn;) {
+		struct page *page = pfn_to_page(pfn);
+		unsigned int order;
+
+		if (!PageBuddy(page)) {
+			pfn++;
+			continue;
+		}
+		order = buddy_order(page);
+		del_from_free_list(zone, page, order);
+		free_one_block(zone, pfn, order, pfn_migratetype(zone, pfn));
+		account_free(zone, pfn_migratetype(zone, pfn), (long)(1UL << order));
+		pfn += 1UL << order;
+	}
+	pthread_mutex_unlock(&zone->lock);
+}
+
+unsigned long test_pages_isolated(unsigned long start_pfn, unsigned long end_pfn)
+{
+	unsigned long base = start_pfn & ~(MAX_ORDER_NR_PAGES - 1), pfn = base;
+	struct zone *zone;
+
+	if (!range_ok(base, end_pfn))
+		return start_pfn;
+	zone = range_zone(base, end_pfn);
+	pthread_mutex_lock(&zone->lock);
+	/* From the MAX_ORDER block's start: only free blocks' heads say how far they reach. */
+	while (pfn < end_pfn) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (PageBuddy(page) && (pb_flags(pfn) & PB_ISOLATE)) {
+			pfn += 1UL << buddy_order(page);
+			continue;
+		}
+		if (pfn >= start_pfn)
+			break;
+		pfn++;
+	}
+	pthread_mutex_unlock(&zone->lock);
+	return pfn < end_pfn ? pfn : end_pfn;
+}
+
+int set_range_offline(unsigned long start_pfn, unsigned long end_pfn, bool offline)
+{
+	struct zone *zone;
+
+	if (!range_ok(start_pfn, end_pfn))
+		return -EINVAL;
+	zone = range_zone(start_pfn, end_pfn);
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned long pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages) {
+		if (offline)
+			atomic_fetch_or(&pageblock_flags[pfn >> pageblock_order], PB_OFFLINE);
+		else
+			atomic_fetch_and(&pageblock_flags[pfn >> pageblock_order],
+					 (unsigned char)~PB_OFFLINE);
+	}
+	pthread_mutex_unlock(&zone->lock);
+	return 0;
+}
+
+struct page *alloc_isolated_range(unsigned long start_pfn, unsigned long nr_pages)
+{
+	unsigned long end_pfn = start_pfn + nr_pages;
+	struct zone *zone;
+
+	if (!range_ok(start_pfn, end_pfn) || WARN_ON(nr_pages & (nr_pages - 1)))
+		return NULL;
+	zone = range_zone(start_pfn, end_pfn);
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned long pfn = start_pfn; pfn < end_pfn;) {
+		struct page *page = pfn_to_page(pfn);
+
+		if (!PageBuddy(page) || !(pb_flags(pfn) & PB_ISOLATE)) {
+			/* Not emptied: give back what was taken, as it was. */
+			for (unsigned long p = start_pfn; p < pfn;) {
+				unsigned int order = (unsigned int)pfn_to_page(p)->private;
+
+				add_to_free_list(zone, pfn_to_page(p), order, MIGRATE_ISOLATE);
+				p += 1UL << order;
+			}
+			pthread_mutex_unlock(&zone->lock);
+			return NULL;
+		}
+		/* del_from_free_list() clears the order: keep it in private for the undo above. */
+		{
+			unsigned int order = buddy_order(page);
+
+			del_from_free_list(zone, page, order);
+			page->private = order;
+			pfn += 1UL << order;
+		}
+	}
+	for (unsigned long pfn = start_pfn; pfn < end_pfn; pfn += pageblock_nr_pages)
+		atomic_fetch_and(&pageblock_flags[pfn >> pageblock_order],
+				 (unsigned char)~(PB_ISOLATE | PB_OFFLINE));
+	pthread_mutex_unlock(&zone->lock);
+	prep_new_pages(pfn_to_page(start_pfn), nr_pages, (unsigned int)__builtin_ctzl(nr_pages), 0);
+	return pfn_to_page(start_pfn);
+}
+
+unsigned long isolate_freepages_block(unsigned long start_pfn, unsigned long end_pfn,
+				      struct page **pages, unsigned long max)
+{
+	struct zone *zone = page_zone(pfn_to_page(start_pfn));
+	unsigned long n = 0;
+
+	if (WARN_ON(start_pfn >= end_pfn || end_pfn > zone_end_pfn(zone)))
+		return 0;
+	pthread_mutex_lock(&zone->lock);
+	/* From the MAX_ORDER block's start: a free block holding start_pfn may begin below it. */
+	for (unsigned long pfn = start_pfn & ~(MAX_ORDER_NR_PAGES - 1); pfn < end_pfn && n < max;) {
+		struct page *page = pfn_to_page(pfn);
+		unsigned long first, nr;
+		enum migratetype mt;
+
+		if (!PageBuddy(page) || (pb_flags(pfn) & PB_ISOLATE)) {
+			pfn++;
+			continue;
+		}
+		first = pfn;
+		nr = 1UL << buddy_order(page);
+		if (first + nr <= start_pfn) {
+			pfn = first + nr;
+			continue;
+		}
+		mt = pfn_migratetype(zone, pfn);
+		del_from_free_list(zone, page, buddy_order(page));
+		account_free(zone, mt, -(long)nr);
+		/* Split to order 0 (Linux's split_map_pages()): what lies past the block or past
+		 * max goes back, merging as it goes. */
+		for (unsigned long p = first; p < first + nr; p++) {
+			if (p >= start_pfn && p < end_pfn && n < max) {
+				pages[n++] = pfn_to_page(p);
+				continue;
+			}
+			free_one_block(zone, p, 0, mt);
+			account_free(zone, mt, 1);
+		}
+		pfn = first + nr;
+	}
+	pthread_mutex_unlock(&zone->lock);
+	for (unsigned long i = 0; i < n; i++)
+		prep_new_pages(pages[i], 1, 0, 0);
+	return n;
+}
+
+bool zone_free_block_available(struct zone *zone, unsigned int order)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&zone->lock);
+	for (unsigned int o = order; o < MAX_ORDER && !found; o++)
+		for (int mt = 0; mt < MIGRATE_ISOLATE && !found; mt++)
+			found = !cds_list_empty(&zone->free_area[o].free_list[mt]);
+	pthread_mutex_unlock(&zone->lock);
+	return found;
 }

@@ -38,7 +38,9 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	"pgscan_kswapd",      "pgscan_direct",     "kswapd_low_wmark_hit_quickly",
 	"kswapd_high_wmark_hit_quickly", "pageoutrun", "pgrotated",
 	"oom_kill",           "pgmigrate_success",
-	"pgmigrate_fail",     "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
+	"pgmigrate_fail",     "compact_migrate_scanned", "compact_free_scanned",
+	"compact_isolated",   "compact_stall",     "compact_fail",
+	"compact_success",    "htlb_buddy_alloc_success", "htlb_buddy_alloc_fail",
 	"thp_fault_alloc",    "thp_fault_fallback",       "thp_collapse_alloc",
 	"thp_collapse_alloc_failed", "thp_split_page",    "thp_split_pmd",
 };

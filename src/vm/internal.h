@@ -12,6 +12,7 @@
 #define PINMM_VM_INTERNAL_H
 
 #include <pinmm/fault.h>
+#include <pinmm/migrate.h>
 #include <pinmm/mman.h>
 #include <pinmm/pgtable.h>
 #include <pinmm/rmap.h>
@@ -300,6 +301,26 @@ int madvise_collapse_suitable(const struct vm_area_struct *vma);
  * reference, e.g. a pin, still there after 10 tries; a page truncated or under writeback),
  * -ENOMEM (no frame). pgmigrate_success / pgmigrate_fail count once per page. */
 int migrate_unpinnable_page(struct page *page, gfp_t gfp);
+
+/* Where migrate_page_to() takes the new frame (Linux's new_page_t / free_page_t): alloc
+ * returns an order-0 page with one reference (NULL: none); release takes back one that was
+ * not used (NULL: put_page()). */
+struct migrate_target {
+	struct page *(*alloc)(struct page *old, void *arg);
+	void (*release)(struct page *new, void *arg);
+	void *arg;
+};
+
+/* migrate_page_to() split an anonymous THP: its subpages are order-0 pages to migrate next. */
+#define MIGRATE_SPLIT 1
+
+/* migrate_unpinnable_page() with the new frame from t, in mode (MIGRATE_ASYNC does not wait
+ * for the page lock: -EBUSY, reason locked). The caller's reference on page (a head) is
+ * consumed. Returns 0 (moved), MIGRATE_SPLIT (a THP split) or a negative errno as
+ * migrate_unpinnable_page(); *why (when why is not NULL) says why it failed, or
+ * MIGRATE_FAIL_NONE. */
+int migrate_page_to(struct page *page, const struct migrate_target *t, enum migrate_mode mode,
+		    enum pinmm_migrate_fail *why);
 void migration_entry_wait(pte_t entry);
 /* Replace every PTE of av's VMAs that maps page by a migration entry, dropping the mapping's
  * reference and mapcount (page locked, av held). Returns how many were replaced. */

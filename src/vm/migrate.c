@@ -2,7 +2,9 @@
 /*
  * Page migration (Linux's mm/migrate.c): move a page's contents to a new frame and every
  * mapping with them. Used by FOLL_LONGTERM to get pages out of memory a long-term pin may not
- * hold (CMA; under modern rules ZONE_MOVABLE too). Handles order-0 anonymous pages, order-0
+ * hold (CMA; under modern rules ZONE_MOVABLE too), by compaction (into the free pages its free
+ * scanner took: the caller supplies the new page, Linux's new_page_t) and by memory offlining.
+ * A failure says why (enum pinmm_migrate_fail, <pinmm/migrate.h>). Handles order-0 anonymous pages, order-0
  * page-cache pages of pinmm's files (shmem / memfd and host files), and anonymous THPs, which
  * it splits (Linux's fallback when no THP can be allocated: pinmm never moves a THP whole).
  * hugetlb pages never need it: their pools are filled from ZONE_NORMAL outside CMA.
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include <pinmm/huge_mm.h>
+#include <pinmm/migrate.h>
 
 #include "internal.h"
 
@@ -130,19 +133,48 @@ static void migrate_page_flags(struct page *new, struct page *old)
 				      1UL << PG_workingset | 1UL << PG_unevictable));
 }
 
+/* The new frame for page, from the target (NULL: none). */
+static struct page *target_alloc(const struct migrate_target *t, struct page *page)
+{
+	return t->alloc(page, t->arg);
+}
+
+/* A new frame that was not used goes back to the target (its allocation reference). */
+static void target_release(const struct migrate_target *t, struct page *new)
+{
+	if (t->release)
+		t->release(new, t->arg);
+	else
+		put_page(new);
+}
+
+/* Lock the page to migrate: async mode (compaction's first try) does not wait for a holder. */
+static bool migrate_lock_page(struct page *page, enum migrate_mode mode)
+{
+	if (mode == MIGRATE_ASYNC)
+		return trylock_page(page);
+	lock_page(page);
+	return true;
+}
+
 /* An order-0 anonymous page (the caller holds one reference). 0: done, the caller's reference
  * consumed, the old frame freed; or -EAGAIN (someone else holds a reference: a pin; the page
- * left its anon_vma) / -ENOMEM, and the caller still holds its reference. */
-static int migrate_anon_page(struct page *page, gfp_t gfp)
+ * left its anon_vma) / -ENOMEM / -EBUSY (locked, async mode), and the caller still holds its
+ * reference. */
+static int migrate_anon_page(struct page *page, const struct migrate_target *t,
+			     enum migrate_mode mode)
 {
 	struct anon_vma *av;
 	struct page *new;
 	int ret = 0;
 
-	new = alloc_page(gfp | __GFP_NOWARN);
+	new = target_alloc(t, page);
 	if (!new)
 		return -ENOMEM;
-	lock_page(page);
+	if (!migrate_lock_page(page, mode)) {
+		target_release(t, new);
+		return -EBUSY;
+	}
 	av = page_get_anon_vma(page);
 	if (!av) {
 		ret = -EAGAIN;
@@ -171,22 +203,26 @@ out_av:
 	page_put_anon_vma(av);
 out:
 	unlock_page(page);
-	put_page(new);
+	target_release(t, new);
 	return ret;
 }
 
 /* An order-0 page-cache page: the cache's reference moves to the new page with the slot.
  * Returns as migrate_anon_page(); -EAGAIN also for a page truncated or under writeback. */
-static int migrate_file_page(struct page *page, gfp_t gfp)
+static int migrate_file_page(struct page *page, const struct migrate_target *t,
+			     enum migrate_mode mode)
 {
 	struct remap_args unmap = {.from = page}, remap = {.from = page};
 	struct page *new;
 	int ret;
 
-	new = alloc_page(gfp | __GFP_NOWARN);
+	new = target_alloc(t, page);
 	if (!new)
 		return -ENOMEM;
-	lock_page(page);
+	if (!migrate_lock_page(page, mode)) {
+		target_release(t, new);
+		return -EBUSY;
+	}
 	/* Truncated since the caller found it, or being written to the host: not now. */
 	if (!page->mapping || PageWriteback(page)) {
 		ret = -EAGAIN;
@@ -217,7 +253,7 @@ static int migrate_file_page(struct page *page, gfp_t gfp)
 	return 0;
 out:
 	unlock_page(page);
-	put_page(new);
+	target_release(t, new);
 	return ret;
 }
 
@@ -227,7 +263,8 @@ out:
  * isolation's reference stands in for the caller's while the page is off the LRU. Returns as
  * migrate_anon_page(); -EAGAIN also when another isolator has the page.
  */
-static int migrate_isolated(struct page *page, gfp_t gfp)
+static int migrate_isolated(struct page *page, const struct migrate_target *t,
+			    enum migrate_mode mode)
 {
 	bool anon = PageAnon(page);
 	enum node_stat_item isolated =
@@ -238,7 +275,7 @@ static int migrate_isolated(struct page *page, gfp_t gfp)
 		return -EAGAIN;
 	mod_node_page_state(isolated, 1);
 	put_page(page); /* the caller's */
-	ret = anon ? migrate_anon_page(page, gfp) : migrate_file_page(page, gfp);
+	ret = anon ? migrate_anon_page(page, t, mode) : migrate_file_page(page, t, mode);
 	mod_node_page_state(isolated, -1);
 	if (ret) {
 		get_page(page); /* the caller's again */
@@ -264,34 +301,103 @@ static int split_for_migration(struct page *head)
  * be a lookup or a fault that lets go at once. */
 #define MIGRATE_RETRIES 10
 
-int migrate_unpinnable_page(struct page *page, gfp_t gfp)
+static const char *const fail_names[NR_MIGRATE_FAIL] = {
+	[MIGRATE_FAIL_NONE] = "none",
+	[MIGRATE_FAIL_PINNED] = "pinned",
+	[MIGRATE_FAIL_EXTRA_REF] = "extra reference",
+	[MIGRATE_FAIL_UNMOVABLE] = "unmovable",
+	[MIGRATE_FAIL_HUGETLB] = "hugetlb",
+	[MIGRATE_FAIL_LOCKED] = "locked",
+	[MIGRATE_FAIL_WRITEBACK] = "writeback",
+	[MIGRATE_FAIL_NOMEM] = "no target page",
+};
+
+const char *pinmm_migrate_fail_name(enum pinmm_migrate_fail why)
 {
+	return (unsigned int)why < NR_MIGRATE_FAIL ? fail_names[why] : NULL;
+}
+
+/* Why a migration that met another reference failed: a pin shows in the refcount's bias (or
+ * a compound page's pin count), writeback holds its own reference while the flag is set;
+ * anything else is a reference nobody accounts for (a get_user_pages() FOLL_GET, a lookup,
+ * another isolator). */
+static enum pinmm_migrate_fail busy_reason(struct page *page)
+{
+	if (page_maybe_dma_pinned(page))
+		return MIGRATE_FAIL_PINNED;
+	if (PageWriteback(page))
+		return MIGRATE_FAIL_WRITEBACK;
+	return MIGRATE_FAIL_EXTRA_REF;
+}
+
+static enum pinmm_migrate_fail errno_reason(struct page *page, int ret)
+{
+	switch (ret) {
+	case -ENOMEM:
+		return MIGRATE_FAIL_NOMEM;
+	case -EBUSY:
+		return MIGRATE_FAIL_LOCKED;
+	default:
+		return busy_reason(page);
+	}
+}
+
+int migrate_page_to(struct page *page, const struct migrate_target *t, enum migrate_mode mode,
+		    enum pinmm_migrate_fail *why)
+{
+	enum pinmm_migrate_fail reason = MIGRATE_FAIL_UNMOVABLE;
 	int ret = -EBUSY;
 
 	if (PageHuge(page)) {
-		/* hugetlb pools are never in CMA or ZONE_MOVABLE: nothing to do here. */
+		/* hugetlb pages are never migrated here: their pools live outside ZONE_MOVABLE
+		 * and CMA, and compaction leaves them (docs/design.md). */
+		reason = MIGRATE_FAIL_HUGETLB;
 	} else if (PageCompound(page)) {
-		if (PageAnon(page))
+		if (PageAnon(page)) {
 			ret = split_for_migration(page);
+			if (!ret)
+				ret = MIGRATE_SPLIT;
+			else if (ret != -EINVAL)
+				reason = busy_reason(page);
+		}
 		if (ret == -EINVAL)
 			ret = -EBUSY;
 	} else if (PageAnon(page) || page->mapping) {
 		for (int pass = 0; pass < MIGRATE_RETRIES; pass++) {
-			ret = migrate_isolated(page, gfp);
+			ret = migrate_isolated(page, t, mode);
 			if (!ret) {
 				/* The reference went with the old frame. */
 				count_vm_event(PGMIGRATE_SUCCESS);
+				if (why)
+					*why = MIGRATE_FAIL_NONE;
 				return 0;
 			}
 			if (ret != -EAGAIN)
 				break;
 		}
+		reason = errno_reason(page, ret);
 	}
 	/* One failure per page, as Linux counts (a split THP counts nothing: its pages do). */
-	if (ret)
+	if (ret < 0)
 		count_vm_event(PGMIGRATE_FAIL);
+	if (why)
+		*why = ret < 0 ? reason : MIGRATE_FAIL_NONE;
 	put_page(page);
 	return ret;
+}
+
+static struct page *alloc_gfp_target(struct page *old, void *arg)
+{
+	(void)old;
+	return alloc_page(*(gfp_t *)arg | __GFP_NOWARN);
+}
+
+int migrate_unpinnable_page(struct page *page, gfp_t gfp)
+{
+	struct migrate_target t = {.alloc = alloc_gfp_target, .arg = &gfp};
+	int ret = migrate_page_to(page, &t, MIGRATE_SYNC, NULL);
+
+	return ret == MIGRATE_SPLIT ? 0 : ret;
 }
 
 /* Fault on a migration entry: wait until the migration is over (it holds the page lock). */

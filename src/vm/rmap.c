@@ -167,11 +167,13 @@ void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsig
 	if (compound) {
 		address &= ~((nr << PAGE_SHIFT) - 1);
 		page->index = linear_page_index(vma, address);
-		atomic_store_explicit(&page[1].compound_mapcount, 0, memory_order_relaxed);
+		/* Release: compaction reads mapping and index once it sees the page mapped. */
+		atomic_store_explicit(&page[1].compound_mapcount, 0, memory_order_release);
 		compound_mapped(page, true);
 	} else {
 		page->index = linear_page_index(vma, address);
-		atomic_store_explicit(&page->_mapcount, 0, memory_order_relaxed);
+		/* Release, as the compound case. */
+		atomic_store_explicit(&page->_mapcount, 0, memory_order_release);
 		subpage_mapped(page, true);
 	}
 }
