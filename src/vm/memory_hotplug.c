@@ -62,22 +62,16 @@ static void migrate_range(unsigned long start, unsigned long end, unsigned char 
 	}
 }
 
-/* Isolate [start, end) and empty it. 0: every page is free and isolated; -EBUSY: not (the
- * isolation undone), with why[] as migrate_range() left it. */
-static int isolate_and_empty(unsigned long start, unsigned long end, unsigned char *why)
+/* Empty the isolated range [start, end). 0: every page is free; -EBUSY: not, with why[] as
+ * migrate_range() left it. The isolation stays either way: the caller keeps or undoes it. */
+static int empty_isolated_range(unsigned long start, unsigned long end, unsigned char *why)
 {
-	int ret = start_isolate_page_range(start, end);
-
-	if (ret)
-		return ret;
 	for (int pass = 0; pass < OFFLINE_PASSES; pass++) {
 		if (test_pages_isolated(start, end) == end)
 			return 0;
 		migrate_range(start, end, why);
 	}
-	if (test_pages_isolated(start, end) == end)
-		return 0;
-	return -EBUSY;
+	return test_pages_isolated(start, end) == end ? 0 : -EBUSY;
 }
 
 /* Name the pages that kept [start, end) from being offlined, then undo the isolation. */
@@ -148,16 +142,21 @@ int offline_pages(unsigned long start_pfn, unsigned long nr_pages)
 	why = calloc(nr_pages, 1);
 	if (!why)
 		return -ENOMEM;
-	ret = isolate_and_empty(start_pfn, end_pfn, why);
+	/* Another offline or contiguous allocation holds part of the range, or it is offline:
+	 * nothing changed. */
+	ret = start_isolate_page_range(start_pfn, end_pfn);
+	if (ret)
+		goto out;
+	ret = empty_isolated_range(start_pfn, end_pfn, why);
 	if (!ret) {
 		set_range_offline(start_pfn, end_pfn, true);
-	} else if (ret == -EBUSY && is_migrate_isolate_pfn(start_pfn)) {
-		/* Ours (isolation refused would have changed nothing): name the blockers. */
+	} else {
 		pinmm_log("memory offlining [mem %#010lx-%#010lx] failed\n", start_pfn << PAGE_SHIFT,
 			  (end_pfn << PAGE_SHIFT) - 1);
 		report_blockers(start_pfn, end_pfn, why);
 		undo_isolate_page_range(start_pfn, end_pfn);
 	}
+out:
 	free(why);
 	return ret;
 }
@@ -194,13 +193,14 @@ int alloc_contig_range(unsigned long start_pfn, unsigned long end_pfn)
 	zone = page_zone(pfn_to_page(start_pfn));
 	if (end_pfn > zone_end_pfn(zone))
 		return -EINVAL;
-	ret = isolate_and_empty(start_pfn, end_pfn, NULL);
-	if (ret == -EBUSY && is_migrate_isolate_pfn(start_pfn) && !pageblock_offline(start_pfn)) {
+	ret = start_isolate_page_range(start_pfn, end_pfn);
+	if (ret)
+		return ret;
+	ret = empty_isolated_range(start_pfn, end_pfn, NULL);
+	if (ret) {
 		undo_isolate_page_range(start_pfn, end_pfn);
 		return ret;
 	}
-	if (ret)
-		return ret;
 	/* Pages freed into the range since the check stay free: take it all. */
 	if (!alloc_isolated_range(start_pfn, nr)) {
 		undo_isolate_page_range(start_pfn, end_pfn);
