@@ -4,7 +4,9 @@
 # test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
 # options, table, CSV, SVG chart, progress into a pipe and the pin owners' cost), pin_owners,
-# and the rule-set option (-R) of every tool. tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# the rule-set option (-R) of every tool, dma_writeback and pin_fragmentation (its summary lines
+# under both rule sets, its maps, its errors). tools/run_vmtests.sh runs it. Each case prints
+# "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -466,6 +468,56 @@ check "pin_owners -R bogus" -s 2 -1 -L 0 -e '^pin_owners: -R bogus: not a rule s
 check "pin_owners: an argument" -s 2 -L 0 -e '^pin_owners: unexpected argument extra' -- "$po" extra
 check "pin_owners -R modern" -o '^pin_owners: rules modern, ' -o '^pin owners: 7 record' -- \
 	"$po" -R modern -j 1
+# ---- pin_fragmentation (README's tour) ----
+pf=$dir/pin_fragmentation
+SUMMARY='^rules=(5\.7|modern) pinned=[0-9]+ thp_ok=[0-9]+/[0-9]+ gigantic_ok=[0-9]+/[0-9]+ movable_offline=(yes|no) cma_offline=(yes|no) spoiled_pageblocks=[0-9]+$'
+# A 256 MiB machine (the default, 2 GiB, takes most of a minute on a loaded machine): 1% of
+# its anonymous pages pinned long-term, both rule sets, one map each.
+check "pin_fragmentation -m 256: a table per rule set, then two summary lines" \
+	-l "2:$SUMMARY" -o '^== rules=5\.7: 256 MiB RAM, long-term pins of 1\.00% ' \
+	-o '^compaction throughput: [0-9]+ MiB/s; memcpy of [0-9]+ such pages: [0-9]+ MiB/s; ratio [0-9]+%$' \
+	-- "$pf" -m 256 -o "$tmp/pf.svg"
+tail -2 "$tmp/out" >"$tmp/pf.sum"
+# pf_field RULES NAME: NAME's value on RULES's summary line.
+pf_field() {
+	sed -n "s/^rules=$1 \(.* \)*$2=\([^ ]*\).*/\2/p" "$tmp/pf.sum"
+}
+verdict "pin_fragmentation: the summary lines are the last two, 5.7 then modern" \
+	"$(sed -n 1p "$tmp/pf.sum" | grep -q '^rules=5\.7 ' && sed -n 2p "$tmp/pf.sum" |
+		grep -q '^rules=modern ' || echo "$(cat "$tmp/pf.sum")")"
+verdict "pin_fragmentation: the same pins under both rule sets ($(pf_field 5.7 pinned))" \
+	"$([ "$(pf_field 5.7 pinned)" = "$(pf_field modern pinned)" ] &&
+		[ "$(pf_field 5.7 pinned)" -gt 0 ] || echo "pinned differs or is 0")"
+verdict "pin_fragmentation: a long-term pin blocks ZONE_MOVABLE's offlining under 5.7, not modern" \
+	"$([ "$(pf_field 5.7 movable_offline)" = no ] && [ "$(pf_field modern movable_offline)" = yes ] ||
+		echo "movable_offline $(pf_field 5.7 movable_offline) / $(pf_field modern movable_offline)")"
+verdict "pin_fragmentation: long-term pins leave CMA under both rule sets" \
+	"$([ "$(pf_field 5.7 cma_offline)" = yes ] && [ "$(pf_field modern cma_offline)" = yes ] ||
+		echo "cma_offline $(pf_field 5.7 cma_offline) / $(pf_field modern cma_offline)")"
+verdict "pin_fragmentation: more 2 MiB blocks under modern rules ($(pf_field 5.7 thp_ok) / $(pf_field modern thp_ok))" \
+	"$([ "$(pf_field 5.7 thp_ok | cut -d/ -f1)" -lt "$(pf_field modern thp_ok | cut -d/ -f1)" ] ||
+		echo "5.7 $(pf_field 5.7 thp_ok), modern $(pf_field modern thp_ok)")"
+why=
+for f in pf-5.7.svg pf-modern.svg; do
+	[ -s "$tmp/$f" ] || why+="; no $f"
+	for w in '<svg ' 'long-term pinned' 'ZONE_MOVABLE' 'CMA' 'hugetlb' '</svg>'; do
+		grep -q "$w" "$tmp/$f" 2>/dev/null || why+="; $f lacks $w"
+	done
+done
+verdict "pin_fragmentation: an SVG map per rule set, with its legend and zones" "$why"
+check "pin_fragmentation -t short -R modern: short-term pins stay in ZONE_MOVABLE" -L 10 \
+	-l "1:^rules=modern .* movable_offline=no " -- "$pf" -m 256 -t short -R modern -s 3 -o "$tmp/s.svg"
+check "pin_fragmentation -P thp -g -p 5 -R 5.7" -l "1:$SUMMARY" -o '^== rules=5\.7: .* THPs, seed 1 ==$' \
+	-- "$pf" -m 256 -P thp -g -p 5 -R 5.7 -o "$tmp/t.svg"
+check "pin_fragmentation -h" -o '^usage: pin_fragmentation ' -- "$pf" -h
+check "pin_fragmentation -p 0" -s 2 -1 -L 0 -e '^pin_fragmentation: -p 0: not a percentage' -- "$pf" -p 0
+check "pin_fragmentation -t medium" -s 2 -1 -L 0 -e 'not long or short' -- "$pf" -t medium
+check "pin_fragmentation -P 1g" -s 2 -1 -L 0 -e 'not 4k or thp' -- "$pf" -P 1g
+check "pin_fragmentation -m 100" -s 2 -1 -L 0 -e 'not a RAM size' -- "$pf" -m 100
+check "pin_fragmentation -s x" -s 2 -1 -L 0 -e 'not a seed' -- "$pf" -s x
+check "pin_fragmentation -R 6.1" -s 2 -1 -L 0 -e 'not a rule set' -- "$pf" -R 6.1
+check "pin_fragmentation: unknown option" -s 2 -1 -L 0 -e 'unknown option' -- "$pf" -q
+check "pin_fragmentation: an argument" -s 2 -1 -L 0 -e 'unexpected argument' -- "$pf" extra
 
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
