@@ -128,8 +128,11 @@ demo: $(BUILD)/tools/pinmm_demo
 # The main job: the GUP benchmark matrix, with the floor, under 5.7 rules and under modern
 # rules (bench-5.7/bench-modern .csv and .svg), then the ratio modern / 5.7 of every row
 # (tools/pinmm_bench_compare.sh). BENCH_ARGS passes pinmm_bench options (e.g. -r 9 -t 1).
-bench: $(BUILD)/tools/pinmm_bench
+# Then pin_fragmentation on a 2 GiB machine under 5.7 rules: its table, compaction's migration
+# throughput as a ratio to a memcpy of as many pages, and one map (build/pin_fragmentation-5.7.svg).
+bench: $(BUILD)/tools/pinmm_bench $(BUILD)/tools/pin_fragmentation
 	bash tools/pinmm_bench_compare.sh $(BUILD)/tools/pinmm_bench $(BUILD) $(BENCH_ARGS)
+	$(BUILD)/tools/pin_fragmentation -R 5.7 -o $(BUILD)/pin_fragmentation.svg
 
 $(PKG_ROOT)/.installed: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(HEADERS) $(DEBUGFS_HEADERS) pinmm.pc.in \
 		tools/run_vmtests.sh
