@@ -35,7 +35,8 @@ unsigned long memory_block_size_bytes(void);
  *   -EBUSY   a page of the range stayed in use after every pass (pinned, referenced,
  *            unmovable): each such page is reported on the log stream
  *                offline_pages: pfn 0x12345 blocks [mem 0x...-0x...]: pinned
- *            followed by its dump_page() (the first 8; then a count); or part of the range is
+ *            followed by its dump_page() when it is mapped (the first 8; then a count of the
+ *            rest); or part of the range is
  *            offline already, or isolated by a concurrent offline_pages()/alloc_contig_range().
  *   -ENODEV  not booted.
  * Thread-safe; sleeps (page locks) and runs in the calling thread.

@@ -98,15 +98,6 @@ static void release_freepages(struct compact_control *cc)
 		put_page(cc->freepages[--cc->nr_freepages]);
 }
 
-/* Is any page of head mapped? Acquire: a mapped page's mapping and index are visible. */
-static bool page_mapped_acquire(struct page *head)
-{
-	if (PageHead(head) &&
-	    atomic_load_explicit(&head[1].compound_mapcount, memory_order_acquire) >= 0)
-		return true;
-	return atomic_load_explicit(&head->_mapcount, memory_order_acquire) >= 0;
-}
-
 enum isolate_result {
 	ISOLATE_OK,	  /* a reference taken: migrate it */
 	ISOLATE_FREE,	  /* not in use (free, a tail, being freed): step over */
@@ -125,22 +116,24 @@ static enum isolate_result compaction_isolate_page(struct page *page, unsigned l
 	*nr = 1;
 	if (!page_ref_count(page) || !get_page_unless_zero(page))
 		return ISOLATE_FREE;
-	if (PageHuge(page)) {
-		*nr = compound_nr(page);
-		*why = MIGRATE_FAIL_HUGETLB;
-		put_page(page);
-		return ISOLATE_UNMOVABLE;
-	}
 	if (PageCompound(page)) {
-		/* get_page_unless_zero() succeeded: a head (tails keep refcount 0). */
+		/* get_page_unless_zero() succeeded: a head (tails keep refcount 0). PG_head was
+		 * set before the reference was published; the destructor (hugetlb or THP) is set
+		 * after, so it is read only once the page is seen mapped. */
 		*nr = compound_nr(page);
-		if (PageAnon(page) && page_mapped_acquire(page)) {
+		if (!page_mapped_acquire(page)) {
+			*why = MIGRATE_FAIL_UNMOVABLE;
 			put_page(page);
-			return ISOLATE_SKIP;
+			return ISOLATE_UNMOVABLE;
 		}
-		*why = MIGRATE_FAIL_UNMOVABLE;
+		if (PageHuge(page)) {
+			*why = MIGRATE_FAIL_HUGETLB;
+			put_page(page);
+			return ISOLATE_UNMOVABLE;
+		}
+		/* A THP: left whole. */
 		put_page(page);
-		return ISOLATE_UNMOVABLE;
+		return ISOLATE_SKIP;
 	}
 	if (!page_mapped_acquire(page)) {
 		*why = MIGRATE_FAIL_UNMOVABLE;

@@ -311,6 +311,18 @@ struct migrate_target {
 	void *arg;
 };
 
+/* Is head (a page the caller holds a reference on) mapped? The acquire pairs with the release
+ * of page_add_new_anon_rmap() (and the rmap's read-modify-writes): once it is seen mapped, what
+ * was set up before the mapping (mapping, index, a compound destructor) may be read. For
+ * physical-memory scanners (compaction, offlining), which meet pages being set up. */
+static inline bool page_mapped_acquire(struct page *head)
+{
+	if (PageHead(head) &&
+	    atomic_load_explicit(&head[1].compound_mapcount, memory_order_acquire) >= 0)
+		return true;
+	return atomic_load_explicit(&head->_mapcount, memory_order_acquire) >= 0;
+}
+
 /* migrate_page_to() split an anonymous THP: its subpages are order-0 pages to migrate next. */
 #define MIGRATE_SPLIT 1
 

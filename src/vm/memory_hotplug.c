@@ -53,6 +53,15 @@ static void migrate_range(unsigned long start, unsigned long end, unsigned char 
 			pfn++;
 			continue;
 		}
+		/* Movable pages are mapped ones (compaction.c says why); one not mapped yet may
+		 * be in the middle of being set up: the next pass looks again. */
+		if (!page_mapped_acquire(page)) {
+			put_page(page);
+			if (why)
+				why[pfn - start] = MIGRATE_FAIL_UNMOVABLE;
+			pfn++;
+			continue;
+		}
 		ret = migrate_page_to(page, &t, MIGRATE_SYNC, &reason);
 		if (ret == MIGRATE_SPLIT)
 			continue;
@@ -80,29 +89,37 @@ static void report_blockers(unsigned long start, unsigned long end, const unsign
 	unsigned long dumped = 0, left = 0;
 
 	for (unsigned long pfn = start; pfn < end;) {
-		unsigned long next = test_pages_isolated(pfn, end);
+		unsigned long next = test_pages_isolated(pfn, end), nr;
 		struct page *page;
 		const char *reason;
+		bool held, mapped;
 
 		if (next >= end)
 			break;
-		/* test_pages_isolated() walks MAX_ORDER blocks whole: find the page itself. */
 		pfn = next;
 		page = pfn_to_page(pfn);
+		/* Nothing of a page is read before a reference on it is held, and its destructor
+		 * and mapping only once it is seen mapped: it may be in the middle of being set up
+		 * by whoever allocated it before the isolation. */
+		held = get_page_unless_zero(page);
+		mapped = held && page_mapped_acquire(page);
+		nr = held && PageHead(page) ? compound_nr(page) : 1;
 		reason = why[pfn - start] ? pinmm_migrate_fail_name(why[pfn - start])
-					  : PageHuge(page) ? "hugetlb" : "unmovable";
+		       : mapped && PageHuge(page) ? "hugetlb" : "unmovable";
 		if (dumped < OFFLINE_DUMPS) {
 			pinmm_log("offline_pages: pfn %#lx blocks [mem %#010lx-%#010lx]: %s\n", pfn,
 				  start << PAGE_SHIFT, (end << PAGE_SHIFT) - 1, reason);
-			if (get_page_unless_zero(page)) {
+			/* An unmapped page may be a kernel allocation still being set up: its
+			 * line is all there is. */
+			if (mapped)
 				dump_page(page, reason);
-				put_page(page);
-			}
 			dumped++;
 		} else {
 			left++;
 		}
-		pfn += PageHead(page) ? compound_nr(page) : 1;
+		if (held)
+			put_page(page);
+		pfn += nr;
 	}
 	if (left)
 		pinmm_log("offline_pages: %lu more blocking page(s) not dumped\n", left);
