@@ -9,9 +9,9 @@
  * which the allocator reaches through the hook registered at start-up (the allocator is below
  * this layer and never calls up).
  *
- * Which pages move: mapped anonymous and page-cache order-0 pages — the pages Linux keeps on
- * its LRU lists; compaction_isolate_page() stands in for isolate_lru_page() until pinmm has
- * LRU lists. Compound pages are skipped whole: THPs (Linux skips folios of pageblock order),
+ * Which pages move: mapped anonymous and page-cache order-0 pages on the LRU lists; the
+ * migration takes each off its list with isolate_lru_page() (another isolator holding it makes
+ * it fail as an extra reference) and puts it, or its copy, back. Compound pages are skipped whole: THPs (Linux skips folios of pageblock order),
  * hugetlb pages. Anything else with a reference (page tables, the zero page, kernel
  * allocations) is unmovable and spoils its pageblock, as a pinned page does.
  *
@@ -106,9 +106,9 @@ enum isolate_result {
 };
 
 /*
- * Take the page at pfn for migration if it is movable, with a reference (Linux's
- * isolate_lru_page(), until pinmm has LRU lists: a movable page here is a mapped order-0
- * anonymous or page-cache page). *nr: how many pfns the page covers.
+ * Take the page at pfn for migration if it is movable, with a reference: a mapped order-0
+ * page (anonymous or page cache). Taking it off the LRU is the migration's first step.
+ * *nr: how many pfns the page covers.
  */
 static enum isolate_result compaction_isolate_page(struct page *page, unsigned long *nr,
 						   enum pinmm_migrate_fail *why)
@@ -162,7 +162,6 @@ static bool compact_pageblock(struct compact_control *cc)
 	for (unsigned long pfn = cc->migrate_pfn; pfn < end;) {
 		struct page *page = pfn_to_page(pfn);
 		enum pinmm_migrate_fail why = MIGRATE_FAIL_NONE;
-		enum node_stat_item isolated;
 		unsigned long nr;
 		int ret;
 
@@ -186,10 +185,9 @@ static bool compact_pageblock(struct compact_control *cc)
 		count_vm_event(COMPACTMIGRATE_SCANNED);
 		cc->report->isolated++;
 		count_vm_event(COMPACTISOLATED);
-		isolated = PageAnon(page) ? NR_ISOLATED_ANON : NR_ISOLATED_FILE;
-		mod_node_page_state(isolated, 1);
+		/* migrate_page_to() takes it off the LRU (isolate_lru_page(), which counts
+		 * nr_isolated_*) and puts it or its copy back. */
 		ret = migrate_page_to(page, &target, cc->mode, &why);
-		mod_node_page_state(isolated, -1);
 		if (!ret) {
 			cc->report->migrated++;
 		} else {
