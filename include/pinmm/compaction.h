@@ -7,7 +7,8 @@
  * and, direct compaction, by a high-order allocation with __GFP_DIRECT_RECLAIM that finds no
  * free block (compact_stall, then compact_success or compact_fail).
  *
- * Movable: mapped anonymous and page-cache pages (Linux's LRU pages). THPs are left as they
+ * Movable: mapped anonymous and page-cache pages on the LRU lists (taken off them for the
+ * move, as Linux's isolate_lru_page()). THPs are left as they
  * are (Linux skips compound pages of pageblock order or more; offlining moves them). A page
  * that cannot be moved is counted by reason (<pinmm/migrate.h>): a pin keeps its pageblock
  * from ever becoming free.
