@@ -13,6 +13,7 @@
  * workers' pages live where offlining and compaction move them.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <urcu.h>
@@ -36,7 +37,7 @@ struct worker {
 	char failure[256];
 };
 
-static atomic_bool stop;
+static atomic_bool stop, mover_running;
 
 static uint32_t next(struct worker *w)
 {
@@ -127,6 +128,10 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct stress_clock clock;
 
+	/* Start together with the mover, so that the two overlap even when one side is slow
+	 * (ASan, TSan). */
+	while (!atomic_load(&mover_running))
+		sched_yield();
 	kthread_use_mm(w->mm);
 	w->base = vm_mmap(NULL, 0, PG(REGION_PAGES) * 2, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, 0);
@@ -150,7 +155,9 @@ static void *mover_main(void *arg)
 	unsigned long block = memory_block_size_bytes() >> PAGE_SHIFT;
 	unsigned long cma = normal->cma_start_pfn, cma_nr = normal->cma_end_pfn - cma;
 
-	for (unsigned long i = 0; !atomic_load(&stop); i++) {
+	atomic_store(&mover_running, true);
+	/* At least one round, however fast the workers are. */
+	for (unsigned long i = 0; i == 0 || !atomic_load(&stop); i++) {
 		unsigned long start = movable->zone_start_pfn + (i % 4) * block;
 
 		compact_node(0, NULL);
@@ -213,6 +220,7 @@ static void test_faults_pins_fork_against_compaction_and_offlining(void **state)
 	/* Failed offlines name their blockers: kept out of the test's output. */
 	quiet = pinmm_set_log_stream(quiet);
 	atomic_store(&stop, false);
+	atomic_store(&mover_running, false);
 	for (unsigned int i = 0; i < NR_WORKERS; i++) {
 		memset(&workers[i], 0, sizeof(workers[i]));
 		workers[i].mm = mm_alloc();
