@@ -317,9 +317,16 @@ struct migrate_target {
  * physical-memory scanners (compaction, offlining), which meet pages being set up. */
 static inline bool page_mapped_acquire(struct page *head)
 {
-	if (PageHead(head) &&
-	    atomic_load_explicit(&head[1].compound_mapcount, memory_order_acquire) >= 0)
-		return true;
+	if (PageHead(head)) {
+		/* A PMD mapping, or a PTE mapping of any subpage (a THP partly unmapped keeps
+		 * its other subpages mapped after its head's PTE is gone). */
+		if (atomic_load_explicit(&head[1].compound_mapcount, memory_order_acquire) >= 0)
+			return true;
+		for (unsigned long i = 0; i < compound_nr(head); i++)
+			if (atomic_load_explicit(&head[i]._mapcount, memory_order_acquire) >= 0)
+				return true;
+		return false;
+	}
 	return atomic_load_explicit(&head->_mapcount, memory_order_acquire) >= 0;
 }
 
