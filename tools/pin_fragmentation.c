@@ -226,10 +226,13 @@ static int fill_and_fragment(struct run *r)
 
 	r->unit = r->o->thp ? HPAGE_PMD_NR : 1;
 	chunks = (unsigned long)(free_pages * 95 / 100) / HPAGE_PMD_NR;
-	r->addr = vm_mmap(NULL, 0, chunks * HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE,
+	/* One 2 MiB more, so that the units can start 2 MiB aligned: a unit of THP mode is then
+	 * one THP, which MADV_DONTNEED frees whole. */
+	r->addr = vm_mmap(NULL, 0, (chunks + 1) * HPAGE_PMD_SIZE, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, 0);
 	if (IS_ERR_VALUE(r->addr))
 		return (int)r->addr;
+	r->addr = (r->addr + HPAGE_PMD_SIZE - 1) & ~(HPAGE_PMD_SIZE - 1);
 	if (r->o->thp)
 		do_madvise(mm, r->addr, chunks * HPAGE_PMD_SIZE, MADV_HUGEPAGE);
 	else
