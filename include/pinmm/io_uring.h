@@ -13,7 +13,12 @@
  *
  * pinmm has no rings, descriptors or files here: a ring is a struct io_ring_ctx, and the I/O
  * calls copy between the pinned pages and host memory, standing in for the device or file on
- * the other side. No RLIMIT_MEMLOCK accounting. Calls on one ring are serialised by its lock;
+ * the other side. Registration charges the pages to the registering mm's pinned_vm against
+ * its RLIMIT_MEMLOCK (<pinmm/mman.h>; where Linux charges the user's locked_vm: pinmm has no
+ * users), none with CAP_IPC_LOCK; under 5.7 rules every page of every buffer, under modern
+ * rules each compound page once and whole (Linux 5.10). pinmm registers and unregisters all
+ * buffers at once, so the sharing of a huge page between buffers can never leave it pinned
+ * and uncharged (the hole Linux's later per-buffer updates opened). Calls on one ring are serialised by its lock;
  * any thread may make them. Pages pinned belong to the current mm of the registering thread.
  */
 #ifndef PINMM_IO_URING_H
@@ -50,7 +55,8 @@ void io_ring_ctx_free(struct io_ring_ctx *ctx);
  *   -EOPNOTSUPP under 5.7 rules, a page of a file mapping other than hugetlb (5.7 refuses
  *               file-backed memory, shmem and memfd included); modern rules take shmem,
  *               memfd and private file mappings (Linux 6.5)
- *   -ENOMEM     no memory, or GUP ran out of it (under modern rules: a page in ZONE_MOVABLE
+ *   -ENOMEM     the charge would take the mm's pinned_vm above its RLIMIT_MEMLOCK (and it
+ *               has no CAP_IPC_LOCK); no memory, or GUP ran out of it (under modern rules: a page in ZONE_MOVABLE
  *               or CMA that could not be migrated out)
  *   -ESRCH      the calling thread has no current mm
  */

@@ -215,6 +215,17 @@ struct mm_struct {
 	atomic_uint write_protect_seq;
 	unsigned long machine_gen; /* the machine it belongs to (see mman.h) */
 	atomic_int nr_threads;     /* threads running in it (kthread_use_mm) */
+	/* Memory charged against RLIMIT_MEMLOCK, in pages (<pinmm/mman.h>, account_locked_vm()).
+	 * locked_vm: what account_locked_vm() charges (written under the mmap write lock);
+	 * pinned_vm: what long-term pins charge (io_uring's registered buffers), an atomic64 as
+	 * Linux's, added to without the write lock. Readers (/proc views) load them relaxed. */
+	atomic_ulong locked_vm;
+	atomic_llong pinned_vm;
+	/* The mm's RLIMIT_MEMLOCK in bytes (RLIM_INFINITY: no limit) and its CAP_IPC_LOCK: set by
+	 * mm_set_memlock_limit() / mm_set_cap_ipc_lock() under the mmap write lock, inherited by
+	 * pinmm_fork(). */
+	atomic_ulong memlock_limit;
+	atomic_bool cap_ipc_lock;
 };
 
 #ifdef __cplusplus

@@ -110,6 +110,41 @@ bool mmap_read_trylock(struct mm_struct *mm);
 void mmap_assert_locked(struct mm_struct *mm);
 void mmap_assert_write_locked(struct mm_struct *mm);
 
+/*
+ * RLIMIT_MEMLOCK and the memory charged against it (Linux's mm/util.c, and the mm_struct
+ * counters locked_vm and pinned_vm: <pinmm/mm_types.h>). pinmm has no processes or users: the
+ * limit and CAP_IPC_LOCK belong to the mm (a process's rlimit and capability), and pinned_vm
+ * is checked against the limit where Linux's io_uring checks the user's locked_vm
+ * (<pinmm/io_uring.h>). A new mm has no limit (RLIM_INFINITY) and no CAP_IPC_LOCK; a forked
+ * mm inherits both and starts with nothing charged.
+ *
+ * account_locked_vm(mm, pages, inc): charge (inc) or uncharge pages to mm->locked_vm, taking
+ * the mmap write lock, as drivers that long-term pin do (VFIO's type1 IOMMU, ...). A charge
+ * that would take locked_vm above the limit returns -ENOMEM and charges nothing, unless mm has
+ * CAP_IPC_LOCK. pages 0 or mm NULL: 0, nothing done (as Linux). Uncharging more than is
+ * charged WARNs (once) and leaves 0 charged. __account_locked_vm() is the same with the
+ * mmap write lock held by the caller and the bypass given (Linux's bypass_rlim).
+ */
+int account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc);
+int __account_locked_vm(struct mm_struct *mm, unsigned long pages, bool inc, bool bypass_rlim);
+
+/*
+ * setrlimit(RLIMIT_MEMLOCK) for mm: limit in bytes, rounded down to pages when charges are
+ * checked; RLIM_INFINITY removes the limit. 0, or:
+ *   -EINVAL  mm NULL
+ *   -ESRCH   mm is stale (after its last mmput(), or of a machine shut down)
+ *   -EBUSY   limit is below what is charged now (locked_vm or pinned_vm, in bytes): pinmm
+ *            refuses it, where Linux's setrlimit() takes it and only refuses new charges, so
+ *            that a limit read back always bounds the usage; nothing changes
+ * mm_memlock_limit(mm): the limit in bytes (RLIM_INFINITY for none).
+ * mm_set_cap_ipc_lock(mm, on): give mm CAP_IPC_LOCK (or take it away): charges are counted
+ * but no limit applies (Linux's capable(CAP_IPC_LOCK) in account_locked_vm() and at io_uring
+ * ring creation). 0, -EINVAL (mm NULL), -ESRCH (stale mm).
+ */
+int mm_set_memlock_limit(struct mm_struct *mm, unsigned long limit);
+unsigned long mm_memlock_limit(const struct mm_struct *mm);
+int mm_set_cap_ipc_lock(struct mm_struct *mm, bool on);
+
 /* The first VMA with vm_end > addr, or NULL. mmap lock held. */
 struct vm_area_struct *find_vma(struct mm_struct *mm, unsigned long addr);
 

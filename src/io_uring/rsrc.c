@@ -5,6 +5,10 @@
  * the pages pinned with pin_user_pages(FOLL_WRITE | FOLL_LONGTERM); fixed reads and writes
  * copy to and from those pages; unregistering unpins them.
  *
+ * Each buffer's pages are charged to the registering mm's pinned_vm against its RLIMIT_MEMLOCK
+ * (no limit with CAP_IPC_LOCK; src/vm/util.c), and uncharged when they are unpinned; which
+ * pages count is the rule set's (rule_io_uring_acct_per_head_page()).
+ *
  * The rule that is easy to break: registration is all or nothing. Every range is checked, then
  * pinned under one mmap read lock, and the VMAs of the pinned pages checked under that same
  * lock (5.7 refuses file-backed memory but hugetlb); a failure anywhere unpins every page
@@ -27,12 +31,16 @@ struct io_mapped_ubuf {
 	size_t len;
 	unsigned long nr_pages;
 	struct page **pages;
+	unsigned long acct_pages; /* charged to mm_account's pinned_vm for this buffer */
 };
 
 struct io_ring_ctx {
 	pthread_mutex_t uring_lock; /* the fields below */
 	struct io_mapped_ubuf *user_bufs;
 	unsigned int nr_user_bufs;
+	/* The mm charged for the registered buffers (Linux's ctx->mm_account), held by mm_count
+	 * from registration to unregistration. */
+	struct mm_struct *mm_account;
 };
 
 struct io_ring_ctx *io_ring_ctx_alloc(void)
@@ -45,11 +53,13 @@ struct io_ring_ctx *io_ring_ctx_alloc(void)
 	return ctx;
 }
 
-/* Unpin and free the first nr of bufs, then bufs. */
-static void free_bufs(struct io_mapped_ubuf *bufs, unsigned int nr)
+/* Unpin, uncharge from mm and free the first nr of bufs, then bufs. */
+static void free_bufs(struct mm_struct *mm, struct io_mapped_ubuf *bufs, unsigned int nr)
 {
 	for (unsigned int i = 0; i < nr; i++) {
 		unpin_user_pages(bufs[i].pages, bufs[i].nr_pages);
+		if (bufs[i].acct_pages)
+			mm_pinned_vm_uncharge(mm, bufs[i].acct_pages);
 		free(bufs[i].pages);
 	}
 	free(bufs);
@@ -59,8 +69,10 @@ void io_ring_ctx_free(struct io_ring_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	if (ctx->user_bufs)
-		free_bufs(ctx->user_bufs, ctx->nr_user_bufs);
+	if (ctx->user_bufs) {
+		free_bufs(ctx->mm_account, ctx->user_bufs, ctx->nr_user_bufs);
+		mmdrop(ctx->mm_account);
+	}
 	pthread_mutex_destroy(&ctx->uring_lock);
 	free(ctx);
 }
@@ -95,30 +107,85 @@ static int check_vmas(struct mm_struct *mm, unsigned long start, unsigned long n
 	return 0;
 }
 
-/* Pin one buffer's pages into imu. 0 or a negative errno (nothing left pinned). mmap lock held. */
-static int pin_buf(struct mm_struct *mm, const struct iovec *iov, struct io_mapped_ubuf *imu)
+/* Whether compound page head is already charged: by an earlier page of pages[0 .. n) or by
+ * one of the buffers bufs[0 .. nr_bufs) registered before (headpage_already_acct()). */
+static bool head_already_acct(struct page **pages, unsigned long n,
+			      const struct io_mapped_ubuf *bufs, unsigned int nr_bufs,
+			      struct page *head)
 {
+	for (unsigned long i = 0; i < n; i++)
+		if (PageCompound(pages[i]) && compound_head(pages[i]) == head)
+			return true;
+	for (unsigned int b = 0; b < nr_bufs; b++)
+		for (unsigned long i = 0; i < bufs[b].nr_pages; i++)
+			if (PageCompound(bufs[b].pages[i]) &&
+			    compound_head(bufs[b].pages[i]) == head)
+				return true;
+	return false;
+}
+
+/* The pages one buffer charges (io_buffer_account_pin()): every page under 5.7; under modern
+ * rules each compound page once, whole, across this buffer and the earlier ones. */
+static unsigned long buf_acct_pages(struct page **pages, unsigned long nr_pages,
+				    const struct io_mapped_ubuf *bufs, unsigned int nr_bufs)
+{
+	struct page *last_head = NULL;
+	unsigned long acct = 0;
+
+	if (!rule_io_uring_acct_per_head_page())
+		return nr_pages;
+	for (unsigned long i = 0; i < nr_pages; i++) {
+		struct page *head;
+
+		if (!PageCompound(pages[i])) {
+			acct++;
+			continue;
+		}
+		head = compound_head(pages[i]);
+		if (head == last_head)
+			continue;
+		last_head = head;
+		if (!head_already_acct(pages, i, bufs, nr_bufs, head))
+			acct += 1UL << compound_order(head);
+	}
+	return acct;
+}
+
+/* Pin one buffer's pages into bufs[done] and charge them to mm's pinned_vm (bypass: no limit).
+ * 0 or a negative errno (nothing left pinned or charged; -ENOMEM over RLIMIT_MEMLOCK). mmap
+ * lock held. */
+static int pin_buf(struct mm_struct *mm, const struct iovec *iov, struct io_mapped_ubuf *bufs,
+		   unsigned int done, bool bypass)
+{
+	struct io_mapped_ubuf *imu = &bufs[done];
 	unsigned long ubuf = (unsigned long)iov->iov_base, start = ubuf & PAGE_MASK;
 	unsigned long nr_pages = ((ubuf + iov->iov_len + PAGE_SIZE - 1) >> PAGE_SHIFT) -
 				 (ubuf >> PAGE_SHIFT);
 	struct page **pages = kmalloc(nr_pages * sizeof(*pages));
+	unsigned long acct = 0;
 	long pret;
 	int ret;
 
 	if (!pages)
 		return -ENOMEM;
 	pret = pin_user_pages(start, nr_pages, FOLL_WRITE | FOLL_LONGTERM, pages);
+	/* The charge follows the pin, as Linux's io_sqe_buffer_register(): the headpage rule
+	 * needs the pages. Over the limit, the pin is undone below. */
 	if (pret == (long)nr_pages)
 		ret = rule_io_uring_leaves_file_check_to_gup() ? 0 : check_vmas(mm, start, nr_pages);
 	else
 		ret = pret < 0 ? (int)pret : -EFAULT;
+	if (!ret) {
+		acct = buf_acct_pages(pages, nr_pages, bufs, done);
+		ret = acct ? mm_pinned_vm_charge(mm, acct, bypass) : 0;
+	}
 	if (ret) {
 		if (pret > 0)
 			unpin_user_pages(pages, (unsigned long)pret);
 		free(pages);
 		return ret;
 	}
-	*imu = (struct io_mapped_ubuf){ubuf, iov->iov_len, nr_pages, pages};
+	*imu = (struct io_mapped_ubuf){ubuf, iov->iov_len, nr_pages, pages, acct};
 	return 0;
 }
 
@@ -127,6 +194,7 @@ int io_sqe_buffers_register(struct io_ring_ctx *ctx, const struct iovec *iovs, u
 	struct mm_struct *mm = current_mm();
 	struct io_mapped_ubuf *bufs;
 	unsigned int done = 0;
+	bool bypass;
 	int ret;
 
 	if (!ctx)
@@ -143,12 +211,15 @@ int io_sqe_buffers_register(struct io_ring_ctx *ctx, const struct iovec *iovs, u
 		return ret;
 	}
 	mmap_read_lock(mm);
-	while (done < nr && !(ret = pin_buf(mm, &iovs[done], &bufs[done])))
+	bypass = mm_memlock_bypass(mm);
+	while (done < nr && !(ret = pin_buf(mm, &iovs[done], bufs, done, bypass)))
 		done++;
 	mmap_read_unlock(mm);
 	if (ret) {
-		free_bufs(bufs, done);
+		free_bufs(mm, bufs, done);
 	} else {
+		mmgrab(mm);
+		ctx->mm_account = mm;
 		ctx->user_bufs = bufs;
 		ctx->nr_user_bufs = nr;
 	}
@@ -165,7 +236,9 @@ int io_sqe_buffers_unregister(struct io_ring_ctx *ctx)
 		pthread_mutex_unlock(&ctx->uring_lock);
 		return -ENXIO;
 	}
-	free_bufs(ctx->user_bufs, ctx->nr_user_bufs);
+	free_bufs(ctx->mm_account, ctx->user_bufs, ctx->nr_user_bufs);
+	mmdrop(ctx->mm_account);
+	ctx->mm_account = NULL;
 	ctx->user_bufs = NULL;
 	ctx->nr_user_bufs = 0;
 	pthread_mutex_unlock(&ctx->uring_lock);

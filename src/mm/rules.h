@@ -141,6 +141,17 @@ static inline bool rule_io_uring_leaves_file_check_to_gup(void)
 	return rules_modern();
 }
 
+/* What io_uring's buffer registration charges to RLIMIT_MEMLOCK (and mm->pinned_vm) for a
+ * page of a compound page: 5.7 charges every page of each buffer, so a huge page under two
+ * buffers, or a buffer pinning a THP's subpages, counts per subpage and per buffer; 5.10
+ * (commit de2939388be5, "io_uring: improve registered buffer accounting for huge pages")
+ * charges each compound page once, in full (page_size() >> PAGE_SHIFT), however many of its
+ * subpages and buffers pin it (io_buffer_account_pin(), headpage_already_acct()). */
+static inline bool rule_io_uring_acct_per_head_page(void)
+{
+	return rules_modern();
+}
+
 /* FOLL_LONGTERM in pin_user_pages_unlocked() and in pin_user_pages_remote() with a non-NULL
  * locked: 5.7 refuses both (WARN, -EINVAL), because a long-term pin had to check the VMAs
  * (fsdax) under a lock the call might drop; 6.3 ("mm/gup: remove the restriction on locked

@@ -271,6 +271,14 @@ struct mm_struct *pinmm_fork(struct mm_struct *oldmm)
 		return ERR_PTR(-ENOMEM);
 	mmap_write_lock(oldmm);
 	mmap_write_lock(mm);
+	/* Rlimits and capabilities are the process's: the child inherits them; what the parent
+	 * has charged stays the parent's (Linux's dup_mm() zeroes locked_vm and pinned_vm). */
+	atomic_store_explicit(&mm->memlock_limit,
+			      atomic_load_explicit(&oldmm->memlock_limit, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(&mm->cap_ipc_lock,
+			      atomic_load_explicit(&oldmm->cap_ipc_lock, memory_order_relaxed),
+			      memory_order_relaxed);
 	for (unsigned long i = 0; i < oldmm->nr_vmas && !ret; i++) {
 		struct vm_area_struct *vma = oldmm->vmas[i], *new;
 

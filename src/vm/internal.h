@@ -24,6 +24,19 @@
  * nothing of a freed mm. For entry points that take an mm from their caller. */
 int mm_check(struct mm_struct *mm);
 
+/* Keep mm's struct (not its address space) alive: mm_count, as Linux's mmgrab()/mmdrop(). The
+ * caller holds a reference (mm_users or mm_count) when it grabs. */
+void mmgrab(struct mm_struct *mm);
+void mmdrop(struct mm_struct *mm);
+
+/* pinned_vm charges (src/vm/util.c), for the long-term pinners above: charge pages against mm's
+ * RLIMIT_MEMLOCK (none with bypass_rlim, i.e. CAP_IPC_LOCK when the charger was set up) or
+ * return -ENOMEM, charging nothing; mmap lock held (read is enough). Uncharge needs no lock.
+ * mm_memlock_bypass(): whether mm has CAP_IPC_LOCK now. */
+int mm_pinned_vm_charge(struct mm_struct *mm, unsigned long pages, bool bypass_rlim);
+void mm_pinned_vm_uncharge(struct mm_struct *mm, unsigned long pages);
+bool mm_memlock_bypass(const struct mm_struct *mm);
+
 struct anon_vma {
 	atomic_int refcount;
 	pthread_rwlock_t lock;   /* the list below */

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <urcu.h>
 
 #include "internal.h"
@@ -91,10 +92,16 @@ struct mm_struct *mm_alloc(void)
 	pthread_spin_init(&mm->page_table_lock, PTHREAD_PROCESS_PRIVATE);
 	atomic_init(&mm->mm_users, 1);
 	atomic_init(&mm->mm_count, 1);
+	atomic_init(&mm->memlock_limit, RLIM_INFINITY);
 	return mm;
 }
 
-static void mmdrop(struct mm_struct *mm)
+void mmgrab(struct mm_struct *mm)
+{
+	atomic_fetch_add(&mm->mm_count, 1);
+}
+
+void mmdrop(struct mm_struct *mm)
 {
 	if (atomic_fetch_sub(&mm->mm_count, 1) != 1)
 		return;
