@@ -39,6 +39,7 @@
 #include "rmap.h"
 #include "uaccess.h"
 #include "vmstat.h"
+#include "trace.h"
 #include "writeback.h"
 
 #endif /* PINMM_PINMM_H */

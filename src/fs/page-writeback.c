@@ -96,6 +96,9 @@ int set_page_dirty(struct page *page)
 		atomic_compare_exchange_strong(&mapping->dirtied_when, &none, fs_now_ms());
 		dirty_exceeded_check();
 	}
+	if (mapping)
+		trace_event(TRACE_WRITEBACK_DIRTY_PAGE, (unsigned long)(long)mapping->host_fd,
+			    page->index);
 	return 1;
 }
 
@@ -158,6 +161,8 @@ static int filemap_check_errors(struct address_space *mapping)
  * cache (truncation waits), so the waiter that this wakes may free it at once. */
 static void bio_end_page(struct bio *bio)
 {
+	trace_event(TRACE_WRITEBACK_END_PAGE, (unsigned long)(long)bio->fd,
+		    (unsigned long)bio->pos >> PAGE_SHIFT, (unsigned long)(long)bio->bi_status);
 	mod_node_page_state(NR_WRITEBACK, -1);
 	mod_node_page_state(NR_WRITTEN, 1);
 	end_page_writeback(bio->page);
@@ -211,6 +216,7 @@ static void bio_submit_page(struct bio *bio, struct address_space *mapping, stru
 	bio->len = len;
 	bio->bi_end_io = end_io;
 	bio->bi_private = mapping;
+	trace_event(TRACE_WRITEBACK_WRITE_PAGE, (unsigned long)(long)mapping->host_fd, page->index);
 	submit_bio(bio);
 }
 

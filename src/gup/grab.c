@@ -259,14 +259,18 @@ static bool __put_compound_head(struct page *head, int refs, unsigned int flags,
  * pin_owner_release()). */
 static void put_pins(struct page *head, int refs, struct page *const *pages, struct page *first)
 {
-	if (__put_compound_head(head, refs, FOLL_PIN, pages, first))
+	if (__put_compound_head(head, refs, FOLL_PIN, pages, first)) {
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+		trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), (unsigned long)refs);
+	}
 }
 
 void put_compound_head(struct page *head, int refs, unsigned int flags)
 {
-	if (__put_compound_head(head, refs, flags, NULL, NULL) && (flags & FOLL_PIN))
+	if (__put_compound_head(head, refs, flags, NULL, NULL) && (flags & FOLL_PIN)) {
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
+		trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), (unsigned long)refs);
+	}
 }
 
 void unpin_user_page(struct page *page)
@@ -327,8 +331,10 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 				continue;
 			unpin_dirty(head);
 		}
-		if (__put_compound_head(head, (int)run, FOLL_PIN, first, NULL))
+		if (__put_compound_head(head, (int)run, FOLL_PIN, first, NULL)) {
 			released += (long)run;
+			trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), run);
+		}
 	}
 	__mod_node_page_state(NR_FOLL_PIN_RELEASED, released);
 }

@@ -525,6 +525,8 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 	gup_pin_mm = mm;
 	ret = __get_user_pages(mm, start, nr_pages, gup_flags, pages);
 	gup_pin_mm = saved_mm;
+	if (gup_flags & FOLL_PIN)
+		trace_event(TRACE_GUP_PIN, start, nr_pages, gup_flags, (unsigned long)ret);
 	return ret;
 }
 

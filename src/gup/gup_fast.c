@@ -299,8 +299,11 @@ static int fast_walk(struct mm_struct *mm, unsigned long start, unsigned long en
 			return 0;
 	}
 	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
-	if (nr_pinned && (gup_flags & FOLL_PIN))
+	if (nr_pinned && (gup_flags & FOLL_PIN)) {
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);
+		trace_event(TRACE_GUP_PIN, start, (end - start) >> PAGE_SHIFT, gup_flags,
+			    (unsigned long)nr_pinned);
+	}
 	if (nr_pinned && seq_checked && write_protect_seq_changed(mm, seq)) {
 		unpin_user_pages(pages, (unsigned long)nr_pinned);
 		return 0;

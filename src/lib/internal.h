@@ -17,6 +17,8 @@
 #include <pinmm/bug.h>
 #include <pinmm/inject.h>
 
+#include "lib/trace.h"
+
 #ifdef PINMM_HOOKS
 /* Non-zero while a hook or fault injection is registered; read relaxed on every point, so a
  * point that races with registration may miss it (registration happens before the scenario). */

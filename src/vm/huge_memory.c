@@ -203,6 +203,7 @@ static vm_fault_t wp_huge_copy(struct vm_area_struct *vma, pmd_t *pmd, unsigned 
 	page_remove_rmap(page, true);
 	put_page(page); /* the old PMD's reference */
 	pthread_spin_unlock(ptl);
+	trace_event(TRACE_MM_COW, haddr, page_to_pfn(page), page_to_pfn(new), HPAGE_PMD_NR);
 	return VM_FAULT_WRITE;
 }
 

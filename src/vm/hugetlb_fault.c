@@ -495,6 +495,8 @@ retry_avoidcopy:
 		ClearPagePrivate(new);
 		page_add_new_anon_rmap(new, vma, haddr, true);
 		pt_entry_store_release(entry, make_huge_entry(new, vma, !unshare));
+		trace_event(TRACE_MM_COW, haddr, page_to_pfn(old), page_to_pfn(new),
+			    huge_page_size(h) >> PAGE_SHIFT);
 		new = NULL;
 	}
 	pthread_spin_unlock(ptl);

@@ -164,6 +164,8 @@ static vm_fault_t wp_page_copy(struct vm_area_struct *vma, pte_t *pte, unsigned 
 	set_pte(pte, unshare ? pte_mkyoung(mk_pte(new, vma))
 			     : maybe_mkwrite(pte_mkyoung(pte_mkdirty(mk_pte(new, vma))), vma));
 	pthread_spin_unlock(ptl);
+	/* old_pfn 0: there was no page (a write to the zero page's entry, or none). */
+	trace_event(TRACE_MM_COW, addr, old ? page_to_pfn(old) : 0, page_to_pfn(new), 1);
 	if (old)
 		put_page(old); /* ours */
 	return unshare ? 0 : VM_FAULT_WRITE;
@@ -362,7 +364,8 @@ static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsig
 	return 0;
 }
 
-vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags)
+static vm_fault_t __handle_mm_fault(struct vm_area_struct *vma, unsigned long address,
+				    unsigned int flags)
 {
 	unsigned long addr = address & PAGE_MASK;
 	pmd_t *pmd;
@@ -397,6 +400,14 @@ vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, un
 			return ret;
 	}
 	return handle_pte_fault(vma, pmd, addr, flags);
+}
+
+vm_fault_t handle_mm_fault(struct vm_area_struct *vma, unsigned long address, unsigned int flags)
+{
+	vm_fault_t ret = __handle_mm_fault(vma, address, flags);
+
+	trace_event(TRACE_MM_FAULT, address, flags, ret);
+	return ret;
 }
 
 int fixup_user_fault(struct mm_struct *mm, unsigned long address, unsigned int fault_flags)

@@ -192,6 +192,7 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 	new->index = page->index;
 	migrate_page_flags(new, page);
 	remove_migration_ptes(av, page, new);
+	trace_event(TRACE_MM_MIGRATE_PAGE, page_to_pfn(page), page_to_pfn(new), 0, 0);
 	/* The old frame is ours alone (refcount frozen at 0): give it back. */
 	unlock_page(page);
 	atomic_store(&page->flags, 0);
@@ -243,6 +244,7 @@ static int migrate_file_page(struct page *page, const struct migrate_target *t,
 	remap.to = new;
 	rmap_walk(page, remove_migration_pte, &remap);
 	unlock_page(new);
+	trace_event(TRACE_MM_MIGRATE_PAGE, page_to_pfn(page), page_to_pfn(new), 0, 0);
 	/* The old frame is ours alone (refcount frozen at 0): give it back. Its dirtiness moved
 	 * to new with the flag, so the counters stay as they are. */
 	page->mapping = NULL;
@@ -378,8 +380,12 @@ int migrate_page_to(struct page *page, const struct migrate_target *t, enum migr
 		reason = errno_reason(page, ret);
 	}
 	/* One failure per page, as Linux counts (a split THP counts nothing: its pages do). */
-	if (ret < 0)
+	if (ret < 0) {
 		count_vm_event(PGMIGRATE_FAIL);
+		/* new_pfn 0: nothing moved. */
+		trace_event(TRACE_MM_MIGRATE_PAGE, page_to_pfn(page), 0,
+			    compound_order(compound_head(page)), (unsigned long)ret);
+	}
 	if (why)
 		*why = ret < 0 ? reason : MIGRATE_FAIL_NONE;
 	put_page(page);
