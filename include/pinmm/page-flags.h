@@ -46,6 +46,11 @@ enum pageflags {
 	PG_mlocked,
 	PG_uncached,
 	PG_hwpoison,
+	/* pinmm's own (no Linux counterpart): a FOLL_LONGTERM pin was taken on this head since
+	 * it last held no pin. Set by GUP after a long-term pin, cleared by the unpin that leaves
+	 * the page unpinned; read by /proc's smaps (LongtermPinned) and kpageflags. A pin that
+	 * races with the clear may leave it unset: it under-counts, never over-counts. */
+	PG_longterm,
 	NR_PAGEFLAGS,
 
 	/* Anonymous pages (Linux 5.19 on): the page is mapped by one process only, so a write
@@ -189,6 +194,7 @@ PINMM_PAGEFLAG_ANY(Reserved, reserved)
 PINMM_PAGEFLAG_ANY(Private, private)
 PINMM_PAGEFLAG_ANY(HWPoison, hwpoison)
 PINMM_PAGEFLAG_ANY(Head, head)
+PINMM_PAGEFLAG_HEAD(Longterm, longterm)
 
 /* mark_page_accessed()'s first step, without a locked write when the bit is already set (the
  * fast GUP path calls it per page). */

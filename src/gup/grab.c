@@ -124,6 +124,15 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 	return head;
 }
 
+/* After an unpin of head: the last pin gone, it is no longer long-term pinned (PG_longterm).
+ * The page may have been freed (and even reused) by the unpin: the bit was cleared with the
+ * rest of its flags then, and clearing it again at worst drops a new long-term pin's mark. */
+static void longterm_unpinned(struct page *head)
+{
+	if (PageLongterm(head) && !page_maybe_dma_pinned(head))
+		ClearPageLongterm(head);
+}
+
 /* A FOLL_PIN grab or release that leaves the page alone: the zero page under modern rules (6.5,
  * commit c8070b787519: "it is not going anywhere"). */
 static bool pin_is_noop(struct page *head, unsigned int flags)
@@ -260,6 +269,7 @@ static bool __put_compound_head(struct page *head, int refs, unsigned int flags,
 static void put_pins(struct page *head, int refs, struct page *const *pages, struct page *first)
 {
 	if (__put_compound_head(head, refs, FOLL_PIN, pages, first)) {
+		longterm_unpinned(head);
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
 		trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), (unsigned long)refs);
 	}
@@ -268,6 +278,7 @@ static void put_pins(struct page *head, int refs, struct page *const *pages, str
 void put_compound_head(struct page *head, int refs, unsigned int flags)
 {
 	if (__put_compound_head(head, refs, flags, NULL, NULL) && (flags & FOLL_PIN)) {
+		longterm_unpinned(head);
 		__mod_node_page_state(NR_FOLL_PIN_RELEASED, refs);
 		trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), (unsigned long)refs);
 	}
@@ -332,6 +343,7 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 			unpin_dirty(head);
 		}
 		if (__put_compound_head(head, (int)run, FOLL_PIN, first, NULL)) {
+			longterm_unpinned(head);
 			released += (long)run;
 			trace_event(TRACE_GUP_UNPIN, page_to_pfn(head), run);
 		}

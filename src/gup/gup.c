@@ -530,6 +530,17 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 	return ret;
 }
 
+void mark_longterm_pinned(struct page **pages, unsigned long nr)
+{
+	for (unsigned long i = 0; i < nr; i++) {
+		struct page *head = compound_head(pages[i]);
+
+		/* A test first: the bit is usually set already (a compound page's subpages). */
+		if (!PageLongterm(head) && page_maybe_dma_pinned(head))
+			SetPageLongterm(head);
+	}
+}
+
 void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags)
 {
 	if (gup_flags & FOLL_PIN) {
@@ -574,6 +585,8 @@ long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned l
 		rc = check_and_migrate_movable_pages(mm, start, (unsigned long)rc, pages,
 						     gup_flags);
 	memalloc_pin_restore(pin_context);
+	if (rc > 0 && (gup_flags & FOLL_PIN))
+		mark_longterm_pinned(pages, (unsigned long)rc);
 	return rc;
 }
 

@@ -335,6 +335,9 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 	if (gup_flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
 	nr_pinned = fast_walk(mm, start, end, gup_flags, pages);
+	if (__builtin_expect((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) == (FOLL_PIN | FOLL_LONGTERM),
+			     0) && nr_pinned > 0)
+		mark_longterm_pinned(pages, (unsigned long)nr_pinned);
 	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
 		return nr_pinned;
 

@@ -68,6 +68,8 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 /* The same, plus FOLL_LONGTERM's rules (fsdax refusal, CMA migration) when asked. */
 long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
 			   struct page **pages, unsigned int gup_flags);
+/* Mark the heads of pages[0 .. nr), just pinned with FOLL_LONGTERM, PG_longterm. */
+void mark_longterm_pinned(struct page **pages, unsigned long nr);
 /* Release what a GUP call took with these flags (unpin under FOLL_PIN, else put_page). */
 void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags);
 

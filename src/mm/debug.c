@@ -35,6 +35,7 @@ const char *const pageflag_names[NR_PAGEFLAGS] = {
 	[PG_mlocked] = "mlocked",
 	[PG_uncached] = "uncached",
 	[PG_hwpoison] = "hwpoison",
+	[PG_longterm] = "longterm",
 };
 
 /* The order %pGp prints flag names in: Linux's __def_pageflag_names table, not bit order. */
@@ -43,7 +44,7 @@ static const enum pageflags print_order[NR_PAGEFLAGS] = {
 	PG_dirty,	PG_lru,		  PG_active,	   PG_workingset, PG_slab,
 	PG_owner_priv_1, PG_arch_1,	  PG_reserved,	   PG_private,	  PG_private_2,
 	PG_writeback,	PG_head,	  PG_mappedtodisk, PG_reclaim,	  PG_swapbacked,
-	PG_unevictable, PG_mlocked,	  PG_uncached,	   PG_hwpoison,
+	PG_unevictable, PG_mlocked,	  PG_uncached,	   PG_hwpoison,	  PG_longterm,
 };
 
 static bool in_mem_map(const struct page *page)
