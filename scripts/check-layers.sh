@@ -6,12 +6,14 @@
 #
 # The layers, bottom first; each may call only its own and the ones before it:
 #
-#   lib -> mm -> block -> fs -> vm -> gup -> writeback -> pipe -> io_uring -> dma -> check -> debugfs
+#   lib -> mm -> block -> fs -> vm -> gup -> writeback -> pipe -> io_uring -> dma -> check -> proc
+#   -> debugfs
 #
 # (block: the block device under the files; writeback, pipe, io_uring and dma: the pin
 # consumers, each its own directory, in this order;
 # check: the whole-machine invariant walk, src/check/, which reads every layer and which the
-# library reaches only through a callback registered with shutdown; a layer without a directory
+# library reaches only through a callback registered with shutdown; proc: the /proc-style
+# views, src/proc/, which read every layer below; a layer without a directory
 # yet is simply empty.)
 #
 # 1. Calls (from nm): an object of src/<layer>/ that references a symbol defined only in a
@@ -26,7 +28,7 @@
 # here and in design.md before it gets code. Exit status: 0 clean, 1 violations, 2 misuse.
 set -euo pipefail
 
-LAYERS=(lib mm block fs vm gup writeback pipe io_uring dma check debugfs)
+LAYERS=(lib mm block fs vm gup writeback pipe io_uring dma check proc debugfs)
 
 # Public headers owned by a layer above lib (the rest belong to the bottom two and may be
 # included anywhere). fs implements the vm_operations callbacks, whose types fault.h declares:
@@ -38,6 +40,7 @@ declare -A HEADER_OWNER=(
 	[migrate.h]=vm [compaction.h]=vm [memory_hotplug.h]=vm
 	[gup.h]=gup [uaccess.h]=gup
 	[writeback.h]=writeback [pipe.h]=pipe [io_uring.h]=io_uring [dma.h]=dma
+	[proc.h]=proc
 	[debugfs/gup_benchmark.h]=debugfs [debugfs/gup_test.h]=debugfs
 )
 declare -A HEADER_ALLOWED=([fs:fault.h]=1)

@@ -36,6 +36,7 @@
 #include "pgtable.h"
 #include "pin_owner.h"
 #include "pipe.h"
+#include "proc.h"
 #include "rmap.h"
 #include "uaccess.h"
 #include "vmstat.h"
