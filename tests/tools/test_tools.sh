@@ -4,9 +4,9 @@
 # test_tools.sh TOOLS_DIR: every option of gup_benchmark and gup_test, their output formats and
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
 # options, table, CSV, SVG chart, progress into a pipe and the pin owners' cost), pin_owners,
-# the rule-set option (-R) of every tool, dma_writeback and pin_fragmentation (its summary lines
-# under both rule sets, its maps, its errors). tools/run_vmtests.sh runs it. Each case prints
-# "[PASS] <case>" or
+# page_types, the rule-set option (-R) of every tool, dma_writeback and pin_fragmentation (its
+# summary lines under both rule sets, its maps, its errors). tools/run_vmtests.sh runs it. Each
+# case prints "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -518,6 +518,36 @@ check "pin_fragmentation -s x" -s 2 -1 -L 0 -e 'not a seed' -- "$pf" -s x
 check "pin_fragmentation -R 6.1" -s 2 -1 -L 0 -e 'not a rule set' -- "$pf" -R 6.1
 check "pin_fragmentation: unknown option" -s 2 -1 -L 0 -e 'unknown option' -- "$pf" -q
 check "pin_fragmentation: an argument" -s 2 -1 -L 0 -e 'unexpected argument' -- "$pf" extra
+# ---- page_types: pages counted by their kpageflags combination ----
+pt=$dir/page_types
+HDR='^             flags	page-count       MB  symbolic-flags			long-symbolic-flags$'
+check "page_types: every frame of a 256 MiB machine" -o "$HDR" \
+	-o '^             total	     65536      256$' \
+	-o '^0x0000000000000400	 +[0-9]+ +[0-9]+  __________B_+	buddy$' \
+	-o '	referenced,zero_page,reserved$' \
+	-o '^0x0000080000005814	         2 .*	referenced,dirty,mmap,anonymous,swapbacked,pinned$' \
+	-o '	         1 .*	referenced,dirty,mmap,anonymous,swapbacked,pinned,longterm_pinned$' \
+	-o '^0x000018000040d814	         1 .*compound_head,thp,pinned,longterm_pinned$' \
+	-o '^0x0000180000415814	       511 .*compound_tail,thp,pinned,longterm_pinned$' \
+	-o '^0x000000000002d810	         1 .*compound_head,huge$' -- "$pt"
+check "page_types -p: the pages the mm maps" -o "$HDR" -o '^             total	      1052        4$' \
+	-o '^0x0000000101000004	         8 .*	referenced,zero_page,reserved$' \
+	-x 'buddy' -x 'pgtable' -- "$pt" -p
+check "page_types -p -s idle: an empty mm" -L 2 -o "$HDR" -o '^             total	         0        0$' \
+	-- "$pt" -p -s idle
+check "page_types -s idle -m 128 -R modern" -o '^             total	     32768      128$' -x 'pinned' \
+	-- "$pt" -s idle -m 128 -R modern
+check "page_types -s bogus" -s 2 -1 -L 0 -e '^page_types: -s bogus: not a scenario \(mixed or idle\)$' \
+	-- "$pt" -s bogus
+check "page_types -m 32" -s 2 -1 -L 0 -e '^page_types: -m 32: not a size in MiB \(64 \.\. 65536\)$' \
+	-- "$pt" -m 32
+check "page_types -m x" -s 2 -1 -L 0 -e '^page_types: -m x: not a size' -- "$pt" -m x
+check "page_types: unknown option" -s 2 -1 -L 0 -e '^usage: page_types ' -- "$pt" -q
+check "page_types: an argument" -s 2 -1 -L 0 -e '^usage: page_types ' -- "$pt" extra
+check "page_types -R bogus" -s 2 -1 -L 0 -e '^page_types: -R bogus: not a rule set \(5\.7 or modern\)$' \
+	-- "$pt" -R bogus
+check "page_types PINMM_RULES=bogus" -s 2 -1 -L 0 -e '^page_types: PINMM_RULES=bogus: ' -- \
+	env PINMM_RULES=bogus "$pt"
 
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
