@@ -48,6 +48,8 @@ extern "C" {
  *     each list's size in base pages equals its lru_size and its nr_<list> counter; every
  *     PG_lru page is on a list, and every mapped anonymous page and every page-cache page
  *     (hugetlb's excepted) is on one (nothing is isolated on a quiescent machine);
+ *   - PG_longterm (the mark of a long-term pin, <pinmm/page-flags.h>) only on the head of a
+ *     page that is pinned;
  *   - no page is locked or under writeback (nothing is in flight: no request at the block
  *     device);
  *   - block reservations (PG_private of a host file's cache page, <pinmm/fs.h>) are only on

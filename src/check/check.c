@@ -532,6 +532,14 @@ static void check_anon_exclusive(struct check *c, struct page *page, unsigned lo
 		violation(c, page, "%s: PageAnonExclusive but mapped %lu times", what, maps);
 }
 
+/* PG_longterm (GUP's mark of a long-term pin, src/gup/grab.c) lives only while the page is
+ * pinned: the unpin that leaves no pin clears it. */
+static void check_longterm(struct check *c, struct page *head)
+{
+	if (test_page_bit(PG_longterm, head) && !page_maybe_dma_pinned(head))
+		violation(c, head, "PG_longterm on a page that is not pinned");
+}
+
 static bool in_flight(struct check *c, struct page *head)
 {
 	if (PageLocked(head)) {
@@ -578,6 +586,7 @@ static void check_small(struct check *c, unsigned long pfn)
 	in_flight(c, page);
 	check_lru_state(c, page, s->pte_maps > 0);
 	check_anon_exclusive(c, page, s->pte_maps, "a small page");
+	check_longterm(c, page);
 	if (page_mapcount(page) != (int)s->pte_maps)
 		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
 			  s->pte_maps);
@@ -627,6 +636,8 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 			violation(c, page, "tail %lu of a hugetlb page carries PG_anon_exclusive", i);
 		else
 			check_anon_exclusive(c, page, t->pte_maps + s->huge_maps, "a compound page");
+		if (i && test_page_bit(PG_longterm, page))
+			violation(c, page, "tail %lu carries PG_longterm (kept on the head)", i);
 	}
 	/* What rmap.c accounts for a THP: all of it while a PMD maps it, else its subpages that
 	 * PTEs map; hugetlb pages count in neither. */
@@ -651,6 +662,7 @@ static void check_compound(struct check *c, unsigned long pfn, unsigned long nr)
 	}
 	in_flight(c, head);
 	check_lru_state(c, head, maps > 0);
+	check_longterm(c, head);
 	/* The exact count lives where the rule set puts it (page[2] for order > 1 under 5.7,
 	 * page[1] for every order under modern rules); the other slot stays 0. */
 	unused = compound_pincount_unused_ptr(head);

@@ -406,6 +406,30 @@ static void test_locked_page(void **state)
 	expect_clean("unlocked");
 }
 
+/* PG_longterm lives while the page is pinned: left on an unpinned page, or set on a tail, it is
+ * reported. */
+static void test_longterm_mark_without_pin(void **state)
+{
+	unsigned long addr, thp = map_thp();
+	struct page *page = faulted_small_page(&addr), *head = page_at(current_mm(), thp), *p;
+
+	(void)state;
+	assert_int_equal(pin_user_pages_fast(addr, 1, FOLL_WRITE | FOLL_LONGTERM, &p), 1);
+	page = p; /* under modern rules the pin migrated it out of ZONE_MOVABLE */
+	check_true(PageLongterm(page), "PG_longterm after a long-term pin");
+	expect_clean("a long-term pinned page");
+	unpin_user_page(p);
+	check_true(!PageLongterm(page), "PG_longterm after the unpin");
+	SetPageLongterm(page);
+	expect_one("PG_longterm left on an unpinned page", "PG_longterm on a page that is not pinned");
+	ClearPageLongterm(page);
+	set_page_bit(PG_longterm, head + 1);
+	expect_one("PG_longterm on a THP's tail", "tail 1 carries PG_longterm");
+	clear_page_bit(PG_longterm, head + 1);
+	expect_clean("the marks cleared");
+	unmap(thp, SZ_2M, "THP");
+}
+
 static void test_entry_outside_vma(void **state)
 {
 	unsigned long addr;
@@ -520,6 +544,7 @@ int main(void)
 		test_with_mm(test_pin_stats_disagree),
 		test_with_mm(test_free_list_damage),
 		test_with_mm(test_locked_page),
+		test_with_mm(test_longterm_mark_without_pin),
 		test_with_mm(test_entry_outside_vma),
 		test_with_mm(test_counters_disagree),
 		test_with_mm(test_shutdown_reports_violations),

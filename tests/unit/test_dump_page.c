@@ -290,7 +290,7 @@ static void test_dump_flag_names(void **state)
 	snprintf(want, sizeof(want),
 		 "flags: 0x%lx(locked|referenced|uptodate|dirty|lru|active|workingset|slab|"
 		 "owner_priv_1|arch_1|reserved|private|private_2|writeback|head|mappedtodisk|"
-		 "reclaim|swapbacked|unevictable|mlocked|uncached|hwpoison)",
+		 "reclaim|swapbacked|unevictable|mlocked|uncached|hwpoison|longterm)",
 		 all);
 	atomic_store(&page->flags, 0);
 	assert_string_equal(d.line[1], want);
