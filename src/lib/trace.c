@@ -262,7 +262,8 @@ long pinmm_trace_read(FILE *out)
 	}
 	pthread_mutex_unlock(&read_lock);
 	free(snap);
-	qsort(recs, nr, sizeof(*recs), rec_cmp);
+	if (nr)
+		qsort(recs, nr, sizeof(*recs), rec_cmp);
 	for (size_t i = 0; i < nr; i++)
 		err |= rec_print(out, &recs[i]);
 	free(recs);
