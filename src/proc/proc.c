@@ -324,6 +324,11 @@ int proc_pid_smaps(struct mm_struct *mm, FILE *out)
 
 /* ---- meminfo, vmstat ---- */
 
+static unsigned long lru_bytes(enum node_stat_item item)
+{
+	return (unsigned long)global_node_page_state(item) << PAGE_SHIFT;
+}
+
 int proc_meminfo(FILE *out)
 {
 	unsigned long total = 0, cma_total = 0;
@@ -352,6 +357,13 @@ int proc_meminfo(FILE *out)
 	err |= kb_line(out, "MemAvailable:", (unsigned long)(free + file - shmem) << PAGE_SHIFT);
 	err |= kb_line(out, "Buffers:", 0);
 	err |= kb_line(out, "Cached:", (unsigned long)file << PAGE_SHIFT);
+	err |= kb_line(out, "Active:", lru_bytes(NR_ACTIVE_ANON) + lru_bytes(NR_ACTIVE_FILE));
+	err |= kb_line(out, "Inactive:", lru_bytes(NR_INACTIVE_ANON) + lru_bytes(NR_INACTIVE_FILE));
+	err |= kb_line(out, "Active(anon):", lru_bytes(NR_ACTIVE_ANON));
+	err |= kb_line(out, "Inactive(anon):", lru_bytes(NR_INACTIVE_ANON));
+	err |= kb_line(out, "Active(file):", lru_bytes(NR_ACTIVE_FILE));
+	err |= kb_line(out, "Inactive(file):", lru_bytes(NR_INACTIVE_FILE));
+	err |= kb_line(out, "Unevictable:", lru_bytes(NR_UNEVICTABLE));
 	err |= kb_line(out, "Dirty:", (unsigned long)global_node_page_state(NR_FILE_DIRTY)
 					      << PAGE_SHIFT);
 	err |= kb_line(out, "Writeback:", (unsigned long)global_node_page_state(NR_WRITEBACK)

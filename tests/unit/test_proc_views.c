@@ -334,6 +334,12 @@ static void test_meminfo(void **state)
 	check_eq(meminfo_kb(buf, "MemFree:"), global_zone_page_state(NR_FREE_PAGES) * 4,
 		 "MemFree against NR_FREE_PAGES");
 	check_true(meminfo_kb(buf, "AnonPages:") >= 64, "AnonPages with 16 pages mapped");
+	check_eq(meminfo_kb(buf, "Active(anon):") + meminfo_kb(buf, "Inactive(anon):"),
+		 (global_node_page_state(NR_ACTIVE_ANON) + global_node_page_state(NR_INACTIVE_ANON)) * 4,
+		 "the anonymous LRU lists against their counters");
+	check_eq(meminfo_kb(buf, "Active:"),
+		 meminfo_kb(buf, "Active(anon):") + meminfo_kb(buf, "Active(file):"),
+		 "Active is anon + file");
 	check_true(strstr(buf, "HugePages_Total:"), "the hugetlb lines in:\n%s", buf);
 	check_true(strstr(buf, "MemTotal:        1048576 kB\n"), "Linux's column layout:\n%s", buf);
 	free(buf);
