@@ -57,7 +57,7 @@ static long smaps_field(const char *vma, const char *field)
 {
 	char key[40];
 	const char *p;
-	long kb;
+	long kb = 0;
 
 	snprintf(key, sizeof(key), "\n%s:", field);
 	p = strstr(vma, key);
@@ -313,7 +313,7 @@ static void test_kpageflags_and_kpagecount(void **state)
 static long meminfo_kb(const char *text, const char *field)
 {
 	const char *p = strstr(text, field);
-	long kb;
+	long kb = 0;
 
 	if (!p || sscanf(p + strlen(field), " %ld kB", &kb) != 1)
 		fail_msg("no %s line in meminfo:\n%s", field, text);
