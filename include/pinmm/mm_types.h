@@ -179,7 +179,7 @@ struct vm_area_struct {
 };
 
 /* mm_struct.rss_stat */
-enum { MM_FILEPAGES, MM_ANONPAGES, MM_SHMEMPAGES, NR_MM_COUNTERS };
+enum { MM_FILEPAGES, MM_ANONPAGES, MM_SWAPENTS, MM_SHMEMPAGES, NR_MM_COUNTERS };
 
 /*
  * Bits of mm_struct.flags (atomic_load(&mm->flags) & (1UL << bit)).

@@ -60,6 +60,12 @@ extern "C" {
 #ifndef MADV_NOHUGEPAGE
 #define MADV_NOHUGEPAGE 15
 #endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22
 #endif
@@ -252,11 +258,22 @@ int vm_mprotect(unsigned long start, size_t len, unsigned long prot);
 
 /*
  * madvise(2) on mm: MADV_DONTNEED, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTFORK, MADV_DOFORK,
- * MADV_POPULATE_READ / MADV_POPULATE_WRITE, MADV_COLLAPSE. Returns 0 or -EINVAL (misaligned
+ * MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ / MADV_POPULATE_WRITE, MADV_COLLAPSE. Returns 0 or -EINVAL (misaligned
  * start, unknown advice, MADV_DONTNEED on a locked, hugetlb or PFN mapping; for a hugetlb VMA,
  * a range whose edges would split it at an address not aligned to its page size; NULL mm),
  * -ENOMEM (a hole in the range), -EFAULT (populate hit a fault it could not serve:
  * SIGSEGV/SIGBUS), -EHWPOISON, -ESRCH (a stale mm, with a WARN).
+ *
+ * MADV_PAGEOUT (Linux 5.4) reclaims the private anonymous pages of the range now (pages mapped
+ * by more than one PTE are left, as Linux does): each gets a slot of the swap area
+ * (<pinmm/swap.h>), its PTE becomes a swap entry, it is written and then freed; a THP is split
+ * first. Pages that cannot go stay mapped and the call still returns 0: no swap area or no
+ * free slot, a page locked or under writeback, and, under modern rules, a page that may be
+ * pinned (under 5.7 rules it is swapped out and stays in the swap cache while pinned).
+ * MADV_COLD (5.4) makes those pages old and inactive (PTE accessed bit, PG_referenced and
+ * PG_active cleared): the first reclaim takes. Both give -EINVAL on a VM_LOCKED, hugetlb or
+ * PFN-map VMA (the VMAs of the range before it are done), -ENOMEM (a hole in the range, or no
+ * memory for the list of pages).
  *
  * MADV_COLLAPSE (Linux 6.1+, available under every rule set) turns each 2 MiB-aligned block
  * that lies wholly inside [start, start + len) into a THP mapped by a PMD, now, in the calling

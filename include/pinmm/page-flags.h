@@ -57,6 +57,9 @@ enum pageflags {
 	 * fault may reuse it and a read-only pin needs no unshare. Shares its bit with
 	 * PG_mappedtodisk, which only file pages use, as in Linux. */
 	PG_anon_exclusive = PG_mappedtodisk,
+	/* A swap-backed page in the swap cache (page->private holds its swap entry): Linux
+	 * reuses PG_owner_priv_1, which only file systems use otherwise. */
+	PG_swapcache = PG_owner_priv_1,
 };
 
 /* Names printed by dump_page(), indexed by enum pageflags. */
@@ -217,6 +220,25 @@ static inline bool PageAnon(const struct page *page)
 }
 
 int PageHuge(const struct page *page);
+
+/* In the swap cache: PG_swapcache means it only on a swap-backed page (the bit is
+ * PG_owner_priv_1, a file system's otherwise), as Linux's PageSwapCache(). */
+static inline bool PageSwapCache(const struct page *page)
+{
+	const struct page *head = compound_head(page);
+
+	return test_page_bit(PG_swapbacked, head) && test_page_bit(PG_swapcache, head);
+}
+
+static inline void SetPageSwapCache(struct page *page)
+{
+	set_page_bit(PG_swapcache, compound_head(page));
+}
+
+static inline void ClearPageSwapCache(struct page *page)
+{
+	clear_page_bit(PG_swapcache, compound_head(page));
+}
 
 /*
  * PageAnonExclusive (Linux 5.19, commit 6c287605fd56, "mm: remember exclusively mapped

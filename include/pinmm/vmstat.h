@@ -54,6 +54,8 @@ enum node_stat_item {
 };
 
 enum vm_event_item {
+	PSWPIN,
+	PSWPOUT,
 	PGALLOC_NORMAL,
 	PGALLOC_MOVABLE,
 	ALLOCSTALL_NORMAL, /* direct reclaim entered for an allocation from the zone */

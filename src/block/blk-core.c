@@ -137,7 +137,30 @@ static int host_pwrite(int fd, const char *buf, size_t len, off_t pos)
 	return 0;
 }
 
-/* Serve one request: the device's DMA out of memory, the check, the write. */
+static int host_pread(int fd, char *buf, size_t len, off_t pos)
+{
+	while (len) {
+		ssize_t n = should_fail("io:read") ? (errno = EIO, -1) : pread(fd, buf, len, pos);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0) {
+			/* Past the end of the file: never written, reads as zeroes. */
+			memset(buf, 0, len);
+			return 0;
+		}
+		buf += n;
+		len -= (size_t)n;
+		pos += n;
+	}
+	return 0;
+}
+
+/* Serve one request: the device's DMA out of memory, the check, the write. A read goes
+ * straight into the page, which nobody else can see yet (the reader holds its lock and it is
+ * mapped nowhere). */
 static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned long long *rng,
 			 uint64_t *buf)
 {
@@ -145,6 +168,10 @@ static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned lo
 
 	if (max_delay_us)
 		pause_us(next_rand(rng) % (max_delay_us + 1));
+	if (bio->bi_read) {
+		bio->bi_status = host_pread(bio->fd, page_address(bio->page), bio->len, bio->pos);
+		return;
+	}
 	race_point("block:copying");
 	for (size_t off = 0; off < span; off += SECTOR_SIZE) {
 		size_t n = span - off < SECTOR_SIZE ? span - off : SECTOR_SIZE;
@@ -220,7 +247,8 @@ static void start_device(void)
 
 void submit_bio(struct bio *bio)
 {
-	bio->csum = blk_csum(bio->data, bio_span(bio));
+	if (!bio->bi_read)
+		bio->csum = blk_csum(bio->data, bio_span(bio));
 	bio->next = NULL;
 	pthread_mutex_lock(&bdev.lock);
 	bdev_sync_machine();

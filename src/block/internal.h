@@ -11,6 +11,7 @@
 #ifndef PINMM_BLOCK_INTERNAL_H
 #define PINMM_BLOCK_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,6 +35,9 @@ struct bio {
 	int fd;
 	off_t pos;
 	size_t len;
+	/* A read (swap-in): len bytes at pos into page_address(page), no checksum; bi_end_io
+	 * unlocks the page. Writes leave it false. */
+	bool bi_read;
 	uint32_t csum;       /* of data at submission */
 	int bi_status;
 	void (*bi_end_io)(struct bio *bio);

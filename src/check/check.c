@@ -24,6 +24,7 @@
 #include <urcu.h>
 
 #include "internal.h"
+#include "vm/swap.h"
 
 /* The pages whose dump_page() is printed; the rest are counted. */
 #define MAX_DUMPS 64
@@ -35,6 +36,7 @@ enum {
 	SEEN_POOL = 8,   /* on a hugetlb pool's free list */
 	SEEN_HELD = 16,  /* held by a DMA engine (src/dma/): a device's reference or pin */
 	SEEN_LRU = 32,   /* on an LRU list (the head of a THP: its entry) */
+	SEEN_SWAPCACHE = 64, /* in the swap cache: the cache holds one reference */
 };
 
 /* What the walks saw of one frame of RAM. */
@@ -58,6 +60,8 @@ struct check {
 	long anon_thps;    /* THPs mapped by a PMD (nr_anon_transparent_hugepages) */
 	long reserved;     /* host-file cache pages with a block reserved (PG_private) */
 	long lru_pages[NR_LRU_LISTS]; /* base pages the walk found on each list */
+	unsigned long swap_max;     /* the swap area's offsets, 0 without one */
+	unsigned int *swap_entries; /* per offset: swap entries the page tables hold */
 };
 
 static void violation(struct check *c, struct page *page, const char *fmt, ...)
@@ -128,6 +132,18 @@ static void see_pte(struct check *c, struct mm_struct *mm, unsigned long addr, p
 	struct seen *s;
 
 	entry_outside_vma(c, mm, addr, pte.pte);
+	if (is_swap_pte(pte)) {
+		swp_entry_t entry = pte_to_swp_entry(pte);
+		unsigned long off = swp_offset(entry);
+
+		c->rss[MM_SWAPENTS]++;
+		if (swp_type(entry) != 0 || off == 0 || off >= c->swap_max)
+			violation(c, NULL, "mm %p: a swap entry at %#lx names slot %u:%lu, which is "
+					   "not in the swap area", (void *)mm, addr, swp_type(entry), off);
+		else
+			c->swap_entries[off]++;
+		return;
+	}
 	if (is_migration_entry(pte)) {
 		violation(c, NULL, "mm %p: a migration entry at %#lx on a quiescent machine",
 			  (void *)mm, addr);
@@ -240,7 +256,7 @@ static void walk_pud_table(struct check *c, struct mm_struct *mm, struct page *t
 static void walk_mm(struct mm_struct *mm, void *arg)
 {
 	static const char *const rss_names[NR_MM_COUNTERS] = {"MM_FILEPAGES", "MM_ANONPAGES",
-							      "MM_SHMEMPAGES"};
+							      "MM_SWAPENTS", "MM_SHMEMPAGES"};
 	struct check *c = arg;
 	long tables = c->tables;
 	pgd_t *pgds;
@@ -575,6 +591,8 @@ static void check_small(struct check *c, unsigned long pfn)
 	if (PagePrivate(page) && !(s->what & SEEN_CACHE))
 		violation(c, page, "a block reservation (PG_private) on a page outside any page "
 				   "cache");
+	if (PageSwapCache(page) && !(s->what & SEEN_SWAPCACHE))
+		violation(c, page, "PG_swapcache on a page the swap cache does not hold");
 	if (s->pte_maps && PageAnon(page))
 		c->anon_mapped++;
 	else if (s->pte_maps)
@@ -591,7 +609,8 @@ static void check_small(struct check *c, unsigned long pfn)
 		violation(c, page, "mapcount %d, but %u PTEs map it", page_mapcount(page),
 			  s->pte_maps);
 
-	expected = s->pte_maps + !!(s->what & SEEN_CACHE) + is_zero_pfn(pfn);
+	expected = s->pte_maps + !!(s->what & SEEN_CACHE) + !!(s->what & SEEN_SWAPCACHE) +
+		   is_zero_pfn(pfn);
 	extra = ref - expected;
 	if (extra < 0) {
 		violation(c, page, "refcount %d below its %ld mappings and cache references", ref,
@@ -810,6 +829,44 @@ static void check_pin_stats(struct check *c)
 				   "nr_foll_pin_released is %ld", owned, acquired - released);
 }
 
+/* The swap area's map against the page tables' entries and the swap cache: each slot's count
+ * is the number of swap entries naming it, SWAP_HAS_CACHE is set exactly when a page is in
+ * the cache for it, and that page is an order-0 swap-backed anonymous page that says so. */
+static void walk_swap(struct check *c)
+{
+	unsigned long inuse = 0, cached = 0, area_inuse, area_cached;
+
+	for (unsigned long off = 1; off < c->swap_max; off++) {
+		unsigned int word = swap_map_word(off);
+		struct page *page = swap_cache_page(off);
+
+		if (word)
+			inuse++;
+		if ((word & SWAP_COUNT_MASK) != c->swap_entries[off])
+			violation(c, page, "swap slot %lu: its count says %u entries, the page "
+					   "tables hold %u", off, word & SWAP_COUNT_MASK,
+				  c->swap_entries[off]);
+		if (!!(word & SWAP_HAS_CACHE) != !!page)
+			violation(c, page, "swap slot %lu: SWAP_HAS_CACHE %s, but %s page in the "
+					   "swap cache", off, word & SWAP_HAS_CACHE ? "set" : "clear",
+				  page ? "a" : "no");
+		if (!page)
+			continue;
+		cached++;
+		if (page_to_pfn(page) >= max_pfn || PageCompound(page) || !PageAnon(page) ||
+		    !PageSwapCache(page) || page->private != swp_entry(0, off).val) {
+			violation(c, page, "swap slot %lu: its cached page is not an order-0 "
+					   "anonymous page of the swap cache for it", off);
+			continue;
+		}
+		c->seen[page_to_pfn(page)].what |= SEEN_SWAPCACHE;
+	}
+	swap_area_counts(&area_inuse, &area_cached);
+	if (area_inuse != inuse || area_cached != cached)
+		violation(c, NULL, "the swap area counts %lu slots in use and %lu cached pages; its "
+				   "map shows %lu and %lu", area_inuse, area_cached, inuse, cached);
+}
+
 long pinmm_check_invariants(void)
 {
 	struct check c = {0};
@@ -825,6 +882,14 @@ long pinmm_check_invariants(void)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (c.seen == MAP_FAILED)
 		return -ENOMEM;
+	c.swap_max = swap_area_max();
+	if (c.swap_max) {
+		c.swap_entries = calloc(c.swap_max, sizeof(*c.swap_entries));
+		if (!c.swap_entries) {
+			munmap(c.seen, seen_len);
+			return -ENOMEM;
+		}
+	}
 	rcu_barrier();
 	walk_free_lists(&c);
 	walk_lru_lists(&c);
@@ -834,6 +899,7 @@ long pinmm_check_invariants(void)
 	for_each_address_space(walk_mapping, &c);
 	for_each_dev_pagemap(walk_pagemap, &c);
 	dma_for_each_held_page(walk_dma_page, &c);
+	walk_swap(&c);
 	check_frames(&c);
 	check_counters(&c);
 	check_reservations(&c);
@@ -841,6 +907,7 @@ long pinmm_check_invariants(void)
 	if (c.violations > MAX_DUMPS)
 		pinmm_log("pinmm: check: %ld more violations not shown\n", c.violations - MAX_DUMPS);
 	munmap(c.seen, seen_len);
+	free(c.swap_entries);
 	return c.violations;
 }
 

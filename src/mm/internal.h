@@ -48,6 +48,7 @@ unsigned long machine_generation(void);
 enum shutdown_hook_id {
 	SHUTDOWN_HOOK_QUIESCE,
 	SHUTDOWN_HOOK_MM,
+	SHUTDOWN_HOOK_SWAP,	/* after the mms: their swap entries are gone */
 	SHUTDOWN_HOOK_FILES,
 	NR_SHUTDOWN_HOOKS,
 };

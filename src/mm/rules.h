@@ -246,4 +246,24 @@ static inline bool rule_new_anon_page_active(void)
 	return !rules_modern();
 }
 
+/* Swap-out of an anonymous page that may be pinned and is not in the swap cache yet: 5.7
+ * gives it a slot like any other, so reclaim unmaps it and writes it while a device may still
+ * write it, and the process's PTEs become swap entries, which fork shares without looking at
+ * pins; 5.11 (commit feb889fb40fa, "mm: don't put pinned pages into the swap cache") keeps it
+ * out of the swap cache, mapped (shrink_page_list(): page_maybe_dma_pinned() before
+ * add_to_swap()). */
+static inline bool rule_swap_cache_refuses_maybe_pinned(void)
+{
+	return rules_modern();
+}
+
+/* Reclaim of a page that may be pinned once try_to_unmap() has unmapped it: 5.7 goes on
+ * (writes it, tries to free it); 6.3 (commit d824ec2a1546, "mm: do not reclaim private data
+ * from pinned page") re-activates it instead (shrink_folio_list(): folio_maybe_dma_pinned()
+ * after the unmap, "goto activate_locked"). */
+static inline bool rule_reclaim_keeps_unmapped_pinned(void)
+{
+	return rules_modern();
+}
+
 #endif /* PINMM_MM_RULES_H */

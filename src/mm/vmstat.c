@@ -31,6 +31,7 @@ static const char *const node_stat_names[NR_VM_NODE_STAT_ITEMS] = {
 };
 
 static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
+	"pswpin",             "pswpout",
 	"pgalloc_normal",     "pgalloc_movable",   "allocstall_normal",
 	"allocstall_movable", "pgfree",            "pgactivate",
 	"pgdeactivate",       "pgfault",           "pgmajfault",

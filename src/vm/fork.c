@@ -29,7 +29,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "swap.h"
 
 struct copy_args {
 	struct vm_area_struct *dst, *src;
@@ -98,6 +98,21 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 			set_pte(src_pte, v);
 		}
 		add_mm_counter(dst_mm, mm_counter(pfn_to_page(pte_pfn(v))), 1);
+		pthread_spin_lock(entry_ptl(dst_pte));
+		set_pte(dst_pte, v);
+		pthread_spin_unlock(entry_ptl(dst_pte));
+		return 0;
+	}
+	if (is_swap_pte(v)) {
+		/* Linux's copy_nonpresent_pte(): one more entry names the slot; a private entry
+		 * stops being exclusive on both sides. No pin can be looked at here: that is why
+		 * modern rules never swap out a page that may be pinned. */
+		swap_duplicate(pte_to_swp_entry(v));
+		if (pte_swp_exclusive(v)) {
+			v = pte_swp_clear_exclusive(v);
+			set_pte(src_pte, v);
+		}
+		add_mm_counter(dst_mm, MM_SWAPENTS, 1);
 		pthread_spin_lock(entry_ptl(dst_pte));
 		set_pte(dst_pte, v);
 		pthread_spin_unlock(entry_ptl(dst_pte));

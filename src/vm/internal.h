@@ -361,6 +361,23 @@ unsigned long set_migration_ptes(struct anon_vma *av, struct page *page);
  * reference and a mapcount for each (old may be new). Returns how many. */
 unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struct page *new);
 
+/* ---- swap (swap_state.c, memory.c) ---- */
+/* MADV_PAGEOUT (pageout) or MADV_COLD on [start, end) of mm, mmap lock held for read: 0, or
+ * -EINVAL (a VM_LOCKED, hugetlb or PFN-map VMA in the range: Linux's can_madv_lru_vma(); the
+ * VMAs before it were handled), -ENOMEM (no memory for the list of pages). */
+int madvise_pageout(struct mm_struct *mm, unsigned long start, unsigned long end, bool pageout);
+/* Reclaim's anonymous step for one page, and its end: see swap_state.c. */
+int pageout_anon(struct page *page);
+bool pageout_anon_finish(struct page *page);
+/* A fault on the swap entry orig at pte (Linux's do_swap_page()). */
+vm_fault_t do_swap_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr, pte_t orig,
+			unsigned int flags);
+/* Make the first mapping of a page back from swap (mapcount -1): its anon_vma and index from
+ * vma (the one it had may be gone), exclusive if the rule set tracks it and exclusive says
+ * so. A page still mapped elsewhere just gains a mapcount. */
+void page_add_swapin_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+			       bool exclusive);
+
 /* uaccess / populate: fault in addr for the access (FAULT_FLAG_WRITE for writes) unless the
  * entry already allows it. Returns 0 or a negative errno. mmap lock held. */
 int fixup_user_fault(struct mm_struct *mm, unsigned long address, unsigned int fault_flags);

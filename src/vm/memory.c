@@ -16,9 +16,10 @@
  * the access is retried, as on a CPU.
  */
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 
-#include "internal.h"
+#include "swap.h"
 
 void add_mm_counter(struct mm_struct *mm, int member, long value)
 {
@@ -90,6 +91,29 @@ static vm_fault_t do_anonymous_page(struct vm_area_struct *vma, pte_t *pte, unsi
 	return 0;
 }
 
+/* 5.7's reuse_swap_page() for a page of the swap cache: its mappings and the swap entries
+ * naming its slot together must be this one mapping. Then it leaves the swap cache (its slot
+ * will not be written again; the page is dirty, its only copy) unless it is under writeback:
+ * the swap device writes stably (Linux's SWP_STABLE_WRITES), so a page being written is not
+ * reused but copied. The page lock is tried, as 5.7's do_wp_page() does; ptl held. */
+static bool reuse_swap_page(struct page *page)
+{
+	bool reuse;
+
+	if (!trylock_page(page))
+		return false;
+	reuse = PageSwapCache(page) &&
+		page_mapcount(page) + (int)swap_count((swp_entry_t){page->private}) == 1;
+	if (reuse) {
+		if (PageWriteback(page))
+			reuse = false;
+		else
+			try_to_free_swap(page);
+	}
+	unlock_page(page);
+	return reuse;
+}
+
 /* 5.7's reuse test (reuse_swap_page() without swap): no subpage of the page is mapped more
  * than once. Pins and other references do not count: a child's pin or vmsplice() reference
  * keeps reading what the parent writes after the child unmapped the page (CVE-2020-29374). */
@@ -97,8 +121,11 @@ static bool can_reuse_anon(struct page *page)
 {
 	struct page *head = compound_head(page);
 
-	if (!PageHead(head))
+	if (!PageHead(head)) {
+		if (PageSwapCache(page))
+			return reuse_swap_page(page);
 		return page_mapcount(page) == 1;
+	}
 	for (unsigned long i = 0; i < compound_nr(head); i++)
 		if (page_mapcount(head + i) > 1)
 			return false;
@@ -117,8 +144,13 @@ static bool wp_can_reuse_anon(struct page *page)
 
 	if (PageAnonExclusive(page))
 		return true;
-	if (PageCompound(page) || page_ref_count(page) != 1 || !trylock_page(page))
+	/* The swap cache's reference may go first (Linux's wp_can_reuse_anon_folio() frees
+	 * the swap slot when no entry names it any more). */
+	if (PageCompound(page) || page_ref_count(page) > 1 + PageSwapCache(page) ||
+	    !trylock_page(page))
 		return false;
+	if (PageSwapCache(page))
+		try_to_free_swap(page);
 	reuse = page_ref_count(page) == 1;
 	if (reuse)
 		SetPageAnonExclusive(page);
@@ -321,6 +353,139 @@ static vm_fault_t do_fault(struct vm_area_struct *vma, pte_t *pte, unsigned long
 	return ret & VM_FAULT_MAJOR;
 }
 
+/* Get the page for a swap entry into the swap cache, locked and referenced: from the cache,
+ * or read from the slot into a new page. NULL with *ret set when there is none to be had
+ * (VM_FAULT_OOM, VM_FAULT_SIGBUS: the read failed) or the entry went stale (*ret 0: the PTE
+ * changed; the access is retried). */
+static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
+{
+	struct page *page;
+
+	for (;;) {
+		int err;
+
+		page = lookup_swap_cache(entry);
+		if (page)
+			break;
+		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!page) {
+			*ret = VM_FAULT_OOM;
+			return NULL;
+		}
+		err = swapcache_prepare(entry);
+		if (err) {
+			put_page(page);
+			if (err == -ENOENT) {
+				*ret = 0;
+				return NULL;
+			}
+			/* Another fault is reading it in, or the page is being freed: look
+			 * again (Linux's __read_swap_cache_async() loop). */
+			sched_yield();
+			continue;
+		}
+		lock_page(page);
+		__SetPageSwapBacked(page);
+		add_to_swap_cache(page, entry);
+		race_point("swap:read_submitting");
+		swap_readpage(page); /* unlocks when the read is over */
+		count_vm_event(PGMAJFAULT);
+		*ret = VM_FAULT_MAJOR;
+		lock_page(page);
+		if (!PageUptodate(page)) {
+			/* The slot could not be read: the page goes, the entry stays. */
+			delete_from_swap_cache(page);
+			unlock_page(page);
+			put_page(page);
+			*ret = VM_FAULT_SIGBUS;
+			return NULL;
+		}
+		return page;
+	}
+	lock_page(page);
+	return page;
+}
+
+vm_fault_t do_swap_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr, pte_t orig,
+			unsigned int flags)
+{
+	pthread_spinlock_t *ptl = entry_ptl(pte);
+	swp_entry_t entry = pte_to_swp_entry(orig);
+	vm_fault_t ret = 0;
+	struct page *page;
+	bool exclusive, write;
+	pte_t new;
+
+	if (anon_vma_prepare(vma))
+		return VM_FAULT_OOM;
+	page = swapin_page(entry, &ret);
+	if (!page)
+		return ret;
+	/* The page lock keeps it in the swap cache; it may have left it before we took it. */
+	if (!PageSwapCache(page) || page->private != entry.val) {
+		unlock_page(page);
+		put_page(page);
+		return ret & ~VM_FAULT_MAJOR;
+	}
+	pthread_spin_lock(ptl);
+	if (ptep_get(pte).pte != orig.pte) {
+		pthread_spin_unlock(ptl);
+		unlock_page(page);
+		put_page(page);
+		return ret & ~VM_FAULT_MAJOR;
+	}
+	/* Modern rules: the entry says whether the page was exclusive to this mm (5.19's
+	 * SWP_EXCLUSIVE). A page still under writeback is not made exclusive: it could then be
+	 * written through a writable PTE while the device copies it (6.x's SWP_STABLE_WRITES
+	 * test in do_swap_page()). */
+	exclusive = rule_tracks_anon_exclusive() && pte_swp_exclusive(orig) &&
+		    !PageWriteback(page);
+	swap_free(entry);
+	add_mm_counter(vma->vm_mm, MM_ANONPAGES, 1);
+	add_mm_counter(vma->vm_mm, MM_SWAPENTS, -1);
+	write = flags & FAULT_FLAG_WRITE;
+	/* Free the slot when keeping it costs: swap half full, or a write that will dirty the
+	 * page anyway (Linux 6.x's should_try_to_free_swap(); 5.7 frees on a write only through
+	 * reuse_swap_page() below). */
+	if (vm_swap_full() || (vma->vm_flags & VM_LOCKED) ||
+	    (rule_tracks_anon_exclusive() && write && page_ref_count(page) == 2))
+		try_to_free_swap(page);
+	new = pfn_pte(page_to_pfn(page), vm_get_page_prot(vma));
+	if (rule_tracks_anon_exclusive()) {
+		/* A page nobody else references is exclusive too (6.x: folio_ref_count() == 1,
+		 * ours). */
+		if (!exclusive && !PageSwapCache(page) && page_ref_count(page) == 1)
+			exclusive = true;
+		if (exclusive && (vma->vm_flags & VM_WRITE)) {
+			new = pte_mkwrite(new);
+			if (write) {
+				new = pte_mkdirty(new);
+				write = false;
+			}
+		}
+	} else if (write && page_mapcount(page) == 0 &&
+		   (int)swap_count(entry) == 0 && !PageWriteback(page)) {
+		/* 5.7's reuse_swap_page() on a write fault: no other mapping, no other entry. */
+		if (PageSwapCache(page))
+			try_to_free_swap(page);
+		new = maybe_mkwrite(pte_mkdirty(new), vma);
+		write = false;
+	}
+	if (!PageSwapCache(page))
+		SetPageDirty(page); /* its only copy */
+	page_add_swapin_anon_rmap(page, vma, addr, exclusive);
+	new = pte_mkyoung(new);
+	set_pte(pte, new);
+	unlock_page(page);
+	/* Our reference is the mapping's now. */
+	if (write) {
+		/* Mapped read-only: the write copies, or reuses it, as any write fault. */
+		return ret | do_wp_page(vma, pte, addr, new, flags);
+	}
+	pthread_spin_unlock(ptl);
+	return ret;
+}
+
 static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsigned long addr,
 				   unsigned int flags)
 {
@@ -338,6 +503,8 @@ static vm_fault_t handle_pte_fault(struct vm_area_struct *vma, pmd_t *pmd, unsig
 		migration_entry_wait(entry);
 		return 0;
 	}
+	if (is_swap_pte(entry))
+		return do_swap_page(vma, pte, addr, entry, flags);
 	ptl = entry_ptl(pte);
 	pthread_spin_lock(ptl);
 	if (ptep_get(pte).pte != entry.pte) {

@@ -456,6 +456,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 	case MADV_POPULATE_READ:
 	case MADV_POPULATE_WRITE:
 	case MADV_COLLAPSE:
+	case MADV_COLD:
+	case MADV_PAGEOUT:
 		write_lock = false;
 		break;
 	case MADV_HUGEPAGE:
@@ -482,6 +484,8 @@ int do_madvise(struct mm_struct *mm, unsigned long start, size_t len, int advice
 		ret = populate_range(mm, start, end, advice == MADV_POPULATE_WRITE);
 	else if (advice == MADV_COLLAPSE)
 		ret = madvise_collapse_range(mm, start, end);
+	else if (advice == MADV_COLD || advice == MADV_PAGEOUT)
+		ret = madvise_pageout(mm, start, end, advice == MADV_PAGEOUT);
 	else {
 		/* A hugetlb VMA is only split at its page size (Linux: -EINVAL from
 		 * hugetlb_vm_op_split()); checked before anything changes. */

@@ -13,6 +13,14 @@
  * Entry bits are x86-64's: PRESENT 0, RW 1, USER 2, ACCESSED 5, DIRTY 6, PSE 7 (a PMD or PUD
  * leaf), PROTNONE 8 (not present but mapped: PROT_NONE), SPECIAL 9 (no struct page to refcount:
  * the zero page), DEVMAP 58; the PFN in bits 12..51.
+ *
+ * Entries that are neither none nor present (nor PROT_NONE) name where the page is instead: a
+ * migration entry (_PAGE_MIGRATION, the PFN of the page being moved) or a swap entry (_PAGE_SWP,
+ * the swap type in bits 53..57 and the slot's offset where a PFN would be). Both keep the
+ * entry's other bits (RW, DIRTY, ACCESSED) and may carry the exclusive bit (bit 11, Linux 5.19's
+ * readable-exclusive migration entry and SWP_EXCLUSIVE swap entry: the page was
+ * PageAnonExclusive when its PTE became the entry). Linux x86 encodes swap entries inverted in
+ * other bits; the layout here only has to keep the three kinds apart.
  */
 #ifndef PINMM_VM_PGTABLE_H
 #define PINMM_VM_PGTABLE_H
@@ -36,6 +44,11 @@
  * is again when the entry becomes a PTE (Linux's writable and readable-exclusive migration
  * entries). Modern rules only. */
 #define _PAGE_MIGRATION_EXCLUSIVE (1UL << 11)
+/* Not present, not PROT_NONE, not a migration entry: a swap entry. */
+#define _PAGE_SWP (1UL << 52)
+#define _PAGE_SWP_EXCLUSIVE _PAGE_MIGRATION_EXCLUSIVE
+#define SWP_TYPE_SHIFT 53
+#define SWP_TYPE_BITS 5
 #define _PAGE_DEVMAP (1UL << 58)
 #define PTE_PFN_MASK 0x000ffffffffff000UL
 
@@ -144,6 +157,54 @@ PINMM_ENTRY_OPS(pud, pud, _PAGE_PRESENT | _PAGE_PROTNONE)
 static inline bool is_migration_entry(pte_t pte)
 {
 	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION)) == _PAGE_MIGRATION;
+}
+
+/* A swap entry: which swap area (type) and which page slot in it (offset). Offset 0 is the
+ * area's header, never a slot, so a valid entry is never 0. */
+typedef struct { unsigned long val; } swp_entry_t;
+
+#define SWP_OFFSET_BITS 40
+
+static inline swp_entry_t swp_entry(unsigned int type, unsigned long offset)
+{
+	return (swp_entry_t){((unsigned long)type << SWP_OFFSET_BITS) | offset};
+}
+
+static inline unsigned int swp_type(swp_entry_t entry)
+{
+	return (unsigned int)(entry.val >> SWP_OFFSET_BITS);
+}
+
+static inline unsigned long swp_offset(swp_entry_t entry)
+{
+	return entry.val & ((1UL << SWP_OFFSET_BITS) - 1);
+}
+
+static inline bool is_swap_pte(pte_t pte)
+{
+	return (pte.pte & (_PAGE_PRESENT | _PAGE_PROTNONE | _PAGE_MIGRATION | _PAGE_SWP)) ==
+	       _PAGE_SWP;
+}
+
+static inline swp_entry_t pte_to_swp_entry(pte_t pte)
+{
+	unsigned long type = (pte.pte >> SWP_TYPE_SHIFT) & ((1UL << SWP_TYPE_BITS) - 1);
+
+	return swp_entry((unsigned int)type, (pte.pte & PTE_PFN_MASK) >> PAGE_SHIFT);
+}
+
+/* The PTE naming entry: not exclusive, not writable (a swap-in decides those). */
+static inline pte_t swp_entry_to_pte(swp_entry_t entry)
+{
+	return (pte_t){_PAGE_SWP | ((unsigned long)swp_type(entry) << SWP_TYPE_SHIFT) |
+		       (swp_offset(entry) << PAGE_SHIFT)};
+}
+
+static inline bool pte_swp_exclusive(pte_t pte) { return pte.pte & _PAGE_SWP_EXCLUSIVE; }
+static inline pte_t pte_swp_mkexclusive(pte_t pte) { return (pte_t){pte.pte | _PAGE_SWP_EXCLUSIVE}; }
+static inline pte_t pte_swp_clear_exclusive(pte_t pte)
+{
+	return (pte_t){pte.pte & ~_PAGE_SWP_EXCLUSIVE};
 }
 
 static inline pte_t pfn_pte(unsigned long pfn, pgprot_t prot)

@@ -178,6 +178,21 @@ void page_add_new_anon_rmap(struct page *page, struct vm_area_struct *vma, unsig
 	}
 }
 
+void page_add_swapin_anon_rmap(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+			       bool exclusive)
+{
+	if (exclusive && rule_tracks_anon_exclusive())
+		SetPageAnonExclusive(page);
+	if (atomic_load_explicit(&page->_mapcount, memory_order_relaxed) == -1) {
+		/* Linux's __page_set_anon_rmap() on the first mapping: the anon_vma the page had
+		 * may have gone with its last VMA while the page sat in the swap cache. */
+		page->mapping = (struct address_space *)((unsigned long)vma->anon_vma |
+							 PAGE_MAPPING_ANON);
+		page->index = linear_page_index(vma, addr);
+	}
+	page_add_anon_rmap(page);
+}
+
 void page_add_anon_rmap(struct page *page)
 {
 	if (atomic_fetch_add(&page->_mapcount, 1) == -1)

@@ -3,11 +3,12 @@
  * Range operations on mapped entries, all built on walk_page_range(): unmapping
  * (zap_page_range: munmap, MADV_DONTNEED, exit) and changing protection (mprotect).
  *
- * Unmapping drops each mapping's reference right away; a dirty PTE of a file page first
+ * Unmapping drops each mapping's reference right away (a swap entry its count on the slot); a
+ * dirty PTE of a file page first
  * passes its dirty bit to the page (set_page_dirty), as Linux's zap_pte_range() does. A PMD
  * leaf only partly inside the range is split first.
  */
-#include "internal.h"
+#include "swap.h"
 
 struct zap_args {
 	struct vm_area_struct *vma;
@@ -67,6 +68,13 @@ static int zap_pte(pte_t *pte, unsigned long addr, void *arg)
 		add_mm_counter(z->vma->vm_mm, mm_counter(pfn_to_page(pte_pfn(v))), -1);
 		return 0;
 	}
+	if (is_swap_pte(v)) {
+		/* Linux's zap_pte_range(): the entry's count goes, and the swap-cache page with
+		 * it when nothing else names the slot. */
+		add_mm_counter(z->vma->vm_mm, MM_SWAPENTS, -1);
+		free_swap_and_cache(pte_to_swp_entry(v));
+		return 0;
+	}
 	page = vm_normal_page(z->vma, addr, v);
 	if (!page)
 		return 0;
@@ -74,6 +82,8 @@ static int zap_pte(pte_t *pte, unsigned long addr, void *arg)
 		set_page_dirty(page);
 	page_remove_rmap(page, false);
 	add_mm_counter(z->vma->vm_mm, mm_counter(page), -1);
+	if (PageAnon(page))
+		free_swap_cache(page);
 	put_page(page);
 	return 0;
 }
@@ -132,6 +142,8 @@ static int prot_pte(pte_t *pte, unsigned long addr, void *arg)
 	pte_t v = ptep_get(pte);
 
 	(void)addr;
+	if (is_swap_pte(v))
+		return 0; /* a swap-in takes the VMA's protection */
 	if (is_migration_entry(v)) {
 		/* Keep it an entry; only write permission can change under it. */
 		if (!(p->prot.pgprot & _PAGE_RW))

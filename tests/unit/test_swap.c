@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Swap (<pinmm/swap.h>, MADV_PAGEOUT / MADV_COLD of <pinmm/mman.h>), under the rule set the
+ * run asks for (the suite runs under both): swapon() and swapoff() and their errors, which
+ * change nothing; pages out and back in with their contents; swap entries in page tables and
+ * their counts; fork sharing an entry and the COW after the swap-in; MADV_COLD; swapoff() with
+ * pages out, and one that finds no memory (it fails and nothing is lost); a swap write that
+ * fails (fault injection "io:write"): the page stays in memory, dirty, and nothing is lost.
+ * Every test ends with pinmm_check_invariants() (swap counts against page tables) at shutdown.
+ *
+ * The swap area is a temporary file in /tmp, removed at the end of each test. Mappings are
+ * smaller than 2 MiB, so they are mapped by PTEs whatever the THP mode.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <pinmm/blkdev.h>
+#include <pinmm/inject.h>
+#include <pinmm/swap.h>
+
+#include "test_mm_util.h"
+#include "vm/swap.h" /* swap_count(), lookup_swap_cache(): the slot's state */
+
+#define BASE 0x10000000UL
+#define NPAGES 64
+
+static char swap_path[64];
+
+/* A host file of bytes bytes at swap_path. */
+static void make_swap_file(unsigned long bytes)
+{
+	int fd;
+
+	strcpy(swap_path, "/tmp/swap-test-XXXXXX");
+	fd = mkstemp(swap_path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)bytes), 0);
+	close(fd);
+}
+
+static int setup_swap(void **state)
+{
+	if (setup_mm(state))
+		return -1;
+	make_swap_file(4UL << 20);
+	return 0;
+}
+
+static int teardown_swap(void **state)
+{
+	pinmm_hook_clear_all();
+	unlink(swap_path);
+	return teardown_mm(state);
+}
+
+#define test_swap(f) cmocka_unit_test_setup_teardown(f, setup_swap, teardown_swap)
+
+static struct pinmm_swap_info swap_info(void)
+{
+	struct pinmm_swap_info info;
+
+	assert_int_equal(pinmm_swap_info(&info), 0);
+	return info;
+}
+
+static void swap_on(void)
+{
+	check_eq(swapon(swap_path, 0), 0, "swapon(%s)", swap_path);
+}
+
+static void pageout(unsigned long addr, unsigned long len, const char *what)
+{
+	check_eq(do_madvise(current_mm(), addr, len, MADV_PAGEOUT), 0,
+		 "%s: MADV_PAGEOUT of [%#lx, +%#lx)", what, addr, len);
+}
+
+static bool swapped_out(unsigned long addr)
+{
+	return is_swap_pte(pte_at(current_mm(), addr));
+}
+
+/* ---- swapon / swapoff ---- */
+
+static void test_swapon_errors_change_nothing(void **state)
+{
+	char small[64];
+	int fd;
+
+	(void)state;
+	check_eq(swapon(NULL, 0), -EINVAL, "swapon(NULL)");
+	check_eq(swapon("", 0), -EINVAL, "swapon(\"\")");
+	check_eq(swapon("/tmp/swap-test-no-such-file", 0), -ENOENT, "swapon of a missing file");
+	check_eq(swapon(swap_path, 0x10000), -EINVAL, "swapon with an unknown flag");
+	check_eq(swapon("/tmp", 0), -EISDIR, "swapon of a directory (open(2)'s error)");
+	strcpy(small, "/tmp/swap-test-small-XXXXXX");
+	fd = mkstemp(small);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, PINMM_SWAP_MIN_BYTES - 1), 0);
+	close(fd);
+	check_eq(swapon(small, 0), -EINVAL, "swapon of a file one byte short of 2 pages");
+	check_eq(swap_info().total, 0, "no area after the failed swapons");
+
+	check_eq(swapon(swap_path, SWAP_FLAG_PREFER | 5), 0, "swapon with a priority");
+	check_eq(swap_info().total, (4UL << 20) / PAGE_SIZE - 1, "SwapTotal: the pages but the header");
+	check_eq(swap_info().free, swap_info().total, "SwapFree of a new area");
+	check_eq(swapon(swap_path, 0), -EBUSY, "swapon of the area that is on");
+	check_eq(swapon(small, 0), -EBUSY, "swapon of another file while one is on");
+	check_eq(swapoff(small), -EINVAL, "swapoff of a file that is not the area");
+	check_eq(swapoff("/tmp/swap-test-no-such-file"), -ENOENT, "swapoff of a missing file");
+	check_eq(swapoff(NULL), -EINVAL, "swapoff(NULL)");
+	check_eq(swap_info().total, (4UL << 20) / PAGE_SIZE - 1, "the area after failed calls");
+	check_eq(swapoff(swap_path), 0, "swapoff");
+	check_eq(swap_info().total, 0, "SwapTotal after swapoff");
+	check_eq(swapoff(swap_path), -ENODEV, "swapoff with no area on");
+	unlink(small);
+}
+
+/* ---- out and in ---- */
+
+static void test_pageout_and_back(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long out = global_vm_event_count(PSWPOUT), in = global_vm_event_count(PSWPIN);
+	unsigned long total;
+	long anon = nr_anon();
+
+	swap_on();
+	total = swap_info().total;
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x5000, "tag");
+	pageout(BASE, PG(NPAGES), "all pages");
+	for (unsigned int i = 0; i < NPAGES; i++)
+		check_true(swapped_out(BASE + PG(i)), "page %u is a swap entry after MADV_PAGEOUT", i);
+	check_eq(global_vm_event_count(PSWPOUT) - out, NPAGES, "pswpout");
+	check_eq(atomic_load(&mm->rss_stat[MM_SWAPENTS]), NPAGES, "MM_SWAPENTS");
+	check_eq(rss_anon(mm), 0, "MM_ANONPAGES once all are out");
+	check_eq(nr_anon(), anon, "nr_anon_pages: the pages are freed");
+	check_eq(swap_info().free, total - NPAGES, "SwapFree: one slot per page");
+	check_eq(swap_info().cached, 0, "SwapCached: written pages are freed");
+	check_eq(pinmm_check_invariants(), 0, "invariants with pages out");
+
+	expect_tags(BASE, NPAGES, 0x5000, "read back");
+	check_eq(global_vm_event_count(PSWPIN) - in, NPAGES, "pswpin");
+	check_eq(atomic_load(&mm->rss_stat[MM_SWAPENTS]), 0, "MM_SWAPENTS after the swap-ins");
+	check_eq(rss_anon(mm), NPAGES, "MM_ANONPAGES after the swap-ins");
+	/* Read faults keep the slots: the page is clean against them (swap not half full). */
+	check_eq(swap_info().cached, NPAGES, "SwapCached after read faults");
+	check_eq(pinmm_check_invariants(), 0, "invariants with pages in the swap cache");
+
+	/* Out again: clean pages in the swap cache are not written again. */
+	out = global_vm_event_count(PSWPOUT);
+	pageout(BASE, PG(NPAGES), "clean pages of the swap cache");
+	check_eq(global_vm_event_count(PSWPOUT) - out, 0, "pswpout of clean swap-cache pages");
+	check_true(swapped_out(BASE), "page 0 out again");
+	expect_tags(BASE, NPAGES, 0x5000, "read back twice");
+	unmap(BASE, PG(NPAGES), "area");
+	check_eq(swap_info().free, total, "SwapFree after munmap");
+	check_eq(swap_info().cached, 0, "SwapCached after munmap");
+}
+
+static void test_write_fault_swapin_frees_slot(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long total;
+	pte_t pte;
+
+	swap_on();
+	total = swap_info().total;
+	map(BASE, PG(4), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, 4, 0x77, "tag");
+	pageout(BASE, PG(4), "4 pages");
+	put_word(BASE + 8, 0xabc, "write fault on a swap entry");
+	pte = pte_at(mm, BASE);
+	check_true(pte_present(pte) && pte_write(pte) && pte_dirty(pte),
+		   "a write swap-in of a private page maps it writable and dirty (pte %#lx)",
+		   pte.pte);
+	check_eq(get_word(BASE, "word 0"), 0x77, "the rest of the page came back");
+	check_eq(swap_info().free, total - 3, "the written page's slot is freed");
+	check_true(!PageSwapCache(page_at(mm, BASE)), "the written page left the swap cache");
+	check_true(PageDirty(page_at(mm, BASE)), "the written page is dirty (its only copy)");
+}
+
+/* Under modern rules the swap entry carries PageAnonExclusive (5.19's SWP_EXCLUSIVE) and a
+ * read fault restores it: the page is then writable without a COW. */
+static void test_swap_entry_keeps_exclusive(void **state)
+{
+	struct mm_struct *mm = *state;
+	bool modern = pinmm_rules() == PINMM_RULES_MODERN;
+	struct page *page;
+
+	swap_on();
+	map(BASE, PG(1), RW, ANON | MAP_FIXED, "page");
+	put_word(BASE, 1, "tag");
+	pageout(BASE, PG(1), "one page");
+	check_eq(!!pte_swp_exclusive(pte_at(mm, BASE)), modern,
+		 "the swap entry of an exclusive page is exclusive under modern rules only");
+	check_eq(get_word(BASE, "read fault"), 1, "contents");
+	page = page_at(mm, BASE);
+	check_eq(PageAnonExclusive(page), modern, "PageAnonExclusive restored by the swap-in");
+	check_eq(!!pte_write(pte_at(mm, BASE)), modern,
+		 "a read swap-in of an exclusive page maps it writable (modern only)");
+	put_word(BASE, 2, "write");
+	check_ptr(page_at(mm, BASE), page, "the write reuses the swapped-in page (no copy)");
+}
+
+/* ---- fork ---- */
+
+static void test_fork_shares_swap_entry(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	unsigned long in;
+	swp_entry_t entry;
+	pte_t pte;
+
+	swap_on();
+	map(BASE, PG(2), RW, ANON | MAP_FIXED, "area");
+	put_word(BASE, 0x1111, "tag");
+	put_word(BASE + PG(1), 0x2222, "tag");
+	pageout(BASE, PG(2), "two pages");
+	entry = pte_to_swp_entry(pte_at(mm, BASE));
+	child = pinmm_fork(mm);
+	assert_false(IS_ERR_OR_NULL(child));
+	pte = pte_at(child, BASE);
+	check_true(is_swap_pte(pte) && pte_to_swp_entry(pte).val == entry.val,
+		   "the child's PTE is the parent's swap entry (%#lx)", pte.pte);
+	check_true(!pte_swp_exclusive(pte) && !pte_swp_exclusive(pte_at(mm, BASE)),
+		   "a shared swap entry is exclusive on neither side");
+	check_eq(swap_count(entry), 2, "swap_duplicate(): two entries name the slot");
+	check_eq(atomic_load(&child->rss_stat[MM_SWAPENTS]), 2, "the child's MM_SWAPENTS");
+	check_eq(pinmm_check_invariants(), 0, "invariants after fork");
+
+	in = global_vm_event_count(PSWPIN);
+	check_eq(get_word(BASE, "parent read"), 0x1111, "parent's swap-in");
+	check_eq(remote_word(child, BASE, "child read"), 0x1111, "child's swap-in");
+	check_eq(global_vm_event_count(PSWPIN) - in, 1, "the second swap-in is from the swap cache");
+	check_ptr(page_at(child, BASE), page_at(mm, BASE), "both map the swap-cache page");
+
+	/* COW after swap-in: the parent's write copies, the child keeps the old contents. */
+	put_word(BASE, 0x3333, "parent write");
+	check_true(page_at(child, BASE) != page_at(mm, BASE), "the parent's write copied the page");
+	check_eq(remote_word(child, BASE, "child read after"), 0x1111, "the child's page");
+	/* The second page: the child writes while the parent's entry still names the slot. */
+	remote_put_word(child, BASE + PG(1), 0x4444, "child write on a shared entry");
+	check_eq(get_word(BASE + PG(1), "parent read of page 1"), 0x2222,
+		 "the parent still reads its contents after the child's write");
+	check_eq(pinmm_check_invariants(), 0, "invariants after the COWs");
+	mmput(child);
+	check_eq(pinmm_check_invariants(), 0, "invariants after the child's exit");
+}
+
+/* ---- MADV_COLD ---- */
+
+static void test_madv_cold_deactivates(void **state)
+{
+	struct mm_struct *mm = *state;
+	unsigned long out = global_vm_event_count(PSWPOUT);
+
+	swap_on();
+	map(BASE, PG(8), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, 8, 0x10, "tag");
+	for (unsigned int i = 0; i < 8; i++) {
+		SetPageActive(page_at(mm, BASE + PG(i)));
+		SetPageReferenced(page_at(mm, BASE + PG(i)));
+	}
+	check_eq(do_madvise(mm, BASE, PG(8), MADV_COLD), 0, "MADV_COLD");
+	for (unsigned int i = 0; i < 8; i++) {
+		struct page *page = page_at(mm, BASE + PG(i));
+		pte_t pte = pte_at(mm, BASE + PG(i));
+
+		check_true(pte_present(pte) && !pte_young(pte), "page %u: mapped, PTE old", i);
+		check_true(!PageActive(page) && !PageReferenced(page),
+			   "page %u: inactive and unreferenced", i);
+	}
+	check_eq(global_vm_event_count(PSWPOUT), out, "MADV_COLD writes nothing");
+	expect_tags(BASE, 8, 0x10, "contents");
+	check_eq(do_madvise(mm, BASE, PG(8), 99), -EINVAL, "unknown advice");
+}
+
+/* ---- swapoff with pages out ---- */
+
+static void test_swapoff_brings_pages_back(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+
+	swap_on();
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x9000, "tag");
+	pageout(BASE, PG(NPAGES), "all");
+	child = pinmm_fork(mm);
+	assert_false(IS_ERR_OR_NULL(child));
+	check_eq(swapoff(swap_path), 0, "swapoff with %d pages out, shared with a child", NPAGES);
+	check_eq(swap_info().total, 0, "SwapTotal after swapoff");
+	for (unsigned int i = 0; i < NPAGES; i++) {
+		check_true(pte_present(pte_at(mm, BASE + PG(i))), "parent page %u is back", i);
+		check_true(pte_present(pte_at(child, BASE + PG(i))), "child page %u is back", i);
+	}
+	expect_tags(BASE, NPAGES, 0x9000, "parent after swapoff");
+	check_eq(remote_word(child, BASE + PG(7), "child"), 0x9000 + 7, "the child's page 7");
+	check_eq(atomic_load(&mm->rss_stat[MM_SWAPENTS]), 0, "no swap entries in the parent");
+	mmput(child);
+}
+
+static void test_swapoff_without_memory_loses_nothing(void **state)
+{
+	struct pinmm_fail_attr fail = {.sites = "alloc:pages", .nth = 1, .persistent = true};
+	unsigned long total;
+
+	(void)state;
+	swap_on();
+	total = swap_info().total;
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x4400, "tag");
+	pageout(BASE, PG(NPAGES), "all");
+	assert_int_equal(pinmm_fail_set(&fail), 0);
+	check_eq(swapoff(swap_path), -ENOMEM, "swapoff when no page can be allocated");
+	pinmm_fail_set(NULL);
+	check_eq(swap_info().total, total, "the area stays on");
+	check_eq(swap_info().free, total - NPAGES, "every page still out");
+	check_eq(pinmm_check_invariants(), 0, "invariants after the failed swapoff");
+	expect_tags(BASE, NPAGES, 0x4400, "nothing lost");
+	/* And it still swaps. */
+	pageout(BASE, PG(NPAGES), "after the failed swapoff");
+	check_true(swapped_out(BASE), "swap-out works again");
+	check_eq(swapoff(swap_path), 0, "swapoff with memory");
+	expect_tags(BASE, NPAGES, 0x4400, "after swapoff");
+}
+
+/* ---- a failed swap write ---- */
+
+static void test_failed_swap_write_keeps_page(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct pinmm_fail_attr fail = {.sites = "io:write", .nth = 1};
+	struct pinmm_bdev_stats before, after;
+	swp_entry_t entry;
+	struct page *page;
+
+	swap_on();
+	map(BASE, PG(1), RW, ANON | MAP_FIXED, "page");
+	put_word(BASE, 0xfeed, "tag");
+	assert_int_equal(pinmm_bdev_stats(&before), 0);
+	assert_int_equal(pinmm_fail_set(&fail), 0);
+	pageout(BASE, PG(1), "a page whose write fails");
+	pinmm_fail_set(NULL);
+	assert_int_equal(pinmm_bdev_stats(&after), 0);
+	check_eq(after.errors - before.errors, 1, "the device reports the failed write");
+	check_true(swapped_out(BASE), "the PTE is a swap entry");
+	entry = pte_to_swp_entry(pte_at(mm, BASE));
+	page = lookup_swap_cache(entry);
+	check_true(page != NULL, "the page stays in memory, in the swap cache");
+	check_true(PageDirty(page), "and dirty: the slot's contents are not trusted");
+	put_page(page);
+	check_eq(swap_info().cached, 1, "SwapCached");
+	check_eq(pinmm_check_invariants(), 0, "invariants after a failed write");
+	check_eq(get_word(BASE, "read back"), 0xfeed, "nothing lost");
+	/* The next pageout writes it again, and this time it goes. */
+	pageout(BASE, PG(1), "again");
+	check_eq(swap_info().cached, 0, "written and freed the second time");
+	check_eq(get_word(BASE, "read back from the slot"), 0xfeed, "the slot's contents");
+}
+
+/* A read that fails: the fault gives SIGBUS (copy_from_user fails), the entry stays. */
+static void test_failed_swap_read(void **state)
+{
+	struct pinmm_fail_attr fail = {.sites = "io:read", .nth = 1};
+	unsigned long val = 0;
+
+	(void)state;
+	swap_on();
+	map(BASE, PG(1), RW, ANON | MAP_FIXED, "page");
+	put_word(BASE, 0xbeef, "tag");
+	pageout(BASE, PG(1), "one page");
+	assert_int_equal(pinmm_fail_set(&fail), 0);
+	check_true(copy_from_user(&val, BASE, sizeof(val)) != 0,
+		   "a swap-in whose read fails faults (SIGBUS)");
+	pinmm_fail_set(NULL);
+	check_true(swapped_out(BASE), "the entry stays");
+	check_eq(get_word(BASE, "read again"), 0xbeef, "the next read works");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		test_swap(test_swapon_errors_change_nothing),
+		test_swap(test_pageout_and_back),
+		test_swap(test_write_fault_swapin_frees_slot),
+		test_swap(test_swap_entry_keeps_exclusive),
+		test_swap(test_fork_shares_swap_entry),
+		test_swap(test_madv_cold_deactivates),
+		test_swap(test_swapoff_brings_pages_back),
+		test_swap(test_swapoff_without_memory_loses_nothing),
+		test_swap(test_failed_swap_write_keeps_page),
+		test_swap(test_failed_swap_read),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
