@@ -35,7 +35,7 @@
 #include <pinmm/huge_mm.h>
 #include <pinmm/migrate.h>
 
-#include "internal.h"
+#include "swap.h"
 
 struct remap_args {
 	struct page *from, *to;
@@ -166,6 +166,7 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 {
 	struct anon_vma *av;
 	struct page *new;
+	bool swapcache;
 	int ret = 0;
 
 	new = target_alloc(t, page);
@@ -180,9 +181,16 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 		ret = -EAGAIN;
 		goto out;
 	}
+	/* A page of the swap cache being written keeps its frame until the write is over. */
+	if (PageWriteback(page)) {
+		ret = -EAGAIN;
+		goto out_av;
+	}
 	set_migration_ptes(av, page);
-	/* Only the caller's reference may remain: anything else is a pin or a GUP reference. */
-	if (!page_ref_freeze(page, 1)) {
+	/* Only the caller's reference (and the swap cache's) may remain: anything else is a
+	 * pin or a GUP reference. */
+	swapcache = PageSwapCache(page);
+	if (!page_ref_freeze(page, 1 + swapcache)) {
 		remove_migration_ptes(av, page, page);
 		ret = -EAGAIN;
 		goto out_av;
@@ -191,8 +199,16 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 	new->mapping = page->mapping;
 	new->index = page->index;
 	migrate_page_flags(new, page);
+	if (swapcache) {
+		/* Linux's migrate_page_move_mapping() for the swap cache: its slot and its
+		 * reference move to new, locked until its PTEs are back. */
+		__SetPageLocked(new);
+		swap_cache_migrate(page, new);
+	}
 	remove_migration_ptes(av, page, new);
 	trace_event(TRACE_MM_MIGRATE_PAGE, page_to_pfn(page), page_to_pfn(new), 0, 0);
+	if (swapcache)
+		unlock_page(new);
 	/* The old frame is ours alone (refcount frozen at 0): give it back. */
 	unlock_page(page);
 	atomic_store(&page->flags, 0);

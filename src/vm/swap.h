@@ -46,6 +46,9 @@ void add_to_swap_cache(struct page *page, swp_entry_t entry);
 /* Take page (locked, not under writeback) out of the swap cache: the slot loses the cache's
  * hold, the cache's reference is dropped. */
 void delete_from_swap_cache(struct page *page);
+/* Migration: new (locked, a copy of old) takes old's place in the swap cache, with a reference
+ * of its own; old (locked, refcount frozen) leaves it. */
+void swap_cache_migrate(struct page *old, struct page *new);
 /* Free page (locked, clean, unmapped, in the swap cache, not under writeback) if the cache
  * and the caller hold its only references: true if it left the cache (the caller's reference
  * is then the last one). */

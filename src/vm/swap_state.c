@@ -106,10 +106,12 @@ static bool try_to_unmap_swap(struct page *page)
 	return !u.refused && !page_mapped(page);
 }
 
-/* A page kept in memory by reclaim goes back to the active list (Linux's activate_locked). */
+/* A page kept in memory by reclaim goes back to the active list (Linux's activate_locked);
+ * PG_active means something only on an LRU list, whose owner clears it when the page leaves. */
 static void keep_active(struct page *page)
 {
-	SetPageActive(page);
+	if (PageLRU(page))
+		SetPageActive(page);
 	unlock_page(page);
 }
 

@@ -170,6 +170,22 @@ void delete_from_swap_cache(struct page *page)
 	put_page(page);
 }
 
+void swap_cache_migrate(struct page *old, struct page *new)
+{
+	unsigned long off;
+
+	get_page(new);
+	new->private = old->private;
+	SetPageSwapCache(new);
+	pthread_mutex_lock(&swap_lock);
+	off = slot_of((swp_entry_t){old->private});
+	BUG_ON(!off || si.cache[off] != old);
+	si.cache[off] = new;
+	pthread_mutex_unlock(&swap_lock);
+	ClearPageSwapCache(old);
+	old->private = 0;
+}
+
 bool swap_cache_try_release(struct page *page)
 {
 	/* Linux's __remove_mapping(): the caller's reference and the cache's, nothing else. */
