@@ -17,8 +17,9 @@
  * case failed (1), as kselftest's.
  *
  * The machine: 3584 MiB of RAM, two 1 GiB and four 2 MiB hugetlb pages, THP "always".
- * What pinmm does not have is listed and SKIPped with the reason: the swapped-out variants
- * (no swap), the huge zero page, MAP_PRIVATE mappings of hugetlb files. pinmm's only THP size
+ * What pinmm does not have is listed and SKIPped with the reason: the huge zero page,
+ * MAP_PRIVATE mappings of hugetlb files. The swapped-out variants swap to a 64 MiB host file
+ * (swapon() at start). pinmm's only THP size
  * is the PMD size (2048 kB), so the kernel's mTHP sizes (16 - 1024 kB) are not in the list.
  *
  * How a case runs: a selftest's processes are mms here (tools/lib/catalog.h), and the one
@@ -55,8 +56,7 @@ static const size_t thpsizes[] = { HPAGE_PMD_SIZE };
 static size_t hugetlbsizes[2];
 static size_t nr_hugetlbsizes;
 
-static const char *const swap_reason = "MADV_PAGEOUT did not work, is swap enabled? "
-				       "(pinmm has no swap)";
+static const char *const swap_reason = "MADV_PAGEOUT did not work, is swap enabled?";
 
 typedef void (*test_fn)(unsigned long mem, size_t size, bool is_hugetlb);
 
@@ -514,18 +514,35 @@ static void test_ro_fast_pin_on_ro_exclusive(unsigned long mem, size_t size, boo
 
 /* ---- the backings of the anonymous cases ---- */
 
-/* MADV_PAGEOUT: pinmm has no swap, so every swapped-out variant ends here, as the selftest's
- * ends on a kernel without a swap device. Returns true if the range was swapped out. */
+/* MADV_PAGEOUT, and the selftest's range_is_swapped(): every page of the range left memory for
+ * a slot of the swap area main() turned on (pinmm has no pagemap: the slots the range took
+ * tell). */
 static bool swap_out(unsigned long mem, size_t size)
 {
-#ifdef MADV_PAGEOUT
-	if (do_madvise(current_mm(), mem, size, MADV_PAGEOUT) == 0)
-		ksft_print_msg("MADV_PAGEOUT returned 0, but pinmm cannot tell swapped-out pages");
-#else
-	(void)mem;
-	(void)size;
-#endif
-	return false;
+	struct pinmm_swap_info before, after;
+
+	if (pinmm_swap_info(&before) || do_madvise(current_mm(), mem, size, MADV_PAGEOUT) ||
+	    pinmm_swap_info(&after))
+		return false;
+	return before.free - after.free == size / pagesize;
+}
+
+/* The swap area: a sparse host file in /tmp, unlinked at once (the area keeps it open until
+ * the machine shuts down), as the selftests expect a swap device to be there. */
+static void swap_setup(void)
+{
+	char path[] = "/tmp/pinmm-cow-swap-XXXXXX";
+	int fd = mkstemp(path), ret;
+
+	if (fd < 0)
+		ksft_exit_fail_msg("swap file: %s", strerror(errno));
+	if (ftruncate(fd, 64L * MiB))
+		ksft_exit_fail_msg("swap file: %s", strerror(errno));
+	close(fd);
+	ret = swapon(path, 0);
+	unlink(path);
+	if (ret)
+		ksft_exit_fail_msg("swapon: %s", strerror(-ret));
 }
 
 static void do_run_with_base_page(test_fn fn, bool swapout)
@@ -1187,6 +1204,7 @@ int main(int argc, char **argv)
 	nr_hugetlbsizes = catalog_hugetlb_sizes(&m, hugetlbsizes);
 	ksft_print_header();
 	catalog_boot(&m);
+	swap_setup();
 	ksft_print_msg("[INFO] detected PMD size: %zu KiB", pmdsize / KiB);
 	for (size_t i = 0; i < ARRAY_SIZE(thpsizes); i++)
 		ksft_print_msg("[INFO] detected THP size: %zu KiB", thpsizes[i] / KiB);

@@ -38,6 +38,7 @@
 #include "pipe.h"
 #include "proc.h"
 #include "rmap.h"
+#include "swap.h"
 #include "uaccess.h"
 #include "vmstat.h"
 #include "trace.h"
