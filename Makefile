@@ -130,9 +130,12 @@ demo: $(BUILD)/tools/pinmm_demo
 # (tools/pinmm_bench_compare.sh). BENCH_ARGS passes pinmm_bench options (e.g. -r 9 -t 1).
 # Then pin_fragmentation on a 2 GiB machine under 5.7 rules: its table, compaction's migration
 # throughput as a ratio to a memcpy of as many pages, and one map (build/pin_fragmentation-5.7.svg).
-bench: $(BUILD)/tools/pinmm_bench $(BUILD)/tools/pin_fragmentation
+# Then swap: swap-out and swap-in of 1 GiB beside the host file's own sequential write and
+# read, as ratios (tools/swap_bench.c; SWAP_BENCH_ARGS, e.g. -s 256 for a smaller run).
+bench: $(BUILD)/tools/pinmm_bench $(BUILD)/tools/pin_fragmentation $(BUILD)/tools/swap_bench
 	bash tools/pinmm_bench_compare.sh $(BUILD)/tools/pinmm_bench $(BUILD) $(BENCH_ARGS)
 	$(BUILD)/tools/pin_fragmentation -R 5.7 -o $(BUILD)/pin_fragmentation.svg
+	$(BUILD)/tools/swap_bench $(SWAP_BENCH_ARGS)
 
 $(PKG_ROOT)/.installed: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(HEADERS) $(DEBUGFS_HEADERS) pinmm.pc.in \
 		tools/run_vmtests.sh

@@ -5,8 +5,8 @@
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
 # options, table, CSV, SVG chart, progress into a pipe and the pin owners' cost), pin_owners,
 # page_types, the rule-set option (-R) of every tool, dma_writeback and pin_fragmentation (its
-# summary lines under both rule sets, its maps, its errors). tools/run_vmtests.sh runs it. Each
-# case prints "[PASS] <case>" or
+# summary lines under both rule sets, its maps, its errors), swap_bench's output and options.
+# tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -550,6 +550,14 @@ check "page_types -R bogus" -s 2 -1 -L 0 -e '^page_types: -R bogus: not a rule s
 	-- "$pt" -R bogus
 check "page_types PINMM_RULES=bogus" -s 2 -1 -L 0 -e '^page_types: PINMM_RULES=bogus: ' -- \
 	env PINMM_RULES=bogus "$pt"
+sb="$dir/swap_bench"
+check "swap_bench -s 16 -r 1 (a small run: the figures and the ratios)" -L 3 \
+	-o '^size_mib=16 rounds=1 rules=(5\.7|modern) pswpout=4096 pswpin=4096$' \
+	-o '^host_write_mib_s=[0-9]+ host_read_mib_s=[0-9]+ swap_out_mib_s=[0-9]+ swap_in_mib_s=[0-9]+$' \
+	-o '^swap_out_ratio=[0-9.]+ swap_in_ratio=[0-9.]+$' -- "$sb" -s 16 -r 1 -d "$tmp"
+check "swap_bench -h" -o '^usage: swap_bench ' -- "$sb" -h
+check "swap_bench -s 3 (not a multiple of 4 MiB)" -s 2 -1 -L 0 -e '^usage: swap_bench ' -- "$sb" -s 3
+check "swap_bench -R bogus" -s 2 -1 -L 0 -e '^usage: swap_bench ' -- "$sb" -R bogus
 
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
