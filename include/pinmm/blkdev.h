@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The block device under the host files: the storage that writeback writes pages to.
+ * The block device under the host files: the storage that writeback writes pages to, and
+ * that swap writes pages to and reads them back from (<pinmm/swap.h>).
  *
  * Writeback does not write a page itself: it submits a request (a bio) and goes on; the
  * device's own threads take the request at their pace, copy the data out of memory as a
@@ -23,8 +24,8 @@ struct pinmm_bdev_stats {
 	unsigned long submitted; /* requests submitted */
 	unsigned long completed; /* requests completed, whatever their status */
 	unsigned long torn;      /* completed with -EILSEQ: the data changed under I/O */
-	unsigned long errors;    /* completed with a write error (fault injection "io:write",
-				  * or the host's pwrite() error) */
+	unsigned long errors;    /* completed with an I/O error (fault injection "io:write" or
+				  * "io:read", or the host's pwrite() / pread() error) */
 	unsigned long in_flight; /* submitted, not completed yet */
 };
 

@@ -10,6 +10,12 @@
  * read from the slot); fork shares swap entries as it shares pages; munmap frees them. pswpin
  * and pswpout (<pinmm/vmstat.h>) count pages read and written.
  *
+ * A swap write that fails (the device refuses a page that changed under it, or the host's
+ * write fails: fault injection "io:write") leaves the page in memory, dirty, in the swap cache:
+ * the entries naming its slot find it there, and the next MADV_PAGEOUT writes it again. A read
+ * that fails makes the fault fail (SIGBUS: copy_from_user() and GUP return -EFAULT) and leaves
+ * the entry as it was.
+ *
  * Pinned pages follow the rule set: under 5.7 rules a page that may be pinned is swapped out
  * like any other; the modern rule set keeps it in memory (docs/rule-sets.md).
  *

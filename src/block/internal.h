@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the block layer (src/block/) gives the file system above it: the request (struct bio),
- * its submission and completion, and the writeback state of a page (PG_writeback set at
+ * What the block layer (src/block/) gives the file system and swap above it: the request
+ * (struct bio: a page written, or a page read for swap-in), its submission and completion, and
+ * the writeback state of a page (PG_writeback set at
  * submission, cleared at completion, waited on by whoever needs the page stable).
  *
  * Data a device may be writing at the same time (a page under a DMA engine's transfer) is
