@@ -19,6 +19,8 @@
 #include <sched.h>
 #include <string.h>
 
+#include <pinmm/mm_inline.h>
+
 #include "swap.h"
 
 void add_mm_counter(struct mm_struct *mm, int member, long value)
@@ -387,6 +389,8 @@ static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 		lock_page(page);
 		__SetPageSwapBacked(page);
 		add_to_swap_cache(page, entry);
+		/* __read_swap_cache_async(): on the inactive anonymous list from the start. */
+		lru_cache_add(page);
 		race_point("swap:read_submitting");
 		swap_readpage(page); /* unlocks when the read is over */
 		count_vm_event(PGMAJFAULT);

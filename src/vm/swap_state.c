@@ -26,6 +26,7 @@
 #include <errno.h>
 
 #include <pinmm/huge_mm.h>
+#include <pinmm/mm_inline.h>
 
 #include "swap.h"
 
@@ -106,18 +107,17 @@ static bool try_to_unmap_swap(struct page *page)
 	return !u.refused && !page_mapped(page);
 }
 
-/* A page kept in memory by reclaim goes back to the active list (Linux's activate_locked);
- * PG_active means something only on an LRU list, whose owner clears it when the page leaves. */
+/* A page kept in memory by reclaim goes back to the active list (Linux's activate_locked): the
+ * page is isolated, and putback_lru_page() puts it where its flags say. */
 static void keep_active(struct page *page)
 {
-	if (PageLRU(page))
-		SetPageActive(page);
+	SetPageActive(page);
 	unlock_page(page);
 }
 
 /*
- * Linux's shrink_page_list() for one anonymous order-0 page (the caller holds a reference;
- * the page is not locked). Returns 1 when the page's write was submitted (the caller waits for
+ * Linux's shrink_page_list() for one anonymous order-0 page (the caller isolated it from the
+ * LRU, isolate_lru_page(), and so holds a reference; the page is not locked). Returns 1 when the page's write was submitted (the caller waits for
  * it and then frees the page: pageout_anon_finish()), 0 when the page was unmapped and is clean
  * already (free it the same way), or a negative errno when it stays in memory, mapped or in
  * the swap cache: -EAGAIN (locked by someone else, or under writeback), -EBUSY (may be pinned,
@@ -170,7 +170,7 @@ int pageout_anon(struct page *page)
 
 /* After pageout_anon(): wait for the write and free the page if nothing but the caller and
  * the swap cache hold it (5.7: a pinned page stays in the swap cache). Consumes the caller's
- * reference. True if the page was freed. */
+ * isolation: a page that stays goes back to the LRU. True if the page was freed. */
 bool pageout_anon_finish(struct page *page)
 {
 	bool freed = false;
@@ -181,7 +181,10 @@ bool pageout_anon_finish(struct page *page)
 	if (PageSwapCache(page))
 		freed = swap_cache_try_release(page);
 	unlock_page(page);
-	put_page(page);
+	if (freed)
+		put_page(page); /* the last reference: the page is freed */
+	else
+		putback_lru_page(page);
 	return freed;
 }
 
@@ -224,8 +227,8 @@ static int madv_pte(pte_t *pte, unsigned long addr, void *arg)
 		set_pte(pte, pte_mkold(v));
 	ClearPageReferenced(page);
 	if (!b->pageout) {
-		/* deactivate_page(): the first to go when reclaim looks for anonymous pages. */
-		ClearPageActive(page);
+		/* The first to go when reclaim looks for anonymous pages. */
+		deactivate_page(compound_head(page));
 		return 0;
 	}
 	if (PageCompound(page)) {
@@ -244,31 +247,39 @@ static int madv_pte(pte_t *pte, unsigned long addr, void *arg)
 		b->pages = pages;
 		b->cap = cap;
 	}
-	get_page(page);
+	/* A THP is split before it is isolated (its subpages are isolated then); an order-0
+	 * page another isolator holds is left, as Linux's walk leaves it. */
+	if (PageCompound(page))
+		get_page(page);
+	else if (isolate_lru_page(page))
+		return 0;
+	else
+		ClearPageActive(page); /* Linux's reclaim_pages(): from an inactive list, as it were */
 	b->pages[b->nr++] = page;
 	return 0;
 }
 
-/* Split a THP found by the walk (the batch holds one reference, on page): every subpage, with
- * a reference each, into the batch in its place. */
+/* Split a THP found by the walk (the batch holds one reference, on page): every subpage,
+ * isolated, into the batch in its place. */
 static void split_for_pageout(struct madv_batch *b, size_t i, struct page ***out, size_t *nout)
 {
 	struct page *page = b->pages[i], *head = compound_head(page);
+	int ret;
 
 	lock_page(page);
-	if (split_huge_page(page)) {
-		unlock_page(page);
+	ret = split_huge_page(page);
+	unlock_page(page);
+	if (ret) {
 		put_page(page);
 		return;
 	}
-	unlock_page(page);
 	for (unsigned long k = 0; k < HPAGE_PMD_NR; k++) {
-		struct page *sub = head + k;
-
-		if (sub != page && !get_page_unless_zero(sub))
+		if (isolate_lru_page(head + k))
 			continue;
-		(*out)[(*nout)++] = sub;
+		ClearPageActive(head + k);
+		(*out)[(*nout)++] = head + k;
 	}
+	put_page(page);
 }
 
 /* Reclaim the anonymous pages of the batch: split THPs, swap every page out, wait for the
@@ -305,7 +316,7 @@ static void reclaim_batch(struct madv_batch *b)
 		int ret = pageout_anon(pages[i]);
 
 		if (ret < 0) {
-			put_page(pages[i]);
+			putback_lru_page(pages[i]);
 			pages[i] = NULL;
 		}
 	}

@@ -17,6 +17,7 @@
 
 #include <pinmm/blkdev.h>
 #include <pinmm/inject.h>
+#include <pinmm/mm_inline.h>
 #include <pinmm/swap.h>
 
 #include "test_mm_util.h"
@@ -259,10 +260,12 @@ static void test_madv_cold_deactivates(void **state)
 	swap_on();
 	map(BASE, PG(8), RW, ANON | MAP_FIXED, "area");
 	tag_pages(BASE, 8, 0x10, "tag");
-	for (unsigned int i = 0; i < 8; i++) {
-		SetPageActive(page_at(mm, BASE + PG(i)));
-		SetPageReferenced(page_at(mm, BASE + PG(i)));
-	}
+	/* Accessed three times: active and referenced (mark_page_accessed()'s steps). */
+	for (unsigned int i = 0; i < 8; i++)
+		for (int k = 0; k < 3; k++)
+			mark_page_accessed(page_at(mm, BASE + PG(i)));
+	check_true(PageActive(page_at(mm, BASE)) && PageReferenced(page_at(mm, BASE)),
+		   "page 0 active and referenced before MADV_COLD");
 	check_eq(do_madvise(mm, BASE, PG(8), MADV_COLD), 0, "MADV_COLD");
 	for (unsigned int i = 0; i < 8; i++) {
 		struct page *page = page_at(mm, BASE + PG(i));
