@@ -853,10 +853,12 @@ static void walk_swap(struct check *c)
 		if (!page)
 			continue;
 		cached++;
-		if (page_to_pfn(page) >= max_pfn || PageCompound(page) || !PageAnon(page) ||
-		    !PageSwapCache(page) || page->private != swp_entry(0, off).val) {
+		/* A page read ahead has no anon_vma until a fault maps it. */
+		if (page_to_pfn(page) >= max_pfn || PageCompound(page) ||
+		    (!PageAnon(page) && page_mapped(page)) || !PageSwapCache(page) ||
+		    page->private != swp_entry(0, off).val) {
 			violation(c, page, "swap slot %lu: its cached page is not an order-0 "
-					   "anonymous page of the swap cache for it", off);
+					   "swap-backed page of the swap cache for it", off);
 			continue;
 		}
 		c->seen[page_to_pfn(page)].what |= SEEN_SWAPCACHE;

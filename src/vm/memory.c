@@ -355,6 +355,45 @@ static vm_fault_t do_fault(struct vm_area_struct *vma, pte_t *pte, unsigned long
 	return ret & VM_FAULT_MAJOR;
 }
 
+/* page (new, referenced by the caller) enters the swap cache for entry, whose slot the caller
+ * claimed (swapcache_prepare()), and its read starts: it stays locked until the read is over. */
+static void swapin_submit(struct page *page, swp_entry_t entry)
+{
+	lock_page(page);
+	__SetPageSwapBacked(page);
+	add_to_swap_cache(page, entry);
+	/* __read_swap_cache_async(): on the inactive anonymous list from the start. */
+	lru_cache_add(page);
+	race_point("swap:read_submitting");
+	swap_readpage(page); /* unlocks when the read is over */
+}
+
+/* Linux's swap_cluster_readahead(): the slots after the one faulted on, which a sequential
+ * access is about to want, are read at the same time, so that their requests queue behind
+ * this one instead of each waiting for its own fault. A slot that is free or cached already
+ * ends it; a page read ahead is the swap cache's alone until a fault maps it. */
+#define SWAP_RA_PAGES 8
+
+static void swapin_readahead(swp_entry_t entry)
+{
+	for (unsigned long i = 1; i < SWAP_RA_PAGES; i++) {
+		swp_entry_t next = swp_entry(swp_type(entry), swp_offset(entry) + i);
+		struct page *page;
+
+		if (!swap_count(next))
+			return;
+		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
+		if (!page)
+			return;
+		if (swapcache_prepare(next)) {
+			put_page(page);
+			return;
+		}
+		swapin_submit(page, next);
+		put_page(page);
+	}
+}
+
 /* Get the page for a swap entry into the swap cache, locked and referenced: from the cache,
  * or read from the slot into a new page. NULL with *ret set when there is none to be had
  * (VM_FAULT_OOM, VM_FAULT_SIGBUS: the read failed) or the entry went stale (*ret 0: the PTE
@@ -367,8 +406,16 @@ static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 		int err;
 
 		page = lookup_swap_cache(entry);
-		if (page)
-			break;
+		if (page) {
+			lock_page(page);
+			if (PageUptodate(page) || !PageSwapCache(page))
+				return page;
+			/* Read ahead of its fault, and the read failed: drop it, read again. */
+			delete_from_swap_cache(page);
+			unlock_page(page);
+			put_page(page);
+			continue;
+		}
 		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
 		if (!page) {
 			*ret = VM_FAULT_OOM;
@@ -386,13 +433,8 @@ static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 			sched_yield();
 			continue;
 		}
-		lock_page(page);
-		__SetPageSwapBacked(page);
-		add_to_swap_cache(page, entry);
-		/* __read_swap_cache_async(): on the inactive anonymous list from the start. */
-		lru_cache_add(page);
-		race_point("swap:read_submitting");
-		swap_readpage(page); /* unlocks when the read is over */
+		swapin_submit(page, entry);
+		swapin_readahead(entry);
 		count_vm_event(PGMAJFAULT);
 		*ret = VM_FAULT_MAJOR;
 		lock_page(page);
@@ -406,8 +448,6 @@ static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 		}
 		return page;
 	}
-	lock_page(page);
-	return page;
 }
 
 vm_fault_t do_swap_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr, pte_t orig,

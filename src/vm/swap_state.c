@@ -37,6 +37,9 @@ bool add_to_swap(struct page *page)
 	if (!entry.val)
 		return false;
 	add_to_swap_cache(page, entry);
+	/* Its contents are valid in memory: a fault finding it in the cache maps it as it is
+	 * (a page read in gets the bit when its read worked). */
+	SetPageUptodate(page);
 	/* Its contents are in memory only until the slot is written (Linux's add_to_swap()
 	 * dirties the page so that pageout writes it even if no PTE was dirty). */
 	SetPageDirty(page);
