@@ -19,6 +19,10 @@
  * Pinned pages follow the rule set: under 5.7 rules a page that may be pinned is swapped out
  * like any other; the modern rule set keeps it in memory (docs/rule-sets.md).
  *
+ * swapon() and swapoff() have the prototypes of the C library's wrappers of the system calls
+ * (<sys/swap.h>) and take their place in a program linked with pinmm: they act on the
+ * simulated machine, never on the host.
+ *
  * Differences from Linux: one swap area at a time (Linux: up to MAX_SWAPFILES); the host file
  * needs no mkswap header (its first page is reserved as Linux's header page is, and its size
  * gives the slots); no priorities, discard or readahead.
