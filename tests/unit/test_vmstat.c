@@ -53,6 +53,8 @@ static void test_names_match_linux(void **state)
 		enum vm_event_item item;
 		const char *name;
 	} event[] = {
+		{PSWPIN, "pswpin"},
+		{PSWPOUT, "pswpout"},
 		{PGALLOC_NORMAL, "pgalloc_normal"},
 		{PGALLOC_MOVABLE, "pgalloc_movable"},
 		{ALLOCSTALL_NORMAL, "allocstall_normal"},
@@ -381,7 +383,7 @@ static void test_vmstat_print_follows_linux_order(void **state)
 		"nr_unevictable", "nr_isolated_anon", "nr_isolated_file", "nr_anon_pages", "nr_mapped",
 		"nr_file_pages", "nr_dirty", "nr_writeback", "nr_shmem",
 		"nr_anon_transparent_hugepages", "nr_dirtied", "nr_written",
-		"nr_foll_pin_acquired", "nr_foll_pin_released",
+		"nr_foll_pin_acquired", "nr_foll_pin_released", "pswpin", "pswpout",
 		"pgalloc_normal", "pgalloc_movable", "allocstall_normal", "allocstall_movable",
 		"pgfree", "pgactivate", "pgdeactivate", "pgfault", "pgmajfault", "pgrefill",
 		"pgsteal_kswapd", "pgsteal_direct", "pgscan_kswapd", "pgscan_direct",
