@@ -38,8 +38,14 @@ TEST_LIBS := -lcmocka
 
 LIB_SRCS := $(wildcard src/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-TOOL_SRCS := $(wildcard tools/*.c)
+# tools/kernel_compare.c measures the live kernel's io_uring beside pinmm: built only where
+# pkg-config finds liburing (make bench says when it is not), and not installed.
+HAVE_LIBURING := $(shell pkg-config --exists liburing 2>/dev/null && echo 1)
+URING_CFLAGS := $(if $(HAVE_LIBURING),$(shell pkg-config --cflags liburing))
+URING_LIBS := $(if $(HAVE_LIBURING),$(shell pkg-config --libs liburing))
+TOOL_SRCS := $(filter-out tools/kernel_compare.c,$(wildcard tools/*.c))
 TOOLS := $(TOOL_SRCS:tools/%.c=$(BUILD)/tools/%)
+KERNEL_COMPARE := $(if $(HAVE_LIBURING),$(BUILD)/tools/kernel_compare)
 # Code the tools share (tools/lib/), linked into every tool.
 TOOL_LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/lib/*.c))
 # Test tiers: every directory tests/<tier>/ with C files is one (unit, conformance, stress, ...);
@@ -80,7 +86,7 @@ PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/
 .PHONY: all demo bench check check-fault check-layers check-modern check-stress check-tools \
 	check-package check-asan check-tsan check-sanitize check-clang install uninstall clean
 
-all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(TESTS)
+all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(KERNEL_COMPARE) $(TESTS)
 
 $(DEPS_OK): scripts/ensure-deps.sh
 	@bash scripts/ensure-deps.sh
@@ -112,6 +118,10 @@ $(SHARED_LIB): $(LIB_OBJS)
 $(TOOLS): $(BUILD)/tools/%: $(BUILD)/tools/%.o $(TOOL_LIB_OBJS) $(STATIC_LIB)
 	$(CC) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) -lm
 
+$(BUILD)/tools/kernel_compare.o: CPPFLAGS += $(URING_CFLAGS)
+$(BUILD)/tools/kernel_compare: $(BUILD)/tools/kernel_compare.o $(TOOL_LIB_OBJS) $(STATIC_LIB)
+	$(CC) $< $(TOOL_LIB_OBJS) -o $@ $(LDFLAGS) $(STATIC_LIB) $(LIBS) $(URING_LIBS)
+
 # A test binary from its object, wherever its tier is.
 define test_binary
 $(BUILD)/tests/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(TEST_LIB_OBJS) $(STATIC_LIB)
@@ -120,19 +130,24 @@ endef
 $(foreach t,$(TEST_SRCS),$(eval $(call test_binary,$(t))))
 
 -include $(patsubst %.o,%.d,$(LIB_OBJS) $(TOOL_LIB_OBJS) $(TEST_LIB_OBJS) \
-	$(TOOLS:=.o) $(addprefix $(BUILD)/,$(TEST_SRCS:.c=.o)))
+	$(TOOLS:=.o) $(KERNEL_COMPARE:=.o) $(addprefix $(BUILD)/,$(TEST_SRCS:.c=.o)))
 
 demo: $(BUILD)/tools/pinmm_demo
 	$(BUILD)/tools/pinmm_demo
 
-# The main job: the GUP benchmark matrix, with the floor, under 5.7 rules and under modern
-# rules (bench-5.7/bench-modern .csv and .svg), then the ratio modern / 5.7 of every row
-# (tools/pinmm_bench_compare.sh). BENCH_ARGS passes pinmm_bench options (e.g. -r 9 -t 1).
+# The main job: first the live kernel beside pinmm under modern rules (tools/kernel_compare.c,
+# io_uring registration, populate, fork; "skipped" without liburing), then the GUP benchmark
+# matrix, with the floor, under 5.7 rules and under modern rules (bench-5.7/bench-modern .csv
+# and .svg), then the ratio modern / 5.7 of every row (tools/pinmm_bench_compare.sh).
+# BENCH_ARGS passes pinmm_bench options (e.g. -r 9 -t 1), COMPARE_ARGS kernel_compare's.
 # Then pin_fragmentation on a 2 GiB machine under 5.7 rules: its table, compaction's migration
 # throughput as a ratio to a memcpy of as many pages, and one map (build/pin_fragmentation-5.7.svg).
 # Then swap: swap-out and swap-in of 1 GiB beside the host file's own sequential write and
 # read, as ratios (tools/swap_bench.c; SWAP_BENCH_ARGS, e.g. -s 256 for a smaller run).
-bench: $(BUILD)/tools/pinmm_bench $(BUILD)/tools/pin_fragmentation $(BUILD)/tools/swap_bench
+bench: $(BUILD)/tools/pinmm_bench $(BUILD)/tools/pin_fragmentation $(BUILD)/tools/swap_bench \
+		$(KERNEL_COMPARE)
+	@if [ -n "$(KERNEL_COMPARE)" ]; then $(KERNEL_COMPARE) -q -R modern $(COMPARE_ARGS); \
+	else echo "kernel comparison skipped: liburing not found (pkg-config liburing)"; fi
 	bash tools/pinmm_bench_compare.sh $(BUILD)/tools/pinmm_bench $(BUILD) $(BENCH_ARGS)
 	$(BUILD)/tools/pin_fragmentation -R 5.7 -o $(BUILD)/pin_fragmentation.svg
 	$(BUILD)/tools/swap_bench $(SWAP_BENCH_ARGS)

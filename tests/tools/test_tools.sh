@@ -5,8 +5,9 @@
 # their errors (gup_test -F in today's FOLL_* numbering), then pinmm_demo and pinmm_bench (its
 # options, table, CSV, SVG chart, progress into a pipe and the pin owners' cost), pin_owners,
 # page_types, the rule-set option (-R) of every tool, dma_writeback and pin_fragmentation (its
-# summary lines under both rule sets, its maps, its errors), swap_bench's output and options.
-# tools/run_vmtests.sh runs it. Each case prints "[PASS] <case>" or
+# summary lines under both rule sets, its maps, its errors), swap_bench's output and options,
+# and kernel_compare where it is built. tools/run_vmtests.sh runs it. Each case prints
+# "[PASS] <case>" or
 # "[FAIL] <case>: <what differed>" followed by the run's output; the last line is
 # "tools: N passed, N failed"; the exit status is 1 if anything failed.
 set -u
@@ -558,6 +559,27 @@ check "swap_bench -s 16 -r 1 (a small run: the figures and the ratios)" -L 3 \
 check "swap_bench -h" -o '^usage: swap_bench ' -- "$sb" -h
 check "swap_bench -s 3 (not a multiple of 4 MiB)" -s 2 -1 -L 0 -e '^usage: swap_bench ' -- "$sb" -s 3
 check "swap_bench -R bogus" -s 2 -1 -L 0 -e '^usage: swap_bench ' -- "$sb" -R bogus
+# ---- kernel_compare (make bench; built where liburing is) ----
+kc=$dir/kernel_compare
+if [ -x "$kc" ]; then
+	check "kernel_compare -h" -o '^usage: kernel_compare \[-h\]' -o '^  -r  rounds, kernel and pinmm alternating' \
+		-- "$kc" -h
+	check "kernel_compare -s 3: not a multiple of 2" -s 2 -L 0 -1 -e '^kernel_compare: -s 3: MiB' -- \
+		"$kc" -s 3
+	check "kernel_compare -r 0" -s 2 -L 0 -1 -e '^kernel_compare: -r 0: rounds, 1-100$' -- "$kc" -r 0
+	check "kernel_compare -R bogus" -s 2 -L 0 -1 -e '^kernel_compare: -R bogus: not a rule set' -- \
+		"$kc" -R bogus
+	check "kernel_compare: an extra argument" -s 2 -e '^kernel_compare: unexpected argument foo' -- \
+		"$kc" foo
+	# Every row has both figures and their ratio, or says why the host could not run it.
+	KROW=' \| +([0-9.]+ +[0-9.]+ \| +[0-9.]+ +[0-9.]+ \| +[0-9.]+(inf)?|skipped: .+)$'
+	check "kernel_compare -s 4 -r 2: 12 rows, each measured or skipped with a reason" \
+		-o '^kernel_compare: host Linux .*; pinmm rules modern; 4 MiB per range; best of 2 rounds' \
+		-l "12:$KROW" -l "1:^fork, 4k \+ THP ranges populated" \
+		-o '^pinmm first touch / warm populate: [0-9.]+' -- "$kc" -q -R modern -s 4 -r 2
+else
+	echo "[SKIP] kernel_compare: not built (no liburing)"
+fi
 
 echo "tools: $passed passed, $failed failed"
 [ $failed -eq 0 ]
