@@ -125,6 +125,11 @@ unsigned long pin_owner_report_leaks(void);
 /* page_alloc.c */
 void zones_init(void);
 void zones_teardown(void);
+/* page_alloc.c: frames a __GFP_ZERO allocation left alone since boot because they were never
+ * handed out before (the host's fresh memory reads zero), and whether a frame of RAM was ever
+ * handed out (true beyond RAM, and for every frame when the bitmap could not be reserved). */
+long frames_zeroing_skipped(void);
+bool frame_ever_used(unsigned long pfn);
 /* Return a block of 2^order pages (the allocation's head, refcount already 0) to the buddy
  * lists after the bad-page checks; a block that fails them is quarantined. */
 void free_pages_ok(struct page *page, unsigned int order);

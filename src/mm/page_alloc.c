@@ -84,6 +84,133 @@ void set_direct_compact_hook(bool (*hook)(gfp_t gfp, unsigned int order))
 	atomic_store(&direct_compact_hook, hook);
 }
 
+/*
+ * The frames handed out since boot, one bit per frame of RAM, set when the allocator hands the
+ * frame out and never cleared before shutdown: once allocated a frame may hold anything, freed
+ * or not. The arena is fresh anonymous host memory at every boot (boot.c, MAP_NORESERVE), so a
+ * frame whose bit is clear has never been written and reads zero: __GFP_ZERO skips it. That
+ * saves the host a second zeroing of every frame it backs on first touch (it zeroes the page
+ * when it backs it, then the memset wrote it again), and leaves the host memory of a frame
+ * only allocated, never written, unbacked. A real machine's RAM has no such state (Linux's
+ * clear_page() runs on every __GFP_ZERO allocation). The bitmap sits in host memory reserved
+ * lazily too; without it (the reservation failed) every frame counts as used.
+ *
+ * The rule that is easy to break: every path that hands a frame out must set its bit
+ * (prep_new_pages() does, for alloc_pages() and alloc_contig_pages()); a frame written while its
+ * bit is clear would be handed to a later __GFP_ZERO caller unzeroed.
+ */
+static atomic_ulong *frames_used;
+static size_t frames_used_len;
+static atomic_long nr_zeroing_skipped;
+
+#define BITS_PER_ULONG (8 * sizeof(unsigned long))
+
+static void frames_used_init(void)
+{
+	void *p;
+
+	frames_used_len = ((max_pfn + BITS_PER_ULONG - 1) / BITS_PER_ULONG) * sizeof(long);
+	frames_used_len = (frames_used_len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	p = mmap(NULL, frames_used_len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	frames_used = p == MAP_FAILED ? NULL : p;
+	atomic_store(&nr_zeroing_skipped, 0);
+}
+
+static void frames_used_release(void)
+{
+	if (frames_used)
+		munmap((void *)frames_used, frames_used_len);
+	frames_used = NULL;
+}
+
+long frames_zeroing_skipped(void)
+{
+	return atomic_load_explicit(&nr_zeroing_skipped, memory_order_relaxed);
+}
+
+bool frame_ever_used(unsigned long pfn)
+{
+	if (!frames_used || pfn >= max_pfn)
+		return true;
+	return atomic_load_explicit(&frames_used[pfn / BITS_PER_ULONG], memory_order_relaxed) &
+	       (1UL << (pfn % BITS_PER_ULONG));
+}
+
+/*
+ * The struct pages of a MAX_ORDER block none of whose frames was ever handed out sit on host
+ * pages boot never wrote (it writes only the block's head): back them in one call when the
+ * block leaves the free lists (before expand() and prep_new_pages() write them), instead of one
+ * host page fault per 4 KiB of mem_map (64 frames) as they are reached, which costs more than
+ * the rest of a first-touch populate. Only
+ * whole blocks never used: memory nobody allocates stays unbacked, and a populate that races
+ * with another changes no byte.
+ */
+static void back_fresh_memmap(unsigned long pfn, unsigned long nr)
+{
+	const unsigned long words = MAX_ORDER_NR_PAGES / BITS_PER_ULONG;
+
+	if (!frames_used)
+		return;
+	for (unsigned long block = pfn & ~(MAX_ORDER_NR_PAGES - 1); block < pfn + nr;
+	     block += MAX_ORDER_NR_PAGES) {
+		const atomic_ulong *w = &frames_used[block / BITS_PER_ULONG];
+		unsigned long lo, hi, k;
+
+		for (k = 0; k < words && !atomic_load_explicit(&w[k], memory_order_relaxed); k++)
+			;
+		if (k < words || block + MAX_ORDER_NR_PAGES > max_pfn)
+			continue;
+		lo = (unsigned long)pfn_to_page(block) & ~(PAGE_SIZE - 1);
+		hi = ((unsigned long)pfn_to_page(block + MAX_ORDER_NR_PAGES) + PAGE_SIZE - 1) &
+		     ~(PAGE_SIZE - 1);
+		madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+	}
+}
+
+/*
+ * Mark nr frames from page used; if zero, clear those that were used before. The bits of one
+ * word are set with one atomic OR, whose old value says which of them were used; a run of
+ * used frames is cleared with one memset. Relaxed: the frame reached this caller through the
+ * zone lock, which orders its earlier allocation's OR before this one.
+ */
+static void mark_frames_used(struct page *page, unsigned long nr, bool zero)
+{
+	unsigned long pfn = page_to_pfn(page), skipped = 0;
+
+	if (!frames_used) {
+		if (zero)
+			memset(page_address(page), 0, nr << PAGE_SHIFT);
+		return;
+	}
+	for (unsigned long i = 0; i < nr;) {
+		unsigned long bit = (pfn + i) % BITS_PER_ULONG;
+		unsigned long n = BITS_PER_ULONG - bit < nr - i ? BITS_PER_ULONG - bit : nr - i;
+		unsigned long mask = (n == BITS_PER_ULONG ? ~0UL : (1UL << n) - 1) << bit;
+		unsigned long used = atomic_fetch_or_explicit(&frames_used[(pfn + i) / BITS_PER_ULONG],
+							      mask, memory_order_relaxed) & mask;
+
+		if (zero) {
+			skipped += n - (unsigned long)__builtin_popcountl(used);
+			while (used) {
+				unsigned long first = (unsigned long)__builtin_ctzl(used);
+				unsigned long rest = ~(used >> first);
+				unsigned long run = rest ? (unsigned long)__builtin_ctzl(rest)
+							 : BITS_PER_ULONG;
+
+				if (first + run > BITS_PER_ULONG)
+					run = BITS_PER_ULONG - first;
+				memset(page_address(page + i + first - bit), 0, run << PAGE_SHIFT);
+				used &= run == BITS_PER_ULONG ? 0 : ~(((1UL << run) - 1) << first);
+			}
+		}
+		i += n;
+	}
+	if (skipped)
+		atomic_fetch_add_explicit(&nr_zeroing_skipped, (long)skipped,
+					  memory_order_relaxed);
+}
+
 /* page_type with PG_buddy set, _mapcount's -1 otherwise: a free block's head. */
 #define BUDDY_PAGE_TYPE ((int)(~0u & ~PG_buddy))
 
@@ -228,6 +355,7 @@ void zones_init(void)
 	/* ZONE_DEVICE spans the device area; its pages never reach the free lists. */
 	machine.zones[ZONE_DEVICE].zone_start_pfn = max_pfn;
 	machine.zones[ZONE_DEVICE].spanned_pages = device_end_pfn - max_pfn;
+	frames_used_init();
 
 	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
 		struct zone *zone = &machine.zones[z];
@@ -245,6 +373,7 @@ void zones_init(void)
 
 void zones_teardown(void)
 {
+	frames_used_release();
 	for (int z = 0; z < MAX_NR_ZONES; z++)
 		pthread_mutex_destroy(&machine.zones[z].lock);
 }
@@ -272,6 +401,9 @@ static struct page *rmqueue(struct zone *zone, unsigned int order, enum migratet
 			continue;
 		page = cds_list_entry(list->next, struct page, lru);
 		del_from_free_list(zone, page, o);
+		/* Before expand() writes the heads of its halves. */
+		if (o == MAX_ORDER - 1)
+			back_fresh_memmap(page_to_pfn(page), 1UL << o);
 		expand(zone, page, order, o, mt);
 		account_free(zone, mt, -(long)(1UL << order));
 		break;
@@ -283,10 +415,9 @@ static struct page *rmqueue(struct zone *zone, unsigned int order, enum migratet
 /* Make an allocated block of nr pages ready for its user. */
 static void prep_new_pages(struct page *page, unsigned long nr, unsigned int order, gfp_t gfp)
 {
+	mark_frames_used(page, nr, gfp & __GFP_ZERO);
 	for (unsigned long i = 0; i < nr; i++)
 		init_page_state(page + i);
-	if (gfp & __GFP_ZERO)
-		memset(page_address(page), 0, nr << PAGE_SHIFT);
 	if ((gfp & __GFP_COMP) && order)
 		prep_compound_page(page, order);
 	/* Publishes the initialised block to whoever takes a reference from this one. */
@@ -520,6 +651,7 @@ struct page *alloc_contig_pages(unsigned long nr_pages, gfp_t gfp)
 
 		if (!take_contig_range(zone, nr_pages, gfp, &pfn))
 			continue;
+		back_fresh_memmap(pfn, nr_pages);
 		prep_new_pages(pfn_to_page(pfn), nr_pages, order, gfp);
 		return pfn_to_page(pfn);
 	}

@@ -2,7 +2,7 @@
 /*
  * The buddy allocator (gfp.h, mmzone.h): alloc_pages() alignment and the state of the pages
  * it hands out; refused requests (order >= MAX_ORDER, unknown gfp bits, not booted) and their
- * WARNs; __GFP_ZERO; pfn/page/address conversions; which zone and migrate type serves which
+ * WARNs; __GFP_ZERO (fresh frames skipped, reused ones cleared); pfn/page/address conversions; which zone and migrate type serves which
  * gfp (unmovable never from ZONE_MOVABLE or CMA; movable: ZONE_MOVABLE, then Normal, then
  * CMA); nr_free_pages / nr_free_cma / pgalloc / pgfree accounting; buddies merging back to the
  * boot-time buddyinfo; misuse of __free_pages() (double free, tail page, wrong order) changing
@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "mm/internal.h" /* frames_zeroing_skipped(), frame_ever_used() */
 #include "test_mm_util.h"
 
 #define MiB (1ULL << 20)
@@ -300,6 +301,85 @@ static void test_gfp_zero(void **state)
 	zero_roundtrip(GFP_HIGHUSER_MOVABLE | __GFP_COMP, HPAGE_PMD_ORDER,
 		       "movable order-9 compound __GFP_ZERO");
 	zero_roundtrip(GFP_KERNEL, MAX_ORDER - 1, "order 10 __GFP_ZERO");
+}
+
+/* The frames of b that had never been handed out before, by the ever_used snapshot. */
+static unsigned long fresh_frames(const struct blocks *b, const bool *ever_used)
+{
+	unsigned long fresh = 0;
+
+	for (size_t i = 0; i < b->n; i++) {
+		unsigned long pfn = page_to_pfn(b->v[i].page);
+
+		for (unsigned long j = 0; j < (1UL << b->v[i].order); j++)
+			fresh += !ever_used[pfn + j];
+	}
+	return fresh;
+}
+
+/*
+ * A frame never handed out since boot is fresh host memory and reads zero: __GFP_ZERO leaves
+ * it alone (frames_zeroing_skipped() counts it); a frame handed out before is cleared, however
+ * it was used. All of ZONE_NORMAL's unmovable memory, taken twice: the first time its fresh
+ * frames are skipped (exactly those the bitmap called fresh), the second time (after every byte
+ * was dirtied and freed) none is, and both times every byte reads zero.
+ */
+static void test_gfp_zero_skips_only_fresh_frames(void **state)
+{
+	bool *ever_used = calloc(max_pfn, sizeof(*ever_used));
+	struct blocks b = {0};
+	unsigned long fresh;
+	long before;
+
+	(void)state;
+	assert_non_null(ever_used);
+	for (unsigned long pfn = 0; pfn < max_pfn; pfn++)
+		ever_used[pfn] = frame_ever_used(pfn);
+	before = frames_zeroing_skipped();
+	grab_all(&b, GFP_KERNEL | __GFP_ZERO);
+	fresh = fresh_frames(&b, ever_used);
+	if (fresh == 0)
+		fail_msg("a machine just booted: expected fresh frames among its free memory, "
+			 "found none (frame_ever_used() true for every free frame)");
+	if (frames_zeroing_skipped() - before != (long)fresh)
+		fail_msg("first __GFP_ZERO pass: expected %lu fresh frames skipped, counter moved "
+			 "by %ld", fresh, frames_zeroing_skipped() - before);
+	for (size_t i = 0; i < b.n; i++) {
+		check_block_zero(b.v[i].page, b.v[i].order, "first __GFP_ZERO pass");
+		for (unsigned long j = 0; j < (1UL << b.v[i].order); j++)
+			if (!frame_ever_used(page_to_pfn(b.v[i].page) + j))
+				fail_msg("pfn %#lx handed out but frame_ever_used() is false",
+					 page_to_pfn(b.v[i].page) + j);
+		memset(page_address(b.v[i].page), 0x5a, PAGE_SIZE << b.v[i].order);
+	}
+	blocks_free(&b);
+
+	before = frames_zeroing_skipped();
+	grab_all(&b, GFP_KERNEL | __GFP_ZERO);
+	if (frames_zeroing_skipped() != before)
+		fail_msg("second __GFP_ZERO pass over dirtied frames: expected none skipped, %ld were",
+			 frames_zeroing_skipped() - before);
+	for (size_t i = 0; i < b.n; i++)
+		check_block_zero(b.v[i].page, b.v[i].order, "second __GFP_ZERO pass (reused frames)");
+	blocks_free(&b);
+	free(ever_used);
+}
+
+/* Without __GFP_ZERO the allocator counts nothing as skipped, but still records the frame as
+ * used: a later __GFP_ZERO allocation of it clears what its first owner wrote. */
+static void test_plain_alloc_marks_frame_used(void **state)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 0);
+	long before = frames_zeroing_skipped();
+
+	(void)state;
+	assert_non_null(page);
+	if (!frame_ever_used(page_to_pfn(page)))
+		fail_msg("pfn %#lx allocated without __GFP_ZERO: frame_ever_used() is false",
+			 page_to_pfn(page));
+	assert_int_equal(frames_zeroing_skipped(), before);
+	__free_pages(page, 0);
+	assert_true(frame_ever_used(max_pfn)); /* beyond RAM: never fresh */
 }
 
 static void test_address_round_trips(void **state)
@@ -1245,6 +1325,8 @@ int main(void)
 		cmocka_unit_test(test_not_booted),
 		cmocka_unit_test(test_buddyinfo_bad_stream),
 		machine_test(test_gfp_zero),
+		machine_test(test_gfp_zero_skips_only_fresh_frames),
+		machine_test(test_plain_alloc_marks_frame_used),
 		machine_test(test_address_round_trips),
 		machine_test(test_unmovable_never_from_movable_or_cma),
 		machine_test(test_movable_fallback_order),
