@@ -284,12 +284,17 @@ static void host_fork(struct reply *r)
 	r->ns[0] = t1 - t0;
 }
 
+static const int op_ready = OP_QUIT;
+
 static _Noreturn void host_serve(int in, int out, unsigned long bytes)
 {
 	struct host h = {.bytes = bytes};
 	int op;
 
 	host_setup(&h);
+	/* Ready: the parent boots pinmm only now, so that its first touch runs alone. */
+	if (write(out, &op_ready, sizeof(op_ready)) != sizeof(op_ready))
+		_exit(1);
 	while (read(in, &op, sizeof(op)) == sizeof(op) && op != OP_QUIT) {
 		struct reply r = {{0, 0}, 0, ""};
 
@@ -324,9 +329,10 @@ struct sim {
 	struct io_ring_ctx *ctx;
 };
 
-static unsigned long sim_map(struct sim *s, bool thp, bool populate)
+static unsigned long sim_map(struct sim *s, bool thp, double *populate_ns)
 {
 	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS, addr, start;
+	double t0;
 
 	/* 2 MiB aligned: over-map address space without memory, then map inside it. */
 	addr = vm_mmap(NULL, 0, s->bytes + HUGE_ALIGN, PROT_NONE, flags | MAP_NORESERVE, 0);
@@ -338,9 +344,32 @@ static unsigned long sim_map(struct sim *s, bool thp, bool populate)
 	if (IS_ERR_VALUE(addr))
 		return addr;
 	do_madvise(s->mm, addr, s->bytes, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	if (populate && do_madvise(s->mm, addr, s->bytes, MADV_POPULATE_WRITE))
+	t0 = now_ns();
+	if (do_madvise(s->mm, addr, s->bytes, MADV_POPULATE_WRITE))
 		return (unsigned long)-ENOMEM;
+	*populate_ns = now_ns() - t0;
 	return addr;
+}
+
+/* Write a byte of every page, untimed, as the range's user would: the host then backs the
+ * frames, and a later populate that reuses them is the warm case. */
+static int sim_dirty(struct sim *s, unsigned long start)
+{
+	unsigned long nr = s->bytes >> PAGE_SHIFT;
+
+	for (unsigned long done = 0; done < nr;) {
+		int n = nr - done > 512 ? 512 : (int)(nr - done);
+		int got = get_user_pages_fast(start + (done << PAGE_SHIFT), n, FOLL_WRITE, s->pages);
+
+		if (got <= 0)
+			return got < 0 ? got : -EFAULT;
+		for (int i = 0; i < got; i++) {
+			*(volatile char *)page_address(s->pages[i]) = 1;
+			put_page(s->pages[i]);
+		}
+		done += (unsigned long)got;
+	}
+	return 0;
 }
 
 /* The kernel's io_pin_pages() call: one pin_user_pages_fast() of each 1 GiB buffer, then the
@@ -398,6 +427,7 @@ static int sim_populate(struct sim *s, bool map_populate, double *ns)
 	unsigned long flags = MAP_PRIVATE | MAP_ANONYMOUS | (map_populate ? MAP_POPULATE : 0);
 	unsigned long addr;
 	double t0 = now_ns(), t1;
+	int ret;
 
 	addr = vm_mmap(NULL, 0, s->bytes, PROT_READ | PROT_WRITE, flags, 0);
 	if (IS_ERR_VALUE(addr))
@@ -412,6 +442,9 @@ static int sim_populate(struct sim *s, bool map_populate, double *ns)
 	}
 	t1 = now_ns();
 	*ns = t1 - t0;
+	ret = sim_dirty(s, addr);
+	if (ret)
+		return ret;
 	return vm_munmap(addr, s->bytes);
 }
 
@@ -613,53 +646,78 @@ int main(int argc, char **argv)
 	close(to_child[0]);
 	close(from_child[1]);
 	signal(SIGPIPE, SIG_IGN);
-
-	pinmm_config_default(&cfg);
-	/* Two populated ranges, a third populated and freed again, page tables, slack. */
-	cfg.ram_bytes = (unsigned long long)s.bytes * 3 + (1ULL << 30);
-	cfg.thp = PINMM_THP_MADVISE;
-	cfg.debug_checks = false; /* as Linux without CONFIG_DEBUG_VM, and as pinmm_bench */
-	cfg.rules = rules;
-	if (pinmm_boot(&cfg)) {
-		fprintf(stderr, "kernel_compare: cannot boot a %llu MiB machine\n",
-			cfg.ram_bytes >> 20);
-		close(to_child[1]);
-		waitpid(child, NULL, 0);
-		return 1;
-	}
-	s.mm = mm_alloc();
-	kthread_use_mm(s.mm);
-	s.pages = malloc((s.bytes >> PAGE_SHIFT) * sizeof(*s.pages));
-	s.ctx = io_ring_ctx_alloc();
-	if (!s.pages || !s.ctx)
-		fail("setup", -ENOMEM);
-	/* The first populate after boot takes frames the host has never backed. */
 	{
-		double t0 = now_ns();
+		int ready;
 
-		s.r4k = sim_map(&s, false, true);
-		first_touch = now_ns() - t0;
+		if (read(from_child[0], &ready, sizeof(ready)) != sizeof(ready)) {
+			fprintf(stderr, "kernel_compare: the kernel's side died in its setup\n");
+			waitpid(child, NULL, 0);
+			return 1;
+		}
 	}
-	if (IS_ERR_VALUE(s.r4k))
-		fail("populate the 4 KiB range", (int)s.r4k);
-	s.rthp = sim_map(&s, true, true);
-	if (IS_ERR_VALUE(s.rthp))
-		fail("populate the THP range", (int)s.rthp);
 
 	uname(&un);
 	cpu_model(cpu, sizeof(cpu));
 	printf("kernel_compare: host Linux %s, %ld CPUs (%s); pinmm rules %s; %lu MiB per range; "
-	       "best of %d rounds, kernel and pinmm alternating; load average at start %s\n",
-	       un.release, sysconf(_SC_NPROCESSORS_ONLN), cpu, tool_rules_name(), mib, rounds,
-	       load0);
+	       "best of %d rounds, kernel and pinmm alternating, a fresh pinmm machine each round; "
+	       "load average at start %s\n",
+	       un.release, sysconf(_SC_NPROCESSORS_ONLN), cpu,
+	       rules == PINMM_RULES_DEFAULT ? (getenv("PINMM_RULES") && *getenv("PINMM_RULES")
+						       ? getenv("PINMM_RULES") : "5.7")
+					    : rules == PINMM_RULES_MODERN ? "modern" : "5.7",
+	       mib, rounds, load0);
 	printf("%-52s | %9s %9s | %9s %9s | %7s\n", "operation: kernel | pinmm", "kernel ms",
 	       "pinmm ms", "k ms/GiB", "p ms/GiB", "k/pinmm");
 
+	pinmm_config_default(&cfg);
+	/* Two populated ranges, a third populated and freed again, page tables, slack. */
+	cfg.ram_bytes = (unsigned long long)s.bytes * 3 + (1ULL << 30);
+	/* No ZONE_MOVABLE or CMA, as the host's memory: a long-term pin would migrate each page
+	 * out of them on the first round, which the kernel's side never does. */
+	cfg.movable_bytes = 0;
+	cfg.cma_bytes = 0;
+	cfg.thp = PINMM_THP_MADVISE;
+	cfg.debug_checks = false; /* as Linux without CONFIG_DEBUG_VM, and as pinmm_bench */
+	cfg.rules = rules;
+	s.pages = malloc((s.bytes >> PAGE_SHIFT) * sizeof(*s.pages));
+	if (!s.pages)
+		fail("setup", -ENOMEM);
+
 	for (int round = 0; round < rounds; round++) {
+		double warmup;
+		int ret;
+
+		if (pinmm_boot(&cfg)) {
+			fprintf(stderr, "kernel_compare: cannot boot a %llu MiB machine\n",
+				cfg.ram_bytes >> 20);
+			close(to_child[1]);
+			waitpid(child, NULL, 0);
+			return 1;
+		}
+		s.mm = mm_alloc();
+		kthread_use_mm(s.mm);
+		s.ctx = io_ring_ctx_alloc();
+		if (!s.ctx)
+			fail("setup", -ENOMEM);
+		/* The first populate after boot takes frames the host has never backed. */
+		s.r4k = sim_map(&s, false, &first_touch);
+		if (IS_ERR_VALUE(s.r4k))
+			fail("populate the 4 KiB range", (int)s.r4k);
+		best(&fig[ROW_FIRST_TOUCH].pinmm, first_touch);
+		s.rthp = sim_map(&s, true, &warmup);
+		if (IS_ERR_VALUE(s.rthp))
+			fail("populate the THP range", (int)s.rthp);
+		ret = sim_dirty(&s, s.r4k);
+		if (!ret)
+			ret = sim_dirty(&s, s.rthp);
+		/* Frames that were used and written, for the warm populate rows. */
+		if (!ret)
+			ret = sim_populate(&s, false, &warmup);
+		if (ret)
+			fail("warm up", ret);
 		for (int op = 0; op < NR_OPS; op++) {
 			struct reply r;
 			double ns[2] = {0, 0}, io[2] = {0, 0};
-			int ret = 0;
 
 			if (ask(to_child[1], from_child[0], (enum op)op, &r)) {
 				fprintf(stderr, "kernel_compare: the kernel's side died\n");
@@ -719,14 +777,20 @@ int main(int argc, char **argv)
 				break;
 			}
 		}
+		io_ring_ctx_free(s.ctx);
+		kthread_unuse_mm(s.mm);
+		mmput(s.mm);
+		if (pinmm_shutdown()) {
+			fprintf(stderr, "kernel_compare: shutdown found leaked pages\n");
+			return 1;
+		}
 	}
-	fig[ROW_FIRST_TOUCH].pinmm = first_touch;
 	for (int row = 0; row < NR_ROWS; row++)
 		print_row(row_names[row], &fig[row], s.bytes);
 	if (fig[ROW_POPULATE_WRITE].pinmm > 0)
 		printf("pinmm first touch / warm populate: %.2f (%.2f / %.2f ms)\n",
-		       first_touch / fig[ROW_POPULATE_WRITE].pinmm, first_touch / 1e6,
-		       fig[ROW_POPULATE_WRITE].pinmm / 1e6);
+		       fig[ROW_FIRST_TOUCH].pinmm / fig[ROW_POPULATE_WRITE].pinmm,
+		       fig[ROW_FIRST_TOUCH].pinmm / 1e6, fig[ROW_POPULATE_WRITE].pinmm / 1e6);
 	load_average(load1, sizeof(load1));
 	printf("load average at end %s; k/pinmm above 1: pinmm is faster\n", load1);
 
@@ -738,13 +802,6 @@ int main(int argc, char **argv)
 		close(to_child[1]);
 		waitpid(child, NULL, 0);
 	}
-	io_ring_ctx_free(s.ctx);
 	free(s.pages);
-	kthread_unuse_mm(s.mm);
-	mmput(s.mm);
-	if (pinmm_shutdown()) {
-		fprintf(stderr, "kernel_compare: shutdown found leaked pages\n");
-		return 1;
-	}
 	return 0;
 }
