@@ -6,7 +6,9 @@
  * get_user_pages* / pin_user_pages* entry points with their argument checks.
  *
  * The lookup grabs under the page-table lock that maps the page, so a page is never grabbed
- * after it was unmapped and freed. Under 5.7 rules every subpage of a huge page is looked up
+ * after it was unmapped and freed. A lookup that finds a PTE-mapped page goes on along the
+ * same PTE table under the same lock while the entries pass the same tests (follow_pte_run()):
+ * one lock per table, not per page. Under 5.7 rules every subpage of a huge page is looked up
  * and grabbed one by one; under modern rules (rule_gup_grabs_whole_leaf(), 6.5) the loop takes
  * the rest of a PMD-mapped THP or hugetlb leaf that lies in the range with one more grab on the
  * reference the lookup holds (leaf_rest()). The counts after the call are the same.
@@ -196,8 +198,69 @@ static int follow_split(struct page *page)
 	return ret;
 }
 
+/*
+ * The rest of a run the slow path takes under one page-table lock: after the lookup at addr
+ * grabbed its page (pages[0], the caller stores it), the entries that follow in the same PTE
+ * table, inside the VMA and the range, are looked at under the same lock, each with every
+ * test follow_page_pte() makes, and grabbed while each passes as a plain present page would
+ * (no zero page, no device page, no FOLL_SPLIT of a THP, no unshare, a writable or followable
+ * entry). The first that does not stops the run: the caller's loop looks it up alone, as
+ * before, and faults, unshares or fails there. So every page gets the decision it would have
+ * got alone; the page-table lock is taken once per table, not once per page. Linux takes it
+ * per page in follow_page_pte() (mm/gup.c); the result is the same as a per-page walk during
+ * which nothing changed the table, which the lock guarantees.
+ */
+struct pte_run {
+	struct page **pages; /* where pages[1 ..] go; NULL: grab without storing */
+	unsigned long max;   /* pages the caller may still take, the first included */
+	unsigned long got;   /* pages taken after the first */
+};
+
+static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned long addr,
+			   unsigned int flags, struct pte_run *run)
+{
+	unsigned long left = PTRS_PER_PTE - 1 - pte_index(addr);
+	bool grab = flags & (FOLL_GET | FOLL_PIN);
+	unsigned long k;
+
+	if (left > run->max - 1)
+		left = run->max - 1;
+	if (left > ((vma->vm_end - addr) >> PAGE_SHIFT) - 1)
+		left = ((vma->vm_end - addr) >> PAGE_SHIFT) - 1;
+	for (k = 1; k <= left; k++) {
+		unsigned long a = addr + (k << PAGE_SHIFT);
+		pte_t pte = ptep_get(ptep + k);
+		struct page *page;
+
+		if (!pte_present(pte) || (pte_protnone(pte) && !(flags & FOLL_FORCE)))
+			break;
+		page = vm_normal_page(vma, a, pte);
+		if (!page || ((flags & FOLL_WRITE) &&
+			      !can_follow_write(pte_write(pte), pte_dirty(pte), page, vma, flags)))
+			break;
+		if ((flags & FOLL_SPLIT) && PageCompound(page) && !PageHuge(page))
+			break;
+		if (!pte_write(pte) && gup_must_unshare(vma, flags, page))
+			break;
+		/* try_grab_page() without its per-page vmstat update: the run counts its pins
+		 * once below (never the zero page here: vm_normal_page() left it out). */
+		if (grab && !__grab_compound_head(page, 1, flags, false))
+			break;
+		if (flags & FOLL_TOUCH) {
+			if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
+				set_page_dirty(page);
+			mark_page_referenced(page);
+		}
+		if (run->pages)
+			run->pages[k] = page;
+	}
+	run->got = k - 1;
+	if (run->got && (flags & FOLL_PIN))
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)run->got);
+}
+
 static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsigned long addr,
-				    unsigned int flags)
+				    unsigned int flags, struct pte_run *run)
 {
 	pte_t *ptep = pte_offset(pmdv, addr);
 	pthread_spinlock_t *ptl = entry_ptl(ptep);
@@ -259,6 +322,8 @@ retry:
 			set_page_dirty(page);
 		mark_page_referenced(page);
 	}
+	if (run && run->max > 1)
+		follow_pte_run(vma, ptep, addr, flags, run);
 out:
 	pthread_spin_unlock(ptl);
 	if (!page && pte_none(pte))
@@ -266,9 +331,10 @@ out:
 	return page;
 }
 
-/* The page at addr, grabbed per flags; NULL if it must be faulted in; ERR_PTR on error. */
+/* The page at addr, grabbed per flags; NULL if it must be faulted in; ERR_PTR on error.
+ * run (may be NULL): the PTE-mapped pages after it taken under the same lock (follow_pte_run()). */
 static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long addr,
-				     unsigned int flags)
+				     unsigned int flags, struct pte_run *run)
 {
 	pmd_t *pmd;
 	pmd_t v;
@@ -313,7 +379,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 				}
 				pthread_spin_unlock(ptl);
 				ret = follow_split(head);
-				return ret ? ERR_PTR(ret) : follow_page_mask(vma, addr, flags);
+				return ret ? ERR_PTR(ret) : follow_page_mask(vma, addr, flags, run);
 			}
 			if (flags & FOLL_SPLIT_PMD)
 				split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
@@ -327,7 +393,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 		if (pmd_none(v))
 			return no_page_table(vma, flags);
 	}
-	return follow_page_pte(vma, v, addr, flags);
+	return follow_page_pte(vma, v, addr, flags, run);
 }
 
 /* Fault addr in for the lookup (unshare: the lookup said -EMLINK, make the anonymous page
@@ -451,6 +517,7 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 	start &= PAGE_MASK;
 	while (nr_pages) {
 		unsigned int foll_flags = gup_flags;
+		struct pte_run run;
 		unsigned long step;
 		struct page *page;
 
@@ -468,8 +535,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 		 * fails. A served fault whose page is gone again (MADV_DONTNEED, a migration
 		 * entry, a racing COW) is retried, however often: a mapped, accessible range
 		 * never yields -EFAULT. Only a fault's own error ends the loop. */
+		run = (struct pte_run){ pages ? pages + i : NULL, nr_pages, 0 };
 		for (;;) {
-			page = follow_page_mask(vma, start, foll_flags);
+			page = follow_page_mask(vma, start, foll_flags, &run);
 			if (page && page != ERR_PTR(-EMLINK))
 				break;
 			ret = faultin_page(vma, start, &foll_flags, page == ERR_PTR(-EMLINK));
@@ -488,13 +556,14 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			ret = (int)PTR_ERR(page);
 			break;
 		}
-		/* One lookup done (one page-table lock taken, one grab): per subpage of a huge
-		 * leaf under 5.7 rules, per leaf under modern rules. */
+		/* One lookup done (one page-table lock taken): per subpage of a huge leaf under
+		 * 5.7 rules, per leaf under modern rules, per run of a PTE table under both. */
 		race_point("gup:page_looked_up");
 		if (pages)
 			pages[i] = page;
-		step = 1 + grab_leaf_rest(vma, start, page, nr_pages, foll_flags,
-					  pages ? pages + i : NULL);
+		step = 1 + (run.got ? run.got
+				    : grab_leaf_rest(vma, start, page, nr_pages, foll_flags,
+						     pages ? pages + i : NULL));
 		i += (long)step;
 		start += step * PAGE_SIZE;
 		nr_pages -= step;
