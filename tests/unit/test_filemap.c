@@ -696,6 +696,10 @@ static void test_unmapped_write_reaches_host_at_last_fput(void **state)
 	leave_mm(mm);
 	check_eq(node_state(NR_FILE_DIRTY), 1, "still dirty after munmap: nothing wrote it");
 	check_eq(host_file_byte(path, 3), pattern(3), "not written before the last fput");
+	/* The mm's page tables go back to the allocator after an RCU grace period: wait for
+	 * them (pinmm_check_invariants() does, with rcu_barrier()), or they may land inside the
+	 * window below and read as pages the fput freed. */
+	check_eq(pinmm_check_invariants(), 0L, "invariants before the last fput");
 	free_before = global_zone_page_state(NR_FREE_PAGES);
 	fput(file);
 	check_eq(host_file_byte(path, 3), 'b', "the last fput wrote the mapped write back");
