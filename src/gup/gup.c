@@ -322,7 +322,9 @@ retry:
 			set_page_dirty(page);
 		mark_page_referenced(page);
 	}
-	if (run && run->max > 1)
+	/* Pin owners (<pinmm/pin_owner.h>) name each pin by the backtrace of its grab: with them
+	 * on, every page keeps the lookup's own grab, so one call stays one call site. */
+	if (run && run->max > 1 && !pin_owner_enabled())
 		follow_pte_run(vma, ptep, addr, flags, run);
 out:
 	pthread_spin_unlock(ptl);
