@@ -74,6 +74,12 @@ struct pinmm_config {
 	 * leaves this field to decide). The running machine's configuration holds the setting in
 	 * force. */
 	bool pin_owner;
+	/* Run the node's kswapd thread (<pinmm/vmscan.h>): woken when an allocation finds its
+	 * zones below the low watermark, it reclaims until one is above high. true in
+	 * pinmm_config_default(), under either rule set: every Linux runs kswapd. false: only
+	 * direct reclaim (an allocation below min reclaims for itself), which makes a test's
+	 * reclaim happen on its own thread, deterministically. */
+	bool kswapd;
 };
 
 #define PINMM_MIN_RAM (16ULL << 20)
@@ -84,7 +90,7 @@ struct pinmm_config {
 
 /* The configuration pinmm_boot(NULL) uses: 1 GiB of RAM of which 128 MiB is ZONE_MOVABLE and
  * 64 MiB CMA, no hugetlb pages, THP always, debug checks on, the rule set not set
- * (PINMM_RULES_DEFAULT), pin-aware writeback off. */
+ * (PINMM_RULES_DEFAULT), pin-aware writeback off, kswapd on. */
 void pinmm_config_default(struct pinmm_config *cfg);
 
 /*
@@ -99,7 +105,8 @@ void pinmm_config_default(struct pinmm_config *cfg);
  *            stream names the value). Nothing is reserved.
  *   -EBUSY   the machine is already booted.
  *   -ENOMEM  the host refused the address-space reservation, or there was no memory for the
- *            zero page, the hugetlb pools or the pin owners' tables; nothing is left booted.
+ *            zero page, the hugetlb pools or the pin owners' tables, or the kswapd thread
+ *            could not be started; nothing is left booted.
  * Not thread-safe against a concurrent pinmm_boot()/pinmm_shutdown().
  */
 int pinmm_boot(const struct pinmm_config *cfg);

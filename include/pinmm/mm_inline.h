@@ -109,8 +109,9 @@ void isolated_list_del(struct page *page);
 /*
  * The aging step of an access (Linux's mark_page_accessed(), 5.7): inactive,unreferenced ->
  * inactive,referenced -> active,unreferenced -> active,referenced. Activation moves a page on
- * the LRU to its active list (pgactivate). Any page; hugetlb pages and pages off the LRU only
- * get their flags.
+ * the LRU to its active list (pgactivate). Any page; for one off the LRU (isolated, hugetlb,
+ * the zero page) the second step only clears PG_referenced: nothing sets PG_active on a page
+ * that is on no list.
  */
 void mark_page_accessed(struct page *page);
 

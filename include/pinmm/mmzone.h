@@ -46,6 +46,14 @@ struct free_area {
 	unsigned long nr_free; /* blocks of this order, all migrate types */
 };
 
+/* A zone's watermarks (Linux's enum zone_watermarks), in pages. */
+enum zone_watermarks {
+	WMARK_MIN,
+	WMARK_LOW,
+	WMARK_HIGH,
+	NR_WMARK,
+};
+
 struct zone {
 	const char *name;
 	unsigned long zone_start_pfn;
@@ -54,7 +62,39 @@ struct zone {
 	unsigned long cma_end_pfn;
 	pthread_mutex_t lock; /* protects free_area and the buddy state of free pages */
 	struct free_area free_area[MAX_ORDER];
+	/* Set at boot from the zone's size as Linux 5.7's __setup_per_zone_wmarks():
+	 * <pinmm/vmscan.h> says what each one triggers. */
+	unsigned long _watermark[NR_WMARK];
+	/* Free pages (and free pages in the CMA area), changed with free_area under lock and
+	 * read without it by the watermark checks (a moment's value, as Linux's
+	 * zone_page_state()). nr_free_pages (vmstat) sums the same changes per thread. */
+	atomic_long nr_free;
+	atomic_long nr_free_cma;
 };
+
+static inline unsigned long min_wmark_pages(const struct zone *z)
+{
+	return z->_watermark[WMARK_MIN];
+}
+
+static inline unsigned long low_wmark_pages(const struct zone *z)
+{
+	return z->_watermark[WMARK_LOW];
+}
+
+static inline unsigned long high_wmark_pages(const struct zone *z)
+{
+	return z->_watermark[WMARK_HIGH];
+}
+
+/*
+ * Would zone keep more than mark free pages after an allocation of 2^order pages (Linux's
+ * zone_watermark_ok() without lowmem_reserve)? Free pages of the CMA area count only when
+ * use_cma (a movable allocation may take them). pinmm checks the number of free pages only,
+ * not that a free block of the order exists (the allocation itself finds out).
+ */
+bool zone_watermark_ok(const struct zone *zone, unsigned int order, unsigned long mark,
+		       bool use_cma);
 
 /*
  * The LRU lists (Linux's enum lru_list and struct lruvec, mm/vmscan.c's aging works on them).

@@ -40,6 +40,7 @@
 #include "rmap.h"
 #include "swap.h"
 #include "uaccess.h"
+#include "vmscan.h"
 #include "vmstat.h"
 #include "trace.h"
 #include "writeback.h"

@@ -48,6 +48,15 @@ int page_mkclean(struct page *page);
  * no longer mapped anywhere. Page locked. */
 bool try_to_unmap(struct page *page);
 
+/*
+ * How many mappings of page (a THP: of any of its pages, PMD or PTEs) have their accessed bit
+ * set since the last look: each such bit is cleared (Linux's page_referenced(), reclaim's
+ * aging step). *vm_flags gets the union of those mappings' VMA flags (VM_EXEC matters to
+ * reclaim). The caller holds a reference; the page lock is not needed (the walk takes the
+ * rmap locks, then each page-table lock). 0 for a page nothing maps.
+ */
+int page_referenced(struct page *page, unsigned long *vm_flags);
+
 /* Call fn for every (vma, address) that maps page; fn returns false to stop the walk. The
  * anon_vma or i_mmap lock is held (read) across the walk. */
 void rmap_walk(struct page *page,

@@ -263,6 +263,11 @@ void submit_bio(struct bio *bio)
 
 void end_page_writeback(struct page *page)
 {
+	/* Reclaim wrote it to free it: to the tail of its inactive list, where the next pass
+	 * looks first (Linux's end_page_writeback() calls rotate_reclaimable_page()). Before
+	 * PG_writeback goes, so that the waiter this wakes finds it rotated. */
+	if (TestClearPageReclaim(page))
+		rotate_reclaimable_page(page);
 	pthread_mutex_lock(&bdev.lock);
 	ClearPageWriteback(page);
 	pthread_cond_broadcast(&bdev.done);

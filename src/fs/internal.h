@@ -61,6 +61,16 @@ int add_to_page_cache(struct page *page, struct address_space *mapping, pgoff_t 
  * page but hugetlbfs's (which calls add_to_page_cache()) comes in here. */
 int add_to_page_cache_lru(struct page *page, struct address_space *mapping, pgoff_t index);
 
+/*
+ * Reclaim's removal of a clean page-cache page (Linux's __remove_mapping()): page locked,
+ * isolated from the LRU, unmapped, the caller holding exactly one reference (the isolation's).
+ * Freezes the refcount at 0 from the caller's and the cache's references and takes the page
+ * out of the cache; the caller then frees the frame. False, and nothing changed, when anyone
+ * else holds a reference (a pin, a lookup, a mapping), when the page is dirty again, or when
+ * it is no longer mapping's page.
+ */
+bool __remove_mapping(struct address_space *mapping, struct page *page);
+
 /* Remove a page from its cache and drop the cache's reference. Page locked; the caller holds
  * a reference of its own. */
 void delete_from_page_cache(struct page *page);
@@ -195,6 +205,16 @@ struct writeback_control {
  * shmem: 0, nothing written.
  */
 int write_dirty_pages(struct address_space *mapping, struct writeback_control *wbc);
+
+/*
+ * Reclaim's write of one dirty page-cache page of a host file (Linux's pageout() calling
+ * ->writepage()): page locked, unmapped (try_to_unmap() moved the PTEs' dirty bits onto it),
+ * not under writeback. Clears PG_dirty and submits the write (PG_writeback until the device
+ * completes it). Returns 0 (submitted, or nothing to write), -ENOSPC (no block for it: the
+ * data is lost and the error recorded, as any writeback's), -EINVAL for a shmem or truncated
+ * page or one under writeback, -EBUSY for a mapped page.
+ */
+int pageout_file_page(struct page *page);
 
 /* Record a writeback error (-ENOSPC, or anything else as -EIO) for the next fsync. */
 void mapping_set_error(struct address_space *mapping, int err);

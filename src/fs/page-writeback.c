@@ -321,6 +321,21 @@ static void wait_on_mapping_writeback(struct address_space *mapping)
 	}
 }
 
+int pageout_file_page(struct page *page)
+{
+	struct address_space *mapping = page->mapping;
+
+	VM_BUG_ON(!PageLocked(page));
+	if (!mapping || mapping->shmem || PageWriteback(page))
+		return -EINVAL;
+	if (page_mapped(page))
+		return -EBUSY;
+	if (!test_clear_page_dirty(page))
+		return 0;
+	/* -ENOSPC: recorded for fsync; the page is clean and its data lost, as any writeback's. */
+	return writepage(mapping, page, bio_alloc());
+}
+
 int write_dirty_pages(struct address_space *mapping, struct writeback_control *wbc)
 {
 	struct page *pages[PAGEVEC_SIZE];

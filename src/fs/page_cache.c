@@ -291,6 +291,36 @@ void delete_from_page_cache(struct page *page)
 	put_page(page);
 }
 
+bool __remove_mapping(struct address_space *mapping, struct page *page)
+{
+	struct page_cache *cache = mapping->i_pages;
+	void **slot;
+
+	VM_BUG_ON(!PageLocked(page));
+	/* Under the cache lock no lookup can take a reference between the freeze and the
+	 * deletion: lookups take theirs under this lock (as page_cache_migrate()). */
+	pthread_mutex_lock(&cache->lock);
+	slot = pc_lookup_slot(cache, page->index);
+	if (page->mapping != mapping || !slot || *slot != page || !page_ref_freeze(page, 2)) {
+		pthread_mutex_unlock(&cache->lock);
+		return false;
+	}
+	/* Dirtied by someone who had a reference before the freeze (Linux's check after it). */
+	if (PageDirty(page)) {
+		page_ref_unfreeze(page, 2);
+		pthread_mutex_unlock(&cache->lock);
+		return false;
+	}
+	pc_delete(cache, page->index);
+	page->mapping = NULL;
+	atomic_fetch_sub_explicit(&mapping->nrpages, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&cache->lock);
+	mod_node_page_state(NR_FILE_PAGES, -1);
+	if (PageSwapBacked(page))
+		mod_node_page_state(NR_SHMEM, -1);
+	return true;
+}
+
 int page_cache_migrate(struct page *old, struct page *new)
 {
 	struct page_cache *cache = old->mapping->i_pages;

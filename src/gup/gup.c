@@ -320,7 +320,7 @@ retry:
 	if (flags & FOLL_TOUCH) {
 		if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
 			set_page_dirty(page);
-		mark_page_referenced(page);
+		mark_page_accessed(page);
 	}
 	/* Pin owners (<pinmm/pin_owner.h>) name each pin by the backtrace of its grab: with them
 	 * on, every page keeps the lookup's own grab, so one call stays one call site. */

@@ -48,6 +48,7 @@ void pinmm_config_default(struct pinmm_config *cfg)
 		.thp = PINMM_THP_ALWAYS,
 		.debug_checks = true,
 		.rules = PINMM_RULES_DEFAULT,
+		.kswapd = true,
 	};
 }
 
@@ -221,6 +222,8 @@ int pinmm_boot(const struct pinmm_config *cfg)
 	}
 	SetPageReserved(zero_page);
 	ret = hugetlb_init();
+	if (!ret)
+		ret = reclaim_boot();
 	if (ret) {
 		pinmm_shutdown();
 		return ret;
@@ -260,10 +263,13 @@ int pinmm_shutdown(void)
 
 	if (!atomic_load(&machine_booted))
 		return -ENODEV;
-	/* The background threads (the flusher) stop first: what follows needs quiet. */
-	quiesce = atomic_load(&shutdown_hooks[SHUTDOWN_HOOK_QUIESCE]);
-	if (quiesce)
-		live += quiesce();
+	/* The background threads (kswapd, then the flusher) stop first: what follows needs
+	 * quiet. */
+	for (int i = 0; i <= SHUTDOWN_HOOK_QUIESCE; i++) {
+		quiesce = atomic_load(&shutdown_hooks[i]);
+		if (quiesce)
+			live += quiesce();
+	}
 #ifdef PINMM_HOOKS
 	/* The debug build checks the whole machine as the caller left it, before anything is
 	 * torn down. */

@@ -46,6 +46,7 @@ unsigned long machine_generation(void);
  * address spaces go before the files their VMAs hold); each returns the number of problems it
  * reported. */
 enum shutdown_hook_id {
+	SHUTDOWN_HOOK_KSWAPD,
 	SHUTDOWN_HOOK_QUIESCE,
 	SHUTDOWN_HOOK_MM,
 	SHUTDOWN_HOOK_SWAP,	/* after the mms: their swap entries are gone */
@@ -121,6 +122,24 @@ unsigned long pin_owner_report_leaks(void);
 
 /* Poison left in the mapping word of tail pages from page[3] on, as Linux's TAIL_MAPPING. */
 #define TAIL_MAPPING ((struct address_space *)0x400UL)
+
+/* page_alloc.c: what the allocator and boot ask of reclaim (src/vm/vmscan.c registers them
+ * at load: physical memory never calls up). Any of them may be NULL (no reclaim linked). */
+struct reclaim_ops {
+	/* Every zone the allocation may use is below low: wake kswapd. */
+	void (*wakeup_kswapd)(unsigned int order, enum zone_type highest_zoneidx);
+	/* Every zone is below min: reclaim on this thread. Returns the pages freed. */
+	unsigned long (*try_to_free_pages)(gfp_t gfp, unsigned int order,
+					   enum zone_type highest_zoneidx);
+	/* Reclaim could not help and the zones are empty: report it. */
+	void (*out_of_memory)(gfp_t gfp, unsigned int order);
+	/* The end of pinmm_boot(): start kswapd. 0 or -ENOMEM. */
+	int (*boot)(void);
+};
+
+void set_reclaim_ops(const struct reclaim_ops *ops);
+/* pinmm_boot()'s last step: the registered ops' boot(), 0 without one. */
+int reclaim_boot(void);
 
 /* page_alloc.c */
 void zones_init(void);

@@ -290,12 +290,12 @@ void mark_page_accessed(struct page *page)
 	struct page *head = compound_head(page);
 
 	if (!PageActive(head) && !PageUnevictable(head) && PageReferenced(head)) {
-		/* The second access: off the LRU (isolated, or hugetlb), only the flag moves;
-		 * the isolator puts it back on the active list. */
+		/* The second access activates a page on the LRU. One off it (isolated, or never
+		 * on it: the zero page, hugetlb) stays as it is: 5.7 activates it only if it
+		 * still sits in this CPU's pagevec (__lru_cache_activate_page()), and pinmm has
+		 * no pagevecs. */
 		if (PageLRU(head))
 			activate_page(head);
-		else
-			SetPageActive(head);
 		ClearPageReferenced(head);
 	} else if (!PageReferenced(head)) {
 		SetPageReferenced(head);

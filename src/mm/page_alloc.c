@@ -271,15 +271,87 @@ static enum migratetype free_list_type(const struct zone *zone, unsigned long pf
 	return pfn_migratetype(zone, pfn);
 }
 
-/* Account nr pages of zone as freed (positive) or taken (negative). */
+/* Account nr pages of zone as freed (positive) or taken (negative). zone->lock held: the
+ * atomics only order against the lockless watermark reads. */
 static void account_free(struct zone *zone, enum migratetype mt, long nr)
 {
 	/* Isolated free pages are not free for anyone (Linux leaves them out too). */
 	if (mt == MIGRATE_ISOLATE)
 		return;
 	mod_zone_page_state(zone, NR_FREE_PAGES, nr);
-	if (mt == MIGRATE_CMA)
+	atomic_fetch_add_explicit(&zone->nr_free, nr, memory_order_relaxed);
+	if (mt == MIGRATE_CMA) {
 		mod_zone_page_state(zone, NR_FREE_CMA_PAGES, nr);
+		atomic_fetch_add_explicit(&zone->nr_free_cma, nr, memory_order_relaxed);
+	}
+}
+
+/* ---- watermarks and reclaim ---- */
+
+static const struct reclaim_ops *_Atomic reclaim_ops;
+
+void set_reclaim_ops(const struct reclaim_ops *ops)
+{
+	atomic_store(&reclaim_ops, ops);
+}
+
+int reclaim_boot(void)
+{
+	const struct reclaim_ops *ops = atomic_load(&reclaim_ops);
+
+	return ops && ops->boot ? ops->boot() : 0;
+}
+
+static unsigned long int_sqrt(unsigned long x)
+{
+	unsigned long r = 0;
+
+	while ((r + 1) * (r + 1) <= x)
+		r++;
+	return r;
+}
+
+/*
+ * Linux 5.7's init_per_zone_wmark_min() and __setup_per_zone_wmarks(): min_free_kbytes is
+ * sqrt(16 * KiB of RAM), clamped to 128 .. 65536; each zone's min is its share of it by size
+ * (ZONE_MOVABLE is not highmem on 64-bit, so it gets its share too); low and high add one and
+ * two steps of max(min / 4, size * watermark_scale_factor / 10000), the factor being 10.
+ */
+static void setup_per_zone_wmarks(void)
+{
+	unsigned long lowmem_pages = 0, min_free_kbytes, pages_min;
+
+	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++)
+		lowmem_pages += machine.zones[z].spanned_pages;
+	min_free_kbytes = int_sqrt((lowmem_pages << (PAGE_SHIFT - 10)) * 16);
+	if (min_free_kbytes < 128)
+		min_free_kbytes = 128;
+	if (min_free_kbytes > 65536)
+		min_free_kbytes = 65536;
+	pages_min = min_free_kbytes >> (PAGE_SHIFT - 10);
+	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
+		struct zone *zone = &machine.zones[z];
+		unsigned long managed = zone->spanned_pages;
+		unsigned long min = lowmem_pages ? pages_min * managed / lowmem_pages : 0;
+		unsigned long step = managed * 10 / 10000;
+
+		if (step < min >> 2)
+			step = min >> 2;
+		zone->_watermark[WMARK_MIN] = min;
+		zone->_watermark[WMARK_LOW] = min + step;
+		zone->_watermark[WMARK_HIGH] = min + 2 * step;
+	}
+}
+
+bool zone_watermark_ok(const struct zone *zone, unsigned int order, unsigned long mark,
+		       bool use_cma)
+{
+	long free = atomic_load_explicit(&zone->nr_free, memory_order_relaxed);
+
+	if (!use_cma)
+		free -= atomic_load_explicit(&zone->nr_free_cma, memory_order_relaxed);
+	free -= (1L << order) - 1;
+	return free > (long)mark;
 }
 
 static void add_to_free_list(struct zone *zone, struct page *page, unsigned int order,
@@ -356,6 +428,7 @@ void zones_init(void)
 	machine.zones[ZONE_DEVICE].zone_start_pfn = max_pfn;
 	machine.zones[ZONE_DEVICE].spanned_pages = device_end_pfn - max_pfn;
 	frames_used_init();
+	setup_per_zone_wmarks();
 
 	for (int z = ZONE_NORMAL; z <= ZONE_MOVABLE; z++) {
 		struct zone *zone = &machine.zones[z];
@@ -429,19 +502,112 @@ static bool gfp_ok(gfp_t gfp)
 	return !(gfp & ~__GFP_KNOWN);
 }
 
+/* Where an allocation may come from, in the order it tries (Linux's zonelist walk): movable
+ * requests the whole list (CMA last, unless this thread must stay out of it); the others only
+ * ZONE_NORMAL outside CMA. A zone's watermark is checked once for its entries (the CMA area
+ * is part of ZONE_NORMAL, its free pages counting for the requests that may use them), then
+ * its free lists are tried in this order, as Linux's __rmqueue() falls back to CMA. */
+static const struct {
+	enum zone_type zone;
+	enum migratetype mt;
+} movable_order[] = {
+	{ZONE_MOVABLE, MIGRATE_MOVABLE},
+	{ZONE_NORMAL, MIGRATE_UNMOVABLE},
+	{ZONE_NORMAL, MIGRATE_CMA},
+};
+
+#define ALLOC_NO_WATERMARKS NR_WMARK
+#define MAX_RECLAIM_RETRIES 16
+#define PAGE_ALLOC_COSTLY_ORDER 3
+
+/* Try the zones [first, last) of movable_order, each only if it stays above watermark wmark
+ * (ALLOC_NO_WATERMARKS: down to its last page). */
+static struct page *get_page_from_freelist(gfp_t gfp, unsigned int order, unsigned int first,
+					   unsigned int last, int wmark)
+{
+	/* This request may take free CMA pages: they count towards its zone's watermark. */
+	bool cma = last > 2;
+
+	for (unsigned int i = first; i < last; i++) {
+		struct zone *zone = &machine.zones[movable_order[i].zone];
+		struct page *page;
+
+		/* The zone's check, at its first entry; a zone that fails it is skipped. */
+		if (wmark != ALLOC_NO_WATERMARKS &&
+		    (i == first || movable_order[i - 1].zone != movable_order[i].zone) &&
+		    !zone_watermark_ok(zone, order, zone->_watermark[wmark], cma)) {
+			while (i + 1 < last && movable_order[i + 1].zone == movable_order[i].zone)
+				i++;
+			continue;
+		}
+		page = rmqueue(zone, order, movable_order[i].mt);
+		if (page) {
+			prep_new_pages(page, 1UL << order, order, gfp);
+			count_vm_events(zone == &machine.zones[ZONE_MOVABLE] ? PGALLOC_MOVABLE
+									      : PGALLOC_NORMAL,
+					1L << order);
+			return page;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The zones are low (Linux 5.7's __alloc_pages_slowpath(), without compaction and the OOM
+ * killer): wake kswapd; try down to min; reclaim on this thread while that frees something
+ * (at most MAX_RECLAIM_RETRIES times; once with __GFP_NORETRY); then take what is left below
+ * min, which Linux keeps for the OOM killer's victims and pinmm, having none, gives to the
+ * allocation (docs/design.md); and with nothing left, report the OOM.
+ */
+static struct page *__alloc_pages_slowpath(gfp_t gfp, unsigned int order, unsigned int first,
+					   unsigned int last)
+{
+	const struct reclaim_ops *ops = atomic_load_explicit(&reclaim_ops, memory_order_acquire);
+	enum zone_type highest = (gfp & __GFP_MOVABLE) ? ZONE_MOVABLE : ZONE_NORMAL;
+	struct page *page;
+
+	if (ops && ops->wakeup_kswapd && (gfp & __GFP_KSWAPD_RECLAIM))
+		ops->wakeup_kswapd(order, highest);
+	page = get_page_from_freelist(gfp, order, first, last, WMARK_MIN);
+	if (page)
+		return page;
+	/* __alloc_pages_direct_compact(): a high-order request that may enter direct reclaim
+	 * compacts the zones once and tries again (order 0 needs reclaim, not compaction). */
+	if (order && (gfp & __GFP_DIRECT_RECLAIM)) {
+		bool (*compact)(gfp_t, unsigned int) = atomic_load(&direct_compact_hook);
+
+		if (compact && compact(gfp, order)) {
+			page = get_page_from_freelist(gfp, order, first, last, WMARK_MIN);
+			if (page)
+				return page;
+		}
+	}
+	if (ops && ops->try_to_free_pages && (gfp & __GFP_DIRECT_RECLAIM)) {
+		for (int tries = 0; tries < MAX_RECLAIM_RETRIES; tries++) {
+			unsigned long progress = ops->try_to_free_pages(gfp, order, highest);
+
+			page = get_page_from_freelist(gfp, order, first, last, WMARK_MIN);
+			if (page || !progress || (gfp & __GFP_NORETRY))
+				break;
+		}
+		if (page)
+			return page;
+	}
+	page = get_page_from_freelist(gfp, order, first, last, ALLOC_NO_WATERMARKS);
+	if (page)
+		return page;
+	/* Linux's __alloc_pages_may_oom() skips costly orders, __GFP_NORETRY and
+	 * __GFP_RETRY_MAYFAIL requests and those that may not do file-system I/O. */
+	if (ops && ops->out_of_memory && order <= PAGE_ALLOC_COSTLY_ORDER &&
+	    !(gfp & (__GFP_NORETRY | __GFP_RETRY_MAYFAIL)) && (gfp & __GFP_FS))
+		ops->out_of_memory(gfp, order);
+	return NULL;
+}
+
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
-	static const struct {
-		enum zone_type zone;
-		enum migratetype mt;
-	} movable_order[] = {
-		{ZONE_MOVABLE, MIGRATE_MOVABLE},
-		{ZONE_NORMAL, MIGRATE_UNMOVABLE},
-		{ZONE_NORMAL, MIGRATE_CMA},
-	};
-	/* Movable requests try the whole list (CMA last, unless this thread must stay out of
-	 * it); the others only ZONE_NORMAL outside CMA. */
 	unsigned int first, last;
+	struct page *page;
 
 	gfp = current_gfp_context(gfp);
 	first = (gfp & __GFP_MOVABLE) ? 0 : 1;
@@ -459,30 +625,10 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	}
 	if (should_fail("alloc:pages"))
 		return NULL;
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool (*compact)(gfp_t, unsigned int);
-
-		for (unsigned int i = first; i < last; i++) {
-			struct zone *zone = &machine.zones[movable_order[i].zone];
-			struct page *page = rmqueue(zone, order, movable_order[i].mt);
-
-			if (page) {
-				prep_new_pages(page, 1UL << order, order, gfp);
-				count_vm_events(zone == &machine.zones[ZONE_MOVABLE] ? PGALLOC_MOVABLE
-										      : PGALLOC_NORMAL,
-						1L << order);
-				return page;
-			}
-		}
-		/* __alloc_pages_direct_compact(): a high-order request that may enter direct
-		 * reclaim compacts the zones once and tries again (order 0 needs reclaim, not
-		 * compaction). */
-		compact = atomic_load(&direct_compact_hook);
-		if (attempt || !order || !(gfp & __GFP_DIRECT_RECLAIM) || !compact ||
-		    !compact(gfp, order))
-			break;
-	}
-	return NULL;
+	page = get_page_from_freelist(gfp, order, first, last, WMARK_LOW);
+	if (!page)
+		page = __alloc_pages_slowpath(gfp, order, first, last);
+	return page;
 }
 
 void bad_page(struct page *page, const char *reason)

@@ -16,6 +16,7 @@
 #include <pinmm/mman.h>
 #include <pinmm/pgtable.h>
 #include <pinmm/rmap.h>
+#include <pinmm/vmscan.h>
 
 #include "fs/internal.h"
 #include "vm/pgtable.h"

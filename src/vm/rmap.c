@@ -387,6 +387,84 @@ int page_mkclean(struct page *page)
 	return cleaned;
 }
 
+/* What page_referenced() found. */
+struct referenced_arg {
+	int referenced;         /* mappings whose accessed bit was set */
+	unsigned long vm_flags; /* of the VMAs that had one */
+};
+
+/* Test and clear the accessed bit of a PTE mapping pfn in vma at addr, under its ptl. */
+static bool pte_test_and_clear_young(struct vm_area_struct *vma, unsigned long addr,
+				     unsigned long pfn)
+{
+	pthread_spinlock_t *ptl;
+	pte_t *pte = pte_lookup_lock(vma->vm_mm, addr, &ptl);
+	bool young = false;
+	pte_t v;
+
+	if (!pte)
+		return false;
+	v = ptep_get(pte);
+	if (pte_present(v) && pte_pfn(v) == pfn && pte_young(v)) {
+		set_pte(pte, pte_mkold(v));
+		young = true;
+	}
+	pthread_spin_unlock(ptl);
+	return young;
+}
+
+/* One VMA mapping page (a THP: its head): a PMD leaf mapping it, else each PTE of its range
+ * that maps one of its pages. Walks never split anything here (Linux's page_referenced_one()
+ * through page_vma_mapped_walk()). */
+static bool referenced_one(struct page *page, struct vm_area_struct *vma, unsigned long addr,
+			   void *arg)
+{
+	struct referenced_arg *r = arg;
+	unsigned long nr = PageHead(page) ? compound_nr(page) : 1;
+	unsigned long pfn = page_to_pfn(page);
+	bool young = false;
+	pmd_t *pmd = pmd_lookup(vma->vm_mm, addr);
+
+	if (pmd && pmd_trans_huge(pmdp_get(pmd))) {
+		pthread_spinlock_t *ptl = entry_ptl(pmd);
+		pmd_t v;
+
+		pthread_spin_lock(ptl);
+		v = pmdp_get(pmd);
+		if (pmd_trans_huge(v) && pmd_pfn(v) == pfn && pmd_young(v)) {
+			set_pmd(pmd, pmd_mkold(v));
+			young = true;
+		}
+		pthread_spin_unlock(ptl);
+	} else {
+		for (unsigned long i = 0; i < nr; i++) {
+			unsigned long a = addr + i * PAGE_SIZE;
+
+			if (a >= vma->vm_start && a < vma->vm_end &&
+			    pte_test_and_clear_young(vma, a, pfn + i))
+				young = true;
+		}
+	}
+	if (young) {
+		r->referenced++;
+		r->vm_flags |= vma->vm_flags;
+	}
+	return true;
+}
+
+int page_referenced(struct page *page, unsigned long *vm_flags)
+{
+	struct page *head = compound_head(page);
+	struct referenced_arg r = {0};
+
+	*vm_flags = 0;
+	if (!page_mapped(head) || !head->mapping)
+		return 0;
+	rmap_walk(head, referenced_one, &r);
+	*vm_flags = r.vm_flags;
+	return r.referenced;
+}
+
 static bool unmap_one(struct page *page, struct vm_area_struct *vma, unsigned long addr,
 		      void *arg)
 {

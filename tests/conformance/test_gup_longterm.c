@@ -46,9 +46,14 @@ static void hoard_push(struct hoard *h, struct page *p, unsigned int order)
 	h->order[h->n++] = order;
 }
 
-/* Allocate every block outside CMA that a movable allocation could get. */
+/* Allocate every block outside CMA that a movable allocation could get. Below the zones'
+ * watermarks the allocator turns to CMA before it empties ZONE_MOVABLE (each zone is tried
+ * down to low, then down to min, then to its last page), so CMA blocks are taken too on the
+ * way and given back at the end. */
 static void hoard_all_but_cma(struct hoard *h)
 {
+	struct hoard cma_blocks = {0};
+
 	for (int order = MAX_ORDER - 1; order >= 0; order--) {
 		for (;;) {
 			struct page *p = alloc_pages(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN,
@@ -56,13 +61,13 @@ static void hoard_all_but_cma(struct hoard *h)
 
 			if (!p)
 				break;
-			if (is_migrate_cma_page(p)) {
-				__free_pages(p, (unsigned int)order);
-				break;
-			}
-			hoard_push(h, p, (unsigned int)order);
+			hoard_push(is_migrate_cma_page(p) ? &cma_blocks : h, p, (unsigned int)order);
 		}
 	}
+	for (size_t i = 0; i < cma_blocks.n; i++)
+		__free_pages(cma_blocks.blk[i], cma_blocks.order[i]);
+	free(cma_blocks.blk);
+	free(cma_blocks.order);
 	check_true(h->n > 0, "the hoard took something");
 }
 

@@ -282,6 +282,25 @@ static void test_aging_steps(void **state)
 	unlink(path);
 }
 
+/* Found by the unit tier: the slow GUP path's FOLL_TOUCH calls mark_page_accessed(), and reads
+ * of the zero page (on no list) activated it, so its free at shutdown was a bad page. A page
+ * off the LRU is never activated (5.7 activates it only in its CPU's pagevec). */
+static void test_accessed_off_lru_never_active(void **state)
+{
+	struct page *zero = ZERO_PAGE(0);
+
+	(void)state;
+	map(BASE, PG(1), PROT_READ, ANON | MAP_FIXED, "zero page");
+	for (int i = 0; i < 3; i++)
+		check_eq(get_word(BASE, "zero page"), 0, "read %d of the zero page", i);
+	check_true(!PageActive(zero) && !PageLRU(zero),
+		   "the zero page after three FOLL_TOUCH reads: not active, not on the LRU");
+	mark_page_accessed(zero);
+	mark_page_accessed(zero);
+	check_true(!PageActive(zero), "mark_page_accessed() twice: still not active");
+	unmap(BASE, PG(1), "zero page");
+}
+
 /* isolate_lru_pages() takes from the tail: the oldest pages first. */
 static void test_isolate_lru_pages_takes_the_oldest(void **state)
 {
@@ -390,6 +409,7 @@ int main(void)
 		test_with_mm(test_page_cache_pages),
 		test_with_mm(test_isolate_and_putback),
 		test_with_mm(test_aging_steps),
+		test_with_mm(test_accessed_off_lru_never_active),
 		test_with_mm(test_isolate_lru_pages_takes_the_oldest),
 		test_with_mm(test_check_catches_lru_state),
 		test_with_mm(test_bad_calls),
