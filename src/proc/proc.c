@@ -22,6 +22,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <pinmm/swap.h>
+
 #include "internal.h"
 
 static int mm_view_check(struct mm_struct *mm, const void *out)
@@ -332,12 +334,13 @@ static unsigned long lru_bytes(enum node_stat_item item)
 int proc_meminfo(FILE *out)
 {
 	unsigned long total = 0, cma_total = 0;
+	struct pinmm_swap_info swap;
 	long free, file, shmem;
 	int err;
 
 	if (!out)
 		return -EINVAL;
-	if (!pinmm_booted())
+	if (!pinmm_booted() || pinmm_swap_info(&swap))
 		return -ENODEV;
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone *zone = pinmm_zone((enum zone_type)z);
@@ -357,6 +360,7 @@ int proc_meminfo(FILE *out)
 	err |= kb_line(out, "MemAvailable:", (unsigned long)(free + file - shmem) << PAGE_SHIFT);
 	err |= kb_line(out, "Buffers:", 0);
 	err |= kb_line(out, "Cached:", (unsigned long)file << PAGE_SHIFT);
+	err |= kb_line(out, "SwapCached:", swap.cached << PAGE_SHIFT);
 	err |= kb_line(out, "Active:", lru_bytes(NR_ACTIVE_ANON) + lru_bytes(NR_ACTIVE_FILE));
 	err |= kb_line(out, "Inactive:", lru_bytes(NR_INACTIVE_ANON) + lru_bytes(NR_INACTIVE_FILE));
 	err |= kb_line(out, "Active(anon):", lru_bytes(NR_ACTIVE_ANON));
@@ -364,6 +368,8 @@ int proc_meminfo(FILE *out)
 	err |= kb_line(out, "Active(file):", lru_bytes(NR_ACTIVE_FILE));
 	err |= kb_line(out, "Inactive(file):", lru_bytes(NR_INACTIVE_FILE));
 	err |= kb_line(out, "Unevictable:", lru_bytes(NR_UNEVICTABLE));
+	err |= kb_line(out, "SwapTotal:", swap.total << PAGE_SHIFT);
+	err |= kb_line(out, "SwapFree:", swap.free << PAGE_SHIFT);
 	err |= kb_line(out, "Dirty:", (unsigned long)global_node_page_state(NR_FILE_DIRTY)
 					      << PAGE_SHIFT);
 	err |= kb_line(out, "Writeback:", (unsigned long)global_node_page_state(NR_WRITEBACK)
@@ -419,9 +425,18 @@ static int pagemap_pte(pte_t *ptep, unsigned long addr, void *arg)
 	struct pagemap_walk *w = arg;
 	pte_t pte = ptep_get(ptep);
 
-	if (pte_present(pte))
+	if (pte_present(pte)) {
 		w->entries[(addr - w->start) >> PAGE_SHIFT] =
 			pagemap_entry(vm_normal_page(w->vma, addr, pte), pte_pfn(pte));
+	} else if (is_swap_pte(pte)) {
+		/* Linux's pte_to_pagemap_entry(): the swap type in bits 0-4, the offset above. */
+		swp_entry_t entry = pte_to_swp_entry(pte);
+
+		w->entries[(addr - w->start) >> PAGE_SHIFT] =
+			PM_SWAP | PM_SOFT_DIRTY |
+			(((uint64_t)swp_type(entry) | ((uint64_t)swp_offset(entry) << 5)) &
+			 PM_PFRAME_MASK);
+	}
 	return 0;
 }
 

@@ -21,6 +21,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include <pinmm/huge_mm.h>
+#include <pinmm/swap.h>
 #include <pinmm/vmscan.h>
 
 #include "internal.h"
@@ -52,34 +54,53 @@ static _Thread_local bool in_reclaim;
 /* ---- the anonymous side ---- */
 
 /*
- * Can anonymous (and shmem) pages be reclaimed at all? Only into swap, which pinmm has no
- * device for yet: no, as Linux without swap (get_nr_swap_pages() == 0), so neither kswapd nor
- * direct reclaim scans the anon lists. The swap device's code answers here.
+ * Can anonymous pages be reclaimed at all? Only into swap: when a swap area is on and has a
+ * free slot (Linux's get_nr_swap_pages() > 0). Without one neither kswapd nor direct reclaim
+ * scans the anon lists, as Linux without swap.
  */
 static bool can_reclaim_anon_pages(void)
 {
-	return false;
+	struct pinmm_swap_info info;
+
+	return !pinmm_swap_info(&info) && info.free > 0;
 }
 
 enum pageout_result {
 	PAGEOUT_KEEP,     /* leave it on the inactive list for now */
 	PAGEOUT_ACTIVATE, /* cannot be reclaimed: back to the active list */
 	PAGEOUT_FREED,    /* out and freed (the page is gone) */
+	PAGEOUT_PUTBACK,  /* written out, still in use: already back on the LRU */
 };
 
 /*
  * An anonymous or shmem page's way out of memory (5.7's add_to_swap() + pageout() branch of
- * shrink_page_list(), where a THP is split first): the page is locked and isolated, and
- * referenced only as shrink_page_list() found it. Without swap there is none: the page is
- * activated, as 5.7 does when add_to_swap() fails.
+ * shrink_page_list()): the page is locked and isolated, and referenced only as
+ * shrink_page_list() found it. A THP is split first, as 5.7 splits one that goes to swap; its
+ * other subpages join page_list. Then swap's pageout_anon() (src/vm/swap_state.c) adds it to
+ * the swap cache, unmaps it (the rule set decides about maybe-pinned pages there) and writes
+ * it; this waits for the write and frees the page when nothing else holds it
+ * (pageout_anon_finish()), where 5.7 leaves it to a later pass (see docs/design.md). Returns
+ * with the page locked for KEEP and ACTIVATE; after FREED and PUTBACK the page is not ours.
+ * shmem pages are not swapped (pinmm's swap takes anonymous pages only): they stay.
  */
-static enum pageout_result pageout_anon(struct page *page, struct cds_list_head *page_list,
-					struct scan_control *sc)
+static enum pageout_result pageout_anon_page(struct page *page, struct cds_list_head *page_list,
+					     struct scan_control *sc)
 {
-	(void)page;
-	(void)page_list;
-	(void)sc;
-	return PAGEOUT_ACTIVATE;
+	int ret;
+
+	if (!PageAnon(page) || !can_reclaim_anon_pages())
+		return PAGEOUT_ACTIVATE;
+	if (!sc->may_swap)
+		return PAGEOUT_KEEP;
+	if (PageCompound(page) && split_huge_page_to_list(page, page_list))
+		return PAGEOUT_ACTIVATE;
+	unlock_page(page);
+	ret = pageout_anon(page);
+	if (ret >= 0) /* the write was waited for: nothing for sc->nr_writeback */
+		return pageout_anon_finish(page) ? PAGEOUT_FREED : PAGEOUT_PUTBACK;
+	/* Still isolated (our reference): lock it again for the caller's putback. */
+	lock_page(page);
+	return ret == -EAGAIN ? PAGEOUT_KEEP : PAGEOUT_ACTIVATE;
 }
 
 /* ---- one batch of isolated inactive pages ---- */
@@ -181,11 +202,13 @@ static unsigned long shrink_page_list(struct cds_list_head *page_list, struct sc
 				goto keep_locked;
 		}
 		if (PageSwapBacked(page)) {
-			out = pageout_anon(page, page_list, sc);
+			out = pageout_anon_page(page, page_list, sc);
 			if (out == PAGEOUT_FREED) {
 				nr_reclaimed++;
 				continue;
 			}
+			if (out == PAGEOUT_PUTBACK)
+				continue;
 			activate = out == PAGEOUT_ACTIVATE;
 			goto keep_or_activate;
 		}
@@ -257,6 +280,7 @@ static unsigned long shrink_inactive_list(unsigned long nr_to_scan, enum lru_lis
 	nr_reclaimed = shrink_page_list(&page_list, sc, false);
 	mod_node_page_state(isolated_item(lru), -(long)nr_taken);
 	count_vm_events(sc->kswapd ? PGSTEAL_KSWAPD : PGSTEAL_DIRECT, (long)nr_reclaimed);
+	trace_event(TRACE_MM_VMSCAN_LRU_SHRINK_INACTIVE, 0, nr_scanned, nr_reclaimed);
 	return nr_reclaimed;
 }
 
@@ -543,6 +567,7 @@ static void wakeup_kswapd(unsigned int order, enum zone_type highest_zoneidx)
 		if (highest_zoneidx > kswapd.highest_zoneidx)
 			kswapd.highest_zoneidx = highest_zoneidx;
 		if (!kswapd.woken) {
+			trace_event(TRACE_MM_VMSCAN_KSWAPD_WAKE, 0, order);
 			kswapd.woken = true;
 			pthread_cond_signal(&kswapd.wait);
 		}
@@ -665,12 +690,13 @@ static unsigned long try_to_free_pages(gfp_t gfp, unsigned int order,
 	};
 	unsigned long freed;
 
-	(void)order;
 	if (in_reclaim)
 		return 0;
 	count_vm_event(highest_zoneidx == ZONE_MOVABLE ? ALLOCSTALL_MOVABLE : ALLOCSTALL_NORMAL);
 	in_reclaim = true;
+	trace_event(TRACE_MM_VMSCAN_DIRECT_RECLAIM_BEGIN, order, (unsigned long)gfp);
 	freed = do_try_to_free_pages(&sc);
+	trace_event(TRACE_MM_VMSCAN_DIRECT_RECLAIM_END, freed);
 	in_reclaim = false;
 	/* Progress tells kswapd it is worth trying again. */
 	if (freed)

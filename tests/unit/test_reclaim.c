@@ -6,7 +6,9 @@
  * pages are written to the host file first and freed by a later pass; a pinned page is never
  * reclaimed and its data survives; a page used again and again stays while its neighbours go;
  * reclaim_pages() frees what it is given unless it is pinned or anonymous; when pins fill the
- * machine, the out-of-memory report names them. The pin cases run under both rule sets.
+ * machine, the out-of-memory report names them; with a swap area on, anonymous memory beyond
+ * the machine goes to swap and comes back whole, a pinned anonymous page with it. The pin
+ * cases run under both rule sets.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <pinmm/swap.h>
 
 #include "test_mm_util.h"
 
@@ -136,9 +140,28 @@ static void test_direct_reclaim_of_clean_file_pages(void **state)
 	unsigned long stall0 = events(ALLOCSTALL_MOVABLE), steal0 = events(PGSTEAL_DIRECT);
 	const char *what = "reading 48 MiB of file on a 32 MiB machine without kswapd";
 
+	char *trace;
+	FILE *out;
+
 	(void)state;
+	pinmm_trace_reset();
+	pinmm_trace_set(true);
 	for (unsigned long i = 0; i < npages; i++)
 		read_check(f, i, what);
+	/* The reclaim tracepoints, as Linux's vmscan.c has them (docs/observability.md). */
+	out = tmpfile();
+	assert_non_null(out);
+	check_true(pinmm_trace_read(out) > 0, "%s: trace events recorded", what);
+	pinmm_trace_set(false);
+	trace = slurp(out);
+	fclose(out);
+	check_true(strstr(trace, "mm_vmscan_direct_reclaim_begin: order=0 gfp_flags=") != NULL,
+		   "%s: a mm_vmscan_direct_reclaim_begin event", what);
+	check_true(strstr(trace, "mm_vmscan_direct_reclaim_end: nr_reclaimed=") != NULL,
+		   "%s: a mm_vmscan_direct_reclaim_end event", what);
+	check_true(strstr(trace, "mm_vmscan_lru_shrink_inactive: nid=0 nr_scanned=") != NULL,
+		   "%s: a mm_vmscan_lru_shrink_inactive event", what);
+	free(trace);
 	/* Page-cache pages are GFP_HIGHUSER_MOVABLE: Linux counts the stall by the highest zone
 	 * the allocation may use, ZONE_MOVABLE, populated or not. */
 	check_true(events(ALLOCSTALL_MOVABLE) > stall0, "%s: allocstall_movable moved", what);
@@ -459,6 +482,61 @@ static void test_oom_names_pins_modern(void **state)
 }
 
 /* The small entry points' edges. */
+/* 40 MiB of anonymous memory (THPs, as the machine's THP mode has them) on a 32 MiB machine with
+ * a 64 MiB swap area: direct reclaim splits the THPs and swaps pages out; every page reads back
+ * its tag through swap-in. One page pinned at the start (a device writing into it) stays the
+ * page its address maps under both rule sets: 5.7 may put it in the swap cache and unmap it,
+ * but the pin keeps it from being freed and the fault maps it back; modern leaves it mapped.
+ * The device's write is what the process reads. */
+static void anon_reclaimed_into_swap(void)
+{
+	const unsigned long len = 40 * MiB, npages = len >> PAGE_SHIFT;
+	const char *what = pinmm_rules() == PINMM_RULES_MODERN ? "modern: anon into swap"
+							       : "5.7: anon into swap";
+	unsigned long addr, out0 = events(PSWPOUT), in0 = events(PSWPIN);
+	struct page *pinned;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/lru-swap-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)(64 * MiB)), 0);
+	close(fd);
+	check_eq(swapon(path, 0), 0, "%s: swapon", what);
+	addr = map(0, len, RW, ANON, what);
+	put_word(addr, 0, what);
+	check_eq(pin_user_pages_fast(addr, 1, FOLL_WRITE, &pinned), 1, "%s: pin", what);
+	for (unsigned long i = 1; i < npages; i++)
+		put_word(addr + PG(i), 0x5a000000UL + i, what);
+	*(unsigned long *)page_address(pinned) = 0xd5d5; /* the device's write */
+	check_true(events(PSWPOUT) > out0, "%s: pages went to swap (pswpout %lu)", what,
+		   events(PSWPOUT) - out0);
+	for (unsigned long i = 1; i < npages; i++)
+		if (get_word(addr + PG(i), what) != 0x5a000000UL + i)
+			test_fail("%s: page %lu reads %#lx, expected %#lx", what, i,
+				  get_word(addr + PG(i), what), 0x5a000000UL + i);
+	check_true(events(PSWPIN) > in0, "%s: pages came back from swap", what);
+	check_eq(get_word(addr, what), 0xd5d5UL, "%s: the device's write, read by the process", what);
+	check_ptr(page_at(current_mm(), addr), pinned, "%s: the pinned page is still mapped", what);
+	check_clean("%s", what);
+	unpin_user_pages_dirty_lock(&pinned, 1, true);
+	unmap(addr, len, what);
+	check_eq(swapoff(path), 0, "%s: swapoff", what);
+	check_clean("%s: after swapoff", what);
+}
+
+static void test_anon_reclaimed_into_swap_57(void **state)
+{
+	(void)state;
+	anon_reclaimed_into_swap();
+}
+
+static void test_anon_reclaimed_into_swap_modern(void **state)
+{
+	(void)state;
+	anon_reclaimed_into_swap();
+}
+
 static void test_entry_point_edges(void **state)
 {
 	(void)state;
@@ -489,6 +567,10 @@ int main(void)
 						teardown_unlink),
 		cmocka_unit_test_setup_teardown(test_oom_names_pins_modern, small_direct_modern,
 						teardown_unlink),
+		cmocka_unit_test_setup_teardown(test_anon_reclaimed_into_swap_57, small_direct_57,
+						teardown_unlink),
+		cmocka_unit_test_setup_teardown(test_anon_reclaimed_into_swap_modern,
+						small_direct_modern, teardown_unlink),
 		cmocka_unit_test_setup_teardown(test_entry_point_edges, small_direct, teardown_unlink),
 	};
 

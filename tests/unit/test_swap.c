@@ -18,6 +18,7 @@
 #include <pinmm/blkdev.h>
 #include <pinmm/inject.h>
 #include <pinmm/mm_inline.h>
+#include <pinmm/proc.h>
 #include <pinmm/swap.h>
 
 #include "test_mm_util.h"
@@ -158,6 +159,54 @@ static void test_pageout_and_back(void **state)
 	unmap(BASE, PG(NPAGES), "area");
 	check_eq(swap_info().free, total, "SwapFree after munmap");
 	check_eq(swap_info().cached, 0, "SwapCached after munmap");
+}
+
+/* A meminfo line's value in kB ("Name:   <n> kB"); -1 when the line is missing. */
+static long meminfo_kb(const char *text, const char *name)
+{
+	const char *p = strstr(text, name);
+
+	return p ? strtol(p + strlen(name), NULL, 10) : -1;
+}
+
+/* The views see swap: pagemap's entry of a swapped-out page is PM_SWAP with the slot's type
+ * and offset (not present), meminfo's SwapTotal / SwapFree / SwapCached follow the area. */
+static void test_views_of_swapped_pages(void **state)
+{
+	struct mm_struct *mm = *state;
+	uint64_t e[NPAGES];
+	unsigned long total;
+	char *text;
+
+	swap_on();
+	total = swap_info().total;
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x7000, "tag");
+	pageout(BASE, PG(NPAGES), "all pages");
+	check_eq(proc_pid_pagemap(mm, BASE, NPAGES, e), NPAGES, "pagemap of the area");
+	for (unsigned int i = 0; i < NPAGES; i++) {
+		swp_entry_t entry = pte_to_swp_entry(pte_at(mm, BASE + PG(i)));
+		uint64_t want = swp_type(entry) | ((uint64_t)swp_offset(entry) << 5);
+
+		check_true((e[i] & PM_SWAP) && !(e[i] & PM_PRESENT),
+			   "pagemap of page %u: swapped, not present (%#llx)", i,
+			   (unsigned long long)e[i]);
+		check_eq(e[i] & PM_PFRAME_MASK, want, "pagemap of page %u: type and offset", i);
+	}
+	text = printed(proc_meminfo);
+	check_eq(meminfo_kb(text, "SwapTotal:"), (long)(total * 4), "meminfo SwapTotal");
+	check_eq(meminfo_kb(text, "SwapFree:"), (long)((total - NPAGES) * 4), "meminfo SwapFree");
+	check_eq(meminfo_kb(text, "SwapCached:"), 0, "meminfo SwapCached with pages out");
+	free(text);
+	expect_tags(BASE, NPAGES, 0x7000, "read back");
+	check_eq(proc_pid_pagemap(mm, BASE, 1, e), 1, "pagemap after swap-in");
+	check_true((e[0] & PM_PRESENT) && !(e[0] & PM_SWAP), "page 0 present again");
+	text = printed(proc_meminfo);
+	check_eq(meminfo_kb(text, "SwapCached:"), (long)swap_info().cached * 4,
+		 "meminfo SwapCached after read faults");
+	check_true(swap_info().cached > 0, "read faults leave pages in the swap cache");
+	free(text);
+	unmap(BASE, PG(NPAGES), "area");
 }
 
 static void test_write_fault_swapin_frees_slot(void **state)
@@ -387,6 +436,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		test_swap(test_swapon_errors_change_nothing),
 		test_swap(test_pageout_and_back),
+		test_swap(test_views_of_swapped_pages),
 		test_swap(test_write_fault_swapin_frees_slot),
 		test_swap(test_swap_entry_keeps_exclusive),
 		test_swap(test_fork_shares_swap_entry),
