@@ -11,6 +11,11 @@
  * integrity (T10 PI) checking does, so storage never holds torn data; the request completes
  * with -EILSEQ, which the file system reports as a writeback error (-EIO at the next fsync).
  *
+ * A request covers one page (writeback's) or several whole pages at consecutive places of the
+ * host file (swap's: Linux's bio of several segments, up to 32 pages): the device copies and
+ * checks each page, writes or reads the span in one host call, and completes the request once,
+ * for all its pages; a torn or failed page fails the whole request.
+ *
  * The settings and counters below belong to the machine: pinmm_boot() resets them.
  */
 #ifndef PINMM_BLKDEV_H
@@ -27,6 +32,10 @@ struct pinmm_bdev_stats {
 	unsigned long errors;    /* completed with an I/O error (fault injection "io:write" or
 				  * "io:read", or the host's pwrite() / pread() error) */
 	unsigned long in_flight; /* submitted, not completed yet */
+	unsigned long pages;     /* pages transferred by the completed requests: a request
+				  * covers one page or, as swap's do, up to 32 pages at
+				  * consecutive places of the host file (a bio of several
+				  * segments), so pages / completed is the mean request size */
 };
 
 /* The running machine's block-device counters into *stats. Returns 0, -EINVAL (stats NULL)

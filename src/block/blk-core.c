@@ -33,7 +33,7 @@ static struct {
 	pthread_cond_t done;      /* a page left writeback, or a request completed */
 	struct bio *head, **tail; /* FIFO of requests not taken yet */
 	unsigned long gen;        /* the machine the counters below belong to */
-	unsigned long submitted, completed, torn, errors, in_flight;
+	unsigned long submitted, completed, torn, errors, in_flight, pages;
 	unsigned int max_delay_us;
 	bool started;
 } bdev = {
@@ -51,7 +51,7 @@ static void bdev_sync_machine(void)
 	if (bdev.gen == gen)
 		return;
 	bdev.gen = gen;
-	bdev.submitted = bdev.completed = bdev.torn = bdev.errors = 0;
+	bdev.submitted = bdev.completed = bdev.torn = bdev.errors = bdev.pages = 0;
 	bdev.max_delay_us = 0;
 }
 
@@ -108,6 +108,14 @@ struct bio *bio_alloc(void)
 	return alloc_waiting(sizeof(struct bio));
 }
 
+bool bio_add_page(struct bio *bio, struct page *page)
+{
+	if (bio->page || bio->bi_vcnt >= BIO_MAX_PAGES)
+		return false;
+	bio->bi_io_vec[bio->bi_vcnt++] = page;
+	return true;
+}
+
 void *bio_alloc_bounce(void)
 {
 	return alloc_waiting(PAGE_SIZE);
@@ -158,6 +166,41 @@ static int host_pread(int fd, char *buf, size_t len, off_t pos)
 	return 0;
 }
 
+/* A several-page request: the device copies each segment out of its page (the DMA of a
+ * scatter-gather list), checks each against its checksum, and writes the span in one go; a
+ * read is one host read of the span, then each page gets its part. buf holds BIO_MAX_PAGES
+ * pages. */
+static void bio_transfer_vec(struct bio *bio, unsigned int max_delay_us, unsigned long long *rng,
+			     uint64_t *buf)
+{
+	char *span = (char *)buf;
+
+	if (bio->bi_read) {
+		bio->bi_status = host_pread(bio->fd, span, bio->len, bio->pos);
+		if (!bio->bi_status)
+			for (unsigned int i = 0; i < bio->bi_vcnt; i++)
+				memcpy(page_address(bio->bi_io_vec[i]), span + i * PAGE_SIZE,
+				       PAGE_SIZE);
+		return;
+	}
+	race_point("block:copying");
+	for (unsigned int i = 0; i < bio->bi_vcnt; i++) {
+		const char *src = page_address(bio->bi_io_vec[i]);
+		char *dst = span + i * PAGE_SIZE;
+
+		for (size_t off = 0; off < PAGE_SIZE; off += SECTOR_SIZE) {
+			page_copy_racy(dst + off, src + off, SECTOR_SIZE);
+			if (max_delay_us)
+				pause_us(next_rand(rng) % (max_delay_us / 8 + 1));
+		}
+		if (blk_csum(dst, PAGE_SIZE) != bio->bi_csums[i])
+			bio->bi_status = -EILSEQ;
+	}
+	race_point("block:copied");
+	if (!bio->bi_status)
+		bio->bi_status = host_pwrite(bio->fd, span, bio->len, bio->pos);
+}
+
 /* Serve one request: the device's DMA out of memory, the check, the write. A read goes
  * straight into the page, which nobody else can see yet (the reader holds its lock and it is
  * mapped nowhere). */
@@ -168,6 +211,10 @@ static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned lo
 
 	if (max_delay_us)
 		pause_us(next_rand(rng) % (max_delay_us + 1));
+	if (bio->bi_vcnt) {
+		bio_transfer_vec(bio, max_delay_us, rng, buf);
+		return;
+	}
 	if (bio->bi_read) {
 		bio->bi_status = host_pread(bio->fd, page_address(bio->page), bio->len, bio->pos);
 		return;
@@ -190,14 +237,14 @@ static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned lo
 static void *device_thread(void *arg)
 {
 	unsigned long long rng = (unsigned long long)(uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
-	uint64_t *buf = malloc(PAGE_SIZE);
+	uint64_t *buf = malloc(BIO_MAX_PAGES * PAGE_SIZE);
 
 	if (!buf)
 		abort(); /* at process start-up: nothing to fall back on */
 	pthread_mutex_lock(&bdev.lock);
 	for (;;) {
 		struct bio *bio;
-		unsigned int delay;
+		unsigned int delay, npages;
 
 		while (!bdev.head)
 			pthread_cond_wait(&bdev.work, &bdev.lock);
@@ -209,7 +256,9 @@ static void *device_thread(void *arg)
 		pthread_mutex_unlock(&bdev.lock);
 
 		bio_transfer(bio, delay, &rng, buf);
+		npages = bio->bi_vcnt ? bio->bi_vcnt : 1;
 		pthread_mutex_lock(&bdev.lock);
+		bdev.pages += npages;
 		if (bio->bi_status == -EILSEQ)
 			bdev.torn++;
 		else if (bio->bi_status)
@@ -247,8 +296,13 @@ static void start_device(void)
 
 void submit_bio(struct bio *bio)
 {
-	if (!bio->bi_read)
+	if (bio->bi_vcnt) {
+		bio->len = (size_t)bio->bi_vcnt * PAGE_SIZE;
+		for (unsigned int i = 0; !bio->bi_read && i < bio->bi_vcnt; i++)
+			bio->bi_csums[i] = blk_csum(page_address(bio->bi_io_vec[i]), PAGE_SIZE);
+	} else if (!bio->bi_read) {
 		bio->csum = blk_csum(bio->data, bio_span(bio));
+	}
 	bio->next = NULL;
 	pthread_mutex_lock(&bdev.lock);
 	bdev_sync_machine();
@@ -307,6 +361,7 @@ int pinmm_bdev_stats(struct pinmm_bdev_stats *stats)
 		.torn = bdev.torn,
 		.errors = bdev.errors,
 		.in_flight = bdev.in_flight,
+		.pages = bdev.pages,
 	};
 	pthread_mutex_unlock(&bdev.lock);
 	return 0;

@@ -29,6 +29,10 @@
  * submitter may hold (the page lock), and it ends with end_page_writeback(), after which it
  * must not touch the page (a waiter may free it), or the page stays under writeback.
  */
+/* The most pages one request covers (Linux's BIO_MAX_PAGES is 256; 32 is 128 KiB, enough for
+ * the per-request cost to vanish). */
+#define BIO_MAX_PAGES 32
+
 struct bio {
 	struct page *page;
 	const void *data;
@@ -40,6 +44,18 @@ struct bio {
 	 * unlocks the page. Writes leave it false. */
 	bool bi_read;
 	uint32_t csum;       /* of data at submission */
+	/*
+	 * A request of several pages (Linux's bio of several segments): when bi_vcnt is not 0,
+	 * the request covers the whole pages bi_io_vec[0..bi_vcnt-1], in that order, at
+	 * consecutive PAGE_SIZE places of the host file from pos, and page, data, bounce and len
+	 * are unused (submit_bio() sets len). A write is checksummed page by page (bi_csums) and
+	 * goes to the host in one pwrite(); a read is one pread() of the whole span. bi_status
+	 * is the whole request's: one torn or failed page fails them all, and bi_end_io sees
+	 * every page.
+	 */
+	unsigned int bi_vcnt;
+	struct page *bi_io_vec[BIO_MAX_PAGES];
+	uint32_t bi_csums[BIO_MAX_PAGES];
 	int bi_status;
 	void (*bi_end_io)(struct bio *bio);
 	void *bi_private;
@@ -50,6 +66,9 @@ struct bio {
  * mempool, they wait for memory instead of failing: writeback does not fail for want of a
  * request. */
 struct bio *bio_alloc(void);
+/* Add page as the next segment of a several-page request: false (nothing changed) when the
+ * request is full or is a single-page one (page set). */
+bool bio_add_page(struct bio *bio, struct page *page);
 void *bio_alloc_bounce(void);
 
 /* Free a request that was never submitted, and its bounce buffer. */

@@ -369,6 +369,10 @@ unsigned long remove_migration_ptes(struct anon_vma *av, struct page *old, struc
 int madvise_pageout(struct mm_struct *mm, unsigned long start, unsigned long end, bool pageout);
 /* Reclaim's anonymous step for one page, and its end: see swap_state.c. */
 int pageout_anon(struct page *page);
+/* pageout_anon() whose write joins plug's request (src/vm/swap.h): the caller flushes the plug
+ * before pageout_anon_finish(). */
+struct swap_plug;
+int pageout_anon_plugged(struct page *page, struct swap_plug *plug);
 bool pageout_anon_finish(struct page *page);
 /* A fault on the swap entry orig at pte (Linux's do_swap_page()). */
 vm_fault_t do_swap_page(struct vm_area_struct *vma, pte_t *pte, unsigned long addr, pte_t orig,

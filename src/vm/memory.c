@@ -356,8 +356,9 @@ static vm_fault_t do_fault(struct vm_area_struct *vma, pte_t *pte, unsigned long
 }
 
 /* page (new, referenced by the caller) enters the swap cache for entry, whose slot the caller
- * claimed (swapcache_prepare()), and its read starts: it stays locked until the read is over. */
-static void swapin_submit(struct page *page, swp_entry_t entry)
+ * claimed (swapcache_prepare()), and its read joins plug's request: it stays locked until the
+ * read is over. */
+static void swapin_submit(struct page *page, swp_entry_t entry, struct swap_plug *plug)
 {
 	lock_page(page);
 	__SetPageSwapBacked(page);
@@ -365,33 +366,61 @@ static void swapin_submit(struct page *page, swp_entry_t entry)
 	/* __read_swap_cache_async(): on the inactive anonymous list from the start. */
 	lru_cache_add(page);
 	race_point("swap:read_submitting");
-	swap_readpage(page); /* unlocks when the read is over */
+	swap_readpage(page, plug); /* unlocked when the read is over */
 }
 
-/* Linux's swap_cluster_readahead(): the slots after the one faulted on, which a sequential
- * access is about to want, are read at the same time, so that their requests queue behind
- * this one instead of each waiting for its own fault. A slot that is free or cached already
- * ends it; a page read ahead is the swap cache's alone until a fault maps it. */
-#define SWAP_RA_PAGES 8
+/*
+ * Linux's swap_cluster_readahead() and the window of swap_vma_readahead(): the slots after
+ * the one faulted on, which a sequential access is about to want, are read with it, in the
+ * same request (their slots follow each other), so that the fault pays one request for the
+ * whole window. The window is SWAP_RA_MIN pages (2^page_cluster, Linux's default 8) and
+ * doubles, up to a request's BIO_MAX_PAGES, while each miss falls where the previous window
+ * ended (a sequential access: Linux grows its window on readahead hits the same way); any
+ * other miss starts again at SWAP_RA_MIN. The window's state is a hint shared by all faults,
+ * read and written relaxed: a race between two faults costs a window size, never a page.
+ * A slot that is free or cached already ends the window; a page read ahead is the swap
+ * cache's alone until a fault maps it.
+ */
+#define SWAP_RA_MIN 8
 
-static void swapin_readahead(swp_entry_t entry)
+static unsigned long swap_ra_next; /* the slot after the last window's end */
+static unsigned int swap_ra_win = SWAP_RA_MIN;
+
+static unsigned int swapin_ra_window(swp_entry_t entry)
 {
-	for (unsigned long i = 1; i < SWAP_RA_PAGES; i++) {
+	unsigned long off = swp_offset(entry);
+	unsigned int win = __atomic_load_n(&swap_ra_win, __ATOMIC_RELAXED);
+
+	if (off == __atomic_load_n(&swap_ra_next, __ATOMIC_RELAXED))
+		win = win * 2 > BIO_MAX_PAGES ? BIO_MAX_PAGES : win * 2;
+	else
+		win = SWAP_RA_MIN;
+	__atomic_store_n(&swap_ra_win, win, __ATOMIC_RELAXED);
+	return win;
+}
+
+static void swapin_readahead(swp_entry_t entry, struct swap_plug *plug)
+{
+	unsigned int win = swapin_ra_window(entry);
+	unsigned long i;
+
+	for (i = 1; i < win; i++) {
 		swp_entry_t next = swp_entry(swp_type(entry), swp_offset(entry) + i);
 		struct page *page;
 
 		if (!swap_count(next))
-			return;
+			break;
 		page = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
 		if (!page)
-			return;
+			break;
 		if (swapcache_prepare(next)) {
 			put_page(page);
-			return;
+			break;
 		}
-		swapin_submit(page, next);
+		swapin_submit(page, next, plug);
 		put_page(page);
 	}
+	__atomic_store_n(&swap_ra_next, swp_offset(entry) + i, __ATOMIC_RELAXED);
 }
 
 /* Get the page for a swap entry into the swap cache, locked and referenced: from the cache,
@@ -400,6 +429,7 @@ static void swapin_readahead(swp_entry_t entry)
  * changed; the access is retried). */
 static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 {
+	struct swap_plug plug = {0};
 	struct page *page;
 
 	for (;;) {
@@ -433,8 +463,9 @@ static struct page *swapin_page(swp_entry_t entry, vm_fault_t *ret)
 			sched_yield();
 			continue;
 		}
-		swapin_submit(page, entry);
-		swapin_readahead(entry);
+		swapin_submit(page, entry, &plug);
+		swapin_readahead(entry, &plug);
+		swap_plug_flush(&plug); /* before the wait for page's read */
 		count_vm_event(PGMAJFAULT);
 		*ret = VM_FAULT_MAJOR;
 		lock_page(page);

@@ -84,12 +84,25 @@ struct page *swap_cache_page(unsigned long off);
 void swap_area_counts(unsigned long *inuse, unsigned long *cached);
 
 /* page_io.c */
+/*
+ * A swap plug (Linux's blk_plug with the bio it is building): pages written (or read) while
+ * one is held join one request as long as their slots follow each other and it has room;
+ * any other page submits it first. The holder must call swap_plug_flush() before it waits
+ * for any page it added (PG_writeback, or the lock of a page being read), or it waits for
+ * itself. A NULL plug submits each page at once.
+ */
+struct swap_plug {
+	struct bio *bio;
+};
+
 /* Write page (locked, in the swap cache, dirty bit already cleared by the caller) to its slot:
  * PG_writeback from now to the write's end; a failed write leaves it dirty. Unlocks it. */
-void swap_writepage(struct page *page);
+void swap_writepage(struct page *page, struct swap_plug *plug);
 /* Read page (locked, in the swap cache, new) from its slot; the page is unlocked when the read
  * is over, PG_uptodate set if it worked. */
-void swap_readpage(struct page *page);
+void swap_readpage(struct page *page, struct swap_plug *plug);
+/* Submit the plug's request, if any. */
+void swap_plug_flush(struct swap_plug *plug);
 
 /* swap_state.c */
 /* Give page (locked, anonymous, order 0, swap-backed) a slot and put it in the swap cache,

@@ -127,7 +127,7 @@ static void keep_active(struct page *page)
  * by the rule set's decision), -ENOSPC (no free slot), -EINVAL (not an anonymous swap-backed
  * order-0 page).
  */
-int pageout_anon(struct page *page)
+int pageout_anon_plugged(struct page *page, struct swap_plug *plug)
 {
 	if (!trylock_page(page))
 		return -EAGAIN;
@@ -167,8 +167,13 @@ int pageout_anon(struct page *page)
 	}
 	ClearPageDirty(page);
 	SetPageReclaim(page);
-	swap_writepage(page); /* unlocks */
+	swap_writepage(page, plug); /* unlocks */
 	return 1;
+}
+
+int pageout_anon(struct page *page)
+{
+	return pageout_anon_plugged(page, NULL);
 }
 
 /* After pageout_anon(): wait for the write and free the page if nothing but the caller and
@@ -291,6 +296,7 @@ static void reclaim_batch(struct madv_batch *b)
 {
 	size_t nr_thp = 0, n = 0;
 	struct page **pages = b->pages;
+	struct swap_plug plug = {0};
 
 	for (size_t i = 0; i < b->nr; i++)
 		nr_thp += PageCompound(b->pages[i]);
@@ -315,14 +321,18 @@ static void reclaim_batch(struct madv_batch *b)
 	} else {
 		n = b->nr;
 	}
+	/* The writes of pages whose slots follow each other (add_to_swap() hands out slots in
+	 * order) go in one request, as Linux's reclaim_pages() under a block plug: submitted
+	 * before the first wait. */
 	for (size_t i = 0; i < n; i++) {
-		int ret = pageout_anon(pages[i]);
+		int ret = pageout_anon_plugged(pages[i], &plug);
 
 		if (ret < 0) {
 			putback_lru_page(pages[i]);
 			pages[i] = NULL;
 		}
 	}
+	swap_plug_flush(&plug);
 	for (size_t i = 0; i < n; i++)
 		if (pages[i])
 			pageout_anon_finish(pages[i]);
