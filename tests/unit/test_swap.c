@@ -5,7 +5,9 @@
  * change nothing; pages out and back in with their contents; swap entries in page tables and
  * their counts; fork sharing an entry and the COW after the swap-in; MADV_COLD; swapoff() with
  * pages out, and one that finds no memory (it fails and nothing is lost); a swap write that
- * fails (fault injection "io:write"): the page stays in memory, dirty, and nothing is lost.
+ * fails (fault injection "io:write"): the page stays in memory, dirty, and nothing is lost;
+ * swap I/O in requests of several pages (consecutive slots written in one request, swap-in's
+ * readahead window read in one), and a failed request of 32 pages that keeps every page.
  * Every test ends with pinmm_check_invariants() (swap counts against page tables) at shutdown.
  *
  * The swap area is a temporary file in /tmp, removed at the end of each test. Mappings are
@@ -412,6 +414,97 @@ static void test_failed_swap_write_keeps_page(void **state)
 	check_eq(get_word(BASE, "read back from the slot"), 0xfeed, "the slot's contents");
 }
 
+/* ---- requests of several pages ---- */
+
+/* The bdev counters' change since *before. */
+static struct pinmm_bdev_stats bdev_delta(const struct pinmm_bdev_stats *before)
+{
+	struct pinmm_bdev_stats now;
+
+	assert_int_equal(pinmm_bdev_stats(&now), 0);
+	return (struct pinmm_bdev_stats){
+		.submitted = now.submitted - before->submitted,
+		.completed = now.completed - before->completed,
+		.errors = now.errors - before->errors,
+		.pages = now.pages - before->pages,
+	};
+}
+
+/* MADV_PAGEOUT of 64 pages whose slots follow each other writes them in requests of 32 (a
+ * bio of several segments, BIO_MAX_PAGES), not one request per page; reading them back in
+ * order, the swap-in's readahead window grows (8, 16, 32 pages) and each fault's window is one
+ * request. */
+static void test_swap_io_in_requests_of_many_pages(void **state)
+{
+	struct pinmm_bdev_stats before, d;
+
+	(void)state;
+	swap_on();
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x6100, "tag");
+	assert_int_equal(pinmm_bdev_stats(&before), 0);
+	pageout(BASE, PG(NPAGES), "64 pages into 64 consecutive slots");
+	d = bdev_delta(&before);
+	check_eq(d.pages, NPAGES, "pages written");
+	check_eq(d.submitted, NPAGES / 32, "swap-out requests for 64 consecutive slots");
+	check_eq(d.completed, d.submitted, "every request completed");
+	check_eq(d.errors, 0, "write errors");
+	for (unsigned int i = 0; i < NPAGES; i++)
+		check_true(swapped_out(BASE + PG(i)), "page %u out", i);
+
+	assert_int_equal(pinmm_bdev_stats(&before), 0);
+	expect_tags(BASE, NPAGES, 0x6100, "read back in order");
+	d = bdev_delta(&before);
+	check_eq(d.pages, NPAGES, "pages read (the window stops at the last used slot)");
+	/* Windows of 8, 16, 32 and the last 8: 4 requests (fewer if the window was grown
+	 * already), where one page a request would be 64. */
+	check_true(d.submitted >= 2 && d.submitted <= 4,
+		   "swap-in of 64 sequential pages: expected 2 to 4 requests, found %lu",
+		   d.submitted);
+	check_eq(pinmm_check_invariants(), 0, "invariants after the swap-ins");
+}
+
+/* A request of 32 pages whose write fails ("io:write" on its one host write): every page of it
+ * stays in memory, in the swap cache and dirty, the other request's pages are freed, and
+ * nothing is lost; the next MADV_PAGEOUT writes the 32 again. */
+static void test_failed_multi_page_write_keeps_every_page(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct pinmm_fail_attr fail = {.sites = "io:write", .nth = 1};
+	struct pinmm_bdev_stats before, d;
+	unsigned int dirty = 0;
+
+	swap_on();
+	map(BASE, PG(NPAGES), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, NPAGES, 0x6200, "tag");
+	assert_int_equal(pinmm_bdev_stats(&before), 0);
+	assert_int_equal(pinmm_fail_set(&fail), 0);
+	pageout(BASE, PG(NPAGES), "64 pages, the first request's write fails");
+	pinmm_fail_set(NULL);
+	d = bdev_delta(&before);
+	check_eq(d.submitted, 2, "two requests of 32");
+	check_eq(d.errors, 1, "one failed request");
+	for (unsigned int i = 0; i < NPAGES; i++) {
+		struct page *page;
+
+		check_true(swapped_out(BASE + PG(i)), "page %u: its PTE is a swap entry", i);
+		page = lookup_swap_cache(pte_to_swp_entry(pte_at(mm, BASE + PG(i))));
+		if (!page)
+			continue;
+		check_true(PageDirty(page), "page %u of the failed request is dirty", i);
+		check_true(!PageWriteback(page), "page %u: writeback ended", i);
+		dirty++;
+		put_page(page);
+	}
+	check_eq(dirty, 32, "pages kept in the swap cache: the failed request's");
+	check_eq(swap_info().cached, 32, "SwapCached");
+	check_eq(pinmm_check_invariants(), 0, "invariants after a failed request");
+	expect_tags(BASE, NPAGES, 0x6200, "nothing lost");
+	pageout(BASE, PG(NPAGES), "again");
+	check_eq(swap_info().cached, 0, "written and freed the second time");
+	expect_tags(BASE, NPAGES, 0x6200, "read back from the slots");
+}
+
 /* A read that fails: the fault gives SIGBUS (copy_from_user fails), the entry stays. */
 static void test_failed_swap_read(void **state)
 {
@@ -445,6 +538,8 @@ int main(void)
 		test_swap(test_swapoff_without_memory_loses_nothing),
 		test_swap(test_failed_swap_write_keeps_page),
 		test_swap(test_failed_swap_read),
+		test_swap(test_swap_io_in_requests_of_many_pages),
+		test_swap(test_failed_multi_page_write_keeps_every_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
