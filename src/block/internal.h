@@ -88,7 +88,7 @@ void wait_on_page_writeback(struct page *page);
 /* Sleep until no request is in flight. */
 void blk_drain(void);
 
-/* The checksum the device verifies (FNV-1a over 32-bit words, read racily). */
+/* The checksum the device verifies (FNV-1a over 64-bit words in four lanes, read racily). */
 uint32_t blk_csum(const void *data, size_t len);
 
 /* Copy len bytes (a multiple of 8, both pointers 8-byte aligned) from src to dst while a
