@@ -17,8 +17,9 @@
  * Under modern rules only an exclusive page is copied, and a page fork shares stops being
  * PageAnonExclusive, also when a migration entry is what fork copies.
  *
- * The rule that is easy to break: a copy's page is allocated with no page-table lock held, as
- * Linux's copy_pte_range() does. An entry that needs one and finds none stops the walk with
+ * The rule that is easy to break: a copy's page, and the child's PTE table, are allocated with
+ * no page-table lock held, as Linux's copy_pte_range() does (an allocation may enter direct
+ * reclaim, whose rmap walks take anon_vma locks and then page-table locks). An entry that needs one and finds none stops the walk with
  * -EAGAIN before changing anything; copy_page_range() allocates and walks again from that
  * entry, which is read again under its lock (an rmap walk may have changed it meanwhile; a
  * page that was not used then serves the next entry that needs one, or is freed at the end).
@@ -38,6 +39,9 @@ struct copy_args {
 	 * stops the walk with -EAGAIN. */
 	struct page *prealloc;
 	unsigned long need_addr;
+	/* The entry at need_addr found no PTE table of the child's to copy into: the walk
+	 * stopped for copy_page_range() to allocate one with no lock held. */
+	bool need_table;
 };
 
 /* The preallocated page for the entry at addr, or NULL after asking for one (the walk stops
@@ -80,13 +84,23 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 {
 	struct copy_args *c = arg;
 	struct mm_struct *dst_mm = c->dst->vm_mm;
-	pmd_t *dst_pmd = pmd_alloc(dst_mm, addr);
-	pte_t *dst_pte = dst_pmd ? pte_alloc(dst_mm, dst_pmd, addr) : NULL;
+	pmd_t *dst_pmd = pmd_lookup(dst_mm, addr);
+	pmd_t dst_pmdv = dst_pmd ? pmdp_get(dst_pmd) : (pmd_t){0};
 	pte_t v = ptep_get(src_pte);
+	pte_t *dst_pte;
 	struct page *page;
 
-	if (!dst_pte)
-		return -ENOMEM;
+	if (pmd_none(dst_pmdv)) {
+		/* The child's table is allocated with no page-table lock held, as the copy's
+		 * page is (the rule at the top): an allocation may reclaim, and reclaim takes
+		 * anon_vma locks that rmap walkers hold while they wait for this lock. */
+		c->need_addr = addr;
+		c->need_table = true;
+		return -EAGAIN;
+	}
+	if (pmd_leaf(dst_pmdv))
+		return -ENOMEM; /* cannot happen: the child's range was empty */
+	dst_pte = pte_offset(dst_pmdv, addr);
 	if (is_migration_entry(v)) {
 		/* The page is moving: the child gets an entry too, found again by the rmap walk
 		 * that ends the migration. Private COW entries become read-only on both sides,
@@ -260,8 +274,16 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		/* An entry needs a copy: allocate without the page-table locks and go on from
 		 * it. Each pass consumes its page, so the walk moves on. */
 		addr = c.need_addr;
-		race_point("fork:copy_needs_page");
-		ret = prealloc_copy(&c, addr);
+		if (c.need_table) {
+			pmd_t *dst_pmd = pmd_alloc(dst_vma->vm_mm, addr);
+
+			c.need_table = false;
+			race_point("fork:copy_needs_table");
+			ret = dst_pmd && pte_alloc(dst_vma->vm_mm, dst_pmd, addr) ? 0 : -ENOMEM;
+		} else {
+			race_point("fork:copy_needs_page");
+			ret = prealloc_copy(&c, addr);
+		}
 		if (ret)
 			break;
 	}

@@ -7,7 +7,7 @@
  *    with the file reader's page cache, reclaim has to swap), then takes random steps: write
  *    whole pages with a pattern, read them back, MADV_PAGEOUT and MADV_COLD ranges, pin a page
  *    (FOLL_WRITE, FOLL_LONGTERM every other time) and write into it through the pin as a device
- *    would, unpin (fork is left out: see below);
+ *    would, unpin, fork and read pages in the child before the child exits;
  *  - a mover calling compact_memory() and offline_pages()/online_pages() of the ZONE_MOVABLE
  *    memory blocks in turn (-EBUSY is expected while a pin or a busy page holds a block);
  *  - a reader going through the page cache of a 56 MiB host file (more than the machine has)
@@ -17,13 +17,10 @@
  * and of every file page reads back, swapoff() brings the swapped pages home, and every
  * anonymous byte reads back once more. One case per rule set, each booting its rule set.
  *
- * No fork here, for now: pinmm_fork() allocates the child's page tables (copy_pte() in
- * src/vm/fork.c) inside walk_pte_range(), with the parent's PTE lock held; under pressure that
- * allocation enters direct reclaim, whose page_referenced() takes an anon_vma lock, while
- * compaction's (or kswapd's) rmap walk holds that anon_vma lock and waits for the same PTE
- * lock: an ABBA deadlock (TSan's lock-order-inversion report, then a hang, within one run
- * with fork in the steps). Linux allocates the child's PTE table before it takes the
- * parent's PTE lock (copy_pte_range() in mm/memory.c). Fork comes back with that fix.
+ * fork is among the steps: it allocates the child's PTE tables with no page-table lock held
+ * (src/vm/fork.c; test_fork_allocates_child_tables_unlocked), which this test's first version
+ * found it did not: direct reclaim from under the parent's PTE lock deadlocked against
+ * compaction's and kswapd's rmap walks.
  *
  * The rule that is easy to break here: a worker never writes a page it holds pinned. Under 5.7's
  * rules a fork write-protects a pinned page, and the parent's next write would copy it (the
@@ -70,7 +67,7 @@ struct worker {
 	unsigned long value[ANON_PAGES]; /* the pattern of each page: never 0 after the fill */
 	struct pin pins[MAX_PINS];
 	unsigned int nr_pins;
-	unsigned long steps, pinned, longterm, pageouts;
+	unsigned long steps, pinned, longterm, forks, pageouts;
 	char failure[256];
 };
 
@@ -200,7 +197,7 @@ static bool step(struct worker *w)
 	if (p + len > ANON_PAGES)
 		len = ANON_PAGES - p;
 	w->steps++;
-	switch (next_rand(&w->rng) % 8) {
+	switch (next_rand(&w->rng) % 9) {
 	case 0:
 	case 1:
 		for (unsigned long i = 0; i < len; i++)
@@ -223,7 +220,19 @@ static bool step(struct worker *w)
 		return true;
 	case 5:
 		return pin_and_write(w, p);
-	case 6:
+	case 6: {
+		struct mm_struct *child = pinmm_fork(w->mm);
+		bool ok = true;
+
+		if (IS_ERR_OR_NULL(child))
+			return true; /* no memory on this small machine: allowed */
+		w->forks++;
+		for (unsigned long i = 0; ok && i < len; i++)
+			ok = check_page(w, child, p + i, "child");
+		mmput(child); /* the child exits */
+		return ok;
+	}
+	case 7:
 		if (w->nr_pins)
 			unpin_one(w, next_rand(&w->rng) % w->nr_pins);
 		return true;
@@ -430,9 +439,9 @@ static void test_memory_pressure(void **state)
 		while (w->nr_pins)
 			unpin_one(w, 0);
 		kthread_unuse_mm(w->mm);
-		if (!w->pinned || !w->pageouts)
-			fail_msg("worker %u: %lu pins, %lu MADV_PAGEOUTs: expected both", w->id,
-				 w->pinned, w->pageouts);
+		if (!w->pinned || !w->forks || !w->pageouts)
+			fail_msg("worker %u: %lu pins, %lu forks, %lu MADV_PAGEOUTs: expected each",
+				 w->id, w->pinned, w->forks, w->pageouts);
 	}
 	for (unsigned long i = 0; i < FILE_PAGES; i++)
 		if (!check_file_page(reader.file, i, failure, sizeof(failure)))
@@ -448,12 +457,12 @@ static void test_memory_pressure(void **state)
 	if (pinmm_check_invariants() != 0)
 		fail_msg("after swapoff (%s rules): pinmm_check_invariants() found violations",
 			 pinmm_rules_name(pinmm_rules()));
-	print_message("%s: steps %lu+%lu, pins %lu+%lu (long-term %lu+%lu), "
+	print_message("%s: steps %lu+%lu, pins %lu+%lu (long-term %lu+%lu), forks %lu+%lu; "
 		      "compactions %lu, movable blocks offlined %lu, -EBUSY %lu; file passes %lu; "
 		      "pswpout %lu pswpin %lu, pgsteal kswapd %lu direct %lu\n",
 		      pinmm_rules_name(pinmm_rules()), workers[0].steps, workers[1].steps,
 		      workers[0].pinned, workers[1].pinned, workers[0].longterm, workers[1].longterm,
-		      mover.compactions, mover.offlined,
+		      workers[0].forks, workers[1].forks, mover.compactions, mover.offlined,
 		      mover.busy, reader.passes, global_vm_event_count(PSWPOUT),
 		      global_vm_event_count(PSWPIN), global_vm_event_count(PGSTEAL_KSWAPD),
 		      global_vm_event_count(PGSTEAL_DIRECT));

@@ -19,6 +19,7 @@
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
 #include "test_mm_util.h"
+#include "vm/internal.h" /* pmd_lookup(), entry_ptl(): the parent's PTE table locks */
 
 #define BASE 0x10000000UL
 #define THP_BASE 0x40000000UL /* 2 MiB aligned */
@@ -630,6 +631,65 @@ static void test_fork_then_exit_frees_everything(void **state)
 	check_eq(global_zone_page_state(NR_FREE_PAGES), free0, "free pages after both exits");
 }
 
+/* The parent's PTE tables of the region, and how often a child's table was allocated while
+ * one of their locks was held. */
+struct table_locks {
+	pthread_spinlock_t *ptl[3];
+	unsigned int calls, held;
+};
+
+static void check_parent_unlocked(const char *point, void *arg)
+{
+	struct table_locks *t = arg;
+
+	(void)point;
+	t->calls++;
+	for (int i = 0; i < 3; i++) {
+		if (pthread_spin_trylock(t->ptl[i])) {
+			t->held++;
+			continue;
+		}
+		pthread_spin_unlock(t->ptl[i]);
+	}
+}
+
+/*
+ * fork allocates the child's PTE tables with no page-table lock held, as Linux's
+ * copy_pte_range() does: the allocation may enter direct reclaim, whose rmap walks take an
+ * anon_vma lock and then a page-table lock, while compaction's or kswapd's walk holding that
+ * anon_vma lock waits for the parent's PTE lock (a deadlock test_memory_pressure found). At the
+ * point where fork allocates a child's table (fork:copy_needs_table), every PTE table lock of
+ * the parent's region is free, and the child gets one table per parent table.
+ */
+static void test_fork_allocates_child_tables_unlocked(void **state)
+{
+	struct mm_struct *mm = *state, *child;
+	struct table_locks t = {0};
+	long tables0;
+
+	/* Three PTE tables' worth: pages in three different 2 MiB ranges (no THP: 4 KiB pages
+	 * each touched alone in an unaligned mapping). */
+	map(BASE, 3 * PMD_SIZE, RW, ANON | MAP_FIXED, "3 tables");
+	check_eq(do_madvise(mm, BASE, 3 * PMD_SIZE, MADV_NOHUGEPAGE), 0, "MADV_NOHUGEPAGE");
+	for (int i = 0; i < 3; i++) {
+		put_word(BASE + i * PMD_SIZE + PG(1), 0x100u + (unsigned)i, "tag");
+		pmd_t *pmd = pmd_lookup(mm, BASE + i * PMD_SIZE);
+
+		assert_non_null(pmd);
+		t.ptl[i] = entry_ptl(pte_offset(pmdp_get(pmd), BASE + i * PMD_SIZE));
+	}
+	tables0 = global_zone_page_state(NR_PAGETABLE);
+	assert_int_equal(pinmm_hook_set("fork:copy_needs_table", check_parent_unlocked, &t), 0);
+	child = fork_mm(mm);
+	pinmm_hook_clear_all();
+	check_eq(t.calls, 3, "child PTE tables allocated at fork:copy_needs_table");
+	check_eq(t.held, 0, "parent PTE locks held while a child table was allocated");
+	check_true(global_zone_page_state(NR_PAGETABLE) > tables0, "the child has tables");
+	for (int i = 0; i < 3; i++)
+		check_eq(remote_word(child, BASE + i * PMD_SIZE + PG(1), "child"), 0x100u + (unsigned)i,
+			 "child's word in table %d", i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +711,7 @@ int main(void)
 		T(test_foll_force_write_after_fork_readonly),
 		T(test_fork_null_mm),
 		T(test_fork_then_exit_frees_everything),
+		T(test_fork_allocates_child_tables_unlocked),
 #undef T
 #undef T57
 	};
