@@ -118,7 +118,8 @@ static void print_table(void)
 {
 	unsigned long total = 0;
 
-	qsort(rows, nr_rows, sizeof(*rows), row_cmp);
+	if (nr_rows) /* an empty mm has no rows, and rows is NULL: qsort() may not be given it */
+		qsort(rows, nr_rows, sizeof(*rows), row_cmp);
 	printf("             flags\tpage-count       MB  symbolic-flags\t\t\tlong-symbolic-flags\n");
 	for (size_t r = 0; r < nr_rows; r++) {
 		char sym[65], lng[512] = "";
