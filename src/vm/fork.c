@@ -17,12 +17,14 @@
  * Under modern rules only an exclusive page is copied, and a page fork shares stops being
  * PageAnonExclusive, also when a migration entry is what fork copies.
  *
- * The rule that is easy to break: a copy's page, and the child's PTE table, are allocated with
- * no page-table lock held, as Linux's copy_pte_range() does (an allocation may enter direct
- * reclaim, whose rmap walks take anon_vma locks and then page-table locks). An entry that needs one and finds none stops the walk with
- * -EAGAIN before changing anything; copy_page_range() allocates and walks again from that
- * entry, which is read again under its lock (an rmap walk may have changed it meanwhile; a
- * page that was not used then serves the next entry that needs one, or is freed at the end).
+ * The rule that is easy to break: a copy's page, and the child's tables (a PTE table, the
+ * table a huge leaf's entry goes in, a THP's deposit), are allocated with no page-table lock
+ * held, as Linux's copy_pte_range() and copy_pmd_range() do (an allocation may enter direct
+ * reclaim, whose rmap walks take anon_vma locks and then page-table locks). An entry that
+ * needs one and finds none stops the walk with -EAGAIN before changing anything;
+ * copy_page_range() allocates and walks again from that entry, which is read again under its
+ * lock (an rmap walk may have changed it meanwhile; a page or deposit that was not used then
+ * serves the next entry that needs one, or is freed at the end).
  * The contents are copied under the source entry's lock (Linux copies a hugetlb page after
  * dropping it and checks the entry again afterwards): a 1 GiB copy holds the parent's
  * page_table_lock that long, with the parent's mmap lock held for write anyway.
@@ -39,10 +41,22 @@ struct copy_args {
 	 * stops the walk with -EAGAIN. */
 	struct page *prealloc;
 	unsigned long need_addr;
-	/* The entry at need_addr found no PTE table of the child's to copy into: the walk
-	 * stopped for copy_page_range() to allocate one with no lock held. */
-	bool need_table;
+	/* What the entry at need_addr lacks, when it is not a page: the child's PTE table
+	 * (need_pte_table), or for a huge leaf the child's table that holds the leaf's entry
+	 * and, for a THP, the PTE table its PMD deposits (need_leaf_table). The walk stopped
+	 * for copy_page_range() to allocate them with no lock held. */
+	bool need_pte_table, need_leaf_table;
+	/* A PTE table for the next THP's deposit (pgtable_trans_huge_deposit()), or NULL. */
+	struct page *deposit;
 };
+
+/* Stop the walk at the huge leaf at addr, for copy_page_range() to allocate what it needs. */
+static int need_leaf_table(struct copy_args *c, unsigned long addr)
+{
+	c->need_addr = addr;
+	c->need_leaf_table = true;
+	return -EAGAIN;
+}
 
 /* The preallocated page for the entry at addr, or NULL after asking for one (the walk stops
  * with -EAGAIN). */
@@ -95,7 +109,7 @@ static int copy_pte(pte_t *src_pte, unsigned long addr, void *arg)
 		 * page is (the rule at the top): an allocation may reclaim, and reclaim takes
 		 * anon_vma locks that rmap walkers hold while they wait for this lock. */
 		c->need_addr = addr;
-		c->need_table = true;
+		c->need_pte_table = true;
 		return -EAGAIN;
 	}
 	if (pmd_leaf(dst_pmdv))
@@ -185,13 +199,13 @@ static int copy_huge_present_page(struct copy_args *c, unsigned long *dst, unsig
 /* A hugetlb leaf (PMD or PUD). */
 static int copy_huge_entry(void *src_entry, unsigned long addr, struct copy_args *c)
 {
-	unsigned long *dst = huge_pte_offset(c->dst, addr, true);
+	unsigned long *dst = huge_pte_offset(c->dst, addr, false);
 	unsigned long v = pt_entry_load_acquire(src_entry);
 	struct page *head = pfn_to_page((v & PTE_PFN_MASK) >> PAGE_SHIFT);
 	pthread_spinlock_t *dst_ptl;
 
 	if (!dst)
-		return -ENOMEM;
+		return need_leaf_table(c, addr);
 	get_page(head);
 	if (!PageAnon(head)) {
 		page_dup_rmap(head, true);
@@ -219,6 +233,7 @@ static int copy_pud(pud_t *pud, unsigned long addr, unsigned long end, void *arg
 static int copy_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg)
 {
 	struct copy_args *c = arg;
+	pmd_t *dst_pmd;
 	int ret;
 
 	(void)end;
@@ -226,7 +241,10 @@ static int copy_pmd(pmd_t *pmd, unsigned long addr, unsigned long end, void *arg
 		return copy_huge_entry(pmd, addr, c);
 	if (pmd_devmap(pmdp_get(pmd)))
 		return 0; /* DAX: the child refaults it */
-	ret = copy_huge_pmd(c->dst, c->src, pmd, addr);
+	dst_pmd = pmd_lookup(c->dst->vm_mm, addr);
+	if (!dst_pmd || !c->deposit)
+		return need_leaf_table(c, addr);
+	ret = copy_huge_pmd(c->dst, c->src, dst_pmd, pmd, addr, &c->deposit);
 	/* A maybe-pinned THP: its PMD is split now; copy its PTEs. */
 	return ret == -EAGAIN ? WALK_DESCEND : ret;
 }
@@ -242,6 +260,22 @@ static int prealloc_copy(struct copy_args *c, unsigned long addr)
 	else
 		c->prealloc = alloc_page(GFP_HIGHUSER_MOVABLE | __GFP_NOWARN);
 	return c->prealloc ? 0 : -ENOMEM;
+}
+
+/* What a huge leaf of src_vma at addr needs in the child: the table that holds its entry
+ * (a PMD table; a PUD table for a 1 GiB hugetlb page) and, for a THP, a PTE table to deposit.
+ * No lock held. 0 or -ENOMEM. */
+static int prealloc_leaf_tables(struct copy_args *c, unsigned long addr)
+{
+	struct mm_struct *dst_mm = c->dst->vm_mm;
+
+	if (c->src->vm_flags & VM_HUGETLB)
+		return huge_pte_offset(c->dst, addr, true) ? 0 : -ENOMEM;
+	if (!pmd_alloc(dst_mm, addr))
+		return -ENOMEM;
+	if (!c->deposit)
+		c->deposit = pgtable_alloc(dst_mm);
+	return c->deposit ? 0 : -ENOMEM;
 }
 
 /* Open or close the window of mm->write_protect_seq (odd while open). fork holds the mmap lock
@@ -274,12 +308,16 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 		/* An entry needs a copy: allocate without the page-table locks and go on from
 		 * it. Each pass consumes its page, so the walk moves on. */
 		addr = c.need_addr;
-		if (c.need_table) {
+		if (c.need_pte_table) {
 			pmd_t *dst_pmd = pmd_alloc(dst_vma->vm_mm, addr);
 
-			c.need_table = false;
+			c.need_pte_table = false;
 			race_point("fork:copy_needs_table");
 			ret = dst_pmd && pte_alloc(dst_vma->vm_mm, dst_pmd, addr) ? 0 : -ENOMEM;
+		} else if (c.need_leaf_table) {
+			c.need_leaf_table = false;
+			race_point("fork:copy_needs_table");
+			ret = prealloc_leaf_tables(&c, addr);
 		} else {
 			race_point("fork:copy_needs_page");
 			ret = prealloc_copy(&c, addr);
@@ -289,6 +327,8 @@ int copy_page_range(struct vm_area_struct *dst_vma, struct vm_area_struct *src_v
 	}
 	if (c.prealloc)
 		put_page(c.prealloc); /* a pool page goes back to its pool */
+	if (c.deposit)
+		pgtable_free(dst_vma->vm_mm, c.deposit);
 	if (cow)
 		write_protect_seq_bump(src_vma->vm_mm);
 	return ret;

@@ -330,24 +330,20 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd)
 }
 
 /* fork's copy of an anonymous THP's PMD leaf (src's ptl held). */
-int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
-		  unsigned long addr)
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *dst,
+		  pmd_t *src, unsigned long addr, struct page **deposit)
 {
 	struct mm_struct *dst_mm = dst_vma->vm_mm;
-	pmd_t *dst = pmd_alloc(dst_mm, addr);
-	struct page *table = dst ? pgtable_alloc(dst_mm) : NULL;
 	pmd_t v = pmdp_get(src);
 	struct page *head = pfn_to_page(pmd_pfn(v));
 	pthread_spinlock_t *dst_ptl;
 
-	if (!table)
-		return -ENOMEM;
 	get_page(head);
 	if (page_try_dup_anon_rmap(head, true, src_vma)) {
 		/* Maybe pinned (modern rules): split the parent's PMD, keeping its bits, so
-		 * that fork copies the subpages for the child by their PTEs (Linux 5.9). */
+		 * that fork copies the subpages for the child by their PTEs (Linux 5.9). The
+		 * deposit table is left for the next THP. */
 		put_page(head);
-		pgtable_free(dst_mm, table);
 		split_huge_pmd_locked(src_vma, src, addr & PMD_MASK);
 		return -EAGAIN;
 	}
@@ -358,7 +354,8 @@ int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma
 	add_mm_counter(dst_mm, MM_ANONPAGES, HPAGE_PMD_NR);
 	dst_ptl = entry_ptl(dst);
 	pthread_spin_lock(dst_ptl);
-	pgtable_trans_huge_deposit(dst, table);
+	pgtable_trans_huge_deposit(dst, *deposit);
+	*deposit = NULL;
 	set_pmd(dst, pmd_mkold(v));
 	pthread_spin_unlock(dst_ptl);
 	return 0;

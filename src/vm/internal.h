@@ -251,11 +251,12 @@ void zap_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd);
 /* Linux's total_mapcount(): every mapping of the page (head) or of any of its subpages, PMD and
  * PTE alike; each holds one reference on the head. */
 int total_mapcount(struct page *head);
-/* fork: copy the THP leaf at src (src's PMD ptl held) into dst_vma's mm. 0, -ENOMEM, or
- * -EAGAIN: the THP may be pinned (modern rules), src is split now and its PTEs are to be
- * copied one by one. */
-int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *src,
-		  unsigned long addr);
+/* fork: copy the THP leaf at src (src's PMD ptl held) into dst, the child's empty PMD entry
+ * for addr, depositing *deposit (a PTE table the caller allocated with no lock held; set to
+ * NULL once used). 0, or -EAGAIN: the THP may be pinned (modern rules), src is split now and
+ * its PTEs are to be copied one by one; *deposit is left to the caller. */
+int copy_huge_pmd(struct vm_area_struct *dst_vma, struct vm_area_struct *src_vma, pmd_t *dst,
+		  pmd_t *src, unsigned long addr, struct page **deposit);
 
 /* dax_fault.c */
 bool vma_is_dax(const struct vm_area_struct *vma);

@@ -690,6 +690,70 @@ static void test_fork_allocates_child_tables_unlocked(void **state)
 			 "child's word in table %d", i);
 }
 
+/* The locks of the parent's huge leaves: a THP's PMD table lock, a hugetlb leaf's, and the
+ * mm's page_table_lock (a PUD leaf's). */
+struct leaf_locks {
+	pthread_spinlock_t *ptl[3];
+	unsigned int calls, held;
+};
+
+static void check_leaves_unlocked(const char *point, void *arg)
+{
+	struct leaf_locks *t = arg;
+
+	(void)point;
+	t->calls++;
+	for (int i = 0; i < 3; i++) {
+		if (pthread_spin_trylock(t->ptl[i])) {
+			t->held++;
+			continue;
+		}
+		pthread_spin_unlock(t->ptl[i]);
+	}
+}
+
+static int setup_hugetlb_pool(void **state)
+{
+	return boot_with_hugetlb_pools(state, 2, 0);
+}
+
+/*
+ * The huge leaves too: fork allocates the child's PMD table and the page table a THP's PMD
+ * deposits (copy_huge_pmd()), and a hugetlb leaf's table, with none of the parent's locks held
+ * (Linux's copy_pmd_range() allocates them before taking the leaf's lock), for the same reason
+ * as the PTE tables above. Each leaf here lies in a 1 GiB range of its own, so each needs one
+ * allocation; the child reads every word of both.
+ */
+static void test_fork_allocates_huge_leaf_tables_unlocked(void **state)
+{
+	const unsigned long huge_base = 0x80000000UL;
+	struct mm_struct *mm = *state, *child;
+	struct leaf_locks t = {0};
+
+	map_tagged_thp(mm);
+	check_eq(map(huge_base, PMD_SIZE, RW, ANON | MAP_HUGETLB | MAP_FIXED, "hugetlb 2 MiB"),
+		 huge_base, "hugetlb mapping");
+	for (unsigned int i = 0; i < 512; i += 64)
+		put_word(huge_base + PG(i), 0x9000 + i, "tagging the hugetlb page");
+	check_eq(pt_walk(mm, huge_base).level, LEAF_PMD, "the hugetlb page's leaf");
+	t.ptl[0] = entry_ptl(pmd_lookup(mm, THP_BASE));
+	t.ptl[1] = entry_ptl(pmd_lookup(mm, huge_base));
+	t.ptl[2] = &mm->page_table_lock;
+	assert_int_equal(pinmm_hook_set("fork:copy_needs_table", check_leaves_unlocked, &t), 0);
+	child = fork_mm(mm);
+	pinmm_hook_clear_all();
+	check_eq(t.calls, 2, "child tables allocated at fork:copy_needs_table (THP, hugetlb)");
+	check_eq(t.held, 0, "parent locks held while a child table was allocated");
+	check_eq(pt_walk(child, THP_BASE).level, LEAF_PMD, "the child's THP leaf");
+	check_eq(pt_walk(child, huge_base).level, LEAF_PMD, "the child's hugetlb leaf");
+	for (unsigned int i = 0; i < 512; i += 64) {
+		check_eq(remote_word(child, THP_BASE + PG(i), "child"), 0x7000 + i,
+			 "child's THP subpage %u", i);
+		check_eq(remote_word(child, huge_base + PG(i), "child"), 0x9000 + i,
+			 "child's hugetlb subpage %u", i);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -712,6 +776,8 @@ int main(void)
 		T(test_fork_null_mm),
 		T(test_fork_then_exit_frees_everything),
 		T(test_fork_allocates_child_tables_unlocked),
+		cmocka_unit_test_setup_teardown(test_fork_allocates_huge_leaf_tables_unlocked,
+						setup_hugetlb_pool, teardown_fork),
 #undef T
 #undef T57
 	};
