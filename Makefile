@@ -83,7 +83,7 @@ PKG_LIBS = $$($(PKG_CONFIG_ENV) pkg-config --libs pinmm)
 PKG_PROGS := $(BUILD)/package/api_c11 $(BUILD)/package/api_cxx $(BUILD)/package/pin_page \
 	$(BUILD)/package/gup_dma_loss $(BUILD)/package/pin_leak
 
-.PHONY: all demo bench bench-scale check check-fault check-layers check-modern check-stress check-tools \
+.PHONY: all demo bench bench-scale check check-fault check-layers check-modern check-pin-owner check-stress check-tools \
 	check-package check-asan check-tsan check-sanitize check-clang install uninstall clean
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOLS) $(KERNEL_COMPARE) $(TESTS)
@@ -210,6 +210,11 @@ check: all check-layers $(PKG_PROGS)
 # Every tier of tests (stress briefly) under modern rules.
 check-modern: $(TESTS)
 	@PINMM_RULES=modern bash tests/run.sh $(BUILD)/tests
+
+# Every tier of tests (stress briefly) with pin owners on (PINMM_PIN_OWNER=1): each pin records
+# its caller, the slow path takes no PTE run, and the invariants check the records.
+check-pin-owner: $(TESTS)
+	@PINMM_PIN_OWNER=1 bash tests/run.sh $(BUILD)/tests
 
 # The layer order of docs/design.md: no object calls up, no source includes up.
 check-layers: $(LIB_OBJS)
