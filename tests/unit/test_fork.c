@@ -631,8 +631,8 @@ static void test_fork_then_exit_frees_everything(void **state)
 	check_eq(global_zone_page_state(NR_FREE_PAGES), free0, "free pages after both exits");
 }
 
-/* The parent's PTE tables of the region, and how often a child's table was allocated while
- * one of their locks was held. */
+/* Three locks of the parent's (PTE table locks, or a huge leaf's locks), and how often a
+ * child's table was allocated while one of them was held. */
 struct table_locks {
 	pthread_spinlock_t *ptl[3];
 	unsigned int calls, held;
@@ -690,28 +690,6 @@ static void test_fork_allocates_child_tables_unlocked(void **state)
 			 "child's word in table %d", i);
 }
 
-/* The locks of the parent's huge leaves: a THP's PMD table lock, a hugetlb leaf's, and the
- * mm's page_table_lock (a PUD leaf's). */
-struct leaf_locks {
-	pthread_spinlock_t *ptl[3];
-	unsigned int calls, held;
-};
-
-static void check_leaves_unlocked(const char *point, void *arg)
-{
-	struct leaf_locks *t = arg;
-
-	(void)point;
-	t->calls++;
-	for (int i = 0; i < 3; i++) {
-		if (pthread_spin_trylock(t->ptl[i])) {
-			t->held++;
-			continue;
-		}
-		pthread_spin_unlock(t->ptl[i]);
-	}
-}
-
 static int setup_hugetlb_pool(void **state)
 {
 	return boot_with_hugetlb_pools(state, 2, 0);
@@ -728,7 +706,7 @@ static void test_fork_allocates_huge_leaf_tables_unlocked(void **state)
 {
 	const unsigned long huge_base = 0x80000000UL;
 	struct mm_struct *mm = *state, *child;
-	struct leaf_locks t = {0};
+	struct table_locks t = {0};
 
 	map_tagged_thp(mm);
 	check_eq(map(huge_base, PMD_SIZE, RW, ANON | MAP_HUGETLB | MAP_FIXED, "hugetlb 2 MiB"),
@@ -739,7 +717,7 @@ static void test_fork_allocates_huge_leaf_tables_unlocked(void **state)
 	t.ptl[0] = entry_ptl(pmd_lookup(mm, THP_BASE));
 	t.ptl[1] = entry_ptl(pmd_lookup(mm, huge_base));
 	t.ptl[2] = &mm->page_table_lock;
-	assert_int_equal(pinmm_hook_set("fork:copy_needs_table", check_leaves_unlocked, &t), 0);
+	assert_int_equal(pinmm_hook_set("fork:copy_needs_table", check_parent_unlocked, &t), 0);
 	child = fork_mm(mm);
 	pinmm_hook_clear_all();
 	check_eq(t.calls, 2, "child tables allocated at fork:copy_needs_table (THP, hugetlb)");
