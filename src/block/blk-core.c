@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "lib/delay.h"
 
 #define NR_DEVICE_THREADS 2
 #define SECTOR_SIZE 512
@@ -83,24 +84,6 @@ static size_t bio_span(const struct bio *bio)
 	return (bio->len + 7) & ~(size_t)7;
 }
 
-static unsigned int next_rand(unsigned long long *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return (unsigned int)(*state >> 32);
-}
-
-static void pause_us(unsigned int us)
-{
-	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
-
-	if (us)
-		nanosleep(&ts, NULL);
-	else
-		sched_yield();
-}
-
 /* Linux's bio_alloc() takes its requests from a mempool and waits for one rather than fail
  * writeback: these wait for the host to have memory, and are not fault-injection sites. */
 static void *alloc_waiting(size_t size)
@@ -108,7 +91,7 @@ static void *alloc_waiting(size_t size)
 	void *p;
 
 	while (!(p = calloc(1, size)))
-		pause_us(1000);
+		delay_us(1000);
 	return p;
 }
 
@@ -200,7 +183,7 @@ static void bio_transfer_vec(struct bio *bio, unsigned int max_delay_us, unsigne
 		for (size_t off = 0; off < PAGE_SIZE; off += SECTOR_SIZE) {
 			page_copy_racy(dst + off, src + off, SECTOR_SIZE);
 			if (max_delay_us)
-				pause_us(next_rand(rng) % (max_delay_us / 8 + 1));
+				delay_us(delay_rand(rng) % (max_delay_us / 8 + 1));
 		}
 		if (blk_csum(dst, PAGE_SIZE) != bio->bi_csums[i])
 			bio->bi_status = -EILSEQ;
@@ -219,7 +202,7 @@ static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned lo
 	size_t span = bio_span(bio);
 
 	if (max_delay_us)
-		pause_us(next_rand(rng) % (max_delay_us + 1));
+		delay_us(delay_rand(rng) % (max_delay_us + 1));
 	if (bio->bi_vcnt) {
 		bio_transfer_vec(bio, max_delay_us, rng, buf);
 		return;
@@ -234,7 +217,7 @@ static void bio_transfer(struct bio *bio, unsigned int max_delay_us, unsigned lo
 
 		page_copy_racy((char *)buf + off, (const char *)bio->data + off, n);
 		if (max_delay_us && off + n < span)
-			pause_us(next_rand(rng) % (max_delay_us / 8 + 1));
+			delay_us(delay_rand(rng) % (max_delay_us / 8 + 1));
 	}
 	race_point("block:copied");
 	if (blk_csum(buf, span) != bio->csum)

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "lib/delay.h"
 
 #define DMA_BURST 512
 #define DMA_MAX_PAGES (1UL << 20)
@@ -69,24 +70,6 @@ static bool engine_live(struct dma_engine *engine)
 	return engine && live_set_has(&live_engines, engine);
 }
 
-static unsigned int next_rand(unsigned long long *state)
-{
-	*state ^= *state << 13;
-	*state ^= *state >> 7;
-	*state ^= *state << 17;
-	return (unsigned int)(*state >> 32);
-}
-
-static void pause_us(unsigned int us)
-{
-	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
-
-	if (us)
-		nanosleep(&ts, NULL);
-	else
-		sched_yield();
-}
-
 /* The transfer itself, in bursts, each word a relaxed atomic access on the page's side. */
 static void dma_transfer(struct dma_job *job, unsigned int max_delay_us,
 			 unsigned long long *rng)
@@ -95,7 +78,7 @@ static void dma_transfer(struct dma_job *job, unsigned int max_delay_us,
 	uint64_t *buf = job->buf;
 
 	if (max_delay_us)
-		pause_us(next_rand(rng) % (max_delay_us + 1));
+		delay_us(delay_rand(rng) % (max_delay_us + 1));
 	for (unsigned int off = 0; off < job->len; off += DMA_BURST) {
 		unsigned int n = job->len - off < DMA_BURST ? job->len - off : DMA_BURST;
 
@@ -104,7 +87,7 @@ static void dma_transfer(struct dma_job *job, unsigned int max_delay_us,
 		else
 			page_copy_racy(buf + off / 8, page + off / 8, n);
 		if (max_delay_us && off + n < job->len)
-			pause_us(next_rand(rng) % (max_delay_us / 8 + 1));
+			delay_us(delay_rand(rng) % (max_delay_us / 8 + 1));
 	}
 }
 
