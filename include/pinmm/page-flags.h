@@ -74,9 +74,14 @@ extern const char *const pageflag_names[NR_PAGEFLAGS];
 #define PG_buddy 0x00000080u
 #define PG_table 0x00000200u
 
+/* Acquire: a split publishes each new page with a release store of its compound_head (the
+ * fields it wrote first: mapping, index, flags), and a caller that reaches a page with no lock
+ * the split takes (an exit or a fork zapping or copying the migration entries a split leaves)
+ * reads those fields next. Linux's READ_ONCE() leans on the address dependency instead; on x86
+ * both are one plain load. */
 static inline struct page *compound_head(const struct page *page)
 {
-	unsigned long head = atomic_load_explicit(&page->compound_head, memory_order_relaxed);
+	unsigned long head = atomic_load_explicit(&page->compound_head, memory_order_acquire);
 
 	if (head & 1)
 		return (struct page *)(head - 1);

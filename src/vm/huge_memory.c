@@ -458,6 +458,8 @@ int split_huge_page_to_list(struct page *page, struct cds_list_head *list)
 		return -EBUSY;
 	}
 	__split_huge_page(head, list);
+	/* Split, still mapped by migration entries: an exit or a fork may read them now. */
+	race_point("huge_memory:split_page_remapping");
 	for (unsigned long i = 0; av && i < HPAGE_PMD_NR; i++)
 		remove_migration_ptes(av, head + i, head + i);
 	if (av)

@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <unistd.h> /* test_util.h uses ftruncate() */
 #include <urcu.h>   /* rcu_barrier(): let deferred page-table frees run */
 
@@ -364,6 +366,68 @@ static void test_lookup_waits_for_split(void **state)
 	}
 }
 
+/* ---- an exit during the split ---- */
+
+/* The child exits while the split has turned the THP into 512 pages that its migration entries
+ * still name. The two sides meet through relaxed atomics only, so that nothing orders the
+ * split's writes of the new pages' fields before the exit's reads of them but the library's own
+ * code: ThreadSanitizer (make check-tsan) checks that it does. */
+struct exit_during_split {
+	struct mm_struct *child;
+	pthread_t thread;
+	atomic_int phase; /* 0: before the split, 1: split, exit now, 2: the child is gone */
+};
+
+static void *child_exit_thread(void *arg)
+{
+	struct exit_during_split *e = arg;
+
+	while (atomic_load_explicit(&e->phase, memory_order_relaxed) != 1)
+		sched_yield();
+	mmput(e->child);
+	atomic_store_explicit(&e->phase, 2, memory_order_relaxed);
+	return NULL;
+}
+
+static void exit_child_now(const char *point, void *arg)
+{
+	struct exit_during_split *e = arg;
+
+	(void)point;
+	atomic_store_explicit(&e->phase, 1, memory_order_relaxed);
+	while (atomic_load_explicit(&e->phase, memory_order_relaxed) != 2)
+		sched_yield();
+}
+
+/*
+ * The exit zaps the child's migration entries, reading whether each page is anonymous (its
+ * mm counter) while the split has just written the new pages' mapping: the split publishes
+ * each page with a release store of its compound_head and the reader must acquire it (the
+ * race offlining's split and a forked child's exit ran into under memory pressure). Then the
+ * split maps the parent's pages back and none into the dead child: each page mapped once.
+ */
+static void test_child_exits_during_split(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct page *head = map_tagged_thp(mm);
+	struct exit_during_split e = {0};
+	const char *what = "split_huge_page() while the forked child exits";
+
+	e.child = pinmm_fork(mm);
+	assert_false(IS_ERR_OR_NULL(e.child));
+	assert_int_equal(pthread_create(&e.thread, NULL, child_exit_thread, &e), 0);
+	assert_int_equal(pinmm_hook_set("huge_memory:split_page_remapping", exit_child_now, &e), 0);
+	get_page(head);
+	check_eq(split_locked(head), 0, "%s", what);
+	pinmm_hook_clear_all();
+	pthread_join(e.thread, NULL);
+	check_eq(atomic_load(&e.phase), 2, "%s: the child exited during the split", what);
+	expect_split(mm, head, head, 1, what);
+	unlock_page(head);
+	put_page(head);
+	check_eq(pinmm_check_invariants(), 0, "%s: the invariants", what);
+}
+
 /* ---- FOLL_NOWAIT ---- */
 
 /* A file mapping: a lookup that would have to read the file, or wait for a page lock, ends the
@@ -479,6 +543,7 @@ int main(void)
 		test_with_mm(test_foll_split_splits_thp),
 		test_with_mm(test_foll_split_fails_when_pinned),
 		test_with_mm(test_lookup_waits_for_split),
+		test_with_mm(test_child_exits_during_split),
 		test_with_mm(test_foll_nowait_stops_where_a_fault_would_wait),
 		test_with_mm(test_refused_foll_flags),
 	};
