@@ -9,7 +9,7 @@
  * it wrote; at the end every word is read back, every pin released and
  * pinmm_check_invariants() must find nothing. Runs under both rule sets; clean under TSan.
  *
- * The machine: 64 MiB, 16 MiB of it ZONE_MOVABLE and 8 MiB CMA, THP never (see setup()): the
+ * The machine: 64 MiB, 16 MiB of it ZONE_MOVABLE and 8 MiB CMA, THP always (see setup()): the
  * workers' pages live where offlining and compaction move them.
  */
 #include <pthread.h>
@@ -189,11 +189,9 @@ static int setup(void **state, enum pinmm_rules rules)
 	cfg.ram_bytes = 64ULL << 20;
 	cfg.movable_bytes = 16ULL << 20;
 	cfg.cma_bytes = 8ULL << 20;
-	/* THP never: with THPs, offlining's split races fork's copy_pte() reading a subpage's
-	 * mapping (TSan, 1 run in 4; the split writes tail->mapping before its release store of
-	 * compound_head, and fork's copy of a present PTE reads it): a split-vs-fork bug of its
-	 * own, left to be fixed there. */
-	cfg.thp = PINMM_THP_NEVER;
+	/* THPs where a 2 MiB block is free: offlining and compaction split them under the
+	 * workers' forks (test_split_huge_page.c's test_child_exits_during_split is that race). */
+	cfg.thp = PINMM_THP_ALWAYS;
 	cfg.rules = rules;
 	return boot_with(&cfg);
 }
@@ -265,8 +263,9 @@ static void test_faults_pins_fork_against_compaction_and_offlining(void **state)
 		mmput(workers[i].mm);
 	rcu_barrier();
 	print_message("compactions %lu, movable blocks offlined %lu, CMA offlined %lu, "
-		      "contiguous ranges %lu\n", mover.compactions, mover.offlined,
-		      mover.cma_offlined, mover.contig);
+		      "contiguous ranges %lu; THPs faulted %lu, split %lu\n", mover.compactions,
+		      mover.offlined, mover.cma_offlined, mover.contig,
+		      global_vm_event_count(THP_FAULT_ALLOC), global_vm_event_count(THP_SPLIT_PAGE));
 }
 
 int main(void)

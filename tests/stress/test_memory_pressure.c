@@ -2,7 +2,7 @@
 /*
  * Everything that moves, frees or brings back pages, at once, on a small machine: 48 MiB of RAM
  * (16 MiB of it ZONE_MOVABLE, 8 MiB CMA), kswapd on, a 64 MiB swap area on a host file, THP
- * never. Threads are CPUs:
+ * always. Threads are CPUs:
  *  - two workers, each in its own mm with 12 MiB of anonymous memory it fills first (so that
  *    with the file reader's page cache, reclaim has to swap), then takes random steps: write
  *    whole pages with a pattern, read them back, MADV_PAGEOUT and MADV_COLD ranges, pin a page
@@ -459,13 +459,15 @@ static void test_memory_pressure(void **state)
 			 pinmm_rules_name(pinmm_rules()));
 	print_message("%s: steps %lu+%lu, pins %lu+%lu (long-term %lu+%lu), forks %lu+%lu; "
 		      "compactions %lu, movable blocks offlined %lu, -EBUSY %lu; file passes %lu; "
-		      "pswpout %lu pswpin %lu, pgsteal kswapd %lu direct %lu\n",
+		      "pswpout %lu pswpin %lu, pgsteal kswapd %lu direct %lu; THPs faulted %lu, "
+		      "split %lu\n",
 		      pinmm_rules_name(pinmm_rules()), workers[0].steps, workers[1].steps,
 		      workers[0].pinned, workers[1].pinned, workers[0].longterm, workers[1].longterm,
 		      workers[0].forks, workers[1].forks, mover.compactions, mover.offlined,
 		      mover.busy, reader.passes, global_vm_event_count(PSWPOUT),
 		      global_vm_event_count(PSWPIN), global_vm_event_count(PGSTEAL_KSWAPD),
-		      global_vm_event_count(PGSTEAL_DIRECT));
+		      global_vm_event_count(PGSTEAL_DIRECT), global_vm_event_count(THP_FAULT_ALLOC),
+		      global_vm_event_count(THP_SPLIT_PAGE));
 	for (unsigned int i = 0; i < NR_WORKERS; i++)
 		mmput(workers[i].mm);
 	fput(reader.file);
@@ -480,9 +482,9 @@ static int setup(void **state, enum pinmm_rules rules)
 
 	(void)state;
 	cfg.kswapd = true;
-	/* THP never: a THP split by offlining races fork's copy of a subpage's PTE (see
-	 * test_compaction_stress.c's setup()); that bug is left to its own fix. */
-	cfg.thp = PINMM_THP_NEVER;
+	/* THPs where a 2 MiB block is free: offlining splits them under the workers' forks and
+	 * exits (test_split_huge_page.c's test_child_exits_during_split is that race). */
+	cfg.thp = PINMM_THP_ALWAYS;
 	cfg.rules = rules;
 	return boot_with(&cfg);
 }
