@@ -85,6 +85,14 @@ void lru_cache_add_inactive_or_unevictable(struct page *page, struct vm_area_str
  */
 int isolate_lru_page(struct page *page);
 
+/*
+ * Is page, which the caller holds a reference to, on an LRU list? Read under the LRU lock, so
+ * that what its owner wrote before the page joined a list (its mapping and index, PG_anon
+ * and PG_swapcache state) is seen too: compaction and offlining ask it of a page they do not
+ * see mapped, where nothing else orders those reads after the writes. A tail: false.
+ */
+bool page_on_lru(struct page *page);
+
 /* Give an isolated page back to the LRU (its list chosen by its flags, as lru_cache_add()) and
  * drop the isolation's reference, which may free it. */
 void putback_lru_page(struct page *page);

@@ -153,6 +153,18 @@ void __page_cache_release(struct page *head)
 	lru_unlock();
 }
 
+bool page_on_lru(struct page *page)
+{
+	bool on;
+
+	if (PageTail(page))
+		return false;
+	lru_lock();
+	on = PageLRU(page);
+	lru_unlock();
+	return on;
+}
+
 /* Isolate page if it is on the LRU and not being freed. lru_lock held. */
 static bool __isolate_lru_page(struct page *page)
 {

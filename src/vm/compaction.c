@@ -9,7 +9,8 @@
  * which the allocator reaches through the hook registered at start-up (the allocator is below
  * this layer and never calls up).
  *
- * Which pages move: mapped anonymous and page-cache order-0 pages on the LRU lists; the
+ * Which pages move: anonymous, page-cache and swap-cache order-0 pages on the LRU lists,
+ * mapped or not (an unmapped one is recognised by its PG_lru read under the LRU lock); the
  * migration takes each off its list with isolate_lru_page() (another isolator holding it makes
  * it fail as an extra reference) and puts it, or its copy, back. Compound pages are skipped whole: THPs (Linux skips folios of pageblock order),
  * hugetlb pages. Anything else with a reference (page tables, the zero page, kernel
@@ -17,9 +18,10 @@
  *
  * The rule that is easy to break: a page the migrate scanner looks at may be in the middle of
  * being allocated, mapped or freed by another thread; nothing of it is read before the
- * reference is taken (get_page_unless_zero()) and the mapcount is seen (an acquire load that
- * pairs with the release of page_add_new_anon_rmap() and the rmap's read-modify-writes), so
- * its mapping and flags are those of a page that is really in use.
+ * reference is taken (get_page_unless_zero()) and either the mapcount is seen (an acquire load
+ * that pairs with the release of page_add_new_anon_rmap() and the rmap's read-modify-writes)
+ * or PG_lru is seen under the LRU lock (page_on_lru(): a page joins a list set up), so its
+ * mapping and flags are those of a page that is really in use.
  */
 #include <errno.h>
 
@@ -135,7 +137,8 @@ static enum isolate_result compaction_isolate_page(struct page *page, unsigned l
 		put_page(page);
 		return ISOLATE_SKIP;
 	}
-	if (!page_mapped_acquire(page)) {
+	/* Mapped, or on the LRU unmapped (a page-cache or swap-cache page nobody maps). */
+	if (!page_mapped_acquire(page) && !page_on_lru(page)) {
 		*why = MIGRATE_FAIL_UNMOVABLE;
 		put_page(page);
 		return ISOLATE_UNMOVABLE;

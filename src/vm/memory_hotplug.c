@@ -53,9 +53,10 @@ static void migrate_range(unsigned long start, unsigned long end, unsigned char 
 			pfn++;
 			continue;
 		}
-		/* Movable pages are mapped ones (compaction.c says why); one not mapped yet may
-		 * be in the middle of being set up: the next pass looks again. */
-		if (!page_mapped_acquire(page)) {
+		/* Movable pages are mapped ones, or unmapped ones on the LRU (compaction.c says
+		 * why); one neither may be in the middle of being set up: the next pass looks
+		 * again. */
+		if (!page_mapped_acquire(page) && !page_on_lru(page)) {
 			put_page(page);
 			if (why)
 				why[pfn - start] = MIGRATE_FAIL_UNMOVABLE;

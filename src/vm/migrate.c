@@ -159,8 +159,8 @@ static bool migrate_lock_page(struct page *page, enum migrate_mode mode)
 
 /* An order-0 anonymous page (the caller holds one reference). 0: done, the caller's reference
  * consumed, the old frame freed; or -EAGAIN (someone else holds a reference: a pin; the page
- * left its anon_vma) / -ENOMEM / -EBUSY (locked, async mode), and the caller still holds its
- * reference. */
+ * is unmapped and not in the swap cache) / -ENOMEM / -EBUSY (locked, async mode), and the
+ * caller still holds its reference. */
 static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 			     enum migrate_mode mode)
 {
@@ -176,8 +176,10 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 		target_release(t, new);
 		return -EBUSY;
 	}
+	/* A swap-cache page nobody maps (compaction and offlining take those too) has no
+	 * entries to replace: the page lock keeps a fault from mapping it meanwhile. */
 	av = page_get_anon_vma(page);
-	if (!av) {
+	if (!av && (!PageSwapCache(page) || page_mapped(page))) {
 		ret = -EAGAIN;
 		goto out;
 	}
@@ -186,12 +188,14 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 		ret = -EAGAIN;
 		goto out_av;
 	}
-	set_migration_ptes(av, page);
+	if (av)
+		set_migration_ptes(av, page);
 	/* Only the caller's reference (and the swap cache's) may remain: anything else is a
 	 * pin or a GUP reference. */
 	swapcache = PageSwapCache(page);
 	if (!page_ref_freeze(page, 1 + swapcache)) {
-		remove_migration_ptes(av, page, page);
+		if (av)
+			remove_migration_ptes(av, page, page);
 		ret = -EAGAIN;
 		goto out_av;
 	}
@@ -205,7 +209,8 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 		__SetPageLocked(new);
 		swap_cache_migrate(page, new);
 	}
-	remove_migration_ptes(av, page, new);
+	if (av)
+		remove_migration_ptes(av, page, new);
 	trace_event(TRACE_MM_MIGRATE_PAGE, page_to_pfn(page), page_to_pfn(new), 0, 0);
 	if (swapcache)
 		unlock_page(new);
@@ -213,11 +218,13 @@ static int migrate_anon_page(struct page *page, const struct migrate_target *t,
 	unlock_page(page);
 	atomic_store(&page->flags, 0);
 	free_pages_ok(page, 0);
-	page_put_anon_vma(av);
+	if (av)
+		page_put_anon_vma(av);
 	putback_lru_page(new); /* onto the old page's list; the allocation's reference */
 	return 0;
 out_av:
-	page_put_anon_vma(av);
+	if (av)
+		page_put_anon_vma(av);
 out:
 	unlock_page(page);
 	target_release(t, new);
@@ -284,7 +291,8 @@ out:
 static int migrate_isolated(struct page *page, const struct migrate_target *t,
 			    enum migrate_mode mode)
 {
-	bool anon = PageAnon(page);
+	/* A swap-cache page read ahead and not mapped yet has no anon_vma: anonymous still. */
+	bool anon = PageAnon(page) || PageSwapCache(page);
 	enum node_stat_item isolated =
 		(enum node_stat_item)(NR_ISOLATED_ANON + page_is_file_lru(page));
 	int ret;
@@ -380,7 +388,7 @@ int migrate_page_to(struct page *page, const struct migrate_target *t, enum migr
 		}
 		if (ret == -EINVAL)
 			ret = -EBUSY;
-	} else if (PageAnon(page) || page->mapping) {
+	} else if (PageAnon(page) || PageSwapCache(page) || page->mapping) {
 		for (int pass = 0; pass < MIGRATE_RETRIES; pass++) {
 			ret = migrate_isolated(page, t, mode);
 			if (!ret) {

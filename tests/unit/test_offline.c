@@ -229,6 +229,49 @@ static void test_bad_ranges(void **state)
 	check_eq(online_pages(movable_start(), block), 0, "online it");
 }
 
+/*
+ * Page-cache pages nobody maps move too (Linux migrates any page on the LRU): a memfd's 64
+ * pages, written through a shared mapping that is gone again, leave ZONE_MOVABLE when it goes
+ * offline, and read back through a new mapping from ZONE_NORMAL.
+ */
+static void test_offline_migrates_unmapped_cache_pages(void **state)
+{
+	enum { N = 64 };
+	const char *what = "offline_pages() of ZONE_MOVABLE holding 64 unmapped memfd pages";
+	struct mm_struct *mm = current_mm();
+	struct file *f = memfd_file_create("cache", 0);
+	unsigned long addr, pfns[N];
+
+	(void)state;
+	assert_false(IS_ERR(f));
+	assert_int_equal(vfs_truncate(f, (loff_t)PG(N)), 0);
+	addr = vm_mmap(f, 0, PG(N), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(addr));
+	for (unsigned long i = 0; i < N; i++) {
+		put_word(addr + PG(i), 0x7700 + i, what);
+		pfns[i] = page_to_pfn(page_at(mm, addr + PG(i)));
+		check_true(page_zonenum(pfn_to_page(pfns[i])) == ZONE_MOVABLE,
+			   "%s setup: page %lu in ZONE_MOVABLE", what, i);
+	}
+	unmap(addr, PG(N), what);
+	check_eq(offline_pages(movable_start(), movable_pages()), 0, "%s: return value", what);
+	addr = vm_mmap(f, 0, PG(N), RW, MAP_SHARED, 0);
+	assert_false(IS_ERR_VALUE(addr));
+	for (unsigned long i = 0; i < N; i++) {
+		struct page *page;
+
+		check_eq(get_word(addr + PG(i), what), 0x7700 + i, "%s: the word of page %lu", what,
+			 i);
+		page = page_at(mm, addr + PG(i));
+		check_true(page_zonenum(page) == ZONE_NORMAL && page_to_pfn(page) != pfns[i],
+			   "%s: page %lu moved to ZONE_NORMAL", what, i);
+	}
+	check_eq(online_pages(movable_start(), movable_pages()), 0, "%s: online_pages()", what);
+	unmap(addr, PG(N), what);
+	fput(f);
+	check_eq(pinmm_check_invariants(), 0, "%s: pinmm_check_invariants()", what);
+}
+
 static void test_alloc_contig_range_migrates(void **state)
 {
 	const char *what = "alloc_contig_range() of ZONE_MOVABLE's first 4 MiB";
@@ -287,6 +330,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_ranges, setup_default, teardown_mm),
 		cmocka_unit_test_setup_teardown(test_alloc_contig_range_migrates, setup_default,
 						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_offline_migrates_unmapped_cache_pages,
+						setup_default, teardown_mm),
 		cmocka_unit_test(test_not_booted),
 	};
 

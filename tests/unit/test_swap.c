@@ -19,6 +19,7 @@
 
 #include <pinmm/blkdev.h>
 #include <pinmm/inject.h>
+#include <pinmm/memory_hotplug.h>
 #include <pinmm/mm_inline.h>
 #include <pinmm/proc.h>
 #include <pinmm/swap.h>
@@ -527,6 +528,50 @@ static void test_failed_swap_read(void **state)
 	check_eq(get_word(BASE, "read again"), 0xbeef, "the next read works");
 }
 
+/*
+ * Swap-cache pages nobody maps move with the memory they are in (Linux migrates any page on
+ * the LRU): a read fault's readahead leaves the window's other pages in the swap cache,
+ * unmapped; offlining ZONE_MOVABLE moves them to ZONE_NORMAL with their slots, and reading
+ * them afterwards takes them from the swap cache, not from the device.
+ */
+static void test_offline_migrates_unmapped_swap_cache_pages(void **state)
+{
+	struct mm_struct *mm = *state;
+	struct zone *movable = pinmm_zone(ZONE_MOVABLE);
+	unsigned long pfns[8], in;
+
+	swap_on();
+	map(BASE, PG(8), RW, ANON | MAP_FIXED, "area");
+	tag_pages(BASE, 8, 0x6300, "tag");
+	pageout(BASE, PG(8), "8 pages");
+	check_eq(get_word(BASE, "page 0"), 0x6300, "page 0 read back (its readahead: 1-7)");
+	for (unsigned int i = 1; i < 8; i++) {
+		struct page *page;
+
+		check_true(swapped_out(BASE + PG(i)), "page %u still a swap entry", i);
+		page = lookup_swap_cache(pte_to_swp_entry(pte_at(mm, BASE + PG(i))));
+		check_true(page != NULL, "page %u read ahead into the swap cache", i);
+		check_true(page_zonenum(page) == ZONE_MOVABLE, "page %u in ZONE_MOVABLE", i);
+		pfns[i] = page_to_pfn(page);
+		put_page(page);
+	}
+	check_eq(offline_pages(movable->zone_start_pfn, movable->spanned_pages), 0,
+		 "offline_pages() of ZONE_MOVABLE with 7 unmapped swap-cache pages");
+	in = global_vm_event_count(PSWPIN);
+	for (unsigned int i = 1; i < 8; i++) {
+		struct page *page = lookup_swap_cache(pte_to_swp_entry(pte_at(mm, BASE + PG(i))));
+
+		check_true(page != NULL, "page %u still in the swap cache", i);
+		check_true(page_zonenum(page) == ZONE_NORMAL && page_to_pfn(page) != pfns[i],
+			   "page %u moved to ZONE_NORMAL", i);
+		put_page(page);
+	}
+	expect_tags(BASE, 8, 0x6300, "read back after the offlining");
+	check_eq(global_vm_event_count(PSWPIN) - in, 0, "pages read from the device afterwards");
+	check_eq(online_pages(movable->zone_start_pfn, movable->spanned_pages), 0, "online_pages()");
+	check_eq(pinmm_check_invariants(), 0, "invariants after the offlining");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +588,7 @@ int main(void)
 		test_swap(test_failed_swap_read),
 		test_swap(test_swap_io_in_requests_of_many_pages),
 		test_swap(test_failed_multi_page_write_keeps_every_page),
+		test_swap(test_offline_migrates_unmapped_swap_cache_pages),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
