@@ -314,13 +314,50 @@ static void unpin_dirty(struct page *head)
 }
 
 /*
+ * Release one pin of page if it is a plain order-0 page of RAM, with the pin owners and the debug
+ * checks off (the caller knows); false, having done nothing, for anything else (a compound page's
+ * head or tail, a device page, the zero page under modern rules), which the batched path takes.
+ * This is __put_compound_head() and the rest of unpin_pages()'s per-run work for the case where
+ * the page's own flags word decides it all: not a head (PG_head) and not a tail (compound_head
+ * bit 0) means order 0, so the bias counts the pin and there is no order to read. PG_longterm is
+ * read from the same word before the drop: if it was clear, no long-term pin of ours is left to
+ * unmark (a long-term pin set after that read is still held); if set, longterm_unpinned()
+ * decides after the drop, as for any page.
+ */
+static inline bool unpin_order0(struct page *page, const struct page *zero, bool make_dirty)
+{
+	unsigned long flags = atomic_load_explicit(&page->flags, memory_order_relaxed);
+
+	if ((atomic_load_explicit(&page->compound_head, memory_order_relaxed) & 1) ||
+	    (flags & (1UL << PG_head)) || page == zero ||
+	    __builtin_expect(page_to_pfn(page) >= max_pfn, 0))
+		return false;
+	if (make_dirty && !(flags & (1UL << PG_dirty)))
+		set_page_dirty_lock(page);
+	VM_BUG_ON_PAGE(page_ref_count(page) < (int)GUP_PIN_COUNTING_BIAS, page);
+	if (page_ref_sub_and_test(page, (int)GUP_PIN_COUNTING_BIAS))
+		__put_page(page);
+	if (__builtin_expect(flags & (1UL << PG_longterm), 0))
+		longterm_unpinned(page);
+	trace_event(TRACE_GUP_UNPIN, page_to_pfn(page), 1UL);
+	return true;
+}
+
+/*
  * The batched unpin. With the debug checks on, a run whose head does not hold the pins (see
  * __put_compound_head()) is neither dirtied nor released, and the runs after it still are:
  * each entry is its own pin, so a bad one says nothing about the others.
+ *
+ * With the checks and the pin owners off, an order-0 entry takes unpin_order0() (no run to
+ * find, no order to read, no call); any other entry starts a run of the batched path. The
+ * released pins are counted once per call either way.
  */
 static void unpin_pages(struct page **pages, unsigned long npages, bool make_dirty)
 {
 	bool check = debug_checks();
+	bool order0 = !check && !pin_owner_enabled();
+	/* Under modern rules the zero page is no pin at all (pin_is_noop()): the batched path's. */
+	const struct page *zero = rule_zero_page_pinnable() ? NULL : ZERO_PAGE(0);
 	long released = 0;
 
 	if (WARN_ON(IS_ERR_VALUE(npages)))
@@ -330,6 +367,11 @@ static void unpin_pages(struct page **pages, unsigned long npages, bool make_dir
 		unsigned long run;
 
 		if (!pages[i]) {
+			i++;
+			continue;
+		}
+		if (order0 && unpin_order0(pages[i], zero, make_dirty)) {
+			released++;
 			i++;
 			continue;
 		}
