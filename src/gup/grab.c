@@ -68,11 +68,29 @@ static bool pincount_add(struct page *head, int n)
 	return true;
 }
 
+/* hpage_pincount_available() of a head whose flags word the caller has loaded: an order-0
+ * page (no PG_head) answers from that word alone, without the call or the order's read. */
+static inline bool pincount_exact(const struct page *head, unsigned long head_flags)
+{
+	if (!(head_flags & (1UL << PG_head)))
+		return false;
+	/* Read atomically: the speculative grab may look at a page being freed and reused. */
+	return __atomic_load_n(&head[1].compound_order, __ATOMIC_RELAXED) >
+	       (rule_pincount_in_first_tail() ? 0U : 1U);
+}
+
+static inline unsigned long page_flags(const struct page *page)
+{
+	return atomic_load_explicit(&page->flags, memory_order_relaxed);
+}
+
 /*
  * Take refs references (FOLL_GET) or refs pins (FOLL_PIN) on page's head, without counting
  * nr_foll_pin_acquired (the caller does). speculative: the caller holds no reference and the
  * page may be being freed (fast path): a zero count is a silent failure. Otherwise a count <= 0
  * is a bug worth a WARN. A count that would overflow always WARNs. Returns the head, or NULL.
+ * The fast path's order-0 pages take grab_order0_fast() (grab.h) first, which comes here for
+ * anything it does not decide alone.
  */
 struct page *__grab_compound_head(struct page *page, int refs, unsigned int flags,
 				  bool speculative)
@@ -85,7 +103,7 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 	    WARN_ON_ONCE(!(flags & (FOLL_GET | FOLL_PIN))) || WARN_ON_ONCE(refs <= 0))
 		return NULL;
 	if (flags & FOLL_PIN) {
-		exact = hpage_pincount_available(head);
+		exact = pincount_exact(head, page_flags(head));
 		if (!exact) {
 			if (refs > INT_MAX / (int)GUP_PIN_COUNTING_BIAS) {
 				WARN_ONCE(1, "pin of %d refs would overflow", refs);
@@ -106,8 +124,9 @@ struct page *__grab_compound_head(struct page *page, int refs, unsigned int flag
 	 * page, or with the other counting scheme) before our references landed; then they are
 	 * not ours to keep. Once they have landed the page cannot change under us, so what we
 	 * re-read now is what every later release will see. */
-	if (speculative && (compound_head(page) != head ||
-			    ((flags & FOLL_PIN) && hpage_pincount_available(head) != exact))) {
+	if (speculative &&
+	    (compound_head(page) != head ||
+	     ((flags & FOLL_PIN) && pincount_exact(head, page_flags(head)) != exact))) {
 		if (page_ref_sub_and_test(head, n))
 			__put_page(head);
 		return NULL;
