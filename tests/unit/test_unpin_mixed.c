@@ -10,11 +10,13 @@
  * the 5.7 zero page; refcount and exact pin count on the others; nothing for the zero page
  * under modern rules), nr_foll_pin_released grows by what nr_foll_pin_acquired grew, the pages
  * are no longer maybe-DMA-pinned, the dirty variant dirties every anonymous page, and
- * pinmm_check_invariants() finds nothing.
+ * pinmm_check_invariants() finds nothing. Then two threads pin and unpin the same 4 KiB pages
+ * at once with the checks off, and every count comes back exactly.
  *
  * The order-1 page is a plain __GFP_COMP allocation pinned with try_grab_page() (as the
  * conformance suite's scenario 12 does): no mapping holds an order-1 page.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -235,6 +237,84 @@ static void run_mix(struct mm_struct *mm, bool modern, bool checks, bool dirty)
 		 m.rules, checks ? "on" : "off");
 }
 
+/* ---- two CPUs pinning and unpinning the same order-0 pages at once ---- */
+
+#define RACE_PAGES 64
+#define RACE_ROUNDS 200
+
+struct racer {
+	struct mm_struct *mm;
+	unsigned long addr;
+	long pinned;
+	const char *failed;
+};
+
+static void *race_pins(void *arg)
+{
+	struct racer *r = arg;
+	struct page *pages[RACE_PAGES];
+
+	kthread_use_mm(r->mm);
+	for (int round = 0; round < RACE_ROUNDS && !r->failed; round++) {
+		int got = pin_user_pages_fast(r->addr, RACE_PAGES, FOLL_WRITE, pages);
+
+		if (got != RACE_PAGES) {
+			r->failed = "pin_user_pages_fast() took fewer pages than asked";
+			if (got > 0)
+				unpin_user_pages(pages, (unsigned long)got);
+			break;
+		}
+		r->pinned += got;
+		unpin_user_pages_dirty_lock(pages, RACE_PAGES, round & 1);
+	}
+	kthread_unuse_mm(r->mm);
+	return NULL;
+}
+
+/* Both threads grab and release the same pages' counts (the inline order-0 grab, the
+ * order-0 release with the checks off): every count comes back exactly, and the vmstat pair
+ * agrees. */
+static void race_order0(struct mm_struct *mm, const char *rules)
+{
+	unsigned long addr = map(0, PG(RACE_PAGES), RW, ANON, "racing pins");
+	struct racer r[2];
+	pthread_t t[2];
+	int before[RACE_PAGES];
+	long acquired = nr_acquired(), released = nr_released();
+
+	assert_int_equal(do_madvise(mm, addr, PG(RACE_PAGES), MADV_NOHUGEPAGE), 0);
+	tag_pages(addr, RACE_PAGES, 0x5a, "racing pins");
+	for (int i = 0; i < RACE_PAGES; i++)
+		before[i] = page_ref_count(page_at(mm, addr + PG(i)));
+	for (int i = 0; i < 2; i++) {
+		r[i] = (struct racer){.mm = mm, .addr = addr};
+		assert_int_equal(pthread_create(&t[i], NULL, race_pins, &r[i]), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		pthread_join(t[i], NULL);
+		check_true(!r[i].failed, "%s rules: racing thread %d: %s", rules, i,
+			   r[i].failed ? r[i].failed : "");
+	}
+	for (int i = 0; i < RACE_PAGES; i++)
+		check_eq(page_ref_count(page_at(mm, addr + PG(i))), before[i],
+			 "%s rules: page %d's refcount after two threads' pins and unpins", rules, i);
+	check_eq(nr_acquired() - acquired, r[0].pinned + r[1].pinned,
+		 "%s rules: nr_foll_pin_acquired after the race", rules);
+	check_eq(nr_released() - released, r[0].pinned + r[1].pinned,
+		 "%s rules: nr_foll_pin_released after the race", rules);
+	check_eq(pinmm_check_invariants(), 0, "%s rules: the invariants after the race", rules);
+}
+
+static void test_race_order0_57_checks_off(void **state)
+{
+	race_order0(*state, "5.7");
+}
+
+static void test_race_order0_modern_checks_off(void **state)
+{
+	race_order0(*state, "modern");
+}
+
 #define MIX_TEST(name, modern, checks, dirty)                                                      \
 	static void test_unpin_mixed_##name(void **state)                                          \
 	{                                                                                          \
@@ -263,6 +343,10 @@ int main(void)
 		mix_test(57_checks_on_dirty, setup_57_checks_on),
 		mix_test(modern_checks_on, setup_modern_checks_on),
 		mix_test(modern_checks_on_dirty, setup_modern_checks_on),
+		cmocka_unit_test_setup_teardown(test_race_order0_57_checks_off, setup_57_checks_off,
+						teardown_mm),
+		cmocka_unit_test_setup_teardown(test_race_order0_modern_checks_off,
+						setup_modern_checks_off, teardown_mm),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
