@@ -74,7 +74,8 @@ fast_grab(struct page *page, int refs, unsigned int flags, const struct page *ro
 		return NULL;
 	head = refs == 1 ? grab_order0_fast(page, flags)
 			 : __grab_compound_head(page, refs, flags, true);
-	if (head && !fast_file_pin_allowed(head, flags)) {
+	/* Only a long-term pin asks (the test inline: the 4 KiB walk makes no call for it). */
+	if (head && (flags & FOLL_LONGTERM) && !fast_file_pin_allowed(head, flags)) {
 		fast_undo(head, refs, flags);
 		return NULL;
 	}
