@@ -21,6 +21,12 @@
  * unpin change no count and no vmstat, and an unpin neither dirties it nor checks it, on every
  * path alike (pin_is_noop()).
  *
+ * An order-0 page takes a shorter way on each side, decided from its own flags and
+ * compound_head words (no tail bit, no PG_head: the bias counts its pins, there is no order to
+ * read): the fast path's inline grab (grab.h, grab_order0_fast()) and, with the debug checks
+ * and pin owners off, unpin_order0() in the batched unpin. Anything else takes the general
+ * grab and release below; keep the two ways counting alike.
+ *
  * Pin owners (<pinmm/pin_owner.h>) hang off the same two routines: a FOLL_PIN grab that
  * succeeded opens a record, and a release closes records before its counts drop (after the
  * drop the page may be freed and pinned again by someone else). Off, each pays one branch on a
