@@ -51,21 +51,15 @@ static bool fast_file_pin_allowed(struct page *head, unsigned int flags)
 	return mapping->shmem;
 }
 
-/* Grab refs on page's head for the fast path; NULL if the slow path must do it. ro_page: the
- * page whose exclusive bit decides an unshare (the page itself, or a leaf's head) when the
- * entry is read-only, else NULL. Inline, and a single page through grab_order0_fast(): the
+/* Grab refs on page's head for the fast path; NULL if the slow path must do it. Whether a
+ * read-only pin must unshare the page first is the callers' look, after the grab: before it,
+ * the page may be being freed, and its mapping is not to be read (Linux looks after
+ * try_grab_folio_fast() too). Inline, and a single page through grab_order0_fast(): the
  * 4 KiB walk pays no call per page (docs/performance.md, "The 4 KiB fast path"). */
 static inline __attribute__((always_inline)) struct page *
-fast_grab(struct page *page, int refs, unsigned int flags, const struct page *ro_page)
+fast_grab(struct page *page, int refs, unsigned int flags)
 {
 	struct page *head;
-
-	/* A page to unshare first (modern rules) is the slow path's. This early look saves a
-	 * grab and its undo (which would count a pin acquired and released) in the common case;
-	 * the callers look again after the grab, the look that decides (the bit may be cleared
-	 * in between). */
-	if (ro_page && gup_must_unshare(NULL, flags, ro_page))
-		return NULL;
 
 	/* A long-term pin must not stay where it is not pinnable: let the slow path migrate
 	 * the page first. */
@@ -124,7 +118,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		page = pfn_to_page(pte_pfn(pte));
 		/* The window the rule above is about: the entry is read, the page not yet ours. */
 		race_point("gup_fast:pte_read");
-		head = fast_grab(page, 1, flags, pte_write(pte) ? NULL : page);
+		head = fast_grab(page, 1, flags);
 		if (!head)
 			goto out;
 		if ((!pte_write(pte) && gup_must_unshare(NULL, flags, page)) ||
@@ -159,7 +153,7 @@ static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, un
 
 		put_dev_pagemap(pgmap);
 		pgmap = got;
-		if (!pgmap || !fast_grab(page, 1, flags, NULL)) {
+		if (!pgmap || !fast_grab(page, 1, flags)) {
 			undo_dev_pagemap(nr, nr_start, flags, pages);
 			goto out;
 		}
@@ -190,7 +184,7 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 	page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT));
 	for (unsigned long a = addr; a < end; a += PAGE_SIZE)
 		pages[*nr + refs++] = page + ((a - addr) >> PAGE_SHIFT);
-	head = fast_grab(page, refs, flags, (v & _PAGE_RW) ? NULL : compound_head(page));
+	head = fast_grab(page, refs, flags);
 	if (!head)
 		return false;
 	if ((!(v & _PAGE_RW) && gup_must_unshare(NULL, flags, head)) ||
