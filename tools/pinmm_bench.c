@@ -12,12 +12,22 @@
  * to an SVG file.
  *
  * Usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS] [-o CSV]
- *                    [-g SVG] [-q] [-d] [-R 5.7|modern]
+ *                    [-g SVG] [-q] [-d] [-R 5.7|modern] [-z MOVABLE_MIB,CMA_MIB]
  *   -R: the rule set (default: PINMM_RULES, else 5.7)
  *
  * The machine runs without its debug checks (pinmm_config.debug_checks), as Linux without
  * CONFIG_DEBUG_VM: the checked release costs about 1 ns per 4 KiB page on the unpin rows
  * (docs/performance.md). -d keeps them on, to measure that.
+ *
+ * The machine (the second line) has no ZONE_MOVABLE and no CMA, as the host's own memory: a
+ * long-term pin there migrates nothing, and every row measures the range as it was faulted.
+ * -z MOVABLE_MIB,CMA_MIB boots them (128,64 is pinmm_config_default()'s machine): then a
+ * long-term pin migrates the pages out of them (modern rules: both; 5.7: CMA), and migration
+ * splits each THP it moves (src/vm/migrate.c), so after a THP row that split some, the tool
+ * says how many pages are no longer THP-mapped and maps the range again. The rule that is
+ * easy to break: the floor must work on the pages the row took (the range's pages now), not
+ * on those collected at map time, which migration freed; every floor page is checked to be
+ * mapped after each row.
  *
  * The first line names the rule set. Under modern rules the long-term get rows are left out:
  * FOLL_LONGTERM requires FOLL_PIN there (Linux 6.3 on).
@@ -57,7 +67,7 @@ struct range {
 	struct mm_struct *mm;
 	unsigned long start;
 	unsigned long nr_pages;
-	struct page **pages; /* the range's pages, for the floor */
+	struct page **pages; /* the range's pages, for the floor: what the last repeat took */
 };
 
 /* What one thread does in one timed phase. */
@@ -261,6 +271,11 @@ static int measure(struct range *r, int nthreads, bool pin, enum mode mode, int 
 			free(samples);
 			return -EIO;
 		}
+		/* The floor works on the pages this repeat took: a long-term pin may have
+		 * migrated the range, freeing the pages the floor used before. */
+		for (int t = 0; t < nthreads; t++)
+			memcpy(r->pages + jobs[t].first, jobs[t].pages,
+			       jobs[t].nr * sizeof(struct page *));
 		put[rep] = run_phase(jobs, nthreads, 1);
 		flo[rep] = run_phase(jobs, nthreads, 2);
 		run_phase(jobs, nthreads, 3);
@@ -313,6 +328,82 @@ static int map_range(struct range *r, enum backing b, unsigned long bytes)
 	for (long i = 0; i < got; i++)
 		put_page(r->pages[i]);
 	return 0;
+}
+
+/*
+ * The floor's pages must be the range's pages now: mapped, and so held by their mapping. A
+ * page that a long-term pin migrated away was freed (its count 0, or it is reused): an atomic
+ * add there measures nothing of the range. Checked after every row, untimed.
+ */
+static int check_floor_pages(const struct range *r, const struct result *res)
+{
+	for (unsigned long i = 0; i < r->nr_pages; i++) {
+		const struct page *head = compound_head(r->pages[i]);
+
+		if (page_ref_count(head) > 0 && page_mapped(r->pages[i]))
+			continue;
+		fprintf(stderr, "pinmm_bench: %s %d thr %s %s: the floor's page %lu is not mapped "
+				"in the range (count %d): the floor would measure freed pages\n",
+			backing_names[res->b], res->threads, res->pin ? "pin" : "get",
+			mode_names[res->mode], i, page_ref_count(head));
+		return -EFAULT;
+	}
+	return 0;
+}
+
+/* Pages of the range mapped by a PMD as THPs (the only THPs mapped: AnonHugePages). */
+static unsigned long thp_mapped_pages(void)
+{
+	return (unsigned long)global_node_page_state(NR_ANON_THPS) * HPAGE_PMD_NR;
+}
+
+/* The machine, its zones and why, and the load it runs under. */
+static void print_machine(const struct pinmm_config *cfg)
+{
+	char a[16], b[16], c[16], load[64] = "unknown";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%15s %15s %15s", a, b, c) == 3)
+			snprintf(load, sizeof(load), "%s %s %s", a, b, c);
+		fclose(f);
+	}
+	if (!cfg->movable_bytes && !cfg->cma_bytes)
+		printf("machine: %llu MiB of RAM, no ZONE_MOVABLE, no CMA (as the host's memory): a "
+		       "long-term pin migrates nothing; load average %s\n", cfg->ram_bytes >> 20, load);
+	else
+		printf("machine: %llu MiB of RAM, ZONE_MOVABLE %llu MiB, CMA %llu MiB (-z): the "
+		       "long-term rows include migration out of them (modern rules: both, 5.7: CMA) "
+		       "and a migrated THP is split; load average %s\n", cfg->ram_bytes >> 20,
+		       cfg->movable_bytes >> 20, cfg->cma_bytes >> 20, load);
+}
+
+/*
+ * After a THP row: the pages of the range that are no longer THP-mapped (a long-term pin
+ * migrates a THP out of ZONE_MOVABLE or CMA by splitting it: src/vm/migrate.c), said on a line
+ * of their own; then the range is mapped and faulted again, so that the next row measures THPs
+ * as its backing says. thp_faulted: the count right after the first fault. 0, or the error of
+ * the new mapping.
+ */
+static int split_report(struct range *r, const struct result *res, unsigned long thp_faulted,
+			unsigned long bytes)
+{
+	unsigned long now = thp_mapped_pages();
+	int ret;
+
+	if (now >= thp_faulted)
+		return 0;
+	printf("thp-2m: after %d thr %s %s, %lu of %lu pages are no longer THP-mapped (split by "
+	       "migration); the range is mapped again\n", res->threads, res->pin ? "pin" : "get",
+	       mode_names[res->mode], thp_faulted - now, r->nr_pages);
+	vm_munmap(r->start, bytes);
+	free(r->pages);
+	r->pages = NULL;
+	ret = map_range(r, B_THP, bytes);
+	if (ret)
+		fprintf(stderr, "pinmm_bench: thp-2m: cannot map and fault the range again: %s\n",
+			strerror(-ret));
+	return ret;
 }
 
 static void print_header(void)
@@ -567,6 +658,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS]\n"
 		"                   [-o CSV] [-g SVG] [-q] [-d] [-R 5.7|modern]\n"
+		"                   [-z MOVABLE_MIB,CMA_MIB]\n"
 		"  -s  range per backing in MiB (default 1024; a multiple of 1024 with hugetlb-1g,\n"
 		"      else of 2)\n"
 		"  -r  repeats per figure, reported as min / median / max (default %d)\n"
@@ -575,6 +667,9 @@ static void usage(FILE *out)
 		"  -o  CSV file (default bench.csv)   -g  SVG chart (default bench.svg)\n"
 		"  -q  no simulated-kernel log      -d  keep the debug checks on\n"
 		"  -R  rule set, 5.7 or modern (default: PINMM_RULES, else 5.7)\n"
+		"  -z  MOVABLE_MIB,CMA_MIB: boot with a ZONE_MOVABLE and a CMA area of these sizes\n"
+		"      (default 0,0, as the host's memory; 128,64 is pinmm's default machine): the\n"
+		"      long-term rows then include migration out of them, which splits THPs\n"
 		"  -h  this message\n",
 		DEFAULT_REPEATS, MAX_THREADS);
 }
@@ -618,6 +713,24 @@ static unsigned int parse_backings(const char *arg)
 	return mask;
 }
 
+/* -z: MOVABLE_MIB,CMA_MIB, each a multiple of 4 (0 leaves that zone out). */
+static void parse_zones(const char *arg, unsigned long *movable, unsigned long *cma)
+{
+	char *end, *end2;
+	unsigned long m = strtoul(arg, &end, 10), c = 0;
+
+	if (end != arg && *end == ',' && end[1] >= '0' && end[1] <= '9')
+		c = strtoul(end + 1, &end2, 10);
+	else
+		end2 = end;
+	if (end == arg || *end != ',' || *end2 || m % 4 || c % 4 || m > (64UL << 10) ||
+	    c > (64UL << 10))
+		bad_usage("-z %s: MOVABLE_MIB,CMA_MIB, multiples of 4 MiB up to 65536 (e.g. 128,64)",
+			  arg);
+	*movable = m;
+	*cma = c;
+}
+
 /* -t: a comma-separated list of thread counts. Returns how many (at most max). */
 static int parse_threads(const char *arg, int *threads, int max)
 {
@@ -642,6 +755,7 @@ int main(int argc, char **argv)
 	int repeats = DEFAULT_REPEATS, opt, nres = 0, nthreads = 2, threads[16] = { 1, 2 };
 	unsigned int backings = (1U << NR_BACKINGS) - 1;
 	bool debug_checks = false;
+	unsigned long movable_mib = 0, cma_mib = 0;
 	const char *csv = "bench.csv", *svg = "bench.svg";
 	struct pinmm_config cfg;
 	struct result *res;
@@ -650,7 +764,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	char *end;
 
-	while ((opt = getopt(argc, argv, "hs:r:b:t:o:g:qdR:")) != -1) {
+	while ((opt = getopt(argc, argv, "hs:r:b:t:o:g:qdR:z:")) != -1) {
 		switch (opt) {
 		case 'h':
 			usage(stdout);
@@ -687,6 +801,9 @@ int main(int argc, char **argv)
 			if (tool_rules_option("pinmm_bench", optarg, &rules))
 				exit(2);
 			break;
+		case 'z':
+			parse_zones(optarg, &movable_mib, &cma_mib);
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -717,6 +834,9 @@ int main(int argc, char **argv)
 	cfg.thp = PINMM_THP_MADVISE;
 	cfg.debug_checks = debug_checks;
 	cfg.rules = rules;
+	cfg.ram_bytes += (unsigned long long)(movable_mib + cma_mib) << 20;
+	cfg.movable_bytes = (unsigned long long)movable_mib << 20;
+	cfg.cma_bytes = (unsigned long long)cma_mib << 20;
 	if (pinmm_boot(&cfg)) {
 		fprintf(stderr, "pinmm_bench: cannot boot a %llu MiB machine\n", cfg.ram_bytes >> 20);
 		free(res);
@@ -726,6 +846,7 @@ int main(int argc, char **argv)
 	       "per call, %ld CPUs online, debug checks %s; '!': max > %.0fx min\n",
 	       tool_rules_name(), mib, repeats, PAGES_PER_CALL, sysconf(_SC_NPROCESSORS_ONLN),
 	       debug_checks ? "on" : "off", SPREAD_WARN);
+	print_machine(&cfg);
 	print_header();
 	mm = mm_alloc();
 	kthread_use_mm(mm);
@@ -735,12 +856,18 @@ int main(int argc, char **argv)
 
 		if (!(backings & (1U << b)))
 			continue;
+		unsigned long thp_faulted;
+
 		ret = map_range(&r, (enum backing)b, mib << 20);
 		if (ret) {
 			fprintf(stderr, "pinmm_bench: %s: cannot map and fault the range: %s\n",
 				backing_names[b], strerror(-ret));
 			return 1;
 		}
+		thp_faulted = b == B_THP ? thp_mapped_pages() : 0;
+		if (b == B_THP && thp_faulted < r.nr_pages)
+			printf("thp-2m: %lu of %lu pages THP-mapped after the fault\n", thp_faulted,
+			       r.nr_pages);
 		for (int t = 0; t < nthreads; t++)
 			for (int pin = 0; pin <= 1; pin++)
 				for (int m = 0; m < NR_MODES; m++) {
@@ -749,9 +876,14 @@ int main(int argc, char **argv)
 						continue; /* refused: FOLL_LONGTERM needs FOLL_PIN */
 					res[nres].b = (enum backing)b;
 					if (measure(&r, threads[t], pin, (enum mode)m, repeats,
-						    &res[nres]))
+						    &res[nres]) ||
+					    check_floor_pages(&r, &res[nres]))
 						return 1;
-					print_result(&res[nres++]);
+					print_result(&res[nres]);
+					if (b == B_THP && split_report(&r, &res[nres], thp_faulted,
+								       mib << 20))
+						return 1;
+					nres++;
 				}
 		vm_munmap(r.start, mib << 20);
 		free(r.pages);

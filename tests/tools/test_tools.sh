@@ -312,6 +312,23 @@ check "pinmm_bench -s 64 with hugetlb-1g" -s 2 -e 'whole huge pages \(1 GiB\)' -
 	"$pb" -s 64 -b hugetlb-1g
 check "pinmm_bench: an extra argument" -s 2 -e '^pinmm_bench: unexpected argument foo' -- \
 	"$pb" foo
+# The machine: no ZONE_MOVABLE and no CMA unless -z asks for them. With them, a long-term pin
+# migrates the range's pages out (modern rules): the floor must then use the pages the row
+# took, not the freed ones (the tool checks every floor page is mapped after each row), and
+# each THP it migrated is split: the tool says how many pages and maps the range again.
+check "pinmm_bench: the default machine has no ZONE_MOVABLE and no CMA" \
+	-o '^machine: [0-9]+ MiB of RAM, no ZONE_MOVABLE, no CMA \(as the host.s memory\): a long-term pin migrates nothing; load average [0-9.]+ [0-9.]+ [0-9.]+$' \
+	-x 'no longer THP-mapped' -x 'freed pages' -l '5:^thp-2m +1 ' -- \
+	"$pb" -R modern -q -s 16 -r 2 -b thp-2m -t 1 -o "$tmp/z0.csv" -g "$tmp/z0.svg"
+check "pinmm_bench -z 128,64: long-term pins migrate, the floor on the pages taken, splits said" \
+	-o '^machine: [0-9]+ MiB of RAM, ZONE_MOVABLE 128 MiB, CMA 64 MiB \(-z\)' \
+	-o '^thp-2m: after 1 thr pin longterm, [1-9][0-9]* of 16384 pages are no longer THP-mapped \(split by migration\); the range is mapped again$' \
+	-l '5:^4k +1 ' -l '5:^thp-2m +1 ' -x 'freed pages' -- \
+	"$pb" -R modern -q -z 128,64 -s 64 -r 2 -b 4k,thp-2m -t 1 -o "$tmp/z.csv" -g "$tmp/z.svg"
+for bad in 128 3,0 128,x 128,64,4 ,64; do
+	check "pinmm_bench -z $bad" -s 2 -e "^pinmm_bench: -z $bad: MOVABLE_MIB,CMA_MIB, multiples of 4 MiB" \
+		-e '^usage: ' -- "$pb" -z "$bad"
+done
 ROW='^(4k|thp-2m) +[13] (get|pin) (fast|slow|longterm) +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\| [0-9.]+/[0-9.]+/[0-9.]+!? +\|'
 check "pinmm_bench -s 16 -r 3 -b 4k,thp-2m -t 1,3: 24 rows of min/median/max" \
 	-o '^pinmm_bench: rules 5\.7, 16 MiB per range, 3 repeats \(min / median / max\), 512 pages per call, [0-9]+ CPUs online, debug checks off;' \
