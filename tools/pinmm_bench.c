@@ -9,7 +9,9 @@
  * more than SPREAD_WARN times its min is marked '!': that figure varies between runs (the
  * slow path on huge pages with 2 threads does, by up to 20x). Writes the table to stdout (a
  * line per row as it is measured, also into a pipe), the figures to a CSV file and a chart
- * to an SVG file.
+ * to an SVG file. A row with more than one thread ends with its scaling against the 1-thread
+ * row (scaling_of(): 1-thread time / N-thread time, least of the repeats, for the take, the
+ * release and the floor, then the take's and the release's over the floor's).
  *
  * Usage: pinmm_bench [-h] [-s RANGE_MIB] [-r REPEATS] [-b BACKINGS] [-t THREADS] [-o CSV]
  *                    [-g SVG] [-q] [-d] [-R 5.7|modern] [-z MOVABLE_MIB,CMA_MIB]
@@ -408,12 +410,38 @@ static int split_report(struct range *r, const struct result *res, unsigned long
 
 static void print_header(void)
 {
-	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s\n", "backing", "thr",
-	       "op", "mode", "get ns/page", "put ns/page", "floor", "get/fl", "put/fl", "get ms/G",
-	       "put ms/G");
-	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s\n", "", "", "", "",
+	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s | %s\n", "backing",
+	       "thr", "op", "mode", "get ns/page", "put ns/page", "floor", "get/fl", "put/fl",
+	       "get ms/G", "put ms/G", "scaling 1 thr / N thr, min: get put floor, get/fl put/fl");
+	printf("%-10s %3s %-3s %-8s | %-20s | %-20s | %6s | %6s %6s | %8s %8s |\n", "", "", "", "",
 	       "min / median / max", "min / median / max", "median", "median", "median", "median",
 	       "median");
+}
+
+/*
+ * Scaling: how much faster N threads take (and release) the range than one thread does, as
+ * the 1-thread row's time over this row's (the least of each one's repeats; N is ideal), for
+ * the op and for the floor measured beside it; and the op's scaling over the floor's, the
+ * figure the target is set on (at least 0.9: the op scales 0.9x as well as one atomic add per
+ * struct page does). Left at 0 for a 1-thread row, or when no 1-thread row of the same backing,
+ * op and mode was measured.
+ */
+struct scaling {
+	double get, put, floor;
+};
+
+static struct scaling scaling_of(const struct result *r, const struct result *res, int n)
+{
+	for (int i = 0; r->threads > 1 && i < n; i++) {
+		const struct result *one = &res[i];
+
+		if (one->threads != 1 || one->b != r->b || one->pin != r->pin ||
+		    one->mode != r->mode)
+			continue;
+		return (struct scaling){ one->get.min / r->get.min, one->put.min / r->put.min,
+					 one->floor.min / r->floor.min };
+	}
+	return (struct scaling){ 0, 0, 0 };
 }
 
 /* "min / median / max", marked '!' when the figure varies between runs. */
@@ -426,32 +454,44 @@ static void print_spread(const struct spread *s)
 	printf(" %-20s |", buf);
 }
 
-static void print_result(const struct result *r)
+/* Row i of res[0 .. i], with its scaling against the 1-thread row measured before it. */
+static void print_result(const struct result *res, int i)
 {
 	double per_gib = (double)(1UL << 18) / 1e6; /* ns/page -> ms/GiB */
+	const struct result *r = &res[i];
+	struct scaling sc = scaling_of(r, res, i);
 
 	printf("%-10s %3d %-3s %-8s |", backing_names[r->b], r->threads, r->pin ? "pin" : "get",
 	       mode_names[r->mode]);
 	print_spread(&r->get);
 	print_spread(&r->put);
-	printf(" %6.2f | %6.2f %6.2f | %8.2f %8.2f\n", r->floor.median,
+	printf(" %6.2f | %6.2f %6.2f | %8.2f %8.2f |", r->floor.median,
 	       r->get.median / r->floor.median, r->put.median / r->floor.median,
 	       r->get.median * per_gib, r->put.median * per_gib);
+	if (sc.floor > 0)
+		printf(" x%.2f x%.2f x%.2f, %.2f %.2f\n", sc.get, sc.put, sc.floor,
+		       sc.get / sc.floor, sc.put / sc.floor);
+	else
+		printf(" -\n");
 }
 
 static void write_csv(FILE *f, const struct result *res, int n, int repeats)
 {
 	fprintf(f, "backing,threads,op,mode,repeats,get_ns_min,get_ns_median,get_ns_max,"
 		   "put_ns_min,put_ns_median,put_ns_max,floor_ns_min,floor_ns_median,floor_ns_max,"
-		   "get_ms_per_gib_median,put_ms_per_gib_median\n");
+		   "get_ms_per_gib_median,put_ms_per_gib_median,get_scaling,put_scaling,"
+		   "floor_scaling\n");
 	for (int i = 0; i < n; i++) {
 		const struct result *r = &res[i];
+		struct scaling sc = scaling_of(r, res, n);
 
-		fprintf(f, "%s,%d,%s,%s,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
+		fprintf(f, "%s,%d,%s,%s,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,"
+			   "%.3f,%.3f,%.3f\n",
 			backing_names[r->b], r->threads, r->pin ? "pin" : "get",
 			mode_names[r->mode], repeats, r->get.min, r->get.median, r->get.max,
 			r->put.min, r->put.median, r->put.max, r->floor.min, r->floor.median,
-			r->floor.max, r->get.median * 262144 / 1e6, r->put.median * 262144 / 1e6);
+			r->floor.max, r->get.median * 262144 / 1e6, r->put.median * 262144 / 1e6,
+			sc.get, sc.put, sc.floor);
 	}
 }
 
@@ -879,7 +919,7 @@ int main(int argc, char **argv)
 						    &res[nres]) ||
 					    check_floor_pages(&r, &res[nres]))
 						return 1;
-					print_result(&res[nres]);
+					print_result(res, nres);
 					if (b == B_THP && split_report(&r, &res[nres], thp_faulted,
 								       mib << 20))
 						return 1;

@@ -333,6 +333,8 @@ ROW='^(4k|thp-2m) +[13] (get|pin) (fast|slow|longterm) +\| [0-9.]+/[0-9.]+/[0-9.
 check "pinmm_bench -s 16 -r 3 -b 4k,thp-2m -t 1,3: 24 rows of min/median/max" \
 	-o '^pinmm_bench: rules 5\.7, 16 MiB per range, 3 repeats \(min / median / max\), 512 pages per call, [0-9]+ CPUs online, debug checks off;' \
 	-l "24:$ROW" \
+	-l '12:^(4k|thp-2m) +3 .*\| x[0-9.]+ x[0-9.]+ x[0-9.]+, [0-9.]+ [0-9.]+$' \
+	-l '12:^(4k|thp-2m) +1 .*\| -$' \
 	-x hugetlb -o "^wrote $tmp/b.csv and $tmp/b.svg\$" -- \
 	"$pb" -R 5.7 -q -s 16 -r 3 -b 4k,thp-2m -t 1,3 -o "$tmp/b.csv" -g "$tmp/b.svg"
 check "pinmm_bench: the pin owners' cost, off and on, in the same run" \
@@ -343,11 +345,18 @@ check "pinmm_bench -d: the debug checks stay on" -o 'debug checks on;' -l "6:^4k
 why=
 [ "$(head -n1 "$tmp/b.csv" 2>/dev/null | cut -d, -f5-8)" = "repeats,get_ns_min,get_ns_median,get_ns_max" ] ||
 	why+="; the CSV header has no repeats,get_ns_min,get_ns_median,get_ns_max"
+[ "$(head -n1 "$tmp/b.csv" 2>/dev/null | cut -d, -f17-19)" = "get_scaling,put_scaling,floor_scaling" ] ||
+	why+="; the CSV header has no get_scaling,put_scaling,floor_scaling"
+awk -F, 'NR > 1 && (($2 == 1) != ($17 == 0 && $18 == 0 && $19 == 0)) { bad = 1 } END { exit bad }' \
+	"$tmp/b.csv" 2>/dev/null || why+="; a 3-thread CSV row has no scaling, or a 1-thread row has one"
 [ "$(wc -l <"$tmp/b.csv" 2>/dev/null)" = 25 ] || why+="; the CSV does not have 24 rows"
 awk -F, 'NR > 1 && !($5 == 3 && $6 <= $7 && $7 <= $8 && $9 <= $10 && $10 <= $11 &&
 	$12 <= $13 && $13 <= $14) { bad = 1 } END { exit bad }' "$tmp/b.csv" 2>/dev/null ||
 	why+="; a CSV row is not 3 repeats with min <= median <= max"
-verdict "pinmm_bench: the CSV has min / median / max for every figure" "$why"
+verdict "pinmm_bench: the CSV has min / median / max for every figure, and the scaling" "$why"
+# Scaling needs the 1-thread row of the same backing, op and mode.
+check "pinmm_bench -t 2: no 1-thread rows, no scaling" -l '5:^4k +2 .*\| -$' -- \
+	"$pb" -R modern -q -s 16 -r 1 -b 4k -t 2 -o "$tmp/t2.csv" -g "$tmp/t2.svg"
 why=
 for re in "<rect width='100%' height='100%' fill='white'/>" "(log scale)" \
 	"get / pin \(take\)" "put / unpin \(release\)" "floor: one atomic add" \
