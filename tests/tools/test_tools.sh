@@ -403,6 +403,20 @@ if [ -f "$cmp_sh" ]; then
 		bash "$cmp_sh"
 fi
 
+# make bench-scale's script: its arguments, and a run the host has no memory for is skipped
+# with the reason (status 3) before anything runs.
+scale_sh=$(dirname "$0")/../../tools/pinmm_bench_scale.sh
+if [ -f "$scale_sh" ]; then
+	check "pinmm_bench_scale.sh: a run bigger than the host's memory is skipped, with why" -s 3 \
+		-e '^THP: 1048576 MiB skipped: the host has [0-9]+ MiB available, the run needs 1067008$' \
+		-e '^4k: 1048576 MiB skipped: the host has [0-9]+ MiB available, the run needs 1067008$' \
+		-o '^pinmm_bench_scale: a 64 GiB simulated machine, .*; load average [0-9.]+ [0-9.]+ [0-9.]+$' \
+		-x '^(THP|4k) +\|' -- bash "$scale_sh" "$bm" 1048576
+	check "pinmm_bench_scale.sh 12x" -s 2 -1 -e 'sizes are MiB counts' -- bash "$scale_sh" "$bm" 12x
+	check "pinmm_bench_scale.sh without arguments" -s 2 -1 -e '^usage: pinmm_bench_scale' -- \
+		bash "$scale_sh"
+fi
+
 # ---- dma_writeback (docs/gup-dma-problem.md) ----
 dw=$dir/dma_writeback
 LINE='^mode=[a-z-]+ cycles=[0-9]+ dma_bytes=[0-9]+ lost_bytes=[0-9]+ torn=[0-9]+ warn=[0-9]+ ms=[0-9]+( refused=[0-9]+)?$'
