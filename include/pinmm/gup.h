@@ -208,6 +208,62 @@ void unpin_user_pages_dirty_lock(struct page **pages, unsigned long npages, bool
  * refuses the call, which then changes nothing. */
 void unpin_user_page_range_dirty_lock(struct page *page, unsigned long npages, bool make_dirty);
 
+/* ---- runs: beyond Linux ----
+ *
+ * Calls that return what they pinned as runs rather than one entry per page, for callers that
+ * register memory with a device (as an io_uring fixed buffer, an RDMA memory region or a VFIO
+ * mapping do, which today turn a pages array back into ranges). Linux has no such call; pinmm's
+ * API (docs/design.md, "Where pinmm differs"). A run is as a bio_vec holds memory: a first page
+ * and a page count, the pages physically consecutive and mapped at consecutive user addresses,
+ * run[k] following run[k - 1] in the address space. A run may span several compound pages (the
+ * frames are consecutive); a THP or hugetlb leaf is one run at most, with no per-page entry
+ * written. The pages are pinned exactly as pin_user_pages_fast() / pin_user_pages() pin them:
+ * the same walk, the same counts (per head: GUP_PIN_COUNTING_BIAS or the exact pin count),
+ * nr_foll_pin_acquired / released, trace events, pin owners and rules (fork backoff, unshare,
+ * FOLL_LONGTERM's migration out of CMA / ZONE_MOVABLE, fsdax refusal).
+ */
+struct page_run {
+	struct page *page;      /* the first page of the run */
+	unsigned long nr_pages; /* >= 1 */
+};
+
+/*
+ * Pin nr_pages pages of the current mm from start (rounded down to a page) as
+ * pin_user_pages_fast() does (no lock needed; the lockless walk, then the slow path for the
+ * rest), into runs[0 .. *nr_runs). *nr_runs: the capacity on entry, the runs used on return
+ * (written only when the return is >= 0). Returns the pages pinned, which the runs hold, fewer
+ * than nr_pages when a page could not be pinned (the pages before it are returned, as the
+ * pages-array calls do) or when the runs array filled up (the next page would have needed a
+ * run more: nothing of it was taken); nr_pages 0 returns 0 with *nr_runs 0.
+ * gup_flags: FOLL_WRITE, FOLL_LONGTERM, FOLL_FORCE. Errors, each with nothing pinned and
+ * nothing written: -EINVAL for runs or nr_runs NULL, *nr_runs 0, nr_pages above LONG_MAX, or
+ * a flag other than these (FOLL_GET, FOLL_PIN, FOLL_FAST_ONLY and the rest; not a WARN: the
+ * call is ours and reports misuse by its return, under both rule sets); otherwise the errors
+ * of pin_user_pages_fast() for the first page (-EFAULT, -ENOMEM, -ESRCH with no current mm,
+ * -EOPNOTSUPP for fsdax with FOLL_LONGTERM...).
+ */
+long pin_user_pages_fast_runs(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			      struct page_run *runs, unsigned long *nr_runs);
+
+/* The same through the slow path alone, as pin_user_pages(): the caller holds
+ * mmap_read_lock(current mm). gup_flags: pin_user_pages()'s (FOLL_WRITE, FOLL_FORCE,
+ * FOLL_LONGTERM, FOLL_TOUCH, FOLL_NOWAIT, FOLL_SPLIT_PMD, FOLL_ANON, FOLL_DUMP, FOLL_HWPOISON,
+ * ...) but FOLL_GET and FOLL_PIN (-EINVAL, no WARN) and the slow path's refused ones (WARN,
+ * -EINVAL); the same errors as pin_user_pages_fast_runs() and pin_user_pages(). */
+long pin_user_pages_runs(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			 struct page_run *runs, unsigned long *nr_runs);
+
+/* Release the pins of runs[0 .. nr_runs), as unpin_user_page_range_dirty_lock() does for each
+ * run: one release per folio the run covers. A run with a NULL page or 0 pages is skipped;
+ * runs NULL with nr_runs > 0 WARNs and releases nothing. The debug checks (above) refuse a run
+ * whose folios lack their pins, and the runs after it are still released. */
+void unpin_user_page_runs(struct page_run *runs, unsigned long nr_runs);
+
+/* As unpin_user_page_runs(), but first, if make_dirty, mark each folio dirty (under its page
+ * lock) unless it already is: the device wrote the pages. */
+void unpin_user_page_runs_dirty_lock(struct page_run *runs, unsigned long nr_runs,
+				     bool make_dirty);
+
 #ifdef __cplusplus
 }
 #endif

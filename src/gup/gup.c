@@ -80,18 +80,40 @@ static int check_vma_flags(struct vm_area_struct *vma, unsigned int gup_flags)
 	return 0;
 }
 
+/*
+ * One lookup's output. The lookup grabs the page at its address into out, and, for a
+ * PTE-mapped page, the rest of a run the slow path takes under the same page-table lock
+ * (follow_pte_run()). Every grab asks gup_out_fits() first: a runs array that is full makes the
+ * lookup answer ERR_PTR(-ENOSPC) with nothing grabbed, and the call stops there.
+ */
+struct pte_run {
+	struct gup_out *out;
+	unsigned long max; /* pages the caller may still take, the first included */
+	unsigned long got; /* pages taken after the first (follow_pte_run()) */
+	bool emitted;      /* the lookup emitted its first page into out already */
+};
+
+/* The lookup's grab of page: ERR_PTR(-ENOSPC) when out has no room for it, -ENOMEM when the
+ * grab fails, else page. */
+static struct page *lookup_grab(struct pte_run *run, struct page *page, unsigned int flags)
+{
+	if (!gup_out_fits(run->out, page))
+		return ERR_PTR(-ENOSPC);
+	if (!try_grab_page(page, flags))
+		return ERR_PTR(-ENOMEM);
+	return page;
+}
+
 /* A device page (devmap entry): hold its pagemap while grabbing it, as 5.7's
  * follow_devmap_pmd() and follow_page_pte() do; a pagemap being torn down refuses. */
-static struct page *grab_devmap_page(unsigned long pfn, unsigned int flags)
+static struct page *grab_devmap_page(unsigned long pfn, unsigned int flags, struct pte_run *run)
 {
 	struct dev_pagemap *pgmap = get_dev_pagemap(pfn, NULL);
 	struct page *page;
 
 	if (!pgmap)
 		return ERR_PTR(-EFAULT);
-	page = pfn_to_page(pfn);
-	if (!try_grab_page(page, flags))
-		page = ERR_PTR(-ENOMEM);
+	page = lookup_grab(run, pfn_to_page(pfn), flags);
 	put_dev_pagemap(pgmap);
 	return page;
 }
@@ -127,7 +149,7 @@ static struct page *no_page_table(struct vm_area_struct *vma, unsigned int flags
 }
 
 static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long addr,
-				   unsigned int flags)
+				   unsigned int flags, struct pte_run *run)
 {
 	unsigned long *entry = huge_pte_offset(vma, addr, false);
 	unsigned long mask = (1UL << vma->vm_huge_shift) - 1;
@@ -149,10 +171,8 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 		page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & mask) >> PAGE_SHIFT));
 		if (!(v & _PAGE_RW) && gup_must_unshare(vma, flags, page))
 			page = ERR_PTR(-EMLINK); /* hugetlb_wp() unshares it first */
-		else if (!try_grab_page(page, flags)) {
+		else if ((page = lookup_grab(run, page, flags)) == ERR_PTR(-ENOMEM))
 			WARN_ONCE(1, "hugetlb grab failed");
-			page = ERR_PTR(-ENOMEM);
-		}
 	}
 	pthread_spin_unlock(ptl);
 	if (!page && !v)
@@ -161,7 +181,8 @@ static struct page *follow_hugetlb(struct vm_area_struct *vma, unsigned long add
 }
 
 static struct page *follow_trans_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd,
-					  unsigned long addr, unsigned int flags)
+					  unsigned long addr, unsigned int flags,
+					  struct pte_run *run)
 {
 	pmd_t v = pmdp_get(pmd);
 	struct page *head = pfn_to_page(pmd_pfn(v));
@@ -173,9 +194,9 @@ static struct page *follow_trans_huge_pmd(struct vm_area_struct *vma, pmd_t *pmd
 	/* The PMD's exclusive bit is its head's. */
 	if (!pmd_write(v) && gup_must_unshare(vma, flags, head))
 		return ERR_PTR(-EMLINK);
-	page = pfn_to_page(pmd_pfn(v) + pte_index(addr));
-	if (!try_grab_page(page, flags))
-		return ERR_PTR(-ENOMEM);
+	page = lookup_grab(run, pfn_to_page(pmd_pfn(v) + pte_index(addr)), flags);
+	if (IS_ERR(page))
+		return page;
 	if (flags & FOLL_TOUCH) {
 		v = pmd_mkyoung(v);
 		if (flags & FOLL_WRITE)
@@ -200,7 +221,7 @@ static int follow_split(struct page *page)
 
 /*
  * The rest of a run the slow path takes under one page-table lock: after the lookup at addr
- * grabbed its page (pages[0], the caller stores it), the entries that follow in the same PTE
+ * grabbed its page (emitted into the output first, here), the entries that follow in the same PTE
  * table, inside the VMA and the range, are looked at under the same lock, each with every
  * test follow_page_pte() makes, and grabbed while each passes as a plain present page would
  * (no zero page, no device page, no FOLL_SPLIT of a THP, no unshare, a writable or followable
@@ -210,14 +231,8 @@ static int follow_split(struct page *page)
  * per page in follow_page_pte() (mm/gup.c); the result is the same as a per-page walk during
  * which nothing changed the table, which the lock guarantees.
  */
-struct pte_run {
-	struct page **pages; /* where pages[1 ..] go; NULL: grab without storing */
-	unsigned long max;   /* pages the caller may still take, the first included */
-	unsigned long got;   /* pages taken after the first */
-};
-
 static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned long addr,
-			   unsigned int flags, struct pte_run *run)
+			   struct page *first, unsigned int flags, struct pte_run *run)
 {
 	unsigned long left = PTRS_PER_PTE - 1 - pte_index(addr);
 	bool grab = flags & (FOLL_GET | FOLL_PIN);
@@ -227,6 +242,8 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 		left = run->max - 1;
 	if (left > ((vma->vm_end - addr) >> PAGE_SHIFT) - 1)
 		left = ((vma->vm_end - addr) >> PAGE_SHIFT) - 1;
+	gup_out_add(run->out, first, 1);
+	run->emitted = true;
 	for (k = 1; k <= left; k++) {
 		unsigned long a = addr + (k << PAGE_SHIFT);
 		pte_t pte = ptep_get(ptep + k);
@@ -242,6 +259,8 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 			break;
 		if (!pte_write(pte) && gup_must_unshare(vma, flags, page))
 			break;
+		if (!gup_out_fits(run->out, page))
+			break;
 		/* try_grab_page() without its per-page vmstat update: the run counts its pins
 		 * once below (never the zero page here: vm_normal_page() left it out). */
 		if (grab && !__grab_compound_head(page, 1, flags, false))
@@ -251,8 +270,7 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 				set_page_dirty(page);
 			mark_page_referenced(page);
 		}
-		if (run->pages)
-			run->pages[k] = page;
+		gup_out_add(run->out, page, 1);
 	}
 	run->got = k - 1;
 	if (run->got && (flags & FOLL_PIN))
@@ -291,7 +309,7 @@ retry:
 		goto out;
 	}
 	if (!page && pte_devmap(pte) && (flags & (FOLL_GET | FOLL_PIN))) {
-		page = grab_devmap_page(pte_pfn(pte), flags);
+		page = grab_devmap_page(pte_pfn(pte), flags, run);
 		goto out;
 	}
 	if (!page) {
@@ -313,10 +331,9 @@ retry:
 		page = ERR_PTR(-EMLINK); /* the caller unshares it first */
 		goto out;
 	}
-	if (!try_grab_page(page, flags)) {
-		page = ERR_PTR(-ENOMEM);
+	page = lookup_grab(run, page, flags);
+	if (IS_ERR(page))
 		goto out;
-	}
 	if (flags & FOLL_TOUCH) {
 		if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page))
 			set_page_dirty(page);
@@ -324,8 +341,8 @@ retry:
 	}
 	/* Pin owners (<pinmm/pin_owner.h>) name each pin by the backtrace of its grab: with them
 	 * on, every page keeps the lookup's own grab, so one call stays one call site. */
-	if (run && run->max > 1 && !pin_owner_enabled())
-		follow_pte_run(vma, ptep, addr, flags, run);
+	if (run->max > 1 && !pin_owner_enabled())
+		follow_pte_run(vma, ptep, addr, page, flags, run);
 out:
 	pthread_spin_unlock(ptl);
 	if (!page && pte_none(pte))
@@ -333,8 +350,9 @@ out:
 	return page;
 }
 
-/* The page at addr, grabbed per flags; NULL if it must be faulted in; ERR_PTR on error.
- * run (may be NULL): the PTE-mapped pages after it taken under the same lock (follow_pte_run()). */
+/* The page at addr, grabbed per flags; NULL if it must be faulted in; ERR_PTR on error
+ * (-ENOSPC: no room in the output). run: the output, and the PTE-mapped pages after it taken
+ * under the same lock (follow_pte_run()). */
 static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long addr,
 				     unsigned int flags, struct pte_run *run)
 {
@@ -342,7 +360,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 	pmd_t v;
 
 	if (vma->vm_flags & VM_HUGETLB)
-		return follow_hugetlb(vma, addr, flags);
+		return follow_hugetlb(vma, addr, flags, run);
 	pmd = pmd_lookup(vma->vm_mm, addr);
 	if (!pmd)
 		return no_page_table(vma, flags);
@@ -359,7 +377,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 		v = pmdp_get(pmd);
 		if (pmd_leaf(v) && (!(flags & FOLL_WRITE) || pmd_write(v)))
 			page = (flags & (FOLL_GET | FOLL_PIN))
-				       ? grab_devmap_page(pmd_pfn(v) + pte_index(addr), flags)
+				       ? grab_devmap_page(pmd_pfn(v) + pte_index(addr), flags, run)
 				       : pfn_to_page(pmd_pfn(v) + pte_index(addr));
 		pthread_spin_unlock(ptl);
 		return page;
@@ -386,7 +404,7 @@ static struct page *follow_page_mask(struct vm_area_struct *vma, unsigned long a
 			if (flags & FOLL_SPLIT_PMD)
 				split_huge_pmd_locked(vma, pmd, addr & PMD_MASK);
 			else
-				page = follow_trans_huge_pmd(vma, pmd, addr, flags);
+				page = follow_trans_huge_pmd(vma, pmd, addr, flags, run);
 			v = pmdp_get(pmd);
 		}
 		pthread_spin_unlock(ptl);
@@ -483,13 +501,15 @@ static unsigned long leaf_rest(struct vm_area_struct *vma, unsigned long addr,
 
 /*
  * Modern rules: take the rest of page's huge leaf in the range (leaf_rest()) with one grab,
- * and fill pages[] with its subpages. Returns how many subpages after page were taken. The
- * grab can only fail on an overflow (the lookup's reference holds the page): then nothing more
- * is taken here and the loop goes on subpage by subpage, as 5.7, to the same short count.
+ * and emit its subpages as one batch (one run, or one entry each in a pages array). Returns how
+ * many subpages after page were taken. They follow page physically, which out holds already,
+ * so they always fit. The grab can only fail on an overflow (the lookup's reference holds the
+ * page): then nothing more is taken here and the loop goes on subpage by subpage, as 5.7, to
+ * the same short count.
  */
 static unsigned long grab_leaf_rest(struct vm_area_struct *vma, unsigned long addr,
 				    struct page *page, unsigned long nr_pages,
-				    unsigned int flags, struct page **pages)
+				    unsigned int flags, struct gup_out *out)
 {
 	unsigned long rest;
 
@@ -504,13 +524,12 @@ static unsigned long grab_leaf_rest(struct vm_area_struct *vma, unsigned long ad
 		if (flags & FOLL_PIN)
 			__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)rest);
 	}
-	for (unsigned long j = 1; pages && j <= rest; j++)
-		pages[j] = page + j;
+	gup_out_add(out, page + 1, rest);
 	return rest;
 }
 
 static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
-			     unsigned int gup_flags, struct page **pages)
+			     unsigned int gup_flags, struct gup_out *out)
 {
 	struct vm_area_struct *vma = NULL;
 	long i = 0;
@@ -537,7 +556,7 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 		 * fails. A served fault whose page is gone again (MADV_DONTNEED, a migration
 		 * entry, a racing COW) is retried, however often: a mapped, accessible range
 		 * never yields -EFAULT. Only a fault's own error ends the loop. */
-		run = (struct pte_run){ pages ? pages + i : NULL, nr_pages, 0 };
+		run = (struct pte_run){ out, nr_pages, 0, false };
 		for (;;) {
 			page = follow_page_mask(vma, start, foll_flags, &run);
 			if (page && page != ERR_PTR(-EMLINK))
@@ -554,6 +573,10 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 				ret = 0; /* FOLL_NOWAIT: 5.7 returns the pages so far, or 0 */
 			break;
 		}
+		if (page == ERR_PTR(-ENOSPC)) {
+			ret = 0; /* the runs array is full: the pages so far (out->full) */
+			break;
+		}
 		if (IS_ERR(page)) {
 			ret = (int)PTR_ERR(page);
 			break;
@@ -561,11 +584,10 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 		/* One lookup done (one page-table lock taken): per subpage of a huge leaf under
 		 * 5.7 rules, per leaf under modern rules, per run of a PTE table under both. */
 		race_point("gup:page_looked_up");
-		if (pages)
-			pages[i] = page;
+		if (!run.emitted)
+			gup_out_add(out, page, 1);
 		step = 1 + (run.got ? run.got
-				    : grab_leaf_rest(vma, start, page, nr_pages, foll_flags,
-						     pages ? pages + i : NULL));
+				    : grab_leaf_rest(vma, start, page, nr_pages, foll_flags, out));
 		i += (long)step;
 		start += step * PAGE_SIZE;
 		nr_pages -= step;
@@ -577,8 +599,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
  * does not have (include/pinmm/gup.h says why for each). */
 #define GUP_REFUSED_FLAGS (FOLL_NUMA | FOLL_TRIED | FOLL_MLOCK | FOLL_COW | FOLL_FAST_ONLY)
 
-long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
-			     struct page **pages, unsigned int gup_flags)
+long gup_out_get_user_pages_locked(struct mm_struct *mm, unsigned long start,
+				   unsigned long nr_pages, struct gup_out *out,
+				   unsigned int gup_flags)
 {
 	struct mm_struct *saved_mm;
 	long ret;
@@ -587,28 +610,64 @@ long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned
 	if (WARN_ON_ONCE(gup_flags & GUP_REFUSED_FLAGS))
 		return -EINVAL;
 	/* "Traditional behaviour": a pages array without FOLL_PIN means references. */
-	if (pages && !(gup_flags & FOLL_PIN))
+	if ((out->pages || out->runs) && !(gup_flags & FOLL_PIN))
 		gup_flags |= FOLL_GET;
 	if (gup_flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
 	/* For the pin owners' records: the mm this walk pins through (a remote one, too). */
 	saved_mm = gup_pin_mm;
 	gup_pin_mm = mm;
-	ret = __get_user_pages(mm, start, nr_pages, gup_flags, pages);
+	ret = __get_user_pages(mm, start, nr_pages, gup_flags, out);
 	gup_pin_mm = saved_mm;
 	if (gup_flags & FOLL_PIN)
 		trace_event(TRACE_GUP_PIN, start, nr_pages, gup_flags, (unsigned long)ret);
 	return ret;
 }
 
-void mark_longterm_pinned(struct page **pages, unsigned long nr)
+long __get_user_pages_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     struct page **pages, unsigned int gup_flags)
 {
-	for (unsigned long i = 0; i < nr; i++) {
-		struct page *head = compound_head(pages[i]);
+	struct gup_out out = gup_out_pages(pages);
 
-		/* A test first: the bit is usually set already (a compound page's subpages). */
-		if (!PageLongterm(head) && page_maybe_dma_pinned(head))
-			SetPageLongterm(head);
+	return gup_out_get_user_pages_locked(mm, start, nr_pages, &out, gup_flags);
+}
+
+/* Mark head, a folio just pinned long-term, PG_longterm. A test first: the bit is usually set
+ * already (a THP pinned before, every subpage of a pages array). */
+static inline void mark_longterm_folio(struct page *head)
+{
+	if (!PageLongterm(head) && page_maybe_dma_pinned(head))
+		SetPageLongterm(head);
+}
+
+void gup_out_mark_longterm(const struct gup_out *out, const struct gup_out_mark *m)
+{
+	if (!out->runs) {
+		struct page *const *pages = out->pages + m->nr;
+		unsigned long nr = out->nr - m->nr;
+		const struct page *end = NULL;
+		struct page *head = NULL;
+
+		for (unsigned long i = 0; i < nr; i++) {
+			/* Inside the folio just marked: known from the pointer, never loaded. */
+			if (pages[i] >= head && pages[i] < end)
+				continue;
+			head = compound_head(pages[i]);
+			end = head + compound_nr(head);
+			mark_longterm_folio(head);
+		}
+		return;
+	}
+	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
+		struct page *page, *last;
+		unsigned long n = gup_out_run_since(out, m, r, &page);
+
+		for (last = page + n; page < last;) {
+			struct page *head = compound_head(page);
+
+			mark_longterm_folio(head);
+			page = head + compound_nr(head);
+		}
 	}
 }
 
@@ -622,6 +681,29 @@ void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_f
 		put_page(pages[i]);
 }
 
+void gup_out_release(struct gup_out *out, const struct gup_out_mark *m, unsigned int gup_flags)
+{
+	if (!out->runs) {
+		if (out->pages)
+			gup_release_pages(out->pages + m->nr, out->nr - m->nr, gup_flags);
+		gup_out_truncate(out, m);
+		return;
+	}
+	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
+		struct page *page;
+		unsigned long n = gup_out_run_since(out, m, r, &page);
+
+		if (!n)
+			continue;
+		if (gup_flags & FOLL_PIN)
+			unpin_user_page_range_dirty_lock(page, n, false);
+		else
+			while (n--)
+				put_page(page++);
+	}
+	gup_out_truncate(out, m);
+}
+
 static bool range_has_dax(struct mm_struct *mm, unsigned long start, unsigned long nr_pages)
 {
 	unsigned long end = (start & PAGE_MASK) + (nr_pages << PAGE_SHIFT);
@@ -633,32 +715,41 @@ static bool range_has_dax(struct mm_struct *mm, unsigned long start, unsigned lo
 	return false;
 }
 
-long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
-			   struct page **pages, unsigned int gup_flags)
+long gup_out_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			     struct gup_out *out, unsigned int gup_flags)
 {
+	struct gup_out_mark m = gup_out_mark(out);
 	bool pin_context;
 	long rc;
 
 	if (!(gup_flags & FOLL_LONGTERM))
-		return __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
-	if (!pages)
+		return gup_out_get_user_pages_locked(mm, start, nr_pages, out, gup_flags);
+	if (!out->pages && !out->runs)
 		return -EINVAL;
 	/* Kept across the migration loop, so the re-pins fault pages in where a long-term pin
 	 * may stay too (docs/design.md: where pinmm differs from 5.7). */
 	pin_context = memalloc_pin_save();
-	rc = __get_user_pages_locked(mm, start, nr_pages, pages, gup_flags);
+	rc = gup_out_get_user_pages_locked(mm, start, nr_pages, out, gup_flags);
 	if (rc > 0 && range_has_dax(mm, start, (unsigned long)rc)) {
 		/* Device (fsdax) memory cannot be pinned for ever: its file may need it back. */
-		gup_release_pages(pages, (unsigned long)rc, gup_flags);
+		gup_out_release(out, &m, gup_flags);
 		rc = -EOPNOTSUPP;
 	}
 	if (rc > 0)
-		rc = check_and_migrate_movable_pages(mm, start, (unsigned long)rc, pages,
+		rc = check_and_migrate_movable_pages(mm, start, (unsigned long)rc, out, &m,
 						     gup_flags);
 	memalloc_pin_restore(pin_context);
 	if (rc > 0 && (gup_flags & FOLL_PIN))
-		mark_longterm_pinned(pages, (unsigned long)rc);
+		gup_out_mark_longterm(out, &m);
 	return rc;
+}
+
+long __gup_longterm_locked(struct mm_struct *mm, unsigned long start, unsigned long nr_pages,
+			   struct page **pages, unsigned int gup_flags)
+{
+	struct gup_out out = gup_out_pages(pages);
+
+	return gup_out_longterm_locked(mm, start, nr_pages, &out, gup_flags);
 }
 
 /* ---- public entry points ---- */
@@ -686,6 +777,25 @@ long pin_user_pages(unsigned long start, unsigned long nr_pages, unsigned int gu
 	if (!mm)
 		return -ESRCH;
 	return __gup_longterm_locked(mm, start, nr_pages, pages, gup_flags | FOLL_PIN);
+}
+
+long pin_user_pages_runs(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			 struct page_run *runs, unsigned long *nr_runs)
+{
+	struct mm_struct *mm = current_mm();
+	struct gup_out out;
+	long ret;
+
+	if (!runs || !nr_runs || !*nr_runs || nr_pages > LONG_MAX ||
+	    (gup_flags & (FOLL_GET | FOLL_PIN)))
+		return -EINVAL;
+	if (!mm)
+		return -ESRCH;
+	out = gup_out_runs(runs, *nr_runs);
+	ret = gup_out_longterm_locked(mm, start, nr_pages, &out, gup_flags | FOLL_PIN);
+	if (ret >= 0)
+		*nr_runs = out.nr_runs;
+	return ret;
 }
 
 static int check_locked(int *locked)

@@ -15,6 +15,7 @@
  * (gup_must_unshare()) is left to the slow path, which unshares it first.
  */
 #include <errno.h>
+#include <limits.h>
 
 #include "grab.h"
 #include "internal.h"
@@ -78,18 +79,18 @@ fast_grab(struct page *page, int refs, unsigned int flags)
 
 /* Drop the device pages grabbed since nr_start (5.7's undo_dev_pagemap()): unpin under
  * FOLL_PIN, put_page otherwise. */
-static void undo_dev_pagemap(int *nr, int nr_start, unsigned int flags, struct page **pages)
+static void undo_dev_pagemap(struct gup_out *out, unsigned long nr_start, unsigned int flags)
 {
-	while (*nr > nr_start)
-		fast_undo(compound_head(pages[--(*nr)]), 1, flags);
+	while (out->nr > nr_start)
+		fast_undo(compound_head(gup_out_pop(out)), 1, flags);
 }
 
 static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
-			  struct page **pages, int *nr)
+			  struct gup_out *out)
 {
 	struct dev_pagemap *pgmap = NULL;
 	pte_t *ptep = pte_offset(pmd, addr);
-	int nr_start = *nr;
+	unsigned long nr_start = out->nr;
 	bool ret = false;
 
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
@@ -109,13 +110,16 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 			put_dev_pagemap(pgmap);
 			pgmap = got;
 			if (!pgmap) {
-				undo_dev_pagemap(nr, nr_start, flags, pages);
+				undo_dev_pagemap(out, nr_start, flags);
 				goto out;
 			}
 		} else if (pte_special(pte)) {
 			goto out; /* the zero page: the slow path grabs it */
 		}
 		page = pfn_to_page(pte_pfn(pte));
+		/* A runs array that is full ends the walk before the grab. */
+		if (!gup_out_fits(out, page))
+			goto out;
 		/* The window the rule above is about: the entry is read, the page not yet ours. */
 		race_point("gup_fast:pte_read");
 		head = fast_grab(page, 1, flags);
@@ -127,7 +131,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 			goto out;
 		}
 		mark_page_referenced(head);
-		pages[(*nr)++] = page;
+		gup_out_add(out, page, 1);
 	}
 	ret = true;
 out:
@@ -138,11 +142,11 @@ out:
 /* A devmap PMD or PUD leaf: device pages are grabbed one by one, each under its pagemap
  * (5.7's __gup_device_huge()); any failure, or a leaf that changed, undoes them all. */
 static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, unsigned long addr,
-			    unsigned long end, unsigned int flags, struct page **pages, int *nr)
+			    unsigned long end, unsigned int flags, struct gup_out *out)
 {
 	unsigned long pfn = ((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT);
 	struct dev_pagemap *pgmap = NULL;
-	int nr_start = *nr;
+	unsigned long nr_start = out->nr;
 	bool ret = false;
 
 	if (flags & FOLL_LONGTERM)
@@ -153,15 +157,15 @@ static bool gup_device_huge(void *entry, unsigned long v, unsigned long size, un
 
 		put_dev_pagemap(pgmap);
 		pgmap = got;
-		if (!pgmap || !fast_grab(page, 1, flags)) {
-			undo_dev_pagemap(nr, nr_start, flags, pages);
+		if (!pgmap || !gup_out_fits(out, page) || !fast_grab(page, 1, flags)) {
+			undo_dev_pagemap(out, nr_start, flags);
 			goto out;
 		}
 		mark_page_referenced(page);
-		pages[(*nr)++] = page;
+		gup_out_add(out, page, 1);
 	}
 	if (pt_entry_load_acquire(entry) != v) {
-		undo_dev_pagemap(nr, nr_start, flags, pages);
+		undo_dev_pagemap(out, nr_start, flags);
 		goto out;
 	}
 	ret = true;
@@ -170,20 +174,21 @@ out:
 	return ret;
 }
 
-/* A PMD or PUD leaf (THP or hugetlb) mapping [addr, end) of one compound page. */
+/* A PMD or PUD leaf (THP or hugetlb) mapping [addr, end) of one compound page: one grab, and
+ * one batch into the output (one run at most, or an entry per page for a pages array). */
 static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsigned long addr,
-			  unsigned long end, unsigned int flags, struct page **pages, int *nr)
+			  unsigned long end, unsigned int flags, struct gup_out *out)
 {
+	int refs = (int)((end - addr) >> PAGE_SHIFT);
 	struct page *head, *page;
-	int refs = 0;
 
 	if (!(v & _PAGE_PRESENT) || ((flags & FOLL_WRITE) && !(v & _PAGE_RW)))
 		return false;
 	if (v & _PAGE_DEVMAP)
-		return gup_device_huge(entry, v, size, addr, end, flags, pages, nr);
+		return gup_device_huge(entry, v, size, addr, end, flags, out);
 	page = pfn_to_page(((v & PTE_PFN_MASK) >> PAGE_SHIFT) + ((addr & (size - 1)) >> PAGE_SHIFT));
-	for (unsigned long a = addr; a < end; a += PAGE_SIZE)
-		pages[*nr + refs++] = page + ((a - addr) >> PAGE_SHIFT);
+	if (!gup_out_fits(out, page))
+		return false;
 	head = fast_grab(page, refs, flags);
 	if (!head)
 		return false;
@@ -193,12 +198,12 @@ static bool gup_huge_leaf(void *entry, unsigned long v, unsigned long size, unsi
 		return false;
 	}
 	mark_page_referenced(head);
-	*nr += refs;
+	gup_out_add(out, page, (unsigned long)refs);
 	return true;
 }
 
 static bool gup_pmd_range(pud_t pud, unsigned long addr, unsigned long end, unsigned int flags,
-			  struct page **pages, int *nr)
+			  struct gup_out *out)
 {
 	pmd_t *pmdp = pmd_offset(pud, addr);
 
@@ -211,9 +216,9 @@ static bool gup_pmd_range(pud_t pud, unsigned long addr, unsigned long end, unsi
 		if (pmd_none(pmd) || pmd_protnone(pmd))
 			return false;
 		if (pmd.pmd & _PAGE_PSE) {
-			if (!gup_huge_leaf(pmdp, pmd.pmd, PMD_SIZE, addr, next, flags, pages, nr))
+			if (!gup_huge_leaf(pmdp, pmd.pmd, PMD_SIZE, addr, next, flags, out))
 				return false;
-		} else if (!gup_pte_range(pmd, addr, next, flags, pages, nr)) {
+		} else if (!gup_pte_range(pmd, addr, next, flags, out)) {
 			return false;
 		}
 		addr = next;
@@ -222,7 +227,7 @@ static bool gup_pmd_range(pud_t pud, unsigned long addr, unsigned long end, unsi
 }
 
 static bool gup_pud_range(pgd_t pgd, unsigned long addr, unsigned long end, unsigned int flags,
-			  struct page **pages, int *nr)
+			  struct gup_out *out)
 {
 	pud_t *pudp = pud_offset(pgd, addr);
 
@@ -235,9 +240,9 @@ static bool gup_pud_range(pgd_t pgd, unsigned long addr, unsigned long end, unsi
 		if (pud_none(pud) || pud_protnone(pud))
 			return false;
 		if (pud.pud & _PAGE_PSE) {
-			if (!gup_huge_leaf(pudp, pud.pud, PUD_SIZE, addr, next, flags, pages, nr))
+			if (!gup_huge_leaf(pudp, pud.pud, PUD_SIZE, addr, next, flags, out))
 				return false;
-		} else if (!gup_pmd_range(pud, addr, next, flags, pages, nr)) {
+		} else if (!gup_pmd_range(pud, addr, next, flags, out)) {
 			return false;
 		}
 		addr = next;
@@ -245,12 +250,10 @@ static bool gup_pud_range(pgd_t pgd, unsigned long addr, unsigned long end, unsi
 	return true;
 }
 
-/* The lockless walk of [start, end): the number of pages grabbed from start on. */
-static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned long end,
-			 unsigned int flags, struct page **pages)
+/* The lockless walk of [start, end) into out (empty): the pages grabbed from start on. */
+static void gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned long end,
+			  unsigned int flags, struct gup_out *out)
 {
-	int nr = 0;
-
 	pgtable_walk_begin();
 	for (unsigned long addr = start; addr < end;) {
 		unsigned long next = (addr + PGDIR_SIZE) & ~(PGDIR_SIZE - 1);
@@ -258,12 +261,11 @@ static int gup_pgd_range(struct mm_struct *mm, unsigned long start, unsigned lon
 
 		if (next > end || next == 0)
 			next = end;
-		if (pgd_none(pgd) || !gup_pud_range(pgd, addr, next, flags, pages, &nr))
+		if (pgd_none(pgd) || !gup_pud_range(pgd, addr, next, flags, out))
 			break;
 		addr = next;
 	}
 	pgtable_walk_end();
-	return nr;
 }
 
 /* Has fork bumped mm->write_protect_seq since the walk read seq? The full fence orders the
@@ -278,53 +280,56 @@ static __attribute__((noinline)) bool write_protect_seq_changed(struct mm_struct
 }
 
 /*
- * The lockless walk and its pin accounting. Under modern rules a FOLL_PIN walk that meets fork
- * write-protecting the mm (mm->write_protect_seq odd when it starts, or changed by the time its
- * grabs are done) pins nothing: fork may have decided to share a page just before this walk
- * pinned it, so the pages are unpinned and the slow path, which waits for fork's mmap lock,
- * takes the range instead (Linux 5.11's gup_fast_fallback()).
+ * The lockless walk and its pin accounting, into out (empty). Under modern rules a FOLL_PIN
+ * walk that meets fork write-protecting the mm (mm->write_protect_seq odd when it starts, or
+ * changed by the time its grabs are done) pins nothing: fork may have decided to share a page
+ * just before this walk pinned it, so the pages are unpinned and the slow path, which waits for
+ * fork's mmap lock, takes the range instead (Linux 5.11's gup_fast_fallback()).
  */
-static int fast_walk(struct mm_struct *mm, unsigned long start, unsigned long end,
-		     unsigned int gup_flags, struct page **pages)
+static unsigned long fast_walk(struct mm_struct *mm, unsigned long start, unsigned long end,
+			       unsigned int gup_flags, struct gup_out *out)
 {
 	bool seq_checked = (gup_flags & FOLL_PIN) && rule_gup_fast_backs_off_from_fork();
 	unsigned int seq = 0;
-	int nr_pinned;
+	unsigned long nr_pinned;
 
 	if (seq_checked) {
 		seq = atomic_load_explicit(&mm->write_protect_seq, memory_order_acquire);
 		if (seq & 1)
 			return 0;
 	}
-	nr_pinned = gup_pgd_range(mm, start, end, gup_flags, pages);
+	gup_pgd_range(mm, start, end, gup_flags, out);
+	nr_pinned = out->nr;
 	if (nr_pinned && (gup_flags & FOLL_PIN)) {
-		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, nr_pinned);
-		trace_event(TRACE_GUP_PIN, start, (end - start) >> PAGE_SHIFT, gup_flags,
-			    (unsigned long)nr_pinned);
+		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)nr_pinned);
+		trace_event(TRACE_GUP_PIN, start, (end - start) >> PAGE_SHIFT, gup_flags, nr_pinned);
 	}
 	if (nr_pinned && seq_checked && write_protect_seq_changed(mm, seq)) {
-		unpin_user_pages(pages, (unsigned long)nr_pinned);
+		const struct gup_out_mark none = { 0, 0, 0 };
+
+		gup_out_release(out, &none, gup_flags);
 		return 0;
 	}
 	return nr_pinned;
 }
 
-static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
-					struct page **pages)
+/* The fast path into out (empty): nr_pages from start, the lockless walk then the slow path
+ * for the rest, unless the runs array filled up. Pages taken, or the error. */
+static long internal_get_user_pages_fast(unsigned long start, unsigned long nr_pages,
+					 unsigned int gup_flags, struct gup_out *out)
 {
 	struct mm_struct *mm = current_mm();
-	unsigned long len, end;
-	int nr_pinned = 0;
+	unsigned long len, end, nr_pinned;
 	long ret;
 
 	if (WARN_ON_ONCE(gup_flags & ~FAST_FLAGS))
 		return -EINVAL;
-	if (nr_pages <= 0)
+	if (!nr_pages)
 		return 0;
 	start &= PAGE_MASK;
-	len = (unsigned long)nr_pages << PAGE_SHIFT;
+	len = nr_pages << PAGE_SHIFT;
 	end = start + len;
-	if (end <= start)
+	if (end <= start || (len >> PAGE_SHIFT) != nr_pages)
 		return 0;
 	if (end > TASK_SIZE)
 		return -EFAULT;
@@ -332,62 +337,90 @@ static int internal_get_user_pages_fast(unsigned long start, int nr_pages, unsig
 		return (gup_flags & FOLL_FAST_ONLY) ? 0 : -ESRCH;
 	if (gup_flags & FOLL_PIN)
 		mm_set_has_pinned_flag(mm);
-	nr_pinned = fast_walk(mm, start, end, gup_flags, pages);
+	nr_pinned = fast_walk(mm, start, end, gup_flags, out);
 	if (__builtin_expect((gup_flags & (FOLL_PIN | FOLL_LONGTERM)) == (FOLL_PIN | FOLL_LONGTERM),
-			     0) && nr_pinned > 0)
-		mark_longterm_pinned(pages, (unsigned long)nr_pinned);
-	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY))
-		return nr_pinned;
+			     0) && nr_pinned > 0) {
+		const struct gup_out_mark none = { 0, 0, 0 };
+
+		gup_out_mark_longterm(out, &none);
+	}
+	if (nr_pinned == nr_pages || (gup_flags & FOLL_FAST_ONLY) || out->full)
+		return (long)nr_pinned;
 
 	/* The slow path for the rest. */
-	start += (unsigned long)nr_pinned << PAGE_SHIFT;
+	start += nr_pinned << PAGE_SHIFT;
 	mmap_read_lock(mm);
-	ret = __gup_longterm_locked(mm, start, (unsigned long)(nr_pages - nr_pinned),
-				    pages + nr_pinned, gup_flags | FOLL_TOUCH);
+	ret = gup_out_longterm_locked(mm, start, nr_pages - nr_pinned, out, gup_flags | FOLL_TOUCH);
 	mmap_read_unlock(mm);
 	if (ret < 0)
-		return nr_pinned ? nr_pinned : (int)ret;
-	return nr_pinned + (int)ret;
+		return nr_pinned ? (long)nr_pinned : ret;
+	return (long)nr_pinned + ret;
 }
 
 int get_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages)
 {
+	struct gup_out out = gup_out_pages(pages);
+
 	if (WARN_ON_ONCE(gup_flags & (FOLL_PIN | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages) ||
 	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
 		return -EINVAL;
-	return internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_GET, pages);
+	return (int)internal_get_user_pages_fast(start, nr_pages > 0 ? (unsigned long)nr_pages : 0,
+						 gup_flags | FOLL_GET, &out);
 }
 
 int pin_user_pages_fast(unsigned long start, int nr_pages, unsigned int gup_flags,
 			struct page **pages)
 {
+	struct gup_out out = gup_out_pages(pages);
+
 	if (WARN_ON_ONCE(gup_flags & (FOLL_GET | FOLL_FAST_ONLY)) || WARN_ON_ONCE(!pages))
 		return -EINVAL;
-	return internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_PIN, pages);
+	return (int)internal_get_user_pages_fast(start, nr_pages > 0 ? (unsigned long)nr_pages : 0,
+						 gup_flags | FOLL_PIN, &out);
 }
 
 int get_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages)
 {
-	int ret;
+	struct gup_out out = gup_out_pages(pages);
+	long ret;
 
 	if (WARN_ON_ONCE(gup_flags & FOLL_PIN) || WARN_ON_ONCE(!pages) ||
 	    WARN_ON_ONCE(longterm_without_pin_refused(gup_flags)))
 		return rule_fast_only_returns_errors() ? -EINVAL : 0;
-	ret = internal_get_user_pages_fast(start, nr_pages,
-					   gup_flags | FOLL_GET | FOLL_FAST_ONLY, pages);
-	return ret < 0 && !rule_fast_only_returns_errors() ? 0 : ret;
+	ret = internal_get_user_pages_fast(start, nr_pages > 0 ? (unsigned long)nr_pages : 0,
+					   gup_flags | FOLL_GET | FOLL_FAST_ONLY, &out);
+	return ret < 0 && !rule_fast_only_returns_errors() ? 0 : (int)ret;
 }
 
 int pin_user_pages_fast_only(unsigned long start, int nr_pages, unsigned int gup_flags,
 			     struct page **pages)
 {
-	int ret;
+	struct gup_out out = gup_out_pages(pages);
+	long ret;
 
 	if (WARN_ON_ONCE(gup_flags & FOLL_GET) || WARN_ON_ONCE(!pages))
 		return 0;
-	ret = internal_get_user_pages_fast(start, nr_pages,
-					   gup_flags | FOLL_PIN | FOLL_FAST_ONLY, pages);
-	return ret < 0 ? 0 : ret;
+	ret = internal_get_user_pages_fast(start, nr_pages > 0 ? (unsigned long)nr_pages : 0,
+					   gup_flags | FOLL_PIN | FOLL_FAST_ONLY, &out);
+	return ret < 0 ? 0 : (int)ret;
+}
+
+/* Flags the runs calls take from their caller (<pinmm/gup.h>). */
+#define RUNS_FAST_FLAGS (FOLL_WRITE | FOLL_LONGTERM | FOLL_FORCE)
+
+long pin_user_pages_fast_runs(unsigned long start, unsigned long nr_pages, unsigned int gup_flags,
+			      struct page_run *runs, unsigned long *nr_runs)
+{
+	struct gup_out out;
+	long ret;
+
+	if (!runs || !nr_runs || !*nr_runs || nr_pages > LONG_MAX || (gup_flags & ~RUNS_FAST_FLAGS))
+		return -EINVAL;
+	out = gup_out_runs(runs, *nr_runs);
+	ret = internal_get_user_pages_fast(start, nr_pages, gup_flags | FOLL_PIN, &out);
+	if (ret >= 0)
+		*nr_runs = out.nr_runs;
+	return ret;
 }

@@ -22,8 +22,32 @@
 
 #include "internal.h"
 
+/*
+ * The first frame a long-term pin may not hold: below it every frame is pinnable, answered
+ * from the pfn alone. The machine's layout (<pinmm/boot.h>) puts ZONE_NORMAL first, the CMA
+ * area at its top, then ZONE_MOVABLE, then device memory; so the bound is the CMA area's start
+ * when there is one, else ZONE_MOVABLE's under modern rules, else none. A machine with neither
+ * answers every frame of RAM here, as Linux's folio_is_longterm_pinnable() answers without a
+ * pageblock lookup when CONFIG_CMA is off and the zone is not ZONE_MOVABLE. Read per call: the
+ * machine may be rebooted with another layout or rule set.
+ */
+static inline unsigned long first_unpinnable_pfn(void)
+{
+	const struct zone *normal = &machine.zones[ZONE_NORMAL];
+	const struct zone *movable = &machine.zones[ZONE_MOVABLE];
+
+	if (normal->cma_end_pfn > normal->cma_start_pfn)
+		return normal->cma_start_pfn;
+	if (rule_longterm_pin_excludes_movable() && movable->spanned_pages)
+		return movable->zone_start_pfn;
+	return max_pfn;
+}
+
 bool is_longterm_pinnable_page(const struct page *page)
 {
+	/* The common case, a frame of ZONE_NORMAL below CMA: no zone or pageblock lookup. */
+	if (page_to_pfn(page) < first_unpinnable_pfn())
+		return true;
 	if (is_migrate_cma_page(page))
 		return false;
 	if (!rule_longterm_pin_excludes_movable())
@@ -34,22 +58,58 @@ bool is_longterm_pinnable_page(const struct page *page)
 	return page_zonenum(page) != ZONE_MOVABLE;
 }
 
-/* Collect the distinct heads among pages[0 .. nr) that a long-term pin may not hold, each with
- * a reference of ours. */
-static unsigned long collect_longterm_unpinnable_pages(struct page **pages, unsigned long nr,
+/* Is head, a folio out took, one a long-term pin may not hold? Collect it (with a reference
+ * of ours) in heads unless it is the last one collected. */
+static inline void collect_folio(struct page *head, struct page **heads, unsigned long *n)
+{
+	if (is_longterm_pinnable_page(head))
+		return;
+	if (heads) {
+		if (*n && heads[*n - 1] == head)
+			return;
+		get_page(head);
+		heads[*n] = head;
+	}
+	(*n)++;
+}
+
+/*
+ * Collect the distinct folios among what out took after m that a long-term pin may not hold,
+ * each with a reference of ours, into heads; heads NULL: only count them (nothing taken). One
+ * look per folio: in a pages array an entry inside the previous entry's folio is skipped by its
+ * address alone (its struct page is not loaded), a run is walked folio by folio.
+ */
+static unsigned long collect_longterm_unpinnable_pages(const struct gup_out *out,
+						       const struct gup_out_mark *m,
 						       struct page **heads)
 {
 	unsigned long n = 0;
 
-	for (unsigned long i = 0; i < nr; i++) {
-		struct page *head = compound_head(pages[i]);
+	if (!out->runs) {
+		struct page *const *pages = out->pages + m->nr;
+		unsigned long nr = out->nr - m->nr;
+		const struct page *end = NULL;
+		struct page *head = NULL;
 
-		if (is_longterm_pinnable_page(head))
-			continue;
-		if (n && heads[n - 1] == head)
-			continue;
-		get_page(head);
-		heads[n++] = head;
+		for (unsigned long i = 0; i < nr; i++) {
+			if (pages[i] >= head && pages[i] < end)
+				continue;
+			head = compound_head(pages[i]);
+			end = head + compound_nr(head);
+			collect_folio(head, heads, &n);
+		}
+		return n;
+	}
+	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
+		struct page *page, *last;
+		unsigned long len = gup_out_run_since(out, m, r, &page);
+
+		for (last = page + len; page < last;) {
+			struct page *head = compound_head(page);
+
+			collect_folio(head, heads, &n);
+			page = head + compound_nr(head);
+		}
 	}
 	return n;
 }
@@ -68,24 +128,27 @@ static unsigned long migrate_longterm_unpinnable_pages(struct page **heads, unsi
 }
 
 long check_and_migrate_movable_pages(struct mm_struct *mm, unsigned long start,
-				     unsigned long nr_pages, struct page **pages,
-				     unsigned int gup_flags)
+				     unsigned long nr_pages, struct gup_out *out,
+				     const struct gup_out_mark *m, unsigned int gup_flags)
 {
 	bool migrate_allow = true;
 	struct page **heads;
 	long nr = (long)nr_pages;
 
+	/* The common case, everything pinnable, allocates nothing. */
+	if (!collect_longterm_unpinnable_pages(out, m, NULL))
+		return nr;
 	heads = kmalloc(nr_pages * sizeof(*heads));
 	if (!heads) {
-		gup_release_pages(pages, nr_pages, gup_flags);
+		gup_out_release(out, m, gup_flags);
 		return -ENOMEM;
 	}
 	while (migrate_allow) {
-		unsigned long n = collect_longterm_unpinnable_pages(pages, (unsigned long)nr, heads);
+		unsigned long n = collect_longterm_unpinnable_pages(out, m, heads);
 
 		if (!n)
 			break;
-		gup_release_pages(pages, (unsigned long)nr, gup_flags);
+		gup_out_release(out, m, gup_flags);
 		if (migrate_longterm_unpinnable_pages(heads, n)) {
 			if (rule_longterm_migration_failure_fails()) {
 				/* Everything was released above: nothing is left pinned. */
@@ -94,7 +157,7 @@ long check_and_migrate_movable_pages(struct mm_struct *mm, unsigned long start,
 			}
 			migrate_allow = false;
 		}
-		nr = __get_user_pages_locked(mm, start, (unsigned long)nr, pages, gup_flags);
+		nr = gup_out_get_user_pages_locked(mm, start, (unsigned long)nr, out, gup_flags);
 		if (nr <= 0)
 			break;
 	}
