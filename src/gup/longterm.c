@@ -23,39 +23,31 @@
 #include "internal.h"
 
 /*
- * The first frame a long-term pin may not hold: below it every frame is pinnable, answered
- * from the pfn alone. The machine's layout (<pinmm/boot.h>) puts ZONE_NORMAL first, the CMA
- * area at its top, then ZONE_MOVABLE, then device memory; so the bound is the CMA area's start
- * when there is one, else ZONE_MOVABLE's under modern rules, else none. A machine with neither
- * answers every frame of RAM here, as Linux's folio_is_longterm_pinnable() answers without a
- * pageblock lookup when CONFIG_CMA is off and the zone is not ZONE_MOVABLE. Read per call: the
- * machine may be rebooted with another layout or rule set.
+ * Answered from the pfn alone, by comparisons against the machine's layout (<pinmm/boot.h>):
+ * ZONE_NORMAL from pfn 0, the CMA area at its top, ZONE_MOVABLE above it, device memory
+ * above max_pfn. The same answer as the pageblock's migratetype and the page's zone give (only
+ * ZONE_NORMAL has a CMA area, the zones never move once booted), without the two out-of-line
+ * zone lookups per page: the common frame, in ZONE_NORMAL below CMA, costs one load and one
+ * compare, as Linux's folio_is_longterm_pinnable() costs nothing on a kernel without CMA for
+ * a folio outside ZONE_MOVABLE. Read per call: the machine may be rebooted with another
+ * layout or rule set.
  */
-static inline unsigned long first_unpinnable_pfn(void)
+bool is_longterm_pinnable_page(const struct page *page)
 {
 	const struct zone *normal = &machine.zones[ZONE_NORMAL];
 	const struct zone *movable = &machine.zones[ZONE_MOVABLE];
+	unsigned long pfn = page_to_pfn(page);
 
-	if (normal->cma_end_pfn > normal->cma_start_pfn)
-		return normal->cma_start_pfn;
-	if (rule_longterm_pin_excludes_movable() && movable->spanned_pages)
-		return movable->zone_start_pfn;
-	return max_pfn;
-}
-
-bool is_longterm_pinnable_page(const struct page *page)
-{
-	/* The common case, a frame of ZONE_NORMAL below CMA: no zone or pageblock lookup. */
-	if (page_to_pfn(page) < first_unpinnable_pfn())
+	if (pfn < normal->cma_start_pfn)
 		return true;
-	if (is_migrate_cma_page(page))
-		return false;
+	if (pfn < normal->cma_end_pfn)
+		return false; /* MIGRATE_CMA */
 	if (!rule_longterm_pin_excludes_movable())
 		return true;
 	/* The zero page is never freed or moved: pinning it blocks nothing. */
-	if (is_zero_pfn(page_to_pfn(page)))
+	if (is_zero_pfn(pfn))
 		return true;
-	return page_zonenum(page) != ZONE_MOVABLE;
+	return pfn < movable->zone_start_pfn || pfn >= zone_end_pfn(movable);
 }
 
 /* Is head, a folio out took, one a long-term pin may not hold? Collect it (with a reference
