@@ -236,13 +236,17 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 {
 	unsigned long left = PTRS_PER_PTE - 1 - pte_index(addr);
 	bool grab = flags & (FOLL_GET | FOLL_PIN);
+	/* A copy of the output, written back at the end: its address never leaves this
+	 * function, so it stays in registers across the out-of-line grabs. */
+	struct gup_out o = *run->out;
+	const bool runs = o.runs;
 	unsigned long k;
 
 	if (left > run->max - 1)
 		left = run->max - 1;
 	if (left > ((vma->vm_end - addr) >> PAGE_SHIFT) - 1)
 		left = ((vma->vm_end - addr) >> PAGE_SHIFT) - 1;
-	gup_out_add(run->out, first, 1);
+	gup_out_add(&o, first, 1);
 	run->emitted = true;
 	for (k = 1; k <= left; k++) {
 		unsigned long a = addr + (k << PAGE_SHIFT);
@@ -259,7 +263,7 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 			break;
 		if (!pte_write(pte) && gup_must_unshare(vma, flags, page))
 			break;
-		if (!gup_out_fits(run->out, page))
+		if (runs && !gup_out_fits(&o, page))
 			break;
 		/* try_grab_page() without its per-page vmstat update: the run counts its pins
 		 * once below (never the zero page here: vm_normal_page() left it out). */
@@ -270,8 +274,9 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 				set_page_dirty(page);
 			mark_page_referenced(page);
 		}
-		gup_out_add(run->out, page, 1);
+		gup_out_add_page(&o, page, runs);
 	}
+	*run->out = o;
 	run->got = k - 1;
 	if (run->got && (flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)run->got);

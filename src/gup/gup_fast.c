@@ -79,18 +79,24 @@ fast_grab(struct page *page, int refs, unsigned int flags)
 
 /* Drop the device pages grabbed since nr_start (5.7's undo_dev_pagemap()): unpin under
  * FOLL_PIN, put_page otherwise. */
-static void undo_dev_pagemap(struct gup_out *out, unsigned long nr_start, unsigned int flags)
+static inline __attribute__((always_inline)) void
+undo_dev_pagemap(struct gup_out *out, unsigned long nr_start, unsigned int flags)
 {
 	while (out->nr > nr_start)
 		fast_undo(compound_head(gup_out_pop(out)), 1, flags);
 }
 
+/* The 4 KiB loop. It works on a copy of the output (o), written back at the end: the copy's
+ * address never leaves this function, so its count and cursor stay in registers across the
+ * out-of-line grabs, as a local count did before the output was shared. */
 static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
 			  struct gup_out *out)
 {
 	struct dev_pagemap *pgmap = NULL;
 	pte_t *ptep = pte_offset(pmd, addr);
-	unsigned long nr_start = out->nr;
+	struct gup_out o = *out;
+	unsigned long nr_start = o.nr;
+	const bool runs = o.runs;
 	bool ret = false;
 
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
@@ -110,7 +116,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 			put_dev_pagemap(pgmap);
 			pgmap = got;
 			if (!pgmap) {
-				undo_dev_pagemap(out, nr_start, flags);
+				undo_dev_pagemap(&o, nr_start, flags);
 				goto out;
 			}
 		} else if (pte_special(pte)) {
@@ -118,7 +124,7 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 		}
 		page = pfn_to_page(pte_pfn(pte));
 		/* A runs array that is full ends the walk before the grab. */
-		if (!gup_out_fits(out, page))
+		if (runs && !gup_out_fits(&o, page))
 			goto out;
 		/* The window the rule above is about: the entry is read, the page not yet ours. */
 		race_point("gup_fast:pte_read");
@@ -131,11 +137,12 @@ static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsi
 			goto out;
 		}
 		mark_page_referenced(head);
-		gup_out_add(out, page, 1);
+		gup_out_add_page(&o, page, runs);
 	}
 	ret = true;
 out:
 	put_dev_pagemap(pgmap);
+	*out = o;
 	return ret;
 }
 

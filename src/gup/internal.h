@@ -124,6 +124,19 @@ static inline void gup_out_add(struct gup_out *out, struct page *page, unsigned 
 	out->nr += nr;
 }
 
+/* One page, from a loop that read out->runs once (runs) rather than per page: the 4 KiB
+ * loops' form of gup_out_add(), which calls out of line between pages. */
+static inline void gup_out_add_page(struct gup_out *out, struct page *page, bool runs)
+{
+	if (__builtin_expect(runs, 0)) {
+		gup_out_add(out, page, 1);
+		return;
+	}
+	if (out->pages)
+		out->pages[out->nr] = page;
+	out->nr++;
+}
+
 /* Take back the last page emitted (5.7's undo_dev_pagemap() drops device pages one by one);
  * returns it. out->nr > 0, and out keeps pages or runs. */
 static inline struct page *gup_out_pop(struct gup_out *out)
