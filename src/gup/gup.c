@@ -3,7 +3,12 @@
  * The GUP slow path (Linux 5.7's mm/gup.c): for each page, check the VMA allows the access,
  * look the page up in the page tables (follow_page_mask), fault it in when it is absent or not
  * writable enough, and grab it with the caller's FOLL_GET / FOLL_PIN. And the public
- * get_user_pages* / pin_user_pages* entry points with their argument checks.
+ * get_user_pages* / pin_user_pages* entry points with their argument checks, and pinmm's runs
+ * calls (pin_user_pages_runs(), unpin_user_page_runs*()).
+ *
+ * Every lookup emits what it grabbed into the walk's output (struct gup_out, internal.h): a
+ * pages array or runs, one implementation for both. A lookup asks the output for room before
+ * it grabs (a full runs array ends the call there), never after.
  *
  * The lookup grabs under the page-table lock that maps the page, so a page is never grabbed
  * after it was unmapped and freed. A lookup that finds a PTE-mapped page goes on along the
@@ -236,18 +241,21 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 {
 	unsigned long left = PTRS_PER_PTE - 1 - pte_index(addr);
 	bool grab = flags & (FOLL_GET | FOLL_PIN);
-	/* A copy of the output, written back at the end: its address never leaves this
-	 * function, so it stays in registers across the out-of-line grabs. */
-	struct gup_out o = *run->out;
-	const bool runs = o.runs;
+	struct gup_out *out = run->out;
+	const bool runs = out->runs;
+	/* A pages array's slots, indexed by k (slot[0] is first's): the array calls' loop stores
+	 * by its own index, with nothing of the output reloaded across the out-of-line grabs.
+	 * NULL for runs (gup_out_add() per page) or when nothing is kept. */
+	struct page **slot;
 	unsigned long k;
 
 	if (left > run->max - 1)
 		left = run->max - 1;
 	if (left > ((vma->vm_end - addr) >> PAGE_SHIFT) - 1)
 		left = ((vma->vm_end - addr) >> PAGE_SHIFT) - 1;
-	gup_out_add(&o, first, 1);
+	gup_out_add(out, first, 1);
 	run->emitted = true;
+	slot = !runs && out->pages ? out->pages + out->nr - 1 : NULL;
 	for (k = 1; k <= left; k++) {
 		unsigned long a = addr + (k << PAGE_SHIFT);
 		pte_t pte = ptep_get(ptep + k);
@@ -263,7 +271,7 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 			break;
 		if (!pte_write(pte) && gup_must_unshare(vma, flags, page))
 			break;
-		if (runs && !gup_out_fits(&o, page))
+		if (runs && !gup_out_fits(out, page))
 			break;
 		/* try_grab_page() without its per-page vmstat update: the run counts its pins
 		 * once below (never the zero page here: vm_normal_page() left it out). */
@@ -274,10 +282,14 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 				set_page_dirty(page);
 			mark_page_referenced(page);
 		}
-		gup_out_add_page(&o, page, runs);
+		if (runs)
+			gup_out_add(out, page, 1);
+		else if (slot)
+			slot[k] = page;
 	}
-	*run->out = o;
 	run->got = k - 1;
+	if (!runs)
+		out->nr += run->got;
 	if (run->got && (flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)run->got);
 }
@@ -801,6 +813,24 @@ long pin_user_pages_runs(unsigned long start, unsigned long nr_pages, unsigned i
 	if (ret >= 0)
 		*nr_runs = out.nr_runs;
 	return ret;
+}
+
+/* The runs' release: each run through unpin_user_page_range_dirty_lock(), which releases it
+ * folio by folio, one operation per folio, with the checks, counts, vmstat and trace events of
+ * every other unpin; never page by page, so a THP costs one release whatever its length. */
+void unpin_user_page_runs_dirty_lock(struct page_run *runs, unsigned long nr_runs,
+				     bool make_dirty)
+{
+	if (WARN_ON_ONCE(!runs && nr_runs))
+		return;
+	for (unsigned long r = 0; r < nr_runs; r++)
+		if (runs[r].page && runs[r].nr_pages)
+			unpin_user_page_range_dirty_lock(runs[r].page, runs[r].nr_pages, make_dirty);
+}
+
+void unpin_user_page_runs(struct page_run *runs, unsigned long nr_runs)
+{
+	unpin_user_page_runs_dirty_lock(runs, nr_runs, false);
 }
 
 static int check_locked(int *locked)

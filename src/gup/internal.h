@@ -63,7 +63,7 @@ static inline bool gup_must_unshare(const struct vm_area_struct *vma, unsigned i
 
 /*
  * Where a GUP walk puts the pages it took: ONE output for the page-array calls and the runs
- * calls (pin_user_pages*_runs(), <pinmm/gup.h>), so the fast walk, the slow path's lookups,
+ * calls (pin_user_pages*_runs(), <pinmm/gup.h>; released in gup.c), so the fast walk, the slow path's lookups,
  * follow_pte_run() and the huge-leaf grabs are one implementation for both. A walk emits
  * pages in address order, nr at a time, each batch physically consecutive (one page, or the
  * subpages of one huge leaf), and only ever the page at the next virtual address, so a batch
