@@ -614,9 +614,9 @@ if [ -x "$kc" ]; then
 		"$kc" foo
 	# Every row has both figures and their ratio, or says why the host could not run it.
 	KROW=' \| +([0-9.]+ +[0-9.]+ \| +[0-9.]+ +[0-9.]+ \| +[0-9.]+(inf)?|skipped: .+)$'
-	check "kernel_compare -s 4 -r 2: 12 rows, each measured or skipped with a reason" \
+	check "kernel_compare -s 4 -r 2: 14 rows, each measured or skipped with a reason" \
 		-o '^kernel_compare: host Linux .*; pinmm rules modern; 4 MiB per range; best of 2 rounds' \
-		-l "12:$KROW" -l "1:^fork, 4k \+ THP ranges populated" \
+		-l "14:$KROW" -l "1:^fork, 4k \+ THP ranges populated" \
 		-o '^pinmm first touch / warm populate: [0-9.]+' -- "$kc" -q -R modern -s 4 -r 2
 else
 	echo "[SKIP] kernel_compare: not built (no liburing)"
