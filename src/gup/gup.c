@@ -236,13 +236,15 @@ static int follow_split(struct page *page)
  * per page in follow_page_pte() (mm/gup.c); the result is the same as a per-page walk during
  * which nothing changed the table, which the lock guarantees.
  */
-static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned long addr,
-			   struct page *first, unsigned int flags, struct pte_run *run)
+/* The loop, compiled twice from this one body: runs is a constant in each copy, so the
+ * pages-array copy carries no test of the output's kind per page. */
+static inline __attribute__((always_inline)) void
+__follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned long addr, struct page *first,
+		 unsigned int flags, struct pte_run *run, const bool runs)
 {
 	unsigned long left = PTRS_PER_PTE - 1 - pte_index(addr);
 	bool grab = flags & (FOLL_GET | FOLL_PIN);
 	struct gup_out *out = run->out;
-	const bool runs = out->runs;
 	/* A pages array's slots, indexed by k (slot[0] is first's): the array calls' loop stores
 	 * by its own index, with nothing of the output reloaded across the out-of-line grabs.
 	 * NULL for runs (gup_out_add() per page) or when nothing is kept. */
@@ -292,6 +294,15 @@ static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned lon
 		out->nr += run->got;
 	if (run->got && (flags & FOLL_PIN))
 		__mod_node_page_state(NR_FOLL_PIN_ACQUIRED, (long)run->got);
+}
+
+static void follow_pte_run(struct vm_area_struct *vma, pte_t *ptep, unsigned long addr,
+			   struct page *first, unsigned int flags, struct pte_run *run)
+{
+	if (run->out->runs)
+		__follow_pte_run(vma, ptep, addr, first, flags, run, true);
+	else
+		__follow_pte_run(vma, ptep, addr, first, flags, run, false);
 }
 
 static struct page *follow_page_pte(struct vm_area_struct *vma, pmd_t pmdv, unsigned long addr,

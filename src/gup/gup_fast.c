@@ -89,14 +89,14 @@ undo_dev_pagemap(struct gup_out *out, unsigned long nr_start, unsigned int flags
 /* The 4 KiB loop. It works on a copy of the output (o), written back at the end: the copy's
  * address never leaves this function, so its count and cursor stay in registers across the
  * out-of-line grabs, as a local count did before the output was shared. */
-static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
-			  struct gup_out *out)
+static inline __attribute__((always_inline)) bool
+__gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
+		struct gup_out *out, const bool runs)
 {
 	struct dev_pagemap *pgmap = NULL;
 	pte_t *ptep = pte_offset(pmd, addr);
 	struct gup_out o = *out;
 	unsigned long nr_start = o.nr;
-	const bool runs = o.runs;
 	bool ret = false;
 
 	for (; addr < end; addr += PAGE_SIZE, ptep++) {
@@ -144,6 +144,16 @@ out:
 	put_dev_pagemap(pgmap);
 	*out = o;
 	return ret;
+}
+
+/* Compiled twice from the one body above: runs is a constant in each copy, so the
+ * pages-array copy carries no test of the output's kind per page. */
+static bool gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
+			  struct gup_out *out)
+{
+	if (out->runs)
+		return __gup_pte_range(pmd, addr, end, flags, out, true);
+	return __gup_pte_range(pmd, addr, end, flags, out, false);
 }
 
 /* A devmap PMD or PUD leaf: device pages are grabbed one by one, each under its pagemap
