@@ -88,7 +88,7 @@ undo_dev_pagemap(struct gup_out *out, unsigned long nr_start, unsigned int flags
 
 /* The 4 KiB loop. It works on a copy of the output (o), written back at the end: the copy's
  * address never leaves this function, so its count and cursor stay in registers across the
- * out-of-line grabs, as a local count did before the output was shared. */
+ * grabs and the calls the walk makes, as a local count did before the output was shared. */
 static inline __attribute__((always_inline)) bool
 __gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int flags,
 		struct gup_out *out, const bool runs)
