@@ -137,7 +137,12 @@ __gup_pte_range(pmd_t pmd, unsigned long addr, unsigned long end, unsigned int f
 			goto out;
 		}
 		mark_page_referenced(head);
-		gup_out_add_page(&o, page, runs);
+		/* The fast calls always pass a pages array (their wrappers refuse NULL): the
+		 * page-array copy stores without testing for one. */
+		if (runs)
+			gup_out_add(&o, page, 1);
+		else
+			o.pages[o.nr++] = page;
 	}
 	ret = true;
 out:
