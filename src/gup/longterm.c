@@ -18,6 +18,7 @@
  * Talks to src/vm/migrate.c (migrate_unpinnable_page()) and the slow path (gup.c).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -106,6 +107,33 @@ static unsigned long collect_longterm_unpinnable_pages(const struct gup_out *out
 	return n;
 }
 
+static int cmp_page_ptr(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t)*(struct page *const *)a, y = (uintptr_t)*(struct page *const *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Keep one of each folio in heads[0 .. n), dropping the duplicates' references; returns how
+ * many are left. A folio the range meets twice (a THP with a lone page mapped inside it, a
+ * file page mapped at two addresses) would otherwise be migrated with a reference of ours too
+ * many, which no migration survives (Linux's collection isolates each folio from the LRU,
+ * and the second isolation fails). */
+static unsigned long dedup_heads(struct page **heads, unsigned long n)
+{
+	unsigned long kept = 0;
+
+	qsort(heads, n, sizeof(*heads), cmp_page_ptr);
+	for (unsigned long i = 0; i < n; i++) {
+		if (kept && heads[kept - 1] == heads[i]) {
+			put_page(heads[i]);
+			continue;
+		}
+		heads[kept++] = heads[i];
+	}
+	return kept;
+}
+
 /* Migrate heads[0 .. n) out (to memory without __GFP_MOVABLE: ZONE_NORMAL outside CMA),
  * consuming our references. Every page is tried, as Linux's migrate_pages() tries its whole
  * list. Returns how many could not be moved. */
@@ -140,6 +168,7 @@ long check_and_migrate_movable_pages(struct mm_struct *mm, unsigned long start,
 
 		if (!n)
 			break;
+		n = dedup_heads(heads, n);
 		gup_out_release(out, m, gup_flags);
 		if (migrate_longterm_unpinnable_pages(heads, n)) {
 			if (rule_longterm_migration_failure_fails()) {

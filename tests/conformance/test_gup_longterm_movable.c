@@ -292,6 +292,42 @@ static void test_thp(void **state)
 	expect_invariants(what);
 }
 
+/*
+ * A THP the range meets twice: its subpage 7 replaced by a lone page (MADV_DONTNEED, then a
+ * fault), so the pages array holds subpages 0-6, the lone page, subpages 8-511. The pass
+ * collects each folio once (Linux's isolation from the LRU refuses the second look): a THP
+ * collected twice held a reference too many, its split failed, and the first long-term pin of
+ * the range failed with -ENOMEM under modern rules.
+ */
+static void test_thp_met_twice(void **state)
+{
+	const char *what = "pin_user_pages(FOLL_LONGTERM) of a ZONE_MOVABLE THP with a lone page "
+			   "inside";
+	struct mm_struct *mm = current_mm();
+	struct page *head, *pages[512];
+	unsigned long addr = map_thp(mm, &head, what);
+	long a0, rel0;
+
+	(void)state;
+	check_eq(do_madvise(mm, addr + PG(7), PAGE_SIZE, MADV_DONTNEED), 0,
+		 "%s setup: MADV_DONTNEED of subpage 7", what);
+	put_word(addr + PG(7), 0x7007, what);
+	check_true(compound_head(mapped_page(mm, addr + PG(7), what)) != head,
+		   "%s setup: page 7 is a page of its own", what);
+	a0 = nr_acquired();
+	rel0 = nr_released();
+	check_eq(pin_locked(addr, 512, FOLL_LONGTERM | FOLL_WRITE, pages), 512, "%s (%s rules)",
+		 what, rules_name());
+	for (int i = 0; i < 512; i++)
+		check_true(modern() ? normal_outside_cma(pages[i]) : true,
+			   "%s (%s rules): page %d out of ZONE_MOVABLE", what, rules_name(), i);
+	expect_tags(addr, 512, 0x7000, what);
+	unpin_user_pages(pages, 512);
+	expect_no_pin_outstanding(a0, rel0, what);
+	unmap(addr, SZ_2M, what);
+	expect_invariants(what);
+}
+
 /* ---- page-cache pages ---- */
 
 static void file_pages(struct file *f, unsigned long flags, unsigned int gup_flags,
@@ -548,6 +584,7 @@ int main(void)
 		both(test_anon_movable_fast),
 		both(test_mixed_range),
 		both(test_thp),
+		both(test_thp_met_twice),
 		both(test_memfd_pages),
 		both(test_host_file_pages),
 		both(test_failure_other_pin),
