@@ -480,7 +480,7 @@ static int faultin_page(struct vm_area_struct *vma, unsigned long addr, unsigned
 }
 
 /*
- * Modern rules: how many subpages after page (which the lookup found at addr, and grabbed)
+ * How many subpages after page (which the lookup found at addr, and grabbed)
  * lie on the same huge leaf inside the range of nr_pages from addr; 0 when page is not on a
  * huge leaf. The leaf entry is read again, without the lock: the answer stands only if it
  * still maps page's compound page at addr, whole, with the access flags allow, so every
@@ -528,6 +528,36 @@ static unsigned long leaf_rest(struct vm_area_struct *vma, unsigned long addr,
 }
 
 /*
+ * 5.7's follow_hugetlb_page(): the rest of a hugetlb page's subpages in the range, each
+ * grabbed on its own (try_grab_page(), 5.7's same_page loop, counted per subpage as the
+ * lookups of each counted them) under the leaf's lock taken once, instead of one lookup, and
+ * one lock, per subpage: two threads pinning halves of a range whose leaves share a PMD table
+ * passed that lock back and forth for every 4 KiB. Returns how many subpages after page were
+ * taken; a grab that fails (an overflow) ends the batch, and the loop goes on from there.
+ */
+static unsigned long grab_hugetlb_rest_57(struct vm_area_struct *vma, unsigned long addr,
+					  struct page *page, unsigned long nr_pages,
+					  unsigned int flags, struct gup_out *out)
+{
+	unsigned long *entry = huge_pte_offset(vma, addr, false);
+	pthread_spinlock_t *ptl;
+	unsigned long rest, k;
+
+	if (!entry)
+		return 0;
+	ptl = huge_pte_lockptr(vma, entry);
+	pthread_spin_lock(ptl);
+	rest = leaf_rest(vma, addr, page, nr_pages, flags);
+	for (k = 0; k < rest; k++)
+		if (!try_grab_page(page + 1 + k, flags))
+			break;
+	pthread_spin_unlock(ptl);
+	if (k)
+		gup_out_add(out, page + 1, k);
+	return k;
+}
+
+/*
  * Modern rules: take the rest of page's huge leaf in the range (leaf_rest()) with one grab,
  * and emit its subpages as one batch (one run, or one entry each in a pages array). Returns how
  * many subpages after page were taken. They follow page physically, which out holds already,
@@ -542,7 +572,9 @@ static unsigned long grab_leaf_rest(struct vm_area_struct *vma, unsigned long ad
 	unsigned long rest;
 
 	if (!rule_gup_grabs_whole_leaf())
-		return 0;
+		return (vma->vm_flags & VM_HUGETLB)
+			       ? grab_hugetlb_rest_57(vma, addr, page, nr_pages, flags, out)
+			       : 0;
 	rest = leaf_rest(vma, addr, page, nr_pages, flags);
 	if (!rest)
 		return 0;

@@ -506,7 +506,9 @@ static void count_lookup(const char *point, void *arg)
 
 /* Take n subpages from addr with the slow path (pin, or get when get is set) and check the
  * counts on the leaf head (subpage first of it is at addr), and the lookups made: leaves under
- * modern rules, n under 5.7. Releases them again. */
+ * modern rules; under 5.7, n for a THP (follow_page_mask() per subpage) and leaves for a
+ * hugetlb page (5.7's follow_hugetlb_page() grabs its subpages one by one under the leaf's
+ * lock, taken once). Releases them again. */
 static void slow_leaf_grab(struct page *head, unsigned long first, unsigned long addr,
 			   unsigned long n, unsigned long leaves, bool get, bool modern,
 			   const char *what)
@@ -528,9 +530,11 @@ static void slow_leaf_grab(struct page *head, unsigned long first, unsigned long
 		if (pages[i] != head + first + i)
 			gup_fail("%s (%s): pages[%lu] is %p, expected subpage %lu (%p)", what, rules,
 				 i, (void *)pages[i], first + i, (void *)(head + first + i));
-	check_eq(atomic_load(&lookups), modern ? (long)leaves : (long)n,
+	bool per_leaf = modern || PageHuge(head);
+
+	check_eq(atomic_load(&lookups), per_leaf ? (long)leaves : (long)n,
 		 "%s (%s): lookups by the slow path (one per %s)", what, rules,
-		 modern ? "leaf" : "subpage");
+		 per_leaf ? "leaf" : "subpage");
 	expect_pin_state(&s0, head, (long)n, get ? 0 : (long)n, !get, get ? 0 : (long)n, 0, 0,
 			 "%s (%s): %lu subpages %s", what, rules, n, get ? "referenced" : "pinned");
 	if (!get) {
@@ -636,7 +640,7 @@ static int setup_hugetlb_modern(void **state)
 	return setup_hugetlb_rules(state, PINMM_RULES_MODERN);
 }
 
-static void test_hugetlb_leaf_grab_per_subpage_57(void **state)
+static void test_hugetlb_leaf_grab_per_subpage_under_one_lock_57(void **state)
 {
 	hugetlb_leaf_grabs(*state, false);
 }
@@ -755,7 +759,7 @@ int main(void)
 		huge_test(test_s14_pin_all_subpages_of_a_1g_page),
 		gup_test_57(test_thp_leaf_grab_per_subpage_57),
 		gup_test_modern(test_thp_leaf_grab_once_per_leaf_modern),
-		cmocka_unit_test_setup_teardown(test_hugetlb_leaf_grab_per_subpage_57,
+		cmocka_unit_test_setup_teardown(test_hugetlb_leaf_grab_per_subpage_under_one_lock_57,
 						setup_hugetlb_57, gup_teardown),
 		cmocka_unit_test_setup_teardown(test_hugetlb_leaf_grab_once_per_leaf_modern,
 						setup_hugetlb_modern, gup_teardown),
