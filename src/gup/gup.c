@@ -641,8 +641,9 @@ static long __get_user_pages(struct mm_struct *mm, unsigned long start, unsigned
 			ret = (int)PTR_ERR(page);
 			break;
 		}
-		/* One lookup done (one page-table lock taken): per subpage of a huge leaf under
-		 * 5.7 rules, per leaf under modern rules, per run of a PTE table under both. */
+		/* One lookup done (one page-table lock taken): per subpage of a THP under 5.7
+		 * rules, per hugetlb page under 5.7 (its subpages grabbed under that lock), per
+		 * leaf under modern rules, per run of a PTE table under both. */
 		race_point("gup:page_looked_up");
 		if (!run.emitted)
 			gup_out_add(out, page, 1);
