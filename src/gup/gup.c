@@ -701,35 +701,15 @@ static inline void mark_longterm_folio(struct page *head)
 		SetPageLongterm(head);
 }
 
+static void mark_longterm_folio_cb(struct page *head, void *arg)
+{
+	(void)arg;
+	mark_longterm_folio(head);
+}
+
 void gup_out_mark_longterm(const struct gup_out *out, const struct gup_out_mark *m)
 {
-	if (!out->runs) {
-		struct page *const *pages = out->pages + m->nr;
-		unsigned long nr = out->nr - m->nr;
-		const struct page *end = NULL;
-		struct page *head = NULL;
-
-		for (unsigned long i = 0; i < nr; i++) {
-			/* Inside the folio just marked: known from the pointer, never loaded. */
-			if (pages[i] >= head && pages[i] < end)
-				continue;
-			head = compound_head(pages[i]);
-			end = head + compound_nr(head);
-			mark_longterm_folio(head);
-		}
-		return;
-	}
-	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
-		struct page *page, *last;
-		unsigned long n = gup_out_run_since(out, m, r, &page);
-
-		for (last = page + n; page < last;) {
-			struct page *head = compound_head(page);
-
-			mark_longterm_folio(head);
-			page = head + compound_nr(head);
-		}
-	}
+	gup_out_for_each_folio(out, m, mark_longterm_folio_cb, NULL);
 }
 
 void gup_release_pages(struct page **pages, unsigned long nr, unsigned int gup_flags)

@@ -199,6 +199,41 @@ static inline unsigned long gup_out_first_run(const struct gup_out_mark *m)
 	return m->nr_runs ? m->nr_runs - 1 : 0;
 }
 
+/* Call fn(head, arg) once per folio among what out took after m, in order (a folio the range
+ * meets twice, around another page, twice): in a pages array an entry inside the previous
+ * entry's folio is skipped by its address alone (its struct page is not loaded), a run is
+ * walked folio by folio. The long-term pass and its marking use it. */
+static inline void gup_out_for_each_folio(const struct gup_out *out, const struct gup_out_mark *m,
+					  void (*fn)(struct page *head, void *arg), void *arg)
+{
+	if (!out->runs) {
+		struct page *const *pages = out->pages + m->nr;
+		unsigned long nr = out->nr - m->nr;
+		const struct page *end = NULL;
+		struct page *head = NULL;
+
+		for (unsigned long i = 0; i < nr; i++) {
+			if (pages[i] >= head && pages[i] < end)
+				continue;
+			head = compound_head(pages[i]);
+			end = head + compound_nr(head);
+			fn(head, arg);
+		}
+		return;
+	}
+	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
+		struct page *page, *last;
+		unsigned long len = gup_out_run_since(out, m, r, &page);
+
+		for (last = page + len; page < last;) {
+			struct page *head = compound_head(page);
+
+			fn(head, arg);
+			page = head + compound_nr(head);
+		}
+	}
+}
+
 /* gup.c: the slow path on mm (mmap lock held), emitting into out after what it holds; FOLL_GET
  * is added when out keeps pages or runs without FOLL_PIN. Returns the pages this call took if
  * > 0, else the error. */

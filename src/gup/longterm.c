@@ -66,45 +66,31 @@ static inline void collect_folio(struct page *head, struct page **heads, unsigne
 	(*n)++;
 }
 
+struct collect {
+	struct page **heads; /* NULL: count only */
+	unsigned long n;
+};
+
+static void collect_folio_cb(struct page *head, void *arg)
+{
+	struct collect *c = arg;
+
+	collect_folio(head, c->heads, &c->n);
+}
+
 /*
- * Collect the distinct folios among what out took after m that a long-term pin may not hold,
- * each with a reference of ours, into heads; heads NULL: only count them (nothing taken). One
- * look per folio: in a pages array an entry inside the previous entry's folio is skipped by its
- * address alone (its struct page is not loaded), a run is walked folio by folio.
+ * Collect the folios among what out took after m that a long-term pin may not hold, each
+ * with a reference of ours, into heads (a folio met twice is collected twice: dedup_heads());
+ * heads NULL: only count them (nothing taken). One look per folio (gup_out_for_each_folio()).
  */
 static unsigned long collect_longterm_unpinnable_pages(const struct gup_out *out,
 						       const struct gup_out_mark *m,
 						       struct page **heads)
 {
-	unsigned long n = 0;
+	struct collect c = {.heads = heads};
 
-	if (!out->runs) {
-		struct page *const *pages = out->pages + m->nr;
-		unsigned long nr = out->nr - m->nr;
-		const struct page *end = NULL;
-		struct page *head = NULL;
-
-		for (unsigned long i = 0; i < nr; i++) {
-			if (pages[i] >= head && pages[i] < end)
-				continue;
-			head = compound_head(pages[i]);
-			end = head + compound_nr(head);
-			collect_folio(head, heads, &n);
-		}
-		return n;
-	}
-	for (unsigned long r = gup_out_first_run(m); r < out->nr_runs; r++) {
-		struct page *page, *last;
-		unsigned long len = gup_out_run_since(out, m, r, &page);
-
-		for (last = page + len; page < last;) {
-			struct page *head = compound_head(page);
-
-			collect_folio(head, heads, &n);
-			page = head + compound_nr(head);
-		}
-	}
-	return n;
+	gup_out_for_each_folio(out, m, collect_folio_cb, &c);
+	return c.n;
 }
 
 static int cmp_page_ptr(const void *a, const void *b)
