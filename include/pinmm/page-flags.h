@@ -217,11 +217,14 @@ static inline bool PageCompound(const struct page *page)
 	return PageHead(page) || PageTail(page);
 }
 
+/* The mapping word is read atomically: a swap-in may give an unmapped swap-cache page its
+ * anon_vma while compaction asks (page_add_swapin_anon_rmap() stores it atomically). */
 static inline bool PageAnon(const struct page *page)
 {
 	const struct page *head = compound_head(page);
 
-	return ((unsigned long)head->mapping & PAGE_MAPPING_ANON) != 0;
+	return ((unsigned long)__atomic_load_n(&head->mapping, __ATOMIC_RELAXED) &
+		PAGE_MAPPING_ANON) != 0;
 }
 
 int PageHuge(const struct page *page);

@@ -185,9 +185,13 @@ void page_add_swapin_anon_rmap(struct page *page, struct vm_area_struct *vma, un
 		SetPageAnonExclusive(page);
 	if (atomic_load_explicit(&page->_mapcount, memory_order_relaxed) == -1) {
 		/* Linux's __page_set_anon_rmap() on the first mapping: the anon_vma the page had
-		 * may have gone with its last VMA while the page sat in the swap cache. */
-		page->mapping = (struct address_space *)((unsigned long)vma->anon_vma |
-							 PAGE_MAPPING_ANON);
+		 * may have gone with its last VMA while the page sat in the swap cache. Atomic:
+		 * compaction and offlining may be asking PageAnon() of this unmapped swap-cache
+		 * page (on the LRU) meanwhile, with only the page lock of ours between. */
+		__atomic_store_n(&page->mapping,
+				 (struct address_space *)((unsigned long)vma->anon_vma |
+							  PAGE_MAPPING_ANON),
+				 __ATOMIC_RELAXED);
 		page->index = linear_page_index(vma, addr);
 	}
 	page_add_anon_rmap(page);
