@@ -127,9 +127,7 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 		return NULL;
 	mapping = &fa->i_data;
 	mapping->i_pages = page_cache_create();
-	if (!mapping->i_pages || live_set_add(&live_files, &fa->file)) {
-		if (mapping->i_pages)
-			page_cache_destroy(mapping->i_pages);
+	if (!mapping->i_pages) {
 		free(fa);
 		return NULL;
 	}
@@ -150,6 +148,15 @@ struct file *alloc_file(int host_fd, loff_t size, unsigned int f_flags, unsigned
 	fa->file.f_mapping = mapping;
 	/* A file opened while no machine runs (even generation) belongs to the next one. */
 	fa->file.machine_gen = machine_generation() | 1;
+	/* Last: the set's lock publishes the file whole to the flusher's snapshot
+	 * (get_open_files()), which reads its count, generation and mapping. */
+	if (live_set_add(&live_files, &fa->file)) {
+		pthread_rwlock_destroy(&mapping->i_rwsem);
+		pthread_rwlock_destroy(&mapping->i_mmap_rwsem);
+		page_cache_destroy(mapping->i_pages);
+		free(fa);
+		return NULL;
+	}
 	return &fa->file;
 }
 
