@@ -63,8 +63,9 @@ static inline bool gup_must_unshare(const struct vm_area_struct *vma, unsigned i
 
 /*
  * Where a GUP walk puts the pages it took: ONE output for the page-array calls and the runs
- * calls (pin_user_pages*_runs(), <pinmm/gup.h>; released in gup.c), so the fast walk, the slow path's lookups,
- * follow_pte_run() and the huge-leaf grabs are one implementation for both. A walk emits
+ * calls (pin_user_pages*_runs(), <pinmm/gup.h>; released in gup.c), so the fast walk, the
+ * slow path's lookups, follow_pte_run() and the huge-leaf grabs are one implementation for
+ * both. A walk emits
  * pages in address order, nr at a time, each batch physically consecutive (one page, or the
  * subpages of one huge leaf), and only ever the page at the next virtual address, so a batch
  * that starts where the last run ends physically extends that run.
@@ -258,8 +259,9 @@ void gup_out_release(struct gup_out *out, const struct gup_out_mark *m, unsigned
 
 /* longterm.c (is_longterm_pinnable_page() is public: <pinmm/gup.h>) */
 /* The long-term pass over the nr_pages out took after m, pinned by the slow path on mm (mmap
- * lock held) with gup_flags: see longterm.c. Returns the pages pinned, or an error with nothing left
- * pinned (-ENOMEM: a page could not be migrated, modern rules; or a failed re-pin's error). */
+ * lock held) with gup_flags: see longterm.c. Returns the pages pinned, or an error with
+ * nothing left pinned (-ENOMEM: a page could not be migrated, modern rules; or a failed
+ * re-pin's error). */
 long check_and_migrate_movable_pages(struct mm_struct *mm, unsigned long start,
 				     unsigned long nr_pages, struct gup_out *out,
 				     const struct gup_out_mark *m, unsigned int gup_flags);
